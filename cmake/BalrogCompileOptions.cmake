@@ -1,0 +1,19 @@
+# Compile options shared by every balrog target: warnings (errors in CI) and sanitizers.
+add_library(balrog_compile_options INTERFACE)
+add_library(balrog::compile_options ALIAS balrog_compile_options)
+
+target_compile_options(balrog_compile_options INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  $<$<BOOL:${BALROG_WERROR}>:-Werror>)
+
+if(BALROG_SANITIZE)
+  # Fiber switches are announced to ASan with __sanitizer_{start,finish}_switch_fiber
+  # (runtime/src/core/sanitizer.hpp); BALROG_ASAN turns those calls on.
+  target_compile_options(balrog_compile_options INTERFACE
+    -fsanitize=${BALROG_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(balrog_compile_options INTERFACE -fsanitize=${BALROG_SANITIZE})
+  if(BALROG_SANITIZE MATCHES "address")
+    target_compile_definitions(balrog_compile_options INTERFACE BALROG_ASAN=1)
+  endif()
+endif()

@@ -1,0 +1,103 @@
+// balrog/detail/execution_context.hpp — who can wait, and the one protocol for waiting.
+//
+// Two kinds of execution context can block in balrog: a fiber (it suspends; its scheduler
+// runs something else) and a plain thread with no runtime (sync mode: it parks on a futex).
+// Every blocking primitive is written once against this class, so each works in both places.
+//
+// The wait protocol (all primitives follow it; see wait_queue.hpp for the common case):
+//   1. ctx.prepare_wait()            — from now on wakers may claim this context;
+//   2. publish &ctx where wakers find it (a wait queue, the reactor), under that place's lock;
+//   3. ctx.wait(own_deadline)        — parks until claimed, or until the earlier of own_deadline
+//                                      and the enclosing deadline_scope passes, or until
+//                                      cancelled; returns why it woke;
+//   4. unpublish if still published  — under the same lock.
+// A waker calls try_wake(reason): the first claim wins (an atomic exchange), later ones return
+// false, so a timeout and a notification can race safely; a waker whose claim fails moves on
+// (e.g. hands the mutex to the next waiter).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "balrog/deadline.hpp"
+
+namespace balrog::detail {
+
+enum class wake_reason : std::uint8_t {
+  notified,   // a waker claimed us
+  timeout,    // the own deadline passed
+  scope_timeout,  // the enclosing deadline_scope's deadline passed (throws timeout_error)
+  cancelled,  // fiber::cancel() (throws cancelled)
+};
+
+class execution_context {
+ public:
+  execution_context() = default;
+  execution_context(const execution_context&) = delete;
+  execution_context& operator=(const execution_context&) = delete;
+
+  // Step 1 of the protocol.
+  void prepare_wait() noexcept { state_.store(waiting, std::memory_order_relaxed); }
+
+  // Step 3. Never throws; the caller turns the reason into an exception (see throw_if_failed).
+  wake_reason wait(deadline own);
+
+  // Claims a waiting context and makes it runnable. Thread-safe. False if it was not waiting
+  // or someone else claimed it first.
+  bool try_wake(wake_reason why) noexcept;
+
+  // Cancellation (fiber::cancel()). Sticky: every later suspension throws balrog::cancelled,
+  // except inside a cancellation shield. Call it on the context's own thread (fiber handles
+  // forward cross-thread requests to the fiber's scheduler), so it never races a shield.
+  void request_cancel() noexcept;
+  [[nodiscard]] bool cancel_pending() const noexcept {
+    return shield_depth_ == 0 && cancel_requested_.load(std::memory_order_acquire);
+  }
+  [[nodiscard]] bool cancel_requested() const noexcept {
+    return cancel_requested_.load(std::memory_order_acquire);
+  }
+  void enter_shield() noexcept { ++shield_depth_; }
+  void leave_shield() noexcept;
+
+  // The earliest deadline of the enclosing deadline_scopes.
+  deadline scope_deadline{};
+
+  // What this context waits on, for diagnostics (dump_fibers, the watchdog). Static strings.
+  const char* waiting_on = nullptr;
+
+  [[nodiscard]] virtual bool is_fiber() const noexcept = 0;
+
+ protected:
+  ~execution_context() = default;
+
+  // Blocks until claimed (state_ == woken) or until `until` passes; on timeout the
+  // implementation claims itself with `timeout_reason`. Must not return before some claim.
+  virtual void park(deadline until, wake_reason timeout_reason) = 0;
+  // Makes a claimed context runnable (fiber: ready queue; thread: futex wake).
+  virtual void unpark() noexcept = 0;
+
+  // state_ values. A claim stores woken_base + reason in one atomic step, so the woken
+  // context reads why it woke from the same word that told it to wake.
+  static constexpr std::uint32_t running = 0;
+  static constexpr std::uint32_t waiting = 1;
+  static constexpr std::uint32_t woken_base = 2;
+  [[nodiscard]] bool claimed() const noexcept {
+    return state_.load(std::memory_order_acquire) >= woken_base;
+  }
+
+  // A claim made by the waiting context itself (deadline already past, cancel pending).
+  bool claim_self(wake_reason why) noexcept;
+
+  std::atomic<std::uint32_t> state_{running};  // 32-bit: thread contexts futex-wait on it
+  std::atomic<bool> cancel_requested_{false};
+  int shield_depth_ = 0;  // touched only by the context itself
+};
+
+// The context running this code: the current fiber, or the calling thread's own context.
+execution_context& current_context() noexcept;
+
+// Turns a wake reason into the exception balrog's API promises. `notified` and `timeout`
+// (the caller's own deadline) return; the caller decides what those mean.
+void throw_if_failed(wake_reason why);
+
+}  // namespace balrog::detail

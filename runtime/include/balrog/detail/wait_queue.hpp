@@ -1,0 +1,83 @@
+// balrog/detail/wait_queue.hpp — FIFO of waiting contexts inside a sync primitive.
+//
+// Each waiter is a node on the waiting stack, so queuing never allocates. The queue is
+// protected by its owner's spinlock; `park_on` runs the whole wait protocol of
+// execution_context.hpp against it.
+#pragma once
+
+#include <cstddef>
+
+#include "balrog/detail/execution_context.hpp"
+#include "balrog/detail/spinlock.hpp"
+
+namespace balrog::detail {
+
+struct waiter {
+  explicit waiter(execution_context& c) noexcept : ctx(&c) {}
+  execution_context* ctx;
+  waiter* prev = nullptr;
+  waiter* next = nullptr;
+  bool linked = false;
+  void* payload = nullptr;  // primitive-specific (a channel's value slot, a reader flag...)
+  bool completed = false;   // set by the waker when it finished the waiter's operation
+};
+
+class wait_queue {
+ public:
+  [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
+  [[nodiscard]] waiter* front() const noexcept { return head_; }
+
+  void push_back(waiter& w) noexcept {
+    w.prev = tail_;
+    w.next = nullptr;
+    (tail_ ? tail_->next : head_) = &w;
+    tail_ = &w;
+    w.linked = true;
+  }
+
+  void erase(waiter& w) noexcept {
+    (w.prev ? w.prev->next : head_) = w.next;
+    (w.next ? w.next->prev : tail_) = w.prev;
+    w.prev = w.next = nullptr;
+    w.linked = false;
+  }
+
+  // Unlinks waiters from the front until one can be claimed; returns it, or nullptr.
+  // Waiters whose claim fails were already woken by a timeout or cancellation.
+  waiter* wake_one(wake_reason why = wake_reason::notified) noexcept {
+    while (waiter* w = head_) {
+      erase(*w);
+      if (w->ctx->try_wake(why)) return w;
+    }
+    return nullptr;
+  }
+
+  // Wakes every waiter; returns how many were claimed.
+  std::size_t wake_all(wake_reason why = wake_reason::notified) noexcept {
+    std::size_t n = 0;
+    while (wake_one(why) != nullptr) ++n;
+    return n;
+  }
+
+ private:
+  waiter* head_ = nullptr;
+  waiter* tail_ = nullptr;
+};
+
+// Runs steps 1-4 of the wait protocol: enqueue `w`, release `lock`, park, re-acquire `lock`,
+// dequeue if nobody did. Returns why it woke; with the lock held again.
+template <class Lock>
+wake_reason park_on(wait_queue& q, waiter& w, Lock& lock, deadline own, const char* what) {
+  execution_context& ctx = *w.ctx;
+  ctx.prepare_wait();
+  q.push_back(w);
+  ctx.waiting_on = what;
+  lock.unlock();
+  const wake_reason why = ctx.wait(own);
+  lock.lock();
+  ctx.waiting_on = nullptr;
+  if (w.linked) q.erase(w);
+  return why;
+}
+
+}  // namespace balrog::detail

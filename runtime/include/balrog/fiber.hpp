@@ -1,0 +1,228 @@
+// balrog/fiber.hpp — spawning fibers and the handle that joins, detaches or cancels one.
+//
+//   auto f = balrog::spawn([] { return fetch(); }, {.name = "fetch"});
+//   auto v = f.join();          // the value, or the fiber's exception rethrown
+//
+// A fiber runs on the scheduler of the thread that spawned it and never moves to another
+// thread. spawn() needs a running scheduler (call it inside balrog::run): anywhere else it
+// throws balrog::usage_error.
+//
+// The handle, fiber<T>, owns the right to join:
+//  - join() waits for the fiber and returns its value or rethrows its exception. It is a
+//    suspension point (cancellable, bounded by deadline_scope); after it returns the handle is
+//    empty. join() on an empty handle (joined, detached, moved-from) throws usage_error.
+//  - detach() lets the fiber run on unobserved; balrog::run does not wait for detached fibers:
+//    when everything else has finished it cancels them and waits for them to unwind. An
+//    exception other than balrog::cancelled escaping a detached fiber ends the process
+//    (std::terminate), after printing the fiber's name and the exception, as std::thread does.
+//  - cancel() asks the fiber to stop (see this_fiber.hpp for what cancellation means). Any
+//    thread may call it.
+//  - Destroying a handle that still owns a fiber cancels the fiber and joins it, like
+//    std::jthread. A value is dropped; an exception other than balrog::cancelled is printed to
+//    stderr. Join explicitly when you care about the outcome.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "balrog/stack.hpp"
+
+namespace balrog {
+
+// Identifies a fiber for its lifetime; fiber_id{} means "not a fiber".
+class fiber_id {
+ public:
+  constexpr fiber_id() noexcept = default;
+  constexpr explicit fiber_id(std::uint64_t v) noexcept : value_(v) {}
+  [[nodiscard]] constexpr std::uint64_t value() const noexcept { return value_; }
+  constexpr explicit operator bool() const noexcept { return value_ != 0; }
+  friend constexpr auto operator<=>(fiber_id, fiber_id) noexcept = default;
+  friend std::ostream& operator<<(std::ostream& os, fiber_id id);
+
+ private:
+  std::uint64_t value_ = 0;
+};
+
+struct fiber_options {
+  // Shown by dump_fibers, the watchdog and the stack-overflow message. Empty: "fiber-<id>".
+  std::string name;
+  // Bytes of stack. 0 picks the kind's default (see stack.hpp); smaller values are rounded up
+  // to min_stack_size, and every size to whole pages. Costs address space, not memory.
+  std::size_t stack_size = 0;
+  // guarded (a guard page; overflow is caught) or dense (no guard page; many small fibers).
+  stack_kind stack = stack_kind::guarded;
+};
+
+template <class T>
+class fiber;
+
+namespace detail {
+
+class fiber_context;  // runtime/src/core/fiber_context.hpp
+
+// The user's function and, once it has run, its outcome. Owned by the fiber context.
+class fiber_task {
+ public:
+  virtual ~fiber_task() = default;
+  virtual void run() noexcept = 0;
+  // The exception the function ended with, if any.
+  [[nodiscard]] virtual std::exception_ptr failure() const noexcept = 0;
+};
+
+// The outcome of a fiber returning T: empty until it ran, then a value or an exception.
+template <class T>
+class fiber_result : public fiber_task {
+ public:
+  [[nodiscard]] std::exception_ptr failure() const noexcept override {
+    return outcome_.index() == 2 ? std::get<2>(outcome_) : nullptr;
+  }
+  T take() {
+    if (outcome_.index() == 2) std::rethrow_exception(std::get<2>(outcome_));
+    if constexpr (!std::is_void_v<T>) return std::move(std::get<1>(outcome_));
+  }
+
+ protected:
+  using value_slot = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+  std::variant<std::monostate, value_slot, std::exception_ptr> outcome_;
+};
+
+template <class T, class F>
+class fiber_task_impl final : public fiber_result<T> {
+ public:
+  explicit fiber_task_impl(F&& fn) : fn_(std::move(fn)) {}
+  void run() noexcept override {
+    try {
+      if constexpr (std::is_void_v<T>) {
+        std::invoke(fn_);
+        this->outcome_.template emplace<1>();
+      } else {
+        this->outcome_.template emplace<1>(std::invoke(fn_));
+      }
+    } catch (...) {
+      this->outcome_.template emplace<2>(std::current_exception());
+    }
+  }
+
+ private:
+  F fn_;
+};
+
+// Operations on an opaque fiber context (runtime/src/core/fiber_handle.cpp).
+fiber_context* spawn_fiber(std::unique_ptr<fiber_task> task, fiber_options options);
+void retain(fiber_context* f) noexcept;
+void release(fiber_context* f) noexcept;
+void join(fiber_context* f);  // waits; throws usage_error / cancelled / timeout_error
+void detach(fiber_context* f) noexcept;
+void cancel(fiber_context* f) noexcept;
+bool finished(fiber_context* f) noexcept;
+fiber_id id_of(const fiber_context* f) noexcept;
+std::string_view name_of(const fiber_context* f) noexcept;
+// Destructor path of a handle that still owns its fiber: cancel, join, report.
+void cancel_and_join(fiber_context* f, const fiber_task& task) noexcept;
+[[noreturn]] void throw_empty_handle(const char* operation);
+
+// The one way to make a fiber<T> that owns a context (used by spawn).
+struct handle_factory {
+  template <class T>
+  static fiber<T> make(fiber_context* ctx, fiber_result<T>* task) noexcept {
+    return fiber<T>(ctx, task);
+  }
+};
+
+}  // namespace detail
+
+template <class T>
+class fiber {
+  static_assert(!std::is_reference_v<T>, "a fiber cannot return a reference; return a pointer");
+
+ public:
+  fiber() noexcept = default;
+  fiber(fiber&& other) noexcept
+      : ctx_(std::exchange(other.ctx_, nullptr)), task_(std::exchange(other.task_, nullptr)) {}
+  fiber& operator=(fiber&& other) noexcept {
+    if (this != &other) {
+      reset();
+      ctx_ = std::exchange(other.ctx_, nullptr);
+      task_ = std::exchange(other.task_, nullptr);
+    }
+    return *this;
+  }
+  fiber(const fiber&) = delete;
+  fiber& operator=(const fiber&) = delete;
+  ~fiber() { reset(); }
+
+  // Waits for the fiber; returns its value or rethrows its exception. Empties the handle.
+  T join() {
+    if (!ctx_) detail::throw_empty_handle("join");
+    detail::join(ctx_);  // may throw cancelled/timeout_error: the handle stays joinable
+    auto* task = task_;
+    auto* ctx = std::exchange(ctx_, nullptr);
+    task_ = nullptr;
+    struct releaser {
+      detail::fiber_context* c;
+      ~releaser() { detail::release(c); }
+    } guard{ctx};
+    return task->take();
+  }
+
+  // Lets the fiber run on unobserved. Empties the handle.
+  void detach() {
+    if (!ctx_) detail::throw_empty_handle("detach");
+    detail::detach(ctx_);
+    detail::release(std::exchange(ctx_, nullptr));
+    task_ = nullptr;
+  }
+
+  // Requests cancellation; returns at once. The handle stays joinable.
+  void cancel() {
+    if (!ctx_) detail::throw_empty_handle("cancel");
+    detail::cancel(ctx_);
+  }
+
+  [[nodiscard]] bool joinable() const noexcept { return ctx_ != nullptr; }
+  // True once the fiber's function has returned or thrown.
+  [[nodiscard]] bool done() const noexcept { return ctx_ && detail::finished(ctx_); }
+  [[nodiscard]] fiber_id id() const noexcept { return ctx_ ? detail::id_of(ctx_) : fiber_id{}; }
+  [[nodiscard]] std::string_view name() const noexcept {
+    return ctx_ ? detail::name_of(ctx_) : std::string_view{};
+  }
+
+ private:
+  friend struct detail::handle_factory;
+
+  fiber(detail::fiber_context* ctx, detail::fiber_result<T>* task) noexcept
+      : ctx_(ctx), task_(task) {}
+
+  void reset() noexcept {
+    if (ctx_) {
+      detail::cancel_and_join(ctx_, *task_);
+      detail::release(std::exchange(ctx_, nullptr));
+      task_ = nullptr;
+    }
+  }
+
+  detail::fiber_context* ctx_ = nullptr;
+  detail::fiber_result<T>* task_ = nullptr;  // owned by *ctx_
+};
+
+// Starts `fn` on a new fiber of the current scheduler. It runs when the spawning fiber next
+// suspends or yields (spawn itself never switches).
+template <class F>
+auto spawn(F&& fn, fiber_options options = {}) -> fiber<std::invoke_result_t<std::decay_t<F>>> {
+  using T = std::invoke_result_t<std::decay_t<F>>;
+  using task_t = detail::fiber_task_impl<T, std::decay_t<F>>;
+  auto task = std::make_unique<task_t>(std::decay_t<F>(std::forward<F>(fn)));
+  task_t* raw = task.get();
+  detail::fiber_context* ctx = detail::spawn_fiber(std::move(task), std::move(options));
+  return detail::handle_factory::make<T>(ctx, raw);
+}
+
+}  // namespace balrog

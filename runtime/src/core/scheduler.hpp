@@ -1,0 +1,121 @@
+// The scheduler of one thread (a shard): ready queue, fiber switching, the run loop.
+//
+// Switching is direct: a fiber that suspends or yields switches straight to the next ready
+// fiber, not through the loop, so a switch costs one Boost.Context jump. The loop (running on
+// the thread's own stack) takes over when the ready queue is empty, or after
+// `dispatch_budget` direct switches, so timers, fd events and wake-ups from other threads are
+// never starved by fibers that keep yielding to each other.
+//
+// Who calls what:
+//   the running fiber     — yield(), suspend(), spawn(), fiber_entered()/fiber_exiting()
+//   wakers (any thread)   — schedule(fiber)  (same thread: ready queue; else: remote queue)
+//   any thread            — post(task): runs `task` on the loop, e.g. a cross-thread cancel
+//   balrog::run           — run(main)
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "core/exception_state.hpp"
+#include "core/fiber_context.hpp"
+#include "core/ready_queue.hpp"
+#include "reactor/reactor.hpp"
+#include "reactor/timer_heap.hpp"
+#include "stack/overflow_guard.hpp"
+#include "stack/stack_pools.hpp"
+
+namespace balrog::detail {
+
+class scheduler {
+ public:
+  // Direct fiber-to-fiber switches before the loop gets a turn.
+  static constexpr unsigned dispatch_budget = 128;
+
+  scheduler();
+  ~scheduler();
+  scheduler(const scheduler&) = delete;
+  scheduler& operator=(const scheduler&) = delete;
+
+  // The scheduler running on this thread, or null.
+  static scheduler* current() noexcept;
+
+  // Creates a fiber and queues it. `owned` may be null when the caller keeps `task` alive.
+  // Returns the context with one reference, the scheduler's.
+  fiber_context* spawn(std::unique_ptr<fiber_task> owned, fiber_task& task, fiber_options options);
+
+  // Runs until `main` and every non-detached fiber finished; detached ones are then cancelled
+  // and drained.
+  void run(fiber_context& main);
+
+  [[nodiscard]] fiber_context* running() const noexcept { return running_; }
+
+  // Running fiber only.
+  void yield();
+  void suspend();
+
+  // Makes a claimed fiber runnable. Any thread.
+  void schedule(fiber_context& f) noexcept;
+  // Runs `task` on this scheduler's loop soon. Any thread. Returns false (and drops the task)
+  // once the scheduler has stopped accepting work.
+  bool post(std::function<void()> task);
+
+  // A fiber stopped counting towards what run() waits for (it finished, or was detached).
+  // Any thread.
+  void release_attachment() noexcept;
+
+  reactor& io() noexcept { return reactor_; }
+  timer_heap& timers() noexcept { return timers_; }
+
+  // Fiber entry and exit (called on the fiber's own stack).
+  void fiber_entered(boost::context::fiber&& from) noexcept;
+  boost::context::fiber fiber_exiting(fiber_context& f) noexcept;
+
+  // Every live fiber, for dump_fibers and shutdown.
+  template <class F>
+  void for_each_fiber(F&& f) const {
+    for (fiber_context* c = all_head_; c != nullptr; c = c->all_next) f(*c);
+  }
+
+ private:
+  switch_frame& frame_of(fiber_context* f) noexcept { return f ? f->frame : loop_frame_; }
+  void switch_to(switch_frame& from, fiber_context* next);
+  fiber_context* next_ready() noexcept;
+  void check_canary(const fiber_context& leaving) const noexcept;
+  void drain_remote();
+  void wait_for_events();
+  void cancel_everything() noexcept;
+  void link(fiber_context& f) noexcept;
+  void unlink(fiber_context& f) noexcept;
+
+  fiber_context* running_ = nullptr;  // null while the loop runs
+  switch_frame loop_frame_;
+  switch_frame* switching_from_ = nullptr;
+  exception_state* const exceptions_;
+  unsigned budget_ = 0;
+
+  ready_queue ready_;
+  timer_heap timers_;
+  reactor reactor_;
+  stack_pools stacks_;
+  overflow_guard overflow_guard_;
+
+  // Wake-ups and tasks from other threads.
+  std::mutex remote_mutex_;
+  ready_queue remote_ready_;
+  std::vector<std::function<void()>> remote_tasks_;
+  bool accepting_posts_ = true;
+  std::atomic<bool> remote_pending_{false};
+  std::atomic<bool> sleeping_{false};
+
+  // Registry and accounting.
+  fiber_context* all_head_ = nullptr;
+  std::size_t live_ = 0;                // fibers not yet finished
+  std::atomic<std::size_t> attached_{0};  // of those, the ones run() waits for
+  bool shutting_down_ = false;
+};
+
+}  // namespace balrog::detail

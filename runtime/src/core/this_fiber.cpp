@@ -1,0 +1,65 @@
+#include "balrog/this_fiber.hpp"
+
+#include <ostream>
+#include <thread>
+
+#include "balrog/errors.hpp"
+#include "core/scheduler.hpp"
+
+namespace balrog {
+
+std::ostream& operator<<(std::ostream& os, fiber_id id) { return os << "fiber#" << id.value(); }
+
+namespace this_fiber {
+
+namespace {
+
+detail::fiber_context* running_fiber() noexcept {
+  detail::scheduler* s = detail::scheduler::current();
+  return s != nullptr ? s->running() : nullptr;
+}
+
+}  // namespace
+
+void yield() {
+  detail::fiber_context* f = running_fiber();
+  if (f == nullptr) {
+    std::this_thread::yield();
+    return;
+  }
+  // yield is a suspension point: it honours cancellation and deadlines like the others.
+  if (f->cancel_pending()) throw cancelled();
+  if (f->scope_deadline.expired()) throw timeout_error();
+  f->sched.yield();
+}
+
+void sleep_until(clock::time_point until) {
+  if (until <= clock::now()) {
+    yield();
+    return;
+  }
+  detail::execution_context& ctx = detail::current_context();
+  ctx.prepare_wait();
+  ctx.waiting_on = "sleep";
+  const detail::wake_reason why = ctx.wait(until);
+  ctx.waiting_on = nullptr;
+  detail::throw_if_failed(why);
+}
+
+fiber_id id() noexcept {
+  detail::fiber_context* f = running_fiber();
+  return f != nullptr ? fiber_id(f->id) : fiber_id{};
+}
+
+std::string_view name() noexcept {
+  detail::fiber_context* f = running_fiber();
+  return f != nullptr ? std::string_view(f->name) : std::string_view{};
+}
+
+bool cancellation_requested() noexcept { return detail::current_context().cancel_requested(); }
+
+cancellation_shield::cancellation_shield() noexcept { detail::current_context().enter_shield(); }
+cancellation_shield::~cancellation_shield() { detail::current_context().leave_shield(); }
+
+}  // namespace this_fiber
+}  // namespace balrog

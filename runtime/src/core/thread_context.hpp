@@ -1,0 +1,20 @@
+// The execution context of a plain thread (sync mode): waits park the thread on a futex.
+#pragma once
+
+#include "balrog/detail/execution_context.hpp"
+
+namespace balrog::detail {
+
+class thread_context final : public execution_context {
+ public:
+  [[nodiscard]] bool is_fiber() const noexcept override { return false; }
+
+  // This thread's context (created on first use).
+  static thread_context& current() noexcept;
+
+ protected:
+  void park(deadline until, wake_reason timeout_reason) override;
+  void unpark() noexcept override;
+};
+
+}  // namespace balrog::detail

@@ -1,0 +1,77 @@
+#include "stack/guarded_stack_pool.hpp"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <fstream>
+#include <string>
+
+#include "balrog/errors.hpp"
+
+namespace balrog::detail {
+
+namespace {
+
+std::string max_map_count() {
+  std::ifstream in("/proc/sys/vm/max_map_count");
+  std::string v;
+  return (in >> v) ? v : "unknown";
+}
+
+}  // namespace
+
+guarded_stack_pool::guarded_stack_pool(std::size_t stack_size, std::size_t max_cached)
+    : size_(stack_size), max_cached_(max_cached) {}
+
+guarded_stack_pool::~guarded_stack_pool() {
+  for (void* sp : cached_) unmap(sp);
+}
+
+boost::context::stack_context guarded_stack_pool::allocate() {
+  boost::context::stack_context sc;
+  sc.size = size_;
+  if (!cached_.empty()) {
+    sc.sp = cached_.back();
+    cached_.pop_back();
+    return sc;
+  }
+  const std::size_t guard = page_size();
+  // MAP_NORESERVE: stacks are committed page by page as they are touched.
+  void* base = ::mmap(nullptr, size_ + guard, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (base == MAP_FAILED) {
+    throw_errno("balrog: cannot map a " + std::to_string(size_) + "-byte fiber stack (mmap)");
+  }
+  // Splitting the mapping into guard + stack is what costs the second kernel mapping.
+  if (::mprotect(base, guard, PROT_NONE) != 0) {
+    const int err = errno;
+    ::munmap(base, size_ + guard);
+    throw_errno(err, "balrog: cannot protect a fiber stack's guard page (mprotect; vm.max_map_count is " +
+                         max_map_count() +
+                         " and each guarded stack uses two mappings: use stack_kind::dense for very many fibers)");
+  }
+  sc.sp = static_cast<char*>(base) + guard + size_;
+  return sc;
+}
+
+void guarded_stack_pool::deallocate(boost::context::stack_context& sc) noexcept {
+  if (cached_.size() < max_cached_) {
+    try {
+      cached_.push_back(sc.sp);
+      return;
+    } catch (...) {  // no memory to remember it: unmap instead
+    }
+  }
+  unmap(sc.sp);
+}
+
+stack_facts guarded_stack_pool::facts(const boost::context::stack_context& sc) const noexcept {
+  return {static_cast<const char*>(sc.sp) - size_, size_, nullptr, stack_kind::guarded};
+}
+
+void guarded_stack_pool::unmap(void* sp) const noexcept {
+  const std::size_t guard = page_size();
+  ::munmap(static_cast<char*>(sp) - size_ - guard, size_ + guard);
+}
+
+}  // namespace balrog::detail

@@ -1,0 +1,24 @@
+#include "stack/stack_source.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace balrog::detail {
+
+std::size_t page_size() noexcept {
+  static const std::size_t size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+std::size_t normalized_stack_size(stack_kind kind, std::size_t requested) noexcept {
+  std::size_t size = requested;
+  if (size == 0) {
+    size = kind == stack_kind::dense ? default_dense_stack_size : default_guarded_stack_size;
+  }
+  size = std::max(size, min_stack_size);
+  const std::size_t page = page_size();
+  return (size + page - 1) / page * page;
+}
+
+}  // namespace balrog::detail
