@@ -19,6 +19,7 @@
 #pragma once
 
 #include <chrono>
+#include <type_traits>
 
 namespace balrog {
 
@@ -32,6 +33,12 @@ class deadline {
 
   // Absolute.
   constexpr deadline(clock::time_point when) noexcept : when_(when) {}  // NOLINT: implicit on purpose
+
+  // Absolute, on another clock (system_clock...): converted through the distance from now.
+  template <class Clock, class Duration>
+    requires(!std::is_same_v<Clock, clock>)
+  deadline(std::chrono::time_point<Clock, Duration> when)  // NOLINT: implicit on purpose
+      : deadline(when - Clock::now()) {}
 
   // Relative to now; saturates at never(); negative means already expired.
   template <class Rep, class Period>

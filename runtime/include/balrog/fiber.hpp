@@ -53,7 +53,7 @@ class fiber_id {
 
 struct fiber_options {
   // Shown by dump_fibers, the watchdog and the stack-overflow message. Empty: "fiber-<id>".
-  std::string name;
+  std::string name{};
   // Bytes of stack. 0 picks the kind's default (see stack.hpp); smaller values are rounded up
   // to min_stack_size, and every size to whole pages. Costs address space, not memory.
   std::size_t stack_size = 0;

@@ -13,6 +13,9 @@
 //    dense stack is checked whenever the fiber switches out: an overflow that reaches it ends
 //    the process with a message naming the fiber, but only after the fact, and an overflow can
 //    corrupt a neighbouring stack before that. Use dense stacks for many small, shallow fibers.
+//
+// Under AddressSanitizer every stack (default or requested) is four times larger: instrumented
+// frames carry redzones, and code that fits a stack normally would overflow it.
 #pragma once
 
 #include <cstddef>

@@ -8,6 +8,7 @@
 #include <cstddef>
 
 #if defined(BALROG_ASAN)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 
@@ -27,6 +28,15 @@ inline void finish_switch([[maybe_unused]] void* fake_stack, [[maybe_unused]] co
                           [[maybe_unused]] std::size_t* old_size) noexcept {
 #if defined(BALROG_ASAN)
   __sanitizer_finish_switch_fiber(fake_stack, old_bottom, old_size);
+#endif
+}
+
+// Clears ASan's shadow for a stack about to be (re)used. A fiber never returns from its
+// outermost frames (it jumps away), so their redzones stay poisoned; and a fresh mapping may
+// reuse addresses whose shadow still describes an earlier stack.
+inline void unpoison([[maybe_unused]] const void* bottom, [[maybe_unused]] std::size_t size) noexcept {
+#if defined(BALROG_ASAN)
+  __asan_unpoison_memory_region(bottom, size);
 #endif
 }
 

@@ -1,8 +1,11 @@
 #include "reactor/reactor.hpp"
 
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <ctime>
@@ -68,7 +71,11 @@ reactor::~reactor() {
 
 reactor::fd_entry& reactor::entry(int fd) {
   const auto i = static_cast<std::size_t>(fd);
-  if (i >= fds_.size()) fds_.resize(i + 1 + i / 2);
+  if (i >= fds_.size()) {
+    // Growing the table for a bogus fd number would cost memory for nothing: check it first.
+    if (::fcntl(fd, F_GETFD) < 0) throw_errno(fd_call("balrog: wait", fd));
+    fds_.resize(std::max<std::size_t>(64, std::bit_ceil(i + 1)));
+  }
   return fds_[i];
 }
 
@@ -76,7 +83,9 @@ bool reactor::arm(int fd, fd_entry& e) {
   std::uint32_t want = 0;
   if (!e.readers.empty()) want |= read_events;
   if (!e.writers.empty()) want |= EPOLLOUT;
-  if ((e.armed & want) == want) return true;
+  // No "already armed" shortcut: `armed` goes stale when the fd is closed behind our back
+  // (close(2) silently drops the epoll registration), and a new fd reusing the number would
+  // then never be armed. One epoll_ctl per wait, as the header says.
   epoll_event ev{};
   ev.events = want | e.armed | EPOLLONESHOT;
   ev.data.fd = fd;

@@ -6,6 +6,16 @@
 
 namespace balrog::detail {
 
+namespace {
+// AddressSanitizer surrounds every stack variable with redzones: instrumented frames are
+// several times larger, so code that fits a stack normally would overflow it under ASan.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr std::size_t sanitizer_stack_multiplier = 4;
+#else
+constexpr std::size_t sanitizer_stack_multiplier = 1;
+#endif
+}  // namespace
+
 std::size_t page_size() noexcept {
   static const std::size_t size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   return size;
@@ -16,7 +26,7 @@ std::size_t normalized_stack_size(stack_kind kind, std::size_t requested) noexce
   if (size == 0) {
     size = kind == stack_kind::dense ? default_dense_stack_size : default_guarded_stack_size;
   }
-  size = std::max(size, min_stack_size);
+  size = std::max(size, min_stack_size) * sanitizer_stack_multiplier;
   const std::size_t page = page_size();
   return (size + page - 1) / page * page;
 }

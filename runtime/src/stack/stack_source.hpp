@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "balrog/stack.hpp"
+#include "core/sanitizer.hpp"
 
 namespace balrog::detail {
 
@@ -42,6 +43,7 @@ class pool_stack_allocator {
   boost::context::stack_context allocate() {
     auto sc = source_->allocate();
     *facts_out_ = source_->facts(sc);
+    sanitizer::unpoison(facts_out_->lowest, facts_out_->size);
     return sc;
   }
   void deallocate(boost::context::stack_context& sc) noexcept { source_->deallocate(sc); }

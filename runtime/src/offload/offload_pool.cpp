@@ -1,0 +1,70 @@
+#include "offload/offload_pool.hpp"
+
+#include <pthread.h>
+
+#include <mutex>
+#include <thread>
+
+#include "balrog/errors.hpp"
+#include "balrog/offload.hpp"
+
+namespace balrog::detail {
+
+offload_pool& offload_pool::instance() {
+  static offload_pool* pool = new offload_pool();  // never destroyed: see the header
+  return *pool;
+}
+
+void offload_pool::submit(std::shared_ptr<offload_job> job) {
+  std::unique_lock lk(mutex_);
+  queue_.push_back(std::move(job));
+  // Every queued job beyond the idle threads wants a thread of its own.
+  if (queue_.size() <= idle_) {
+    wake_.notify_one();
+    return;
+  }
+  if (threads_ < offload_max_threads) {
+    std::thread t(&offload_pool::worker, this);
+    ::pthread_setname_np(t.native_handle(), "balrog-offload");
+    t.detach();
+    ++threads_;
+  }
+  // else: every thread is busy and the pool is full; the job waits its turn.
+}
+
+void offload_pool::worker() {
+  std::unique_lock lk(mutex_);
+  for (;;) {
+    if (queue_.empty()) {
+      ++idle_;
+      wake_.wait(lk, [this] { return !queue_.empty(); });
+      --idle_;
+    }
+    std::shared_ptr<offload_job> job = std::move(queue_.front());
+    queue_.pop_front();
+    lk.unlock();
+    job->task->run();
+    {
+      std::lock_guard jl(job->lock);
+      job->done = true;
+      job->waiters.wake_all();
+    }
+    job.reset();
+    lk.lock();
+  }
+}
+
+void run_offloaded(std::shared_ptr<fiber_task> task) {
+  auto job = std::make_shared<offload_job>(std::move(task));
+  execution_context& self = current_context();
+  if (self.cancel_pending()) throw cancelled();
+  offload_pool::instance().submit(job);
+  std::unique_lock lk(job->lock);
+  while (!job->done) {
+    waiter w(self);
+    // On cancellation or a deadline this throws; the job runs on and its outcome is dropped.
+    throw_if_failed(park_on(job->waiters, w, lk, deadline::never(), "offload"));
+  }
+}
+
+}  // namespace balrog::detail

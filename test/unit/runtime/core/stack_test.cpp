@@ -1,0 +1,105 @@
+// Stacks: sizes, kinds, reuse, overflow detection.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "balrog/run.hpp"
+#include "balrog/this_fiber.hpp"
+
+namespace {
+
+// Recursion the optimizer cannot turn into a loop or elide.
+[[gnu::noinline]] int recurse(volatile char* prev, int depth) {
+  volatile char frame[1024];
+  std::memset(const_cast<char*>(frame), depth & 0xff, sizeof frame);
+  frame[0] = prev != nullptr ? prev[0] : 0;
+  if (depth == 0) return frame[0];
+  return recurse(frame, depth - 1) + frame[1];
+}
+
+// Uses at least `bytes` of stack below `top`, then calls `then`.
+template <class F>
+[[gnu::noinline]] void use_stack(const char* top, std::size_t bytes, F then) {
+  volatile char frame[512];
+  std::memset(const_cast<char*>(frame), 1, sizeof frame);
+  if (static_cast<std::size_t>(top - const_cast<const char*>(frame)) < bytes) {
+    use_stack(top, bytes, then);
+  } else {
+    then();
+  }
+  frame[0] = frame[1];
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr std::size_t stack_multiplier = 4;  // see runtime/src/stack/stack_source.cpp
+#else
+constexpr std::size_t stack_multiplier = 1;
+#endif
+
+}  // namespace
+
+TEST(Stacks, ALargeStackFitsDeepRecursion) {
+  balrog::run([] {
+    auto f = balrog::spawn([] { return recurse(nullptr, 2000); }, {.stack_size = 4 << 20});
+    f.join();
+  });
+}
+
+TEST(Stacks, DenseStacksRunOrdinaryCode) {
+  balrog::run([] {
+    std::vector<balrog::fiber<int>> fs;
+    for (int i = 0; i < 1000; ++i) {
+      fs.push_back(balrog::spawn(
+          [] {
+            balrog::this_fiber::yield();
+            return recurse(nullptr, 4);
+          },
+          {.stack = balrog::stack_kind::dense}));
+    }
+    for (auto& f : fs) f.join();
+  });
+}
+
+TEST(Stacks, TinyRequestsAreRoundedUpToTheMinimum) {
+  balrog::run([] {
+    auto f = balrog::spawn([] { return recurse(nullptr, 2); }, {.stack_size = 1});
+    f.join();
+  });
+}
+
+TEST(Stacks, PooledStacksAreReusedAcrossManyShortFibers) {
+  balrog::run([] {
+    for (int i = 0; i < 20'000; ++i) balrog::spawn([] {}).join();
+  });
+}
+
+using StackOverflowDeathTest = testing::Test;
+
+TEST(StackOverflowDeathTest, GuardedOverflowNamesTheFiber) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(balrog::run([] {
+    balrog::spawn([] { recurse(nullptr, 1 << 20); }, {.name = "deep-diver", .stack_size = 64 << 10})
+        .join();
+  }),
+               "stack overflow in fiber 'deep-diver' \\(#[0-9]+\\).*[0-9]+-byte stack");
+}
+
+TEST(StackOverflowDeathTest, DenseOverflowIsCaughtByTheCanary) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(balrog::run([] {
+    auto neighbour = balrog::spawn([] { balrog::this_fiber::yield(); }, {.stack = balrog::stack_kind::dense});
+    // Overflow by a few KiB (into the neighbour's slot, not past it), then switch out.
+    balrog::spawn(
+        [] {
+          char top = 0;
+          use_stack(&top, (16 << 10) * stack_multiplier + 4096, [] { balrog::this_fiber::yield(); });
+        },
+        {.name = "dense-diver", .stack_size = 16 << 10, .stack = balrog::stack_kind::dense})
+        .join();
+    neighbour.join();
+  }),
+               // Under ASan the overflow's first write into the neighbouring stack is caught
+               // by ASan itself; either way it is reported, never silent.
+               "stack overflow in fiber 'dense-diver'.*canary|AddressSanitizer: stack-buffer");
+}

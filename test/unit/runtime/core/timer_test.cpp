@@ -1,0 +1,91 @@
+// Sleeps and timers: ordering, precision, many sleepers.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "balrog/run.hpp"
+#include "balrog/this_fiber.hpp"
+
+using namespace std::chrono_literals;
+
+TEST(Timers, FireInDeadlineOrder) {
+  std::vector<int> order;
+  balrog::run([&] {
+    std::vector<balrog::fiber<void>> fs;
+    for (int ms : {40, 10, 30, 0, 20}) {
+      fs.push_back(balrog::spawn([ms, &order] {
+        balrog::this_fiber::sleep_for(std::chrono::milliseconds(ms));
+        order.push_back(ms);
+      }));
+    }
+    for (auto& f : fs) f.join();
+  });
+  EXPECT_EQ(order, (std::vector<int>{0, 10, 20, 30, 40}));
+}
+
+TEST(Timers, EqualDeadlinesFireInArmingOrder) {
+  std::vector<int> order;
+  balrog::run([&] {
+    const auto when = balrog::clock::now() + 10ms;
+    std::vector<balrog::fiber<void>> fs;
+    for (int i = 0; i < 50; ++i) {
+      fs.push_back(balrog::spawn([i, when, &order] {
+        balrog::this_fiber::sleep_until(when);
+        order.push_back(i);
+      }));
+    }
+    for (auto& f : fs) f.join();
+  });
+  ASSERT_EQ(order.size(), 50U);
+  EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
+}
+
+TEST(Timers, SleepLastsAtLeastTheRequestedTime) {
+  balrog::run([] {
+    for (auto d : {1ms, 5ms, 15ms}) {
+      const auto start = balrog::clock::now();
+      balrog::this_fiber::sleep_for(d);
+      EXPECT_GE(balrog::clock::now() - start, d);
+    }
+  });
+}
+
+TEST(Timers, SleepInSyncModeBlocksTheThread) {
+  const auto start = balrog::clock::now();
+  balrog::this_fiber::sleep_for(10ms);
+  EXPECT_GE(balrog::clock::now() - start, 10ms);
+}
+
+TEST(Timers, ZeroAndNegativeSleepsYield) {
+  balrog::run([] {
+    bool other_ran = false;
+    auto f = balrog::spawn([&] { other_ran = true; });
+    balrog::this_fiber::sleep_for(-5ms);
+    EXPECT_TRUE(other_ran);
+    balrog::this_fiber::sleep_for(0ms);
+    f.join();
+  });
+}
+
+TEST(Timers, AHundredThousandSleepingFibers) {
+  constexpr int n = 100'000;
+  const int woke = balrog::run([] {
+    int count = 0;
+    std::vector<balrog::fiber<void>> fs;
+    fs.reserve(n);
+    const auto until = balrog::clock::now() + 200ms;
+    for (int i = 0; i < n; ++i) {
+      fs.push_back(balrog::spawn(
+          [&count, until, i] {
+            // Spread the deadlines so the heap really orders them.
+            balrog::this_fiber::sleep_until(until - std::chrono::microseconds(i % 1000));
+            ++count;
+          },
+          {.stack = balrog::stack_kind::dense}));
+    }
+    for (auto& f : fs) f.join();
+    return count;
+  });
+  EXPECT_EQ(woke, n);
+}
