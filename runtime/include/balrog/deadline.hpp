@@ -32,19 +32,28 @@ class deadline {
   static constexpr deadline never() noexcept { return {}; }
 
   // Absolute.
-  constexpr deadline(clock::time_point when) noexcept : when_(when) {}  // NOLINT: implicit on purpose
+  constexpr deadline(clock::time_point when) noexcept
+      : when_(when) {}  // NOLINT: implicit on purpose
 
   // Absolute, on another clock (system_clock...): converted through the distance from now.
+  // That clock's time_point::max() means never, as it does on steady_clock.
   template <class Clock, class Duration>
     requires(!std::is_same_v<Clock, clock>)
   deadline(std::chrono::time_point<Clock, Duration> when)  // NOLINT: implicit on purpose
-      : deadline(when - Clock::now()) {}
+      : when_(when == std::chrono::time_point<Clock, Duration>::max()
+                  ? clock::time_point::max()
+                  : saturating_after(to_double_ns(when.time_since_epoch()) -
+                                     to_double_ns(Clock::now().time_since_epoch()))) {}
 
-  // Relative to now; saturates at never(); negative means already expired.
+  // Relative to now; saturates at never() (and at the clock's minimum for huge negative
+  // durations); negative means already expired.
   template <class Rep, class Period>
-  deadline(std::chrono::duration<Rep, Period> after) : when_(saturating_after(after)) {}  // NOLINT
+  deadline(std::chrono::duration<Rep, Period> after)  // NOLINT: implicit on purpose
+      : when_(saturating_after(after)) {}
 
-  [[nodiscard]] constexpr bool is_never() const noexcept { return when_ == clock::time_point::max(); }
+  [[nodiscard]] constexpr bool is_never() const noexcept {
+    return when_ == clock::time_point::max();
+  }
   [[nodiscard]] constexpr clock::time_point when() const noexcept { return when_; }
   [[nodiscard]] bool expired() const noexcept { return !is_never() && clock::now() >= when_; }
 
@@ -54,18 +63,33 @@ class deadline {
   }
 
  private:
+  using double_ns = std::chrono::duration<double, std::nano>;
+
+  template <class Rep, class Period>
+  static constexpr double_ns to_double_ns(std::chrono::duration<Rep, Period> d) noexcept {
+    return std::chrono::duration_cast<double_ns>(d);
+  }
+
+  // now + after, computed so that no value of `after` overflows: the distance is first
+  // compared (in floating point) with the room left on the clock in that direction.
   template <class Rep, class Period>
   static clock::time_point saturating_after(std::chrono::duration<Rep, Period> after) {
     using namespace std::chrono;
     const auto now = clock::now();
-    if (after <= duration<Rep, Period>::zero()) {
-      return now + duration_cast<clock::duration>(after);
-    }
-    const auto room = clock::time_point::max() - now;
-    if (duration<double, std::nano>(after) >= duration<double, std::nano>(room)) {
+    const double_ns wanted = to_double_ns(after);
+    const double_ns since_epoch = to_double_ns(now.time_since_epoch());
+    if (wanted >= to_double_ns(clock::time_point::max().time_since_epoch()) - since_epoch) {
       return clock::time_point::max();
     }
-    return now + ceil<clock::duration>(after);
+    if (wanted <= to_double_ns(clock::time_point::min().time_since_epoch()) - since_epoch) {
+      return clock::time_point::min();
+    }
+    if constexpr (std::is_floating_point_v<Rep>) {
+      return now + ceil<clock::duration>(wanted);
+    } else {
+      // Exact integer arithmetic; rounding up never wakes a waiter early.
+      return now + ceil<clock::duration>(after);
+    }
   }
 
   clock::time_point when_ = clock::time_point::max();

@@ -42,15 +42,22 @@ class io_error : public error {
       : error(what_arg + ": " + code.message()), code_(code) {}
   [[nodiscard]] const std::error_code& code() const noexcept { return code_; }
 
+ protected:
+  // For subclasses whose message says it all (code().message() is not appended).
+  struct verbatim_t {};
+  io_error(verbatim_t /*tag*/, std::error_code code, const std::string& what_arg)
+      : error(what_arg), code_(code) {}
+
  private:
   std::error_code code_;
 };
 
-// A stream ended before the requested number of bytes arrived (read_exact).
+// A stream ended before the requested number of bytes arrived (read_exact). code() is
+// ECONNABORTED, for code that only looks at errno values; what() says how many bytes came.
 class end_of_stream : public io_error {
  public:
   explicit end_of_stream(const std::string& what_arg)
-      : io_error(std::make_error_code(std::errc::connection_aborted), what_arg) {}
+      : io_error(verbatim_t{}, std::make_error_code(std::errc::connection_aborted), what_arg) {}
 };
 
 // The API was used in a way it does not support: spawn outside balrog::run, join of a

@@ -26,7 +26,8 @@ void run_scheduler(fiber_task& main, fiber_options options);
 }  // namespace detail
 
 template <class F>
-auto run(F&& fn, fiber_options main_options = {.name = "main"}) -> std::invoke_result_t<std::decay_t<F>> {
+auto run(F&& fn, fiber_options main_options = {.name = "main"})
+    -> std::invoke_result_t<std::decay_t<F>> {
   using T = std::invoke_result_t<std::decay_t<F>>;
   static_assert(!std::is_reference_v<T>, "balrog::run cannot return a reference");
   detail::fiber_task_impl<T, std::decay_t<F>> task(std::decay_t<F>(std::forward<F>(fn)));

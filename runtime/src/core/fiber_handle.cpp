@@ -92,7 +92,8 @@ void join(fiber_context* f) {
 }
 
 void detach(fiber_context* f) noexcept {
-  const std::uint32_t old = f->flags.fetch_or(fiber_context::flag_detached, std::memory_order_acq_rel);
+  const std::uint32_t old =
+      f->flags.fetch_or(fiber_context::flag_detached, std::memory_order_acq_rel);
   if ((old & fiber_context::flag_finished) != 0) {
     terminate_if_unhandled(*f);  // it already ended; nobody will observe how
   } else {

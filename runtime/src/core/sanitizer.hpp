@@ -24,7 +24,8 @@ inline void start_switch([[maybe_unused]] void** fake_stack, [[maybe_unused]] co
 }
 
 // First thing after arriving: reports the stack we came from.
-inline void finish_switch([[maybe_unused]] void* fake_stack, [[maybe_unused]] const void** old_bottom,
+inline void finish_switch([[maybe_unused]] void* fake_stack,
+                          [[maybe_unused]] const void** old_bottom,
                           [[maybe_unused]] std::size_t* old_size) noexcept {
 #if defined(BALROG_ASAN)
   __sanitizer_finish_switch_fiber(fake_stack, old_bottom, old_size);
@@ -34,7 +35,8 @@ inline void finish_switch([[maybe_unused]] void* fake_stack, [[maybe_unused]] co
 // Clears ASan's shadow for a stack about to be (re)used. A fiber never returns from its
 // outermost frames (it jumps away), so their redzones stay poisoned; and a fresh mapping may
 // reuse addresses whose shadow still describes an earlier stack.
-inline void unpoison([[maybe_unused]] const void* bottom, [[maybe_unused]] std::size_t size) noexcept {
+inline void unpoison([[maybe_unused]] const void* bottom,
+                     [[maybe_unused]] std::size_t size) noexcept {
 #if defined(BALROG_ASAN)
   __asan_unpoison_memory_region(bottom, size);
 #endif

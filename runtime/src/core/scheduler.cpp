@@ -48,14 +48,14 @@ fiber_context* scheduler::spawn(std::unique_ptr<fiber_task> owned, fiber_task& t
   auto ctx = std::make_unique<fiber_context>(*this, std::move(owned), task, std::move(options), id);
   fiber_context* f = ctx.get();
   stack_source& source = stacks_.get(kind, size);
-  f->frame.continuation = boost::context::fiber(
-      std::allocator_arg, pool_stack_allocator(source, f->stack),
-      [f](boost::context::fiber&& from) -> boost::context::fiber {
-        scheduler& s = f->sched;
-        s.fiber_entered(std::move(from));
-        f->task.run();
-        return s.fiber_exiting(*f);
-      });
+  f->frame.continuation =
+      boost::context::fiber(std::allocator_arg, pool_stack_allocator(source, f->stack),
+                            [f](boost::context::fiber&& from) -> boost::context::fiber {
+                              scheduler& s = f->sched;
+                              s.fiber_entered(std::move(from));
+                              f->task.run();
+                              return s.fiber_exiting(*f);
+                            });
   f->frame.stack_bottom = f->stack.lowest;
   f->frame.stack_size = f->stack.size;
   f->overflow = {f->stack.lowest, f->stack.size, f->name.c_str(), f->id};

@@ -113,7 +113,7 @@ class scheduler {
 
   // Registry and accounting.
   fiber_context* all_head_ = nullptr;
-  std::size_t live_ = 0;                // fibers not yet finished
+  std::size_t live_ = 0;                  // fibers not yet finished
   std::atomic<std::size_t> attached_{0};  // of those, the ones run() waits for
   bool shutting_down_ = false;
 };

@@ -18,7 +18,8 @@ void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected, deadli
   timespec* timeout = nullptr;
   if (!until.is_never()) {
     const auto ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(until.when().time_since_epoch()).count();
+        std::chrono::duration_cast<std::chrono::nanoseconds>(until.when().time_since_epoch())
+            .count();
     ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
     ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
     timeout = &ts;

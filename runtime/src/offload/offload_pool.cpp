@@ -57,7 +57,9 @@ void offload_pool::worker() {
 void run_offloaded(std::shared_ptr<fiber_task> task) {
   auto job = std::make_shared<offload_job>(std::move(task));
   execution_context& self = current_context();
+  // Fail before the job exists when no wait could succeed, so fn never runs for nothing.
   if (self.cancel_pending()) throw cancelled();
+  if (self.scope_deadline.expired()) throw timeout_error();
   offload_pool::instance().submit(job);
   std::unique_lock lk(job->lock);
   while (!job->done) {

@@ -109,7 +109,9 @@ bool reactor::arm(int fd, fd_entry& e) {
 }
 
 reactor::registration reactor::add(fd_wait& w) {
-  if (w.fd < 0) throw io_error(std::make_error_code(std::errc::bad_file_descriptor), fd_call("balrog: wait", w.fd));
+  if (w.fd < 0)
+    throw io_error(std::make_error_code(std::errc::bad_file_descriptor),
+                   fd_call("balrog: wait", w.fd));
   fd_entry& e = entry(w.fd);
   wait_queue& q = w.for_write ? e.writers : e.readers;
   q.push_back(w.node);

@@ -24,9 +24,10 @@ void poll_fd(int fd, bool for_write, deadline until, bool scope_first, const cha
     int timeout_ms = -1;
     if (!until.is_never()) {
       const auto left = until.when() - clock::now();
-      timeout_ms = left <= clock::duration::zero()
-                       ? 0
-                       : static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
+      timeout_ms =
+          left <= clock::duration::zero()
+              ? 0
+              : static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
     }
     const int n = ::poll(&p, 1, timeout_ms);
     if (n > 0) {

@@ -15,14 +15,14 @@ constexpr std::size_t slab_target_bytes = 4 * 1024 * 1024;
 
 void fill_canary(char* region_top) noexcept {
   auto* words = reinterpret_cast<std::uint64_t*>(region_top - dense_stack_pool::canary_bytes);
-  std::fill_n(words, dense_stack_pool::canary_bytes / sizeof(std::uint64_t),
-              dense_canary);
+  std::fill_n(words, dense_stack_pool::canary_bytes / sizeof(std::uint64_t), dense_canary);
 }
 
 }  // namespace
 
 dense_stack_pool::dense_stack_pool(std::size_t slot_size)
-    : slot_size_(slot_size), slots_per_slab_(std::max<std::size_t>(1, slab_target_bytes / slot_size)) {}
+    : slot_size_(slot_size),
+      slots_per_slab_(std::max<std::size_t>(1, slab_target_bytes / slot_size)) {}
 
 dense_stack_pool::~dense_stack_pool() {
   for (const slab& s : slabs_) ::munmap(s.base, s.bytes);

@@ -22,7 +22,6 @@ class dense_stack_pool final : public stack_source {
  public:
   static constexpr std::size_t canary_bytes = 64;
 
-
   explicit dense_stack_pool(std::size_t slot_size);
   ~dense_stack_pool() override;
   dense_stack_pool(const dense_stack_pool&) = delete;

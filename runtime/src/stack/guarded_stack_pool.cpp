@@ -46,9 +46,11 @@ boost::context::stack_context guarded_stack_pool::allocate() {
   if (::mprotect(base, guard, PROT_NONE) != 0) {
     const int err = errno;
     ::munmap(base, size_ + guard);
-    throw_errno(err, "balrog: cannot protect a fiber stack's guard page (mprotect; vm.max_map_count is " +
-                         max_map_count() +
-                         " and each guarded stack uses two mappings: use stack_kind::dense for very many fibers)");
+    throw_errno(
+        err, "balrog: cannot protect a fiber stack's guard page (mprotect; vm.max_map_count is " +
+                 max_map_count() +
+                 " and each guarded stack uses two mappings: use stack_kind::dense for very many "
+                 "fibers)");
   }
   sc.sp = static_cast<char*>(base) + guard + size_;
   return sc;

@@ -105,8 +105,8 @@ overflow_guard::overflow_guard() {
   }
   // The handler writes a few hundred bytes of output; 64 KiB leaves room for a chained handler.
   altstack_size_ = 64 * 1024;
-  altstack_ = ::mmap(nullptr, altstack_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
+  altstack_ =
+      ::mmap(nullptr, altstack_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (altstack_ == MAP_FAILED) {
     altstack_ = nullptr;
     return;  // overflow then dies without the message; nothing else is affected
@@ -129,7 +129,8 @@ overflow_guard::~overflow_guard() {
 void set_running_overflow_facts(const overflow_facts* facts) noexcept { running_facts = facts; }
 
 void report_dense_overflow(const overflow_facts& facts) noexcept {
-  write_report(facts, " (its dense stack's canary was overwritten; neighbouring stacks may be corrupt)");
+  write_report(facts,
+               " (its dense stack's canary was overwritten; neighbouring stacks may be corrupt)");
   std::abort();
 }
 

@@ -20,8 +20,8 @@ inline constexpr std::uint64_t dense_canary = 0xba1209ca4a12c0deULL;
 
 // What a fiber needs to know about its stack (overflow reports, ASan, the dense canary).
 struct stack_facts {
-  const void* lowest = nullptr;  // lowest usable address
-  std::size_t size = 0;          // usable bytes
+  const void* lowest = nullptr;           // lowest usable address
+  std::size_t size = 0;                   // usable bytes
   const std::uint64_t* canary = nullptr;  // dense stacks: checked on every switch-out
   stack_kind kind = stack_kind::guarded;
 };
@@ -31,7 +31,8 @@ class stack_source {
   virtual ~stack_source() = default;
   virtual boost::context::stack_context allocate() = 0;
   virtual void deallocate(boost::context::stack_context& sc) noexcept = 0;
-  [[nodiscard]] virtual stack_facts facts(const boost::context::stack_context& sc) const noexcept = 0;
+  [[nodiscard]] virtual stack_facts facts(
+      const boost::context::stack_context& sc) const noexcept = 0;
 };
 
 // The StackAllocator value handed to boost::context::fiber. `facts_out` receives the facts

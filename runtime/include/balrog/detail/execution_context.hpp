@@ -24,10 +24,10 @@
 namespace balrog::detail {
 
 enum class wake_reason : std::uint8_t {
-  notified,   // a waker claimed us
-  timeout,    // the own deadline passed
+  notified,       // a waker claimed us
+  timeout,        // the own deadline passed
   scope_timeout,  // the enclosing deadline_scope's deadline passed (throws timeout_error)
-  cancelled,  // fiber::cancel() (throws cancelled)
+  cancelled,      // fiber::cancel() (throws cancelled)
 };
 
 class execution_context {

@@ -67,9 +67,18 @@ class channel {
   [[nodiscard]] bool try_push(U&& value) {
     std::lock_guard lk(lock_);
     if (closed_) return false;
-    if (waiting_popper_present() || buffer_.size() < capacity_) {
-      T v(std::forward<U>(value));
-      if (!give_to_waiting_popper(v)) buffer(v);
+    // Claim a popper first, and move from `value` only once it is certain to be taken. A
+    // queued popper is not necessarily a taker: its timeout or cancellation may have claimed
+    // it already (it unlinks itself only when it runs). Testing "a popper is queued" and then
+    // failing the hand-over used to drop the value on a rendezvous channel while returning
+    // true (channel_test: TryPushSkipsPopperThat{WasCancelled,TimedOut}ButHasNotRunYet).
+    if (detail::waiter* p = poppers_.wake_one()) {
+      static_cast<std::optional<T>*>(p->payload)->emplace(std::forward<U>(value));
+      p->completed = true;
+      return true;
+    }
+    if (buffer_.size() < capacity_) {
+      buffer_.emplace_back(std::forward<U>(value));
       return true;
     }
     return false;
@@ -140,8 +149,6 @@ class channel {
 
  private:
   // All helpers run with lock_ held.
-  bool waiting_popper_present() const noexcept { return !poppers_.empty(); }
-
   bool give_to_waiting_popper(T& value) {
     if (detail::waiter* p = poppers_.wake_one()) {
       static_cast<std::optional<T>*>(p->payload)->emplace(std::move(value));

@@ -27,7 +27,7 @@ TEST(Cancel, BeforeTheFiberStartsThrowsAtItsFirstSuspension) {
     bool before = false;
     bool after = false;
     auto f = balrog::spawn([&] {
-      before = true;  // running code is never interrupted...
+      before = true;                // running code is never interrupted...
       balrog::this_fiber::yield();  // ...the first suspension point throws
       after = true;
     });

@@ -25,6 +25,15 @@ TEST(Deadline, NegativeDurationsAreAlreadyExpired) {
   EXPECT_TRUE(balrog::deadline(std::chrono::nanoseconds::min() / 2).expired());
 }
 
+TEST(Deadline, ExtremeValuesSaturateBothWays) {
+  EXPECT_TRUE(balrog::deadline(std::chrono::seconds::min()).expired());
+  EXPECT_TRUE(balrog::deadline(std::chrono::hours::min()).expired());
+  EXPECT_TRUE(balrog::deadline(std::chrono::system_clock::time_point::min()).expired());
+  EXPECT_TRUE(balrog::deadline(std::chrono::system_clock::time_point::max()).is_never());
+  EXPECT_TRUE(balrog::deadline(std::chrono::duration<double>(1e300)).is_never());
+  EXPECT_TRUE(balrog::deadline(std::chrono::duration<double>(-1e300)).expired());
+}
+
 TEST(Deadline, ConvertsFromOtherClocks) {
   const balrog::deadline d(std::chrono::system_clock::now() + 1h);
   EXPECT_FALSE(d.expired());

@@ -13,7 +13,9 @@
 
 using namespace std::chrono_literals;
 
-TEST(Run, ReturnsTheValueOfTheMainFunction) { EXPECT_EQ(balrog::run([] { return 42; }), 42); }
+TEST(Run, ReturnsTheValueOfTheMainFunction) {
+  EXPECT_EQ(balrog::run([] { return 42; }), 42);
+}
 
 TEST(Run, RethrowsTheExceptionOfTheMainFunction) {
   EXPECT_THROW(balrog::run([] { throw std::runtime_error("boom"); }), std::runtime_error);
@@ -43,10 +45,11 @@ TEST(Run, ThreadsRunIndependentSchedulers) {
       results[static_cast<std::size_t>(t)] = balrog::run([t] {
         int sum = 0;
         std::vector<balrog::fiber<int>> fs;
-        for (int i = 0; i < 100; ++i) fs.push_back(balrog::spawn([i] {
-          balrog::this_fiber::yield();
-          return i;
-        }));
+        for (int i = 0; i < 100; ++i)
+          fs.push_back(balrog::spawn([i] {
+            balrog::this_fiber::yield();
+            return i;
+          }));
         for (auto& f : fs) sum += f.join();
         return sum + t;
       });
@@ -103,7 +106,8 @@ TEST(Spawn, DoesNotSwitchUntilTheSpawnerSuspends) {
 
 TEST(Spawn, NamesAndIdsAreDistinct) {
   balrog::run([] {
-    auto a = balrog::spawn([] { return std::string(balrog::this_fiber::name()); }, {.name = "alpha"});
+    auto a =
+        balrog::spawn([] { return std::string(balrog::this_fiber::name()); }, {.name = "alpha"});
     auto b = balrog::spawn([] { return std::string(balrog::this_fiber::name()); });
     EXPECT_NE(a.id(), b.id());
     EXPECT_EQ(a.name(), "alpha");
@@ -259,9 +263,10 @@ TEST(ThisFiber, OffFiberIdIsEmptyAndNameIsEmpty) {
 using DetachedDeathTest = testing::Test;
 
 TEST(DetachedDeathTest, AnUnhandledExceptionInADetachedFiberEndsTheProcessNamingIt) {
-  EXPECT_DEATH(balrog::run([] {
-    balrog::spawn([] { throw std::runtime_error("lost"); }, {.name = "orphan"}).detach();
-    balrog::this_fiber::yield();
-  }),
-               "fiber 'orphan' .* unhandled exception: lost");
+  EXPECT_DEATH(
+      balrog::run([] {
+        balrog::spawn([] { throw std::runtime_error("lost"); }, {.name = "orphan"}).detach();
+        balrog::this_fiber::yield();
+      }),
+      "fiber 'orphan' .* unhandled exception: lost");
 }

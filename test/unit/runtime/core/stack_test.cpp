@@ -79,27 +79,31 @@ using StackOverflowDeathTest = testing::Test;
 TEST(StackOverflowDeathTest, GuardedOverflowNamesTheFiber) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(balrog::run([] {
-    balrog::spawn([] { recurse(nullptr, 1 << 20); }, {.name = "deep-diver", .stack_size = 64 << 10})
-        .join();
-  }),
+                 balrog::spawn([] { recurse(nullptr, 1 << 20); },
+                               {.name = "deep-diver", .stack_size = 64 << 10})
+                     .join();
+               }),
                "stack overflow in fiber 'deep-diver' \\(#[0-9]+\\).*[0-9]+-byte stack");
 }
 
 TEST(StackOverflowDeathTest, DenseOverflowIsCaughtByTheCanary) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_DEATH(balrog::run([] {
-    auto neighbour = balrog::spawn([] { balrog::this_fiber::yield(); }, {.stack = balrog::stack_kind::dense});
-    // Overflow by a few KiB (into the neighbour's slot, not past it), then switch out.
-    balrog::spawn(
-        [] {
-          char top = 0;
-          use_stack(&top, (16 << 10) * stack_multiplier + 4096, [] { balrog::this_fiber::yield(); });
-        },
-        {.name = "dense-diver", .stack_size = 16 << 10, .stack = balrog::stack_kind::dense})
-        .join();
-    neighbour.join();
-  }),
-               // Under ASan the overflow's first write into the neighbouring stack is caught
-               // by ASan itself; either way it is reported, never silent.
-               "stack overflow in fiber 'dense-diver'.*canary|AddressSanitizer: stack-buffer");
+  EXPECT_DEATH(
+      balrog::run([] {
+        auto neighbour = balrog::spawn([] { balrog::this_fiber::yield(); },
+                                       {.stack = balrog::stack_kind::dense});
+        // Overflow by a few KiB (into the neighbour's slot, not past it), then switch out.
+        balrog::spawn(
+            [] {
+              char top = 0;
+              use_stack(&top, (16 << 10) * stack_multiplier + 4096,
+                        [] { balrog::this_fiber::yield(); });
+            },
+            {.name = "dense-diver", .stack_size = 16 << 10, .stack = balrog::stack_kind::dense})
+            .join();
+        neighbour.join();
+      }),
+      // Under ASan the overflow's first write into the neighbouring stack is caught
+      // by ASan itself; either way it is reported, never silent.
+      "stack overflow in fiber 'dense-diver'.*canary|AddressSanitizer: stack-buffer");
 }

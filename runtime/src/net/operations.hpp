@@ -1,0 +1,178 @@
+// The socket operations of balrog::net as sans-IO state machines.
+//
+// An operation composes the single attempts of socket_ops.hpp into what an API call means
+// (read_exact = receive until the buffer is full; connect = start, then finish when writable)
+// and keeps its progress between attempts, so a driver can wait in between and call step()
+// again. Every driver — drive_blocking in drive.hpp (fibers and plain threads), and later a
+// coroutine driver beside it — relies on this protocol and nothing else:
+//
+//   static constexpr const char* call;  // "balrog::net::stream::read_some": names errors
+//   static constexpr const char* owner; // "stream": "<owner> is closed" when the fd is gone
+//   int error;                          // errno, after a failed step
+//   progress step(int fd);              // one non-blocking attempt; never waits or throws
+//   R take();                           // after done: the result (may throw end_of_stream)
+//   std::string describe(int fd) const; // optional: what errors call it (default: call(fd N))
+//
+// and uses the helpers below to turn a failed step or a passed deadline into the exception.
+//
+// The driver re-reads the owner's fd before every step (it may have been closed while the
+// driver waited) and passes it in; operations never keep an fd across steps except to name it
+// in a message.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "balrog/deadline.hpp"
+#include "balrog/errors.hpp"
+#include "balrog/net/endpoint.hpp"
+#include "net/socket_ops.hpp"
+
+namespace balrog::net::detail {
+
+// "balrog::net::stream::read_some(fd 7)".
+std::string describe_call(const char* call, int fd);
+
+// How errors of `op` on `fd` name it.
+template <class Op>
+std::string describe(const Op& op, int fd) {
+  if constexpr (requires { op.describe(fd); }) {
+    return op.describe(fd);
+  } else {
+    return describe_call(Op::call, fd);
+  }
+}
+
+// After a failed step: io_error(op.error), "balrog::net::stream::read_some(fd 7): <strerror>".
+template <class Op>
+[[noreturn]] void throw_failure(const Op& op, int fd) {
+  throw_errno(op.error, describe(op, fd));
+}
+
+// Whether a call's own deadline `until` is the one that would expire first, rather than the
+// enclosing deadline_scope's: this decides between "<call>: deadline exceeded" and the plain
+// timeout_error of the scope, exactly as execution_context::wait decides (own wins ties).
+inline bool own_deadline_first(deadline until) noexcept {
+  return !until.is_never() && until.when() <= current_deadline().when();
+}
+
+// The call's own deadline passed: timeout_error("<describe>: deadline exceeded").
+template <class Op>
+[[noreturn]] void throw_timeout(const Op& op, int fd) {
+  throw timeout_error(describe(op, fd) + ": deadline exceeded");
+}
+
+struct read_some_op {
+  static constexpr const char* call = "balrog::net::stream::read_some";
+  static constexpr const char* owner = "stream";
+  std::span<std::byte> buffer;
+  std::size_t got = 0;
+  int error = 0;
+
+  progress step(int fd) noexcept;
+  std::size_t take() const noexcept { return got; }
+};
+
+struct read_exact_op {
+  static constexpr const char* call = "balrog::net::stream::read_exact";
+  static constexpr const char* owner = "stream";
+  std::span<std::byte> buffer;
+  std::size_t filled = 0;
+  bool ended = false;  // end of stream before the buffer was full
+  int last_fd = -1;
+  int error = 0;
+
+  progress step(int fd) noexcept;
+  void take() const;  // throws end_of_stream when `ended`
+};
+
+struct write_some_op {
+  static constexpr const char* call = "balrog::net::stream::write_some";
+  static constexpr const char* owner = "stream";
+  std::span<const std::byte> buffer;
+  std::size_t sent = 0;
+  int error = 0;
+
+  progress step(int fd) noexcept;
+  std::size_t take() const noexcept { return sent; }
+};
+
+struct write_all_op {
+  static constexpr const char* call = "balrog::net::stream::write_all";
+  static constexpr const char* owner = "stream";
+  std::span<const std::byte> buffer;
+  std::size_t sent = 0;
+  int error = 0;
+
+  progress step(int fd) noexcept;
+  void take() const noexcept {}
+};
+
+struct accept_op {
+  static constexpr const char* call = "balrog::net::listener::accept";
+  static constexpr const char* owner = "listener";
+  int accepted = -1;
+  int error = 0;
+
+  progress step(int fd) noexcept;
+  // The new connection's fd (non-blocking, close-on-exec); the caller owns it.
+  int take() const noexcept { return accepted; }
+};
+
+// Connects a socket created by open_for(); the endpoint must outlive the operation.
+struct connect_op {
+  static constexpr const char* call = "balrog::net::connect";
+  static constexpr const char* owner = "socket";
+  const endpoint* to = nullptr;
+  bool started = false;
+  int error = 0;
+
+  progress step(int fd) noexcept;
+  void take() const noexcept {}
+  std::string describe(int fd) const;  // names the endpoint
+
+  // A new non-blocking socket of `to`'s family. Throws io_error (EMFILE...).
+  static int open_for(const endpoint& to);
+};
+
+// connect(host, port): which addresses to try and what to report, shared by every driver.
+// The driver's loop is
+//
+//   connect_attempts plan(host, port, resolve(host, port, until), until);
+//   while (const endpoint* ep = plan.next()) {
+//     try { return connect(*ep, until); }
+//     catch (const timeout_error&) { plan.timed_out(); }    // rethrows (or renames)
+//     catch (const io_error& e) { plan.failed(e); }         // moves on
+//   }
+//   plan.give_up();                                         // throws the last error
+//
+// The deadline is shared by all addresses, so a timeout ends the attempts; any other io_error
+// (refused, unreachable, no IPv6 on this host...) moves on to the next address.
+class connect_attempts {
+ public:
+  connect_attempts(std::string host, std::uint16_t port, std::vector<endpoint> candidates,
+                   deadline until);
+
+  // The next address to try, or nullptr when all were tried.
+  const endpoint* next() noexcept;
+  // The current address failed with `e`.
+  void failed(const io_error& e);
+  // Call from a catch block for timeout_error: names host:port for the call's own deadline,
+  // rethrows the current exception for an enclosing scope's.
+  [[noreturn]] void timed_out() const;
+  // After next() returned nullptr: the last failure, naming host:port and the address.
+  [[noreturn]] void give_up() const;
+
+ private:
+  std::string host_port_;  // "localhost:80", "[::1]:80"
+  std::vector<endpoint> candidates_;
+  std::size_t next_ = 0;
+  bool own_first_;
+  std::optional<io_error> last_error_;
+};
+
+}  // namespace balrog::net::detail

@@ -1,0 +1,97 @@
+#include "net/socket_ops.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace balrog::net::detail {
+
+namespace {
+
+bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK; }
+
+// accept(2): "Linux accept() passes already-pending network errors on the new socket as an
+// error code from accept()... For reliability, Linux applications should treat ENETDOWN,
+// EPROTO, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP, and ENETUNREACH like
+// EAGAIN by retrying." ECONNABORTED is a connection reset while it sat in the queue.
+bool dead_queued_connection(int err) noexcept {
+  switch (err) {
+    case ECONNABORTED:
+    case EPROTO:
+    case ENETDOWN:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+attempt<int> open_stream_socket(int family) noexcept {
+  const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return attempt<int>::failed(errno);
+  return attempt<int>::done(fd);
+}
+
+attempt<bool> start_connect(int fd, const endpoint& to) noexcept {
+  if (::connect(fd, to.data(), to.size()) == 0) return attempt<bool>::done(true);
+  const int err = errno;
+  // EINTR: the connection goes on asynchronously (POSIX), exactly like EINPROGRESS.
+  if (err == EINPROGRESS || err == EINTR) return attempt<bool>::want_write();
+  return attempt<bool>::failed(err);
+}
+
+attempt<bool> finish_connect(int fd) noexcept {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return attempt<bool>::failed(errno);
+  if (err != 0) return attempt<bool>::failed(err);
+  // SO_ERROR is 0 both when connected and while still connecting; only getpeername tells.
+  sockaddr_storage peer{};
+  socklen_t peer_len = sizeof peer;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) {
+    return attempt<bool>::done(true);
+  }
+  if (errno == ENOTCONN) return attempt<bool>::want_write();
+  return attempt<bool>::failed(errno);
+}
+
+attempt<int> accept_once(int listen_fd) noexcept {
+  for (;;) {
+    const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) return attempt<int>::done(fd);
+    const int err = errno;
+    if (would_block(err)) return attempt<int>::want_read();
+    if (err != EINTR && !dead_queued_connection(err)) return attempt<int>::failed(err);
+  }
+}
+
+attempt<std::size_t> receive_once(int fd, std::span<std::byte> into) noexcept {
+  if (into.empty()) return attempt<std::size_t>::done(0);
+  for (;;) {
+    const ssize_t n = ::recv(fd, into.data(), into.size(), 0);
+    if (n >= 0) return attempt<std::size_t>::done(static_cast<std::size_t>(n));
+    const int err = errno;
+    if (would_block(err)) return attempt<std::size_t>::want_read();
+    if (err != EINTR) return attempt<std::size_t>::failed(err);
+  }
+}
+
+attempt<std::size_t> send_once(int fd, std::span<const std::byte> from) noexcept {
+  if (from.empty()) return attempt<std::size_t>::done(0);
+  for (;;) {
+    const ssize_t n = ::send(fd, from.data(), from.size(), MSG_NOSIGNAL);
+    if (n >= 0) return attempt<std::size_t>::done(static_cast<std::size_t>(n));
+    const int err = errno;
+    if (would_block(err)) return attempt<std::size_t>::want_write();
+    if (err != EINTR) return attempt<std::size_t>::failed(err);
+  }
+}
+
+}  // namespace balrog::net::detail

@@ -1,0 +1,157 @@
+#include "balrog/net/stream.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "balrog/errors.hpp"
+#include "balrog/net/resolve.hpp"
+#include "net/drive.hpp"
+#include "net/operations.hpp"
+
+namespace balrog::net {
+
+namespace {
+
+// The fd of `s` for a call that never waits, or io_error "stream is closed".
+int open_fd(const detail::owned_socket& s, const char* call) {
+  const int fd = s.fd();
+  if (fd < 0) detail::throw_closed(call, "stream");
+  return fd;
+}
+
+std::span<const std::byte> bytes_of(std::string_view text) noexcept {
+  return std::as_bytes(std::span<const char>(text.data(), text.size()));
+}
+
+// getpeername(2) when `peer`, else getsockname(2).
+endpoint socket_name(int fd, const char* call, bool peer) {
+  sockaddr_storage storage{};
+  socklen_t length = sizeof storage;
+  auto* address = reinterpret_cast<sockaddr*>(&storage);
+  if ((peer ? ::getpeername(fd, address, &length) : ::getsockname(fd, address, &length)) != 0) {
+    throw_errno(detail::describe_call(call, fd));
+  }
+  return endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&storage), length);
+}
+
+}  // namespace
+
+stream::stream(int fd) {
+  constexpr const char* call = "balrog::net::stream::stream";
+  if (fd < 0) {
+    throw io_error(std::make_error_code(std::errc::bad_file_descriptor),
+                   detail::describe_call(call, fd));
+  }
+  int type = 0;
+  socklen_t length = sizeof type;
+  // EBADF for a closed fd, ENOTSOCK for a file or pipe.
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0) {
+    throw_errno(detail::describe_call(call, fd));
+  }
+  if (type != SOCK_STREAM) {
+    throw usage_error(detail::describe_call(call, fd) + ": not a stream socket");
+  }
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ((flags & O_NONBLOCK) == 0 && ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)) {
+    throw_errno(detail::describe_call(call, fd) + ": fcntl(O_NONBLOCK)");
+  }
+  socket_ = detail::owned_socket(fd);
+}
+
+std::size_t stream::read_some(std::span<std::byte> into, deadline until) {
+  detail::read_some_op op{.buffer = into};
+  return detail::drive_blocking(socket_, op, until);
+}
+
+void stream::read_exact(std::span<std::byte> into, deadline until) {
+  detail::read_exact_op op{.buffer = into};
+  detail::drive_blocking(socket_, op, until);
+}
+
+std::string stream::read_exact(std::size_t n, deadline until) {
+  std::string s(n, '\0');
+  read_exact(std::as_writable_bytes(std::span<char>(s)), until);
+  return s;
+}
+
+std::size_t stream::write_some(std::span<const std::byte> from, deadline until) {
+  detail::write_some_op op{.buffer = from};
+  return detail::drive_blocking(socket_, op, until);
+}
+
+std::size_t stream::write_some(std::string_view from, deadline until) {
+  return write_some(bytes_of(from), until);
+}
+
+void stream::write_all(std::span<const std::byte> from, deadline until) {
+  detail::write_all_op op{.buffer = from};
+  detail::drive_blocking(socket_, op, until);
+}
+
+void stream::write_all(std::string_view from, deadline until) { write_all(bytes_of(from), until); }
+
+void stream::shutdown(shutdown_how how) {
+  constexpr const char* call = "balrog::net::stream::shutdown";
+  const int fd = open_fd(socket_, call);
+  const int h = how == shutdown_how::read    ? SHUT_RD
+                : how == shutdown_how::write ? SHUT_WR
+                                             : SHUT_RDWR;
+  if (::shutdown(fd, h) != 0) throw_errno(detail::describe_call(call, fd));
+}
+
+void stream::set_nodelay(bool on) {
+  constexpr const char* call = "balrog::net::stream::set_nodelay";
+  const int fd = open_fd(socket_, call);
+  int domain = 0;
+  socklen_t length = sizeof domain;
+  if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) != 0) {
+    throw_errno(detail::describe_call(call, fd));
+  }
+  if (domain == AF_UNIX) return;
+  const int value = on ? 1 : 0;
+  if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, sizeof value) != 0) {
+    throw_errno(detail::describe_call(call, fd));
+  }
+}
+
+endpoint stream::local_endpoint() const {
+  constexpr const char* call = "balrog::net::stream::local_endpoint";
+  return socket_name(open_fd(socket_, call), call, false);
+}
+
+endpoint stream::remote_endpoint() const {
+  constexpr const char* call = "balrog::net::stream::remote_endpoint";
+  return socket_name(open_fd(socket_, call), call, true);
+}
+
+stream connect(const endpoint& to, deadline until) {
+  stream s(stream::adopt_t{}, detail::connect_op::open_for(to));
+  detail::connect_op op{.to = &to};
+  detail::drive_blocking(s.socket_, op, until);
+  return s;
+}
+
+stream connect(std::string host, std::uint16_t port, deadline until) {
+  std::vector<endpoint> candidates = resolve(host, port, until);
+  detail::connect_attempts plan(std::move(host), port, std::move(candidates), until);
+  while (const endpoint* ep = plan.next()) {
+    try {
+      return connect(*ep, until);
+    } catch (const timeout_error&) {
+      plan.timed_out();
+    } catch (const io_error& e) {
+      plan.failed(e);
+    }
+  }
+  plan.give_up();
+}
+
+}  // namespace balrog::net
