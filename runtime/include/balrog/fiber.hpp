@@ -27,6 +27,7 @@
 #include <functional>
 #include <iosfwd>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -65,8 +66,6 @@ template <class T>
 class fiber;
 
 namespace detail {
-
-class fiber_context;  // runtime/src/core/fiber_context.hpp
 
 // The user's function and, once it has run, its outcome. Owned by the fiber context.
 class fiber_task {
@@ -115,102 +114,117 @@ class fiber_task_impl final : public fiber_result<T> {
   F fn_;
 };
 
-// Operations on an opaque fiber context (runtime/src/core/fiber_handle.cpp).
-fiber_context* spawn_fiber(std::unique_ptr<fiber_task> task, fiber_options options);
-void retain(fiber_context* f) noexcept;
-void release(fiber_context* f) noexcept;
-void join(fiber_context* f);  // waits; throws usage_error / cancelled / timeout_error
-void detach(fiber_context* f) noexcept;
-void cancel(fiber_context* f) noexcept;
-bool finished(fiber_context* f) noexcept;
-fiber_id id_of(const fiber_context* f) noexcept;
-std::string_view name_of(const fiber_context* f) noexcept;
-// Destructor path of a handle that still owns its fiber: cancel, join, report.
-void cancel_and_join(fiber_context* f, const fiber_task& task) noexcept;
+class joinable_context;  // a fiber or a coroutine task (runtime/src/core/joinable.hpp)
+
+// Spawning in two steps, so the task is built straight into the context's memory (one
+// allocation per spawn): prepare_fiber reserves a context with room for the task on this
+// thread's scheduler (throws usage_error off-runtime, io_error when no stack can be mapped);
+// the caller constructs the task in `task_storage`; start_fiber queues the fiber, which from
+// then on owns the task. If constructing the task throws, abandon_fiber frees the slot.
+struct fiber_slot {
+  joinable_context* ctx;
+  void* task_storage;
+};
+fiber_slot prepare_fiber(std::size_t task_size, std::size_t task_align, fiber_options options);
+void start_fiber(joinable_context* ctx, fiber_task* task) noexcept;
+void abandon_fiber(joinable_context* ctx) noexcept;
+
+// Operations behind the handles (runtime/src/core/join_handle.cpp).
+void retain(joinable_context* j) noexcept;
+void release(joinable_context* j) noexcept;
+void join(joinable_context* j);  // waits; throws usage_error / cancelled / timeout_error
+void detach(joinable_context* j) noexcept;
+void cancel(joinable_context* j) noexcept;
+bool finished(joinable_context* j) noexcept;
+fiber_id id_of(const joinable_context* j) noexcept;
+std::string_view name_of(const joinable_context* j) noexcept;
+// Destructor path of a handle that still owns its fiber or task: cancel, join, report.
+void cancel_and_join(joinable_context* j) noexcept;
 [[noreturn]] void throw_empty_handle(const char* operation);
 
-// The one way to make a fiber<T> that owns a context (used by spawn).
-struct handle_factory {
-  template <class T>
-  static fiber<T> make(fiber_context* ctx, fiber_result<T>* task) noexcept {
-    return fiber<T>(ctx, task);
-  }
-};
-
-}  // namespace detail
-
+// The handle shared by fiber<T> and task_handle<T>: owns the right to join.
 template <class T>
-class fiber {
-  static_assert(!std::is_reference_v<T>, "a fiber cannot return a reference; return a pointer");
+class join_handle {
+  static_assert(!std::is_reference_v<T>, "a fiber or task cannot return a reference");
 
  public:
-  fiber() noexcept = default;
-  fiber(fiber&& other) noexcept
-      : ctx_(std::exchange(other.ctx_, nullptr)), task_(std::exchange(other.task_, nullptr)) {}
-  fiber& operator=(fiber&& other) noexcept {
+  join_handle() noexcept = default;
+  join_handle(joinable_context* ctx, fiber_result<T>* result) noexcept
+      : ctx_(ctx), result_(result) {}
+  join_handle(join_handle&& other) noexcept
+      : ctx_(std::exchange(other.ctx_, nullptr)), result_(std::exchange(other.result_, nullptr)) {}
+  join_handle& operator=(join_handle&& other) noexcept {
     if (this != &other) {
       reset();
       ctx_ = std::exchange(other.ctx_, nullptr);
-      task_ = std::exchange(other.task_, nullptr);
+      result_ = std::exchange(other.result_, nullptr);
     }
     return *this;
   }
-  fiber(const fiber&) = delete;
-  fiber& operator=(const fiber&) = delete;
-  ~fiber() { reset(); }
+  join_handle(const join_handle&) = delete;
+  join_handle& operator=(const join_handle&) = delete;
+  ~join_handle() { reset(); }
 
-  // Waits for the fiber; returns its value or rethrows its exception. Empties the handle.
+  // Waits; returns the value or rethrows the exception. Empties the handle.
   T join() {
-    if (!ctx_) detail::throw_empty_handle("join");
+    if (!ctx_) throw_empty_handle("join");
     detail::join(ctx_);  // may throw cancelled/timeout_error: the handle stays joinable
-    auto* task = task_;
-    auto* ctx = std::exchange(ctx_, nullptr);
-    task_ = nullptr;
-    struct releaser {
-      detail::fiber_context* c;
-      ~releaser() { detail::release(c); }
-    } guard{ctx};
-    return task->take();
+    return take();
   }
 
-  // Lets the fiber run on unobserved. Empties the handle.
+  // Lets it run on unobserved. Empties the handle.
   void detach() {
-    if (!ctx_) detail::throw_empty_handle("detach");
+    if (!ctx_) throw_empty_handle("detach");
     detail::detach(ctx_);
     detail::release(std::exchange(ctx_, nullptr));
-    task_ = nullptr;
+    result_ = nullptr;
   }
 
   // Requests cancellation; returns at once. The handle stays joinable.
   void cancel() {
-    if (!ctx_) detail::throw_empty_handle("cancel");
+    if (!ctx_) throw_empty_handle("cancel");
     detail::cancel(ctx_);
   }
 
   [[nodiscard]] bool joinable() const noexcept { return ctx_ != nullptr; }
-  // True once the fiber's function has returned or thrown.
+  // True once the function has returned or thrown.
   [[nodiscard]] bool done() const noexcept { return ctx_ && detail::finished(ctx_); }
   [[nodiscard]] fiber_id id() const noexcept { return ctx_ ? detail::id_of(ctx_) : fiber_id{}; }
   [[nodiscard]] std::string_view name() const noexcept {
     return ctx_ ? detail::name_of(ctx_) : std::string_view{};
   }
 
+  // For awaiting from coroutines (balrog/task.hpp): the context, and the outcome once done.
+  [[nodiscard]] detail::joinable_context* context() const noexcept { return ctx_; }
+  T take() {
+    auto* result = std::exchange(result_, nullptr);
+    auto* ctx = std::exchange(ctx_, nullptr);
+    struct releaser {
+      detail::joinable_context* c;
+      ~releaser() { detail::release(c); }
+    } guard{ctx};
+    return result->take();
+  }
+
  private:
-  friend struct detail::handle_factory;
-
-  fiber(detail::fiber_context* ctx, detail::fiber_result<T>* task) noexcept
-      : ctx_(ctx), task_(task) {}
-
   void reset() noexcept {
     if (ctx_) {
-      detail::cancel_and_join(ctx_, *task_);
+      detail::cancel_and_join(ctx_);
       detail::release(std::exchange(ctx_, nullptr));
-      task_ = nullptr;
+      result_ = nullptr;
     }
   }
 
-  detail::fiber_context* ctx_ = nullptr;
-  detail::fiber_result<T>* task_ = nullptr;  // owned by *ctx_
+  detail::joinable_context* ctx_ = nullptr;
+  fiber_result<T>* result_ = nullptr;  // owned by *ctx_
+};
+
+}  // namespace detail
+
+template <class T>
+class fiber : public detail::join_handle<T> {
+ public:
+  using detail::join_handle<T>::join_handle;
 };
 
 // Starts `fn` on a new fiber of the current scheduler. It runs when the spawning fiber next
@@ -219,10 +233,17 @@ template <class F>
 auto spawn(F&& fn, fiber_options options = {}) -> fiber<std::invoke_result_t<std::decay_t<F>>> {
   using T = std::invoke_result_t<std::decay_t<F>>;
   using task_t = detail::fiber_task_impl<T, std::decay_t<F>>;
-  auto task = std::make_unique<task_t>(std::decay_t<F>(std::forward<F>(fn)));
-  task_t* raw = task.get();
-  detail::fiber_context* ctx = detail::spawn_fiber(std::move(task), std::move(options));
-  return detail::handle_factory::make<T>(ctx, raw);
+  const detail::fiber_slot slot =
+      detail::prepare_fiber(sizeof(task_t), alignof(task_t), std::move(options));
+  task_t* task = nullptr;
+  try {
+    task = ::new (slot.task_storage) task_t(std::decay_t<F>(std::forward<F>(fn)));
+  } catch (...) {
+    detail::abandon_fiber(slot.ctx);
+    throw;
+  }
+  detail::start_fiber(slot.ctx, task);
+  return fiber<T>(slot.ctx, task);
 }
 
 }  // namespace balrog

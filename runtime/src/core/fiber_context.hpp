@@ -1,70 +1,42 @@
-// One fiber: its saved switch frame, stack facts, identity, lifecycle flags and joiners.
+// One fiber: a joinable with a stack and a saved switch frame.
 //
-// Owned by reference count: one reference for the scheduler while the fiber runs, one for
-// the fiber<T> handle until it joins or detaches. The stack is separate and returns to its
-// pool the moment the fiber ends; the context (and the task's outcome) lives on until the
-// handle lets go.
+// Allocated in one block together with its task (the user's function and outcome), so a spawn
+// costs one allocation; see scheduler::create_fiber.
 #pragma once
 
-#include <atomic>
-#include <cstdint>
-#include <memory>
-#include <string>
+#include <cstddef>
+#include <new>
 
-#include "balrog/detail/execution_context.hpp"
-#include "balrog/detail/spinlock.hpp"
-#include "balrog/detail/wait_queue.hpp"
-#include "balrog/fiber.hpp"
+#include "core/joinable.hpp"
 #include "core/switch_frame.hpp"
-#include "reactor/timer_heap.hpp"
 #include "stack/overflow_guard.hpp"
 #include "stack/stack_source.hpp"
 
 namespace balrog::detail {
 
-class scheduler;
-
-class fiber_context final : public execution_context {
+class fiber_context final : public joinable_context {
  public:
-  static constexpr std::uint32_t flag_finished = 1;
-  static constexpr std::uint32_t flag_detached = 2;
+  fiber_context(scheduler& s, std::string&& name, std::uint64_t id_,
+                std::align_val_t block_align) noexcept;
+  ~fiber_context() override;
 
-  fiber_context(scheduler& s, std::unique_ptr<fiber_task> owned, fiber_task& task,
-                fiber_options options, std::uint64_t id);
-  ~fiber_context();
-
-  [[nodiscard]] bool is_fiber() const noexcept override { return true; }
-
-  scheduler& sched;
-  fiber_task& task;
-  const std::uint64_t id;
-  const std::string name;
+  // Where a task of `task_size` bytes goes in this context's block.
+  static std::size_t task_offset(std::size_t task_align) noexcept;
 
   switch_frame frame;
   stack_facts stack;
   overflow_facts overflow;  // what the SIGSEGV handler may read while this fiber runs
-
-  fiber_context* ready_next = nullptr;  // ready queue or remote queue (never both)
-  fiber_context* all_prev = nullptr;    // the scheduler's registry of live fibers
-  fiber_context* all_next = nullptr;
-
-  std::atomic<std::uint32_t> flags{0};
-  std::atomic<int> refs{1};
-
-  spinlock join_lock;  // guards joiners and the finished flag's transition
-  wait_queue joiners;
+  bool owns_task = false;   // false for run()'s main fiber, whose task run() owns
 
  protected:
   // noexcept: running out of memory while arming a timer leaves no sane way to continue.
   void park(deadline until, wake_reason timeout_reason) noexcept override;
-  void unpark() noexcept override;
+
+ public:
+  void destroy() noexcept override;
 
  private:
-  static void on_deadline(timer_node& node) noexcept;
-
-  std::unique_ptr<fiber_task> owned_task_;  // null for run()'s main fiber: the caller owns it
-  timer_node deadline_timer_;
-  wake_reason timeout_reason_ = wake_reason::timeout;
+  const std::align_val_t block_align_;
 };
 
 }  // namespace balrog::detail

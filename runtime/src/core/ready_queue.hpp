@@ -1,24 +1,25 @@
-// Intrusive FIFO of fibers, linked through fiber_context::ready_next. No allocation.
+// Intrusive FIFO of runnables (fibers and coroutine tasks), linked through ready_next.
 #pragma once
 
-#include "core/fiber_context.hpp"
+#include "core/runnable.hpp"
 
 namespace balrog::detail {
 
 class ready_queue {
  public:
   [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
-  void push(fiber_context* f) noexcept {
-    f->ready_next = nullptr;
-    (tail_ ? tail_->ready_next : head_) = f;
-    tail_ = f;
+  [[nodiscard]] runnable* front() const noexcept { return head_; }
+  void push(runnable& r) noexcept {
+    r.ready_next = nullptr;
+    (tail_ ? tail_->ready_next : head_) = &r;
+    tail_ = &r;
   }
-  fiber_context* pop() noexcept {
-    fiber_context* f = head_;
-    head_ = f->ready_next;
+  runnable* pop() noexcept {
+    runnable* r = head_;
+    head_ = r->ready_next;
     if (head_ == nullptr) tail_ = nullptr;
-    f->ready_next = nullptr;
-    return f;
+    r->ready_next = nullptr;
+    return r;
   }
   // Moves all of `other` to the back of this queue.
   void splice(ready_queue& other) noexcept {
@@ -29,8 +30,8 @@ class ready_queue {
   }
 
  private:
-  fiber_context* head_ = nullptr;
-  fiber_context* tail_ = nullptr;
+  runnable* head_ = nullptr;
+  runnable* tail_ = nullptr;
 };
 
 }  // namespace balrog::detail

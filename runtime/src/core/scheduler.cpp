@@ -1,12 +1,13 @@
 #include "core/scheduler.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <iostream>
+#include <new>
 #include <utility>
 
 #include "balrog/errors.hpp"
-#include "core/fiber_lifecycle.hpp"
 #include "core/sanitizer.hpp"
 #include "stack/stack_source.hpp"
 
@@ -14,23 +15,28 @@ namespace balrog::detail {
 
 namespace {
 
-thread_local scheduler* current_scheduler = nullptr;
 std::atomic<std::uint64_t> next_fiber_id{1};
 
 }  // namespace
 
-scheduler* scheduler::current() noexcept { return current_scheduler; }
+constinit thread_local scheduler* scheduler::current_ = nullptr;
+
+const overflow_facts* running_overflow_facts() noexcept {
+  const scheduler* s = scheduler::current();
+  const fiber_context* f = s != nullptr ? s->running() : nullptr;
+  return f != nullptr ? &f->overflow : nullptr;
+}
 
 scheduler::scheduler() : exceptions_(thread_exception_state()) {
-  if (current_scheduler != nullptr) {
+  if (current_ != nullptr) {
     throw usage_error(
         "balrog::run: this thread already runs a balrog scheduler (balrog::run cannot nest)");
   }
-  current_scheduler = this;
+  current_ = this;
 }
 
 scheduler::~scheduler() {
-  current_scheduler = nullptr;
+  current_ = nullptr;
   // Tasks posted after the loop stopped hold references to fibers; dropping them releases.
   std::vector<std::function<void()>> leftovers;
   {
@@ -40,52 +46,72 @@ scheduler::~scheduler() {
   }
 }
 
-fiber_context* scheduler::spawn(std::unique_ptr<fiber_task> owned, fiber_task& task,
-                                fiber_options options) {
-  const std::uint64_t id = next_fiber_id.fetch_add(1, std::memory_order_relaxed);
+fiber_context* scheduler::create_fiber(std::size_t task_size, std::size_t task_align,
+                                       fiber_options options) {
+  const std::uint64_t id = new_id();
   const stack_kind kind = options.stack;
   const std::size_t size = normalized_stack_size(kind, options.stack_size);
-  auto ctx = std::make_unique<fiber_context>(*this, std::move(owned), task, std::move(options), id);
-  fiber_context* f = ctx.get();
-  stack_source& source = stacks_.get(kind, size);
-  f->frame.continuation =
-      boost::context::fiber(std::allocator_arg, pool_stack_allocator(source, f->stack),
-                            [f](boost::context::fiber&& from) -> boost::context::fiber {
-                              scheduler& s = f->sched;
-                              s.fiber_entered(std::move(from));
-                              f->task.run();
-                              return s.fiber_exiting(*f);
-                            });
+  const std::size_t align = std::max(alignof(fiber_context), task_align);
+  const auto block_align = static_cast<std::align_val_t>(align);
+  void* block = ::operator new(fiber_context::task_offset(align) + task_size, block_align);
+  auto* f = ::new (block) fiber_context(*this, std::move(options.name), id, block_align);
+  try {
+    stack_source& source = stacks_.get(kind, size);
+    f->frame.continuation =
+        boost::context::fiber(std::allocator_arg, pool_stack_allocator(source, f->stack),
+                              [f](boost::context::fiber&& from) -> boost::context::fiber {
+                                scheduler& s = f->sched;
+                                s.fiber_entered(std::move(from));
+                                f->task->run();
+                                return s.fiber_exiting(*f);
+                              });
+  } catch (...) {
+    f->destroy();
+    throw;
+  }
   f->frame.stack_bottom = f->stack.lowest;
   f->frame.stack_size = f->stack.size;
-  f->overflow = {f->stack.lowest, f->stack.size, f->name.c_str(), f->id};
-  ctx.release();  // from here the reference count owns it
-  link(*f);
-  ++live_;
-  attached_.fetch_add(1, std::memory_order_relaxed);
-  if (shutting_down_) f->request_cancel();  // spawned while run() drains: cancel at once
-  ready_.push(f);
+  f->overflow = {f->stack.lowest, f->stack.size, f->given_name(), f->id};
   return f;
 }
 
-void scheduler::link(fiber_context& f) noexcept {
-  f.all_next = all_head_;
-  if (all_head_ != nullptr) all_head_->all_prev = &f;
-  all_head_ = &f;
+std::uint64_t scheduler::new_id() noexcept {
+  // Ids come in blocks, so spawning does not touch a process-wide atomic every time.
+  constexpr std::uint64_t block = 1024;
+  if (next_id_ == id_limit_) {
+    next_id_ = next_fiber_id.fetch_add(block, std::memory_order_relaxed);
+    id_limit_ = next_id_ + block;
+  }
+  return next_id_++;
 }
 
-void scheduler::unlink(fiber_context& f) noexcept {
-  (f.all_prev ? f.all_prev->all_next : all_head_) = f.all_next;
-  if (f.all_next != nullptr) f.all_next->all_prev = f.all_prev;
-  f.all_prev = f.all_next = nullptr;
+void scheduler::start(joinable_context& j) noexcept {
+  link(j);
+  ++live_;
+  attached_.fetch_add(1, std::memory_order_relaxed);
+  if (shutting_down_) j.request_cancel();  // started while run() drains: cancel at once
+  ready_.push(j);
+}
+
+void scheduler::link(joinable_context& j) noexcept {
+  j.all_next = all_head_;
+  if (all_head_ != nullptr) all_head_->all_prev = &j;
+  all_head_ = &j;
+}
+
+void scheduler::unlink(joinable_context& j) noexcept {
+  (j.all_prev ? j.all_prev->all_next : all_head_) = j.all_next;
+  if (j.all_next != nullptr) j.all_next->all_prev = j.all_prev;
+  j.all_prev = j.all_next = nullptr;
 }
 
 // --- switching ---------------------------------------------------------------------------
 
 fiber_context* scheduler::next_ready() noexcept {
-  if (budget_ > 0 && !ready_.empty()) {
+  // Only fibers are switched to directly; a coroutine task is resumed by the loop, on its stack.
+  if (budget_ > 0 && !ready_.empty() && ready_.front()->what == runnable::kind::fiber) {
     --budget_;
-    return ready_.pop();
+    return static_cast<fiber_context*>(ready_.pop());
   }
   return nullptr;  // the loop
 }
@@ -99,7 +125,6 @@ void scheduler::switch_to(switch_frame& from, fiber_context* next) {
   if (running_ != nullptr) check_canary(*running_);
   switch_frame& to = frame_of(next);
   running_ = next;
-  set_running_overflow_facts(next ? &next->overflow : nullptr);
   from.exceptions = *exceptions_;
   *exceptions_ = to.exceptions;
   switching_from_ = &from;
@@ -126,7 +151,7 @@ void scheduler::fiber_entered(boost::context::fiber&& from) noexcept {
 
 void scheduler::yield() {
   fiber_context* self = running_;
-  ready_.push(self);
+  ready_.push(*self);
   fiber_context* next = next_ready();
   if (next == self) return;  // nobody else is ready and the loop need not run yet
   switch_to(self->frame, next);
@@ -139,13 +164,12 @@ void scheduler::suspend() {
 
 boost::context::fiber scheduler::fiber_exiting(fiber_context& f) noexcept {
   check_canary(f);
-  finish_fiber(f);  // outcome published, joiners woken, accounting done
+  f.finish();  // outcome published, joiners woken, accounting done
   unlink(f);
   --live_;
   fiber_context* next = next_ready();
   switch_frame& to = frame_of(next);
   running_ = next;
-  set_running_overflow_facts(next ? &next->overflow : nullptr);
   *exceptions_ = to.exceptions;
   switching_from_ = nullptr;  // this frame is about to disappear
   release(&f);                // the scheduler's reference; may delete f
@@ -156,14 +180,14 @@ boost::context::fiber scheduler::fiber_exiting(fiber_context& f) noexcept {
 
 // --- wake-ups ----------------------------------------------------------------------------
 
-void scheduler::schedule(fiber_context& f) noexcept {
-  if (current_scheduler == this) {
-    ready_.push(&f);
+void scheduler::schedule(joinable_context& j) noexcept {
+  if (current_ == this) {
+    ready_.push(j);
     return;
   }
   {
     std::lock_guard lk(remote_mutex_);
-    remote_ready_.push(&f);
+    remote_ready_.push(j);
   }
   remote_pending_.store(true, std::memory_order_seq_cst);
   if (sleeping_.exchange(false, std::memory_order_seq_cst)) reactor_.interrupt();
@@ -181,7 +205,7 @@ bool scheduler::post(std::function<void()> task) {
 }
 
 void scheduler::release_attachment() noexcept {
-  if (attached_.fetch_sub(1, std::memory_order_acq_rel) == 1 && current_scheduler != this) {
+  if (attached_.fetch_sub(1, std::memory_order_acq_rel) == 1 && current_ != this) {
     // The loop may be asleep waiting for this very fiber: let it re-check.
     remote_pending_.store(true, std::memory_order_seq_cst);
     if (sleeping_.exchange(false, std::memory_order_seq_cst)) reactor_.interrupt();
@@ -217,11 +241,17 @@ void scheduler::wait_for_events() {
 }
 
 void scheduler::cancel_everything() noexcept {
-  for_each_fiber([](fiber_context& f) { f.request_cancel(); });
+  for_each_joinable([](joinable_context& j) { j.request_cancel(); });
 }
 
-void scheduler::run(fiber_context& main) {
-  (void)main;  // main is just the first attached fiber; run() waits for all of them
+void scheduler::dispatch(runnable* r) {
+  if (r->what == runnable::kind::fiber) {
+    switch_to(loop_frame_, static_cast<fiber_context*>(r));
+  }
+  // Coroutine tasks arrive with the coroutine bridge.
+}
+
+void scheduler::run() {
   for (;;) {
     drain_remote();
     if (!timers_.empty()) timers_.fire_due(clock::now());
@@ -238,7 +268,7 @@ void scheduler::run(fiber_context& main) {
     }
     if (reactor_.waiters() > 0) reactor_.poll(clock::duration::zero());
     budget_ = dispatch_budget;
-    switch_to(loop_frame_, ready_.pop());
+    dispatch(ready_.pop());
   }
 }
 

@@ -41,15 +41,19 @@ class scheduler {
   scheduler& operator=(const scheduler&) = delete;
 
   // The scheduler running on this thread, or null.
-  static scheduler* current() noexcept;
+  static scheduler* current() noexcept { return current_; }
 
-  // Creates a fiber and queues it. `owned` may be null when the caller keeps `task` alive.
-  // Returns the context with one reference, the scheduler's.
-  fiber_context* spawn(std::unique_ptr<fiber_task> owned, fiber_task& task, fiber_options options);
+  // Allocates a fiber context (one block with room for a task of `task_size` bytes) and its
+  // stack; nothing runs until start(). Returns it with one reference, the scheduler's.
+  fiber_context* create_fiber(std::size_t task_size, std::size_t task_align, fiber_options options);
+  // A fresh fiber or task id (unique in the process, never 0).
+  std::uint64_t new_id() noexcept;
+  // Registers a fiber or task whose `task` is set, and queues it.
+  void start(joinable_context& j) noexcept;
 
-  // Runs until `main` and every non-detached fiber finished; detached ones are then cancelled
+  // Runs until every non-detached fiber and task finished; detached ones are then cancelled
   // and drained.
-  void run(fiber_context& main);
+  void run();
 
   [[nodiscard]] fiber_context* running() const noexcept { return running_; }
 
@@ -57,8 +61,8 @@ class scheduler {
   void yield();
   void suspend();
 
-  // Makes a claimed fiber runnable. Any thread.
-  void schedule(fiber_context& f) noexcept;
+  // Makes a claimed fiber or task runnable. Any thread.
+  void schedule(joinable_context& j) noexcept;
   // Runs `task` on this scheduler's loop soon. Any thread. Returns false (and drops the task)
   // once the scheduler has stopped accepting work.
   bool post(std::function<void()> task);
@@ -76,8 +80,8 @@ class scheduler {
 
   // Every live fiber, for dump_fibers and shutdown.
   template <class F>
-  void for_each_fiber(F&& f) const {
-    for (fiber_context* c = all_head_; c != nullptr; c = c->all_next) f(*c);
+  void for_each_joinable(F&& f) const {
+    for (joinable_context* c = all_head_; c != nullptr; c = c->all_next) f(*c);
   }
 
  private:
@@ -88,10 +92,14 @@ class scheduler {
   void drain_remote();
   void wait_for_events();
   void cancel_everything() noexcept;
-  void link(fiber_context& f) noexcept;
-  void unlink(fiber_context& f) noexcept;
+  void link(joinable_context& j) noexcept;
+  void unlink(joinable_context& j) noexcept;
+  void dispatch(runnable* r);
 
-  fiber_context* running_ = nullptr;  // null while the loop runs
+  // constinit: no TLS wrapper call on every access from other translation units.
+  static constinit thread_local scheduler* current_;
+
+  fiber_context* running_ = nullptr;  // null while the loop (or a coroutine task) runs
   switch_frame loop_frame_;
   switch_frame* switching_from_ = nullptr;
   exception_state* const exceptions_;
@@ -112,10 +120,12 @@ class scheduler {
   std::atomic<bool> sleeping_{false};
 
   // Registry and accounting.
-  fiber_context* all_head_ = nullptr;
+  joinable_context* all_head_ = nullptr;
   std::size_t live_ = 0;                  // fibers not yet finished
   std::atomic<std::size_t> attached_{0};  // of those, the ones run() waits for
   bool shutting_down_ = false;
+  std::uint64_t next_id_ = 0;
+  std::uint64_t id_limit_ = 0;
 };
 
 }  // namespace balrog::detail

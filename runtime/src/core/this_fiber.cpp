@@ -53,7 +53,7 @@ fiber_id id() noexcept {
 
 std::string_view name() noexcept {
   detail::fiber_context* f = running_fiber();
-  return f != nullptr ? std::string_view(f->name) : std::string_view{};
+  return f != nullptr ? f->name() : std::string_view{};
 }
 
 bool cancellation_requested() noexcept { return detail::current_context().cancel_requested(); }

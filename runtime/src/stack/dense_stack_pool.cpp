@@ -39,7 +39,8 @@ void dense_stack_pool::add_slab() {
   slabs_.push_back({base, bytes});
   char* first_slot = static_cast<char*>(base) + page_size();
   fill_canary(first_slot);  // the sentinel canary below slot 0
-  free_.reserve(free_.size() + slots_per_slab_);
+  // Room for every slot of every slab, so deallocate() (noexcept) never reallocates.
+  free_.reserve(slabs_.size() * slots_per_slab_);
   // Push in reverse so slots are handed out in address order (neighbours share slabs).
   for (std::size_t i = slots_per_slab_; i-- > 0;) {
     char* top = first_slot + (i + 1) * slot_size_;

@@ -18,7 +18,6 @@ namespace {
 // page jumps over it.
 constexpr std::size_t overflow_reach = 64 * 1024;
 
-thread_local const overflow_facts* running_facts = nullptr;
 struct sigaction previous_action {};
 
 // --- async-signal-safe output -------------------------------------------------------------
@@ -44,7 +43,12 @@ void write_num(std::uint64_t v) noexcept {
 
 void write_report(const overflow_facts& f, const char* how) noexcept {
   write_str("balrog: stack overflow in fiber '");
-  write_str(f.name != nullptr ? f.name : "?");
+  if (f.name != nullptr) {
+    write_str(f.name);
+  } else {
+    write_str("fiber-");  // the default name, which nobody formatted yet
+    write_num(f.id);
+  }
   write_str("' (#");
   write_num(f.id);
   write_str("): it used all of its ");
@@ -61,7 +65,7 @@ bool is_overflow(const overflow_facts& f, const void* addr) noexcept {
 }
 
 void on_segv(int sig, siginfo_t* info, void* uctx) {
-  const overflow_facts* f = running_facts;
+  const overflow_facts* f = running_overflow_facts();
   if (f != nullptr && is_overflow(*f, info->si_addr)) {
     write_report(*f, " (caught by its guard page)");
     // Let the default action end the process (and dump core) when the instruction re-faults.
@@ -125,8 +129,6 @@ overflow_guard::~overflow_guard() {
   }
   if (altstack_ != nullptr) ::munmap(altstack_, altstack_size_);
 }
-
-void set_running_overflow_facts(const overflow_facts* facts) noexcept { running_facts = facts; }
 
 void report_dense_overflow(const overflow_facts& facts) noexcept {
   write_report(facts,

@@ -17,7 +17,7 @@ namespace balrog::detail {
 struct overflow_facts {
   const void* stack_lowest = nullptr;
   std::size_t stack_size = 0;
-  const char* name = nullptr;
+  const char* name = nullptr;  // null: the default name, "fiber-<id>"
   std::uint64_t id = 0;
 };
 
@@ -36,8 +36,9 @@ class overflow_guard {
   bool installed_ = false;
 };
 
-// The running fiber's facts for this thread's handler; null when no fiber runs.
-void set_running_overflow_facts(const overflow_facts* facts) noexcept;
+// The running fiber's facts, for the handler; null when no fiber runs on this thread.
+// Defined by the scheduler (it knows which fiber runs); must be async-signal-safe.
+const overflow_facts* running_overflow_facts() noexcept;
 
 // Reports an overflow that a dense stack's canary revealed, then aborts.
 [[noreturn]] void report_dense_overflow(const overflow_facts& facts) noexcept;

@@ -1,0 +1,110 @@
+// The operations behind fiber<T> and task_handle<T> (balrog/fiber.hpp), and spawning fibers.
+#include <mutex>
+#include <new>
+#include <string>
+
+#include "balrog/errors.hpp"
+#include "balrog/fiber.hpp"
+#include "balrog/this_fiber.hpp"
+#include "core/fiber_context.hpp"
+#include "core/scheduler.hpp"
+
+namespace balrog::detail {
+
+fiber_slot prepare_fiber(std::size_t task_size, std::size_t task_align, fiber_options options) {
+  scheduler* s = scheduler::current();
+  if (s == nullptr) {
+    throw usage_error(
+        "balrog::spawn: no balrog scheduler runs on this thread; spawn fibers from code running "
+        "inside balrog::run");
+  }
+  fiber_context* f = s->create_fiber(task_size, task_align, std::move(options));
+  return {f, reinterpret_cast<char*>(f) + fiber_context::task_offset(task_align)};
+}
+
+void start_fiber(joinable_context* ctx, fiber_task* task) noexcept {
+  auto* f = static_cast<fiber_context*>(ctx);
+  f->task = task;
+  f->owns_task = true;
+  retain(f);  // the handle's reference
+  f->sched.start(*f);
+}
+
+void abandon_fiber(joinable_context* ctx) noexcept {
+  auto* f = static_cast<fiber_context*>(ctx);
+  f->frame.continuation = {};  // never started: Boost unwinds its empty stack and frees it
+  f->destroy();
+}
+
+bool finished(joinable_context* j) noexcept {
+  return (j->flags.load(std::memory_order_acquire) & joinable_context::flag_finished) != 0;
+}
+
+void join(joinable_context* j) {
+  execution_context& self = current_context();
+  if (&self == j) throw usage_error("balrog::fiber::join: a fiber cannot join itself");
+  std::unique_lock lk(j->join_lock);
+  while (!finished(j)) {
+    waiter w(self);
+    throw_if_failed(park_on(j->joiners, w, lk, deadline::never(), "join"));
+  }
+}
+
+void detach(joinable_context* j) noexcept {
+  const std::uint32_t old =
+      j->flags.fetch_or(joinable_context::flag_detached, std::memory_order_acq_rel);
+  if ((old & joinable_context::flag_finished) != 0) {
+    terminate_if_unobserved(*j);  // it already ended; nobody will observe how
+  } else {
+    j->sched.release_attachment();
+  }
+}
+
+void cancel(joinable_context* j) noexcept {
+  if (scheduler::current() == &j->sched) {
+    j->request_cancel();
+    return;
+  }
+  // Another thread: hand the request to the owner's scheduler, so it never races the
+  // cancellation shields. join_lock keeps it (and its scheduler) from finishing until the
+  // request is posted.
+  std::lock_guard lk(j->join_lock);
+  if (finished(j)) return;
+  retain(j);
+  if (!j->sched.post([j] {
+        j->request_cancel();
+        release(j);
+      })) {
+    release(j);
+  }
+}
+
+void cancel_and_join(joinable_context* j) noexcept {
+  if (!finished(j)) {
+    cancel(j);
+    try {
+      this_fiber::cancellation_shield shield;  // we must wait even if we are being cancelled
+      join(j);
+    } catch (const timeout_error&) {
+      // An enclosing deadline passed first. It is cancelled and will unwind on its own;
+      // balrog::run waits for it as it waits for detached fibers.
+      detach(j);
+      return;
+    } catch (...) {
+      std::terminate();  // join only throws the two above, and the shield stops cancelled
+    }
+  }
+  const std::string what = describe_failure(j->task->failure());
+  if (!what.empty()) report_failure(*j, "ended with an exception nobody joined", what);
+}
+
+fiber_id id_of(const joinable_context* j) noexcept { return fiber_id(j->id); }
+
+std::string_view name_of(const joinable_context* j) noexcept { return j->name(); }
+
+void throw_empty_handle(const char* operation) {
+  throw usage_error(std::string("balrog::fiber::") + operation +
+                    ": the handle owns no fiber (it was joined, detached or moved from)");
+}
+
+}  // namespace balrog::detail
