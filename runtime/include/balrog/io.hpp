@@ -9,13 +9,42 @@
 // Throws timeout_error when `until` (or an enclosing deadline_scope) passes, cancelled when the
 // fiber is cancelled, io_error for an invalid fd (EBADF) or a negative fd. Files that epoll
 // cannot watch (regular files, directories) are always ready: the functions return at once.
+//
+// Coroutine code awaits the same readiness with co_await balrog::readable(fd, until) /
+// writable(fd, until): same meaning, same exceptions, resumed by the shard's reactor.
 #pragma once
 
+#include <coroutine>
+#include <optional>
+
 #include "balrog/deadline.hpp"
+#include "balrog/detail/fd_wait.hpp"
 
 namespace balrog {
 
 void wait_readable(int fd, deadline until = deadline::never());
 void wait_writable(int fd, deadline until = deadline::never());
+
+class fd_awaiter {
+ public:
+  fd_awaiter(int fd, bool for_write, deadline until) noexcept
+      : fd_(fd), for_write_(for_write), until_(until) {}
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h);  // false: ready at once (regular files)
+  void await_resume();
+
+ private:
+  int fd_;
+  bool for_write_;
+  deadline until_;
+  std::optional<detail::fd_wait> wait_;
+};
+
+[[nodiscard]] inline fd_awaiter readable(int fd, deadline until = deadline::never()) noexcept {
+  return fd_awaiter(fd, false, until);
+}
+[[nodiscard]] inline fd_awaiter writable(int fd, deadline until = deadline::never()) noexcept {
+  return fd_awaiter(fd, true, until);
+}
 
 }  // namespace balrog

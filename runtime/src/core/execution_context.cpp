@@ -2,22 +2,45 @@
 
 #include "balrog/errors.hpp"
 #include "core/scheduler.hpp"
+#include "core/task_context.hpp"
 #include "core/thread_context.hpp"
 
 namespace balrog::detail {
 
-wake_reason execution_context::wait(deadline own) {
+bool execution_context::claim_before_parking(deadline own, deadline& until,
+                                             wake_reason& on_timeout) noexcept {
   const bool scope_first = scope_deadline.when() < own.when();
-  const deadline until = scope_first ? scope_deadline : own;
-  const wake_reason on_timeout = scope_first ? wake_reason::scope_timeout : wake_reason::timeout;
-  bool claimed_by_self = false;
-  if (cancel_pending()) claimed_by_self = claim_self(wake_reason::cancelled);
-  if (!claimed_by_self && until.expired()) claimed_by_self = claim_self(on_timeout);
+  until = scope_first ? scope_deadline : own;
+  on_timeout = scope_first ? wake_reason::scope_timeout : wake_reason::timeout;
+  if (cancel_pending() && claim_self(wake_reason::cancelled)) return true;
+  return until.expired() && claim_self(on_timeout);
+}
+
+wake_reason execution_context::wait(deadline own) {
+  deadline until;
+  wake_reason on_timeout{};
+  // A blocking wait inside coroutine code would stall the shard: refuse it.
+  const bool refused = coroutine_depth > 0 && claim_self(wake_reason::misuse);
   // A failed self-claim means a waker got there first and will make us runnable: park anyway.
-  if (!claimed_by_self) park(until, on_timeout);
+  if (!refused && !claim_before_parking(own, until, on_timeout)) park(until, on_timeout);
+  return consume_wake();
+}
+
+wake_reason execution_context::consume_wake() noexcept {
   const std::uint32_t s = state_.load(std::memory_order_acquire);
   state_.store(running, std::memory_order_relaxed);
   return static_cast<wake_reason>(s - woken_base);
+}
+
+bool execution_context::withdraw_wait() noexcept {
+  if (!claim_self(wake_reason::notified)) return false;
+  state_.store(running, std::memory_order_relaxed);
+  return true;
+}
+
+void execution_context::suspend_coroutine(std::coroutine_handle<> h, deadline own) noexcept {
+  pending_resume = h;
+  pending_deadline = own;
 }
 
 bool execution_context::claim_self(wake_reason why) noexcept {
@@ -40,8 +63,10 @@ void execution_context::request_cancel() noexcept {
 void execution_context::leave_shield() noexcept { --shield_depth_; }
 
 execution_context& current_context() noexcept {
-  scheduler* s = scheduler::current();
-  if (s != nullptr && s->running() != nullptr) return *s->running();
+  if (scheduler* s = scheduler::current()) {
+    if (fiber_context* f = s->running()) return *f;
+    if (task_context* t = s->running_task()) return *t;
+  }
   return thread_context::current();
 }
 
@@ -54,6 +79,10 @@ void throw_if_failed(wake_reason why) {
       throw timeout_error();
     case wake_reason::cancelled:
       throw cancelled();
+    case wake_reason::misuse:
+      throw usage_error(
+          "balrog: a blocking call was made inside a C++20 coroutine, where it would stall every "
+          "fiber and coroutine of the shard; use its co_await form (or balrog::on_fiber)");
   }
 }
 

@@ -247,8 +247,22 @@ void scheduler::cancel_everything() noexcept {
 void scheduler::dispatch(runnable* r) {
   if (r->what == runnable::kind::fiber) {
     switch_to(loop_frame_, static_cast<fiber_context*>(r));
+    return;
   }
-  // Coroutine tasks arrive with the coroutine bridge.
+  auto& t = *static_cast<task_context*>(r);
+  if (finished(&t)) return;  // a stale queue entry of a task that completed elsewhere
+  running_task_ = &t;
+  const bool done = t.step();
+  running_task_ = nullptr;
+  if (done) task_completed(t);
+}
+
+void scheduler::task_completed(task_context& t) noexcept {
+  if (finished(&t)) return;
+  t.finish();
+  unlink(t);
+  --live_;
+  release(&t);  // the scheduler's reference
 }
 
 void scheduler::run() {

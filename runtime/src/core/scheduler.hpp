@@ -23,6 +23,7 @@
 #include "core/exception_state.hpp"
 #include "core/fiber_context.hpp"
 #include "core/ready_queue.hpp"
+#include "core/task_context.hpp"
 #include "reactor/reactor.hpp"
 #include "reactor/timer_heap.hpp"
 #include "stack/overflow_guard.hpp"
@@ -56,6 +57,11 @@ class scheduler {
   void run();
 
   [[nodiscard]] fiber_context* running() const noexcept { return running_; }
+  // The coroutine task whose code the loop is running now, or null.
+  [[nodiscard]] task_context* running_task() const noexcept { return running_task_; }
+
+  // A task's driver completed (from its last step, or posted when it completed elsewhere).
+  void task_completed(task_context& t) noexcept;
 
   // Running fiber only.
   void yield();
@@ -100,6 +106,7 @@ class scheduler {
   static constinit thread_local scheduler* current_;
 
   fiber_context* running_ = nullptr;  // null while the loop (or a coroutine task) runs
+  task_context* running_task_ = nullptr;
   switch_frame loop_frame_;
   switch_frame* switching_from_ = nullptr;
   exception_state* const exceptions_;

@@ -19,18 +19,10 @@
 #include <vector>
 
 #include "balrog/deadline.hpp"
+#include "balrog/detail/fd_wait.hpp"
 #include "balrog/detail/wait_queue.hpp"
 
 namespace balrog::detail {
-
-// One context's wait for one fd; lives in the waiting frame.
-struct fd_wait {
-  fd_wait(execution_context& ctx, int fd_, bool for_write_) noexcept
-      : node(ctx), fd(fd_), for_write(for_write_) {}
-  waiter node;
-  int fd;
-  bool for_write;
-};
 
 class reactor {
  public:

@@ -44,11 +44,23 @@ void poll_fd(int fd, bool for_write, deadline until, bool scope_first, const cha
   }
 }
 
+// The one place that turns an fd wait's outcome into balrog's exceptions.
+void throw_on_failed_wait(detail::wake_reason why, const char* call, int fd) {
+  if (why == detail::wake_reason::timeout) {
+    throw timeout_error(describe(call, fd) + ": deadline exceeded");
+  }
+  detail::throw_if_failed(why);
+}
+
 void wait_fd(int fd, bool for_write, deadline until, const char* call) {
   if (fd < 0) {
     throw io_error(std::make_error_code(std::errc::bad_file_descriptor), describe(call, fd));
   }
   detail::execution_context& ctx = detail::current_context();
+  if (!ctx.is_fiber() && detail::scheduler::current() != nullptr) {
+    // A coroutine task, or the scheduler's loop: blocking here would stall the whole shard.
+    detail::throw_if_failed(detail::wake_reason::misuse);
+  }
   if (!ctx.is_fiber()) {
     if (ctx.scope_deadline.when() < until.when()) {
       poll_fd(fd, for_write, ctx.scope_deadline, true, call);
@@ -66,13 +78,42 @@ void wait_fd(int fd, bool for_write, deadline until, const char* call) {
   const detail::wake_reason why = ctx.wait(until);
   ctx.waiting_on = nullptr;
   r.remove(w);
-  if (why == detail::wake_reason::timeout) {
-    throw timeout_error(describe(call, fd) + ": deadline exceeded");
-  }
-  detail::throw_if_failed(why);
+  throw_on_failed_wait(why, call, fd);
 }
 
 }  // namespace
+
+bool fd_awaiter::await_suspend(std::coroutine_handle<> h) {
+  const char* call = for_write_ ? "writable" : "readable";
+  if (fd_ < 0) {
+    throw io_error(std::make_error_code(std::errc::bad_file_descriptor), describe(call, fd_));
+  }
+  detail::scheduler* s = detail::scheduler::current();
+  if (s == nullptr) {
+    throw usage_error(
+        "co_await balrog::readable/writable: no balrog scheduler runs on this thread; drive the "
+        "coroutine with balrog::await or start it with balrog::spawn_task");
+  }
+  detail::execution_context& ctx = detail::current_context();
+  wait_.emplace(ctx, fd_, for_write_);
+  if (s->io().add(*wait_) == detail::reactor::registration::always_ready) {
+    wait_.reset();
+    return false;
+  }
+  ctx.prepare_wait();
+  ctx.waiting_on = for_write_ ? "fd-write" : "fd-read";
+  ctx.suspend_coroutine(h, until_);
+  return true;
+}
+
+void fd_awaiter::await_resume() {
+  if (!wait_) return;  // was ready at once
+  detail::execution_context& ctx = *wait_->node.ctx;
+  ctx.waiting_on = nullptr;
+  detail::scheduler::current()->io().remove(*wait_);
+  wait_.reset();
+  throw_on_failed_wait(ctx.last_wake, for_write_ ? "writable" : "readable", fd_);
+}
 
 void wait_readable(int fd, deadline until) { wait_fd(fd, false, until, "wait_readable"); }
 void wait_writable(int fd, deadline until) { wait_fd(fd, true, until, "wait_writable"); }

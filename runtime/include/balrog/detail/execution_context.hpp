@@ -17,6 +17,7 @@
 #pragma once
 
 #include <atomic>
+#include <coroutine>
 #include <cstdint>
 
 #include "balrog/deadline.hpp"
@@ -28,6 +29,7 @@ enum class wake_reason : std::uint8_t {
   timeout,        // the own deadline passed
   scope_timeout,  // the enclosing deadline_scope's deadline passed (throws timeout_error)
   cancelled,      // fiber::cancel() (throws cancelled)
+  misuse,         // a blocking wait inside a coroutine (throws usage_error)
 };
 
 class execution_context {
@@ -67,6 +69,26 @@ class execution_context {
 
   [[nodiscard]] virtual bool is_fiber() const noexcept = 0;
 
+  // --- C++20 coroutines (balrog/task.hpp) ------------------------------------------------
+  // A coroutine cannot park; its awaitables run steps 1-2 of the protocol in await_suspend and
+  // then call suspend_coroutine(h, own) instead of wait(). Whoever drives the coroutine then
+  // waits on its behalf and resumes `h`, with the reason in last_wake:
+  //  - a fiber (or thread) inside balrog::await: this records the request in pending_resume /
+  //    pending_deadline, and the await loop calls wait() and resumes h;
+  //  - a coroutine task (spawn_task): the task arms its timer and returns; the scheduler's loop
+  //    resumes h when the task is claimed.
+  virtual void suspend_coroutine(std::coroutine_handle<> h, deadline own) noexcept;
+  wake_reason last_wake = wake_reason::notified;
+  std::coroutine_handle<> pending_resume{};
+  deadline pending_deadline{};
+  // > 0 while this context runs coroutine code. A blocking wait() there would stall every
+  // coroutine and fiber of the shard, so it is refused with wake_reason::misuse.
+  int coroutine_depth = 0;
+
+  // For a context that published itself (steps 1-2) and then found it need not wait: takes
+  // the claim back. False when a waker claimed it first: then call wait() to absorb the wake.
+  bool withdraw_wait() noexcept;
+
  protected:
   ~execution_context() = default;
 
@@ -87,13 +109,19 @@ class execution_context {
 
   // A claim made by the waiting context itself (deadline already past, cancel pending).
   bool claim_self(wake_reason why) noexcept;
+  // Before parking: claims itself when cancellation is pending or the earlier of `own` and
+  // the scope deadline already passed (true: do not park). Also says which deadline applies.
+  bool claim_before_parking(deadline own, deadline& until, wake_reason& on_timeout) noexcept;
+  // After a claim: back to running; returns why it was claimed.
+  wake_reason consume_wake() noexcept;
 
   std::atomic<std::uint32_t> state_{running};  // 32-bit: thread contexts futex-wait on it
   std::atomic<bool> cancel_requested_{false};
   int shield_depth_ = 0;  // touched only by the context itself
 };
 
-// The context running this code: the current fiber, or the calling thread's own context.
+// The context running this code: the current fiber, the coroutine task the loop is running,
+// or the calling thread's own context.
 execution_context& current_context() noexcept;
 
 // Turns a wake reason into the exception balrog's API promises. `notified` and `timeout`

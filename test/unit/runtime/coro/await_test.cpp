@@ -1,0 +1,238 @@
+// The bridges: balrog::await (fiber -> coroutine, and sync mode), balrog::on_fiber
+// (coroutine -> fiber), with awaitables that are not balrog's.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <coroutine>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+#include "balrog/await.hpp"
+#include "balrog/errors.hpp"
+#include "balrog/run.hpp"
+#include "balrog/sleep.hpp"
+#include "balrog/sync/event.hpp"
+#include "balrog/task.hpp"
+#include "balrog/this_fiber.hpp"
+
+using namespace std::chrono_literals;
+
+namespace foreign {
+
+// A coroutine type written with no knowledge of balrog: its own promise, eager start, and a
+// continuation slot. It proves balrog::await is not tied to balrog::task.
+template <class T>
+class lazy_value {
+ public:
+  struct promise_type {
+    T value{};
+    std::exception_ptr error;
+    std::coroutine_handle<> waiter;
+    lazy_value get_return_object() {
+      return lazy_value(std::coroutine_handle<promise_type>::from_promise(*this));
+    }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    auto final_suspend() noexcept {
+      struct resume_waiter {
+        bool await_ready() noexcept { return false; }
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) noexcept {
+          return h.promise().waiter ? h.promise().waiter : std::noop_coroutine();
+        }
+        void await_resume() noexcept {}
+      };
+      return resume_waiter{};
+    }
+    void return_value(T v) { value = std::move(v); }
+    void unhandled_exception() { error = std::current_exception(); }
+  };
+
+  lazy_value(lazy_value&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+  ~lazy_value() {
+    if (h_) h_.destroy();
+  }
+
+  bool await_ready() const noexcept { return false; }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> w) noexcept {
+    h_.promise().waiter = w;
+    return h_;
+  }
+  T await_resume() {
+    if (h_.promise().error) std::rethrow_exception(h_.promise().error);
+    return std::move(h_.promise().value);
+  }
+
+ private:
+  explicit lazy_value(std::coroutine_handle<promise_type> h) : h_(h) {}
+  std::coroutine_handle<promise_type> h_;
+};
+
+// An awaitable completed by a thread of its own (like a callback-based library would do):
+// balrog cannot see inside it.
+struct resumed_by_a_thread {
+  std::thread* worker;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) {
+    *worker = std::thread([h] {
+      std::this_thread::sleep_for(10ms);
+      h.resume();
+    });
+  }
+  int await_resume() const noexcept { return 7; }
+};
+
+lazy_value<int> sum_with_balrog_sleep(int a, int b) {
+  co_await balrog::sleep_for(2ms);  // a balrog awaitable inside a foreign coroutine
+  co_return a + b;
+}
+
+lazy_value<int> throws() {
+  co_await balrog::sleep_for(1ms);
+  throw std::logic_error("foreign failure");
+}
+
+}  // namespace foreign
+
+namespace {
+
+balrog::task<int> ticks_while_others_run(int n) {
+  for (int i = 0; i < n; ++i) co_await balrog::sleep_for(1ms);
+  co_return n;
+}
+
+}  // namespace
+
+TEST(Await, ABalrogTaskOnAFiberSuspendsOnlyThatFiber) {
+  balrog::run([] {
+    int other = 0;
+    auto f = balrog::spawn([&] {
+      for (int i = 0; i < 3; ++i) {
+        ++other;
+        balrog::this_fiber::sleep_for(1ms);
+      }
+    });
+    EXPECT_EQ(balrog::await(ticks_while_others_run(5)), 5);
+    EXPECT_EQ(other, 3);
+    f.join();
+  });
+}
+
+TEST(Await, AForeignCoroutineType) {
+  balrog::run([] {
+    EXPECT_EQ(balrog::await(foreign::sum_with_balrog_sleep(2, 3)), 5);
+    EXPECT_THROW(balrog::await(foreign::throws()), std::logic_error);
+  });
+}
+
+TEST(Await, AnAwaitableResumedByAnotherThread) {
+  std::thread worker;
+  balrog::run([&] {
+    int ticks = 0;
+    auto ticker = balrog::spawn([&] {
+      for (int i = 0; i < 3; ++i) {
+        ++ticks;
+        balrog::this_fiber::sleep_for(1ms);
+      }
+    });
+    EXPECT_EQ(balrog::await(foreign::resumed_by_a_thread{&worker}), 7);
+    ticker.join();
+    EXPECT_EQ(ticks, 3);  // the shard kept running while the foreign wait was pending
+  });
+  worker.join();
+}
+
+TEST(Await, StandardAwaitables) {
+  balrog::run([] {
+    balrog::await(std::suspend_never{});
+    struct ready_int {
+      bool await_ready() const noexcept { return true; }
+      void await_suspend(std::coroutine_handle<>) noexcept {}
+      int await_resume() const noexcept { return 11; }
+    };
+    EXPECT_EQ(balrog::await(ready_int{}), 11);
+    ready_int lvalue;
+    EXPECT_EQ(balrog::await(lvalue), 11);
+  });
+}
+
+TEST(Await, OnAPlainThreadRunsAPrivateScheduler) {
+  // Sync mode: no balrog::run on this thread.
+  EXPECT_EQ(balrog::await(ticks_while_others_run(3)), 3);
+  EXPECT_EQ(balrog::await(foreign::sum_with_balrog_sleep(1, 1)), 2);
+  EXPECT_EQ(balrog::block_on(ticks_while_others_run(2)), 2);
+}
+
+TEST(Await, HonoursTheFibersDeadlineAndCancellation) {
+  balrog::run([] {
+    {
+      balrog::deadline_scope scope(10ms);
+      EXPECT_THROW(balrog::await(ticks_while_others_run(1000)), balrog::timeout_error);
+    }
+    auto f = balrog::spawn([] { return balrog::await(ticks_while_others_run(1000)); });
+    balrog::this_fiber::sleep_for(3ms);
+    f.cancel();
+    EXPECT_THROW(f.join(), balrog::cancelled);
+  });
+}
+
+TEST(Await, OnTheLoopIsAUsageError) {
+  // A scheduler exists on this thread but no fiber runs: posted work must not wait.
+  balrog::run([] {
+    auto t = []() -> balrog::task<void> {
+      co_await balrog::sleep_for(1ms);
+      co_return;
+    };
+    // From coroutine code (the loop runs tasks): refused, as any blocking call is.
+    auto bad = [&t]() -> balrog::task<void> {
+      balrog::await(t());
+      co_return;
+    };
+    EXPECT_THROW(balrog::spawn_task(bad()).join(), balrog::usage_error);
+  });
+}
+
+TEST(OnFiber, RunsBlockingCodeOnAFiberAndReturnsItsValue) {
+  balrog::run([] {
+    auto coro = []() -> balrog::task<int> {
+      const int v = co_await balrog::on_fiber([] {
+        balrog::this_fiber::sleep_for(2ms);  // blocking-style, fine on a fiber
+        return 21;
+      });
+      co_return v * 2;
+    };
+    EXPECT_EQ(balrog::spawn_task(coro()).join(), 42);
+    EXPECT_EQ(balrog::await(coro()), 42);
+  });
+}
+
+TEST(OnFiber, PropagatesExceptions) {
+  balrog::run([] {
+    auto coro = []() -> balrog::task<void> {
+      co_await balrog::on_fiber([] { throw std::out_of_range("from the fiber"); });
+    };
+    EXPECT_THROW(balrog::spawn_task(coro()).join(), std::out_of_range);
+  });
+}
+
+TEST(OnFiber, CancellingTheCoroutineCancelsTheFiberAndWaitsForIt) {
+  balrog::run([] {
+    bool fiber_unwound = false;
+    auto coro = [](bool& unwound) -> balrog::task<void> {
+      co_await balrog::on_fiber([&unwound] {
+        try {
+          balrog::this_fiber::sleep_for(1h);
+        } catch (const balrog::cancelled&) {
+          unwound = true;
+          throw;
+        }
+      });
+    };
+    auto h = balrog::spawn_task(coro(fiber_unwound));
+    balrog::this_fiber::sleep_for(2ms);
+    h.cancel();
+    EXPECT_THROW(h.join(), balrog::cancelled);
+    EXPECT_TRUE(fiber_unwound);  // on_fiber waited for the fiber before throwing
+  });
+}
