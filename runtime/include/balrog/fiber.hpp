@@ -74,6 +74,8 @@ class fiber_task {
   virtual void run() noexcept = 0;
   // The exception the function ended with, if any.
   [[nodiscard]] virtual std::exception_ptr failure() const noexcept = 0;
+  // Records that the function could not run at all (no stack for its fiber...).
+  virtual void fail(std::exception_ptr e) noexcept = 0;
 };
 
 // The outcome of a fiber returning T: empty until it ran, then a value or an exception.
@@ -83,6 +85,7 @@ class fiber_result : public fiber_task {
   [[nodiscard]] std::exception_ptr failure() const noexcept override {
     return outcome_.index() == 2 ? std::get<2>(outcome_) : nullptr;
   }
+  void fail(std::exception_ptr e) noexcept override { outcome_.template emplace<2>(std::move(e)); }
   T take() {
     if (outcome_.index() == 2) std::rethrow_exception(std::get<2>(outcome_));
     if constexpr (!std::is_void_v<T>) return std::move(std::get<1>(outcome_));

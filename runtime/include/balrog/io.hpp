@@ -29,6 +29,10 @@ class fd_awaiter {
  public:
   fd_awaiter(int fd, bool for_write, deadline until) noexcept
       : fd_(fd), for_write_(for_write), until_(until) {}
+  fd_awaiter(const fd_awaiter&) = delete;
+  fd_awaiter& operator=(const fd_awaiter&) = delete;
+  // A suspended coroutine chain destroyed without being resumed leaves the reactor's queue.
+  ~fd_awaiter();
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h);  // false: ready at once (regular files)
   void await_resume();

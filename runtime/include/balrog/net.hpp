@@ -1,4 +1,5 @@
-// balrog/net.hpp — TCP and Unix stream sockets, blocking-style on fibers and plain threads.
+// balrog/net.hpp — TCP and Unix stream sockets: blocking-style on fibers and plain threads,
+// and async_ forms (balrog::task) for coroutines. Both are driven from one sans-IO core.
 //
 //   endpoint.hpp  addresses: IPv4, IPv6, Unix paths and abstract names; parse / to_string
 //   resolve.hpp   host names to endpoints (getaddrinfo through offload)

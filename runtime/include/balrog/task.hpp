@@ -18,10 +18,16 @@
 // A blocking-style call (this_fiber::sleep_for, mutex::lock, stream::read_some...) made inside
 // coroutine code would stall the shard; it throws balrog::usage_error instead.
 //
-// GCC 12 caveat: a class-type temporary passed by value inside a co_await full-expression
-// (`co_await f(std::string("x"))`) is relocated with a bitwise copy, which corrupts objects
-// that point into themselves (std::string's small buffer). Create such arguments in a separate
-// statement. Clang is unaffected; balrog's own awaitable factories avoid the pattern.
+// GCC 12 caveat: an aggregate or closure temporary with non-trivial members (a struct holding
+// a std::string, a lambda capturing one) passed by value inside a co_await full-expression is
+// relocated with a bitwise copy, which corrupts members that point into themselves
+// (std::string's small buffer). `co_await f(fiber_options{.name = "x"})` is the typical case.
+// Create such arguments in a statement of their own. Clang is unaffected; balrog's own
+// awaitable factories avoid the pattern.
+//
+// A coroutine's parameters live as long as its frame: for a task started with spawn_task, until
+// its handle is joined or detached — not until co_return. A coroutine that takes a resource by
+// value (a net::stream, a lock) should release it explicitly before it returns.
 //
 // Deadlines and cancellation behave as for fibers: a deadline_scope opened inside a coroutine
 // bounds the waits of its chain, and task_handle::cancel() makes the current or next co_await

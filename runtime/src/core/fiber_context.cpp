@@ -7,8 +7,12 @@
 namespace balrog::detail {
 
 fiber_context::fiber_context(scheduler& s, std::string&& name, std::uint64_t id_,
-                             std::align_val_t block_align) noexcept
-    : joinable_context(kind::fiber, s, nullptr, std::move(name), id_), block_align_(block_align) {}
+                             std::align_val_t block_align, stack_kind stack_kind_,
+                             std::size_t stack_size) noexcept
+    : joinable_context(kind::fiber, s, nullptr, std::move(name), id_),
+      stack_kind_requested(stack_kind_),
+      stack_size_requested(stack_size),
+      block_align_(block_align) {}
 
 fiber_context::~fiber_context() {
   // Destroying a suspended Boost fiber would unwind it with forced_unwind; balrog never lets a
@@ -29,6 +33,7 @@ void fiber_context::destroy() noexcept {
 }
 
 void fiber_context::park(deadline until, wake_reason timeout_reason) noexcept {
+  waiting_since = sched.loop_now();
   arm_deadline(until, timeout_reason);
   sched.suspend();
   disarm_deadline();

@@ -16,8 +16,8 @@ namespace balrog::detail {
 
 class fiber_context final : public joinable_context {
  public:
-  fiber_context(scheduler& s, std::string&& name, std::uint64_t id_,
-                std::align_val_t block_align) noexcept;
+  fiber_context(scheduler& s, std::string&& name, std::uint64_t id_, std::align_val_t block_align,
+                stack_kind stack_kind_, std::size_t stack_size) noexcept;
   ~fiber_context() override;
 
   // Where a task of `task_size` bytes goes in this context's block.
@@ -27,6 +27,8 @@ class fiber_context final : public joinable_context {
   stack_facts stack;
   overflow_facts overflow;  // what the SIGSEGV handler may read while this fiber runs
   bool owns_task = false;   // false for run()'s main fiber, whose task run() owns
+  const stack_kind stack_kind_requested;
+  const std::size_t stack_size_requested;
 
  protected:
   // noexcept: running out of memory while arming a timer leaves no sane way to continue.

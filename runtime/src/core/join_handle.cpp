@@ -1,4 +1,6 @@
 // The operations behind fiber<T> and task_handle<T> (balrog/fiber.hpp), and spawning fibers.
+#include <exception>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <string>
@@ -22,12 +24,49 @@ fiber_slot prepare_fiber(std::size_t task_size, std::size_t task_align, fiber_op
   return {f, reinterpret_cast<char*>(f) + fiber_context::task_offset(task_align)};
 }
 
+namespace {
+
+// The adoption of a fiber spawned on another shard: runs on the target shard's loop. If the
+// shard stopped before running it, the destructor fails the fiber instead, so its joiners
+// learn why (std::function needs a copyable callable, hence the shared state).
+class adoption {
+ public:
+  explicit adoption(fiber_context* f) : f_(f) {}
+  adoption(const adoption&) = delete;
+  adoption& operator=(const adoption&) = delete;
+  ~adoption() {
+    if (f_ == nullptr) return;
+    f_->task->fail(std::make_exception_ptr(usage_error("balrog::spawn_on: shard " +
+                                                       std::to_string(f_->sched.shard_index) +
+                                                       " stopped before the fiber could start")));
+    f_->flags.fetch_or(joinable_context::flag_finished, std::memory_order_acq_rel);
+    {
+      std::lock_guard lk(f_->join_lock);
+      f_->joiners.wake_all();
+    }
+    release(f_);  // the scheduler's reference
+  }
+  void run() noexcept { f_->sched.adopt(*std::exchange(f_, nullptr)); }
+
+ private:
+  fiber_context* f_;
+};
+
+}  // namespace
+
 void start_fiber(joinable_context* ctx, fiber_task* task) noexcept {
   auto* f = static_cast<fiber_context*>(ctx);
   f->task = task;
   f->owns_task = true;
   retain(f);  // the handle's reference
-  f->sched.start(*f);
+  scheduler& target = f->sched;
+  if (scheduler::current() == &target) {
+    target.start(*f);
+    return;
+  }
+  target.expect_remote_fiber();
+  auto job = std::make_shared<adoption>(f);
+  if (!target.post([job] { job->run(); })) target.release_attachment();  // ~adoption fails it
 }
 
 void abandon_fiber(joinable_context* ctx) noexcept {

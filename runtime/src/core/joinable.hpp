@@ -57,6 +57,12 @@ class joinable_context : public execution_context, public runnable {
   spinlock join_lock;  // guards joiners and the finished flag's transition
   wait_queue joiners;
 
+  // When the current wait began (the loop's clock of that turn), for dump_fibers.
+  clock::time_point waiting_since{};
+  [[nodiscard]] bool is_waiting() const noexcept {
+    return state_.load(std::memory_order_acquire) == waiting;
+  }
+
   // Lifecycle (runtime/src/core/joinable.cpp).
   // The function returned or threw: mark finished, wake joiners, release the attachment (or,
   // if detached, end the process on an unobserved exception). Owner's thread only.

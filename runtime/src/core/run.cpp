@@ -1,15 +1,11 @@
 #include "balrog/run.hpp"
 
-#include "core/scheduler.hpp"
+#include "balrog/runtime.hpp"
 
 namespace balrog::detail {
 
 void run_scheduler(fiber_task& main, fiber_options options) {
-  scheduler s;  // throws usage_error when nested
-  fiber_context* f = s.create_fiber(0, alignof(fiber_context), std::move(options));
-  f->task = &main;  // owned by run(), not by the context
-  s.start(*f);
-  s.run();
+  run_shards(main, runtime_options{.threads = 1, .main = std::move(options)});
 }
 
 }  // namespace balrog::detail

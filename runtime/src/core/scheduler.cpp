@@ -9,6 +9,7 @@
 
 #include "balrog/errors.hpp"
 #include "core/sanitizer.hpp"
+#include "debug/registry.hpp"
 #include "stack/stack_source.hpp"
 
 namespace balrog::detail {
@@ -33,9 +34,22 @@ scheduler::scheduler() : exceptions_(thread_exception_state()) {
         "balrog::run: this thread already runs a balrog scheduler (balrog::run cannot nest)");
   }
   current_ = this;
+  thread = ::pthread_self();
+  pthread_attr_t attr;
+  if (::pthread_getattr_np(thread, &attr) == 0) {
+    void* addr = nullptr;
+    std::size_t size = 0;
+    if (::pthread_attr_getstack(&attr, &addr, &size) == 0) {
+      const auto low = reinterpret_cast<std::uintptr_t>(addr);
+      thread_stack = {low, low + size};
+    }
+    ::pthread_attr_destroy(&attr);
+  }
+  register_scheduler(*this);
 }
 
 scheduler::~scheduler() {
+  unregister_scheduler(*this);
   current_ = nullptr;
   // Tasks posted after the loop stopped hold references to fibers; dropping them releases.
   std::vector<std::function<void()>> leftovers;
@@ -46,33 +60,47 @@ scheduler::~scheduler() {
   }
 }
 
-fiber_context* scheduler::create_fiber(std::size_t task_size, std::size_t task_align,
-                                       fiber_options options) {
-  const std::uint64_t id = new_id();
-  const stack_kind kind = options.stack;
-  const std::size_t size = normalized_stack_size(kind, options.stack_size);
+fiber_context* scheduler::allocate_fiber(std::size_t task_size, std::size_t task_align,
+                                         fiber_options options) {
   const std::size_t align = std::max(alignof(fiber_context), task_align);
   const auto block_align = static_cast<std::align_val_t>(align);
   void* block = ::operator new(fiber_context::task_offset(align) + task_size, block_align);
-  auto* f = ::new (block) fiber_context(*this, std::move(options.name), id, block_align);
+  return ::new (block) fiber_context(*this, std::move(options.name), any_thread_id(), block_align,
+                                     options.stack, options.stack_size);
+}
+
+void scheduler::attach_stack(fiber_context& f) {
+  const std::size_t size = normalized_stack_size(f.stack_kind_requested, f.stack_size_requested);
+  stack_source& source = stacks_.get(f.stack_kind_requested, size);
+  fiber_context* fp = &f;
+  f.frame.continuation =
+      boost::context::fiber(std::allocator_arg, pool_stack_allocator(source, f.stack),
+                            [fp](boost::context::fiber&& from) -> boost::context::fiber {
+                              scheduler& s = fp->sched;
+                              s.fiber_entered(std::move(from));
+                              fp->task->run();
+                              return s.fiber_exiting(*fp);
+                            });
+  f.frame.stack_bottom = f.stack.lowest;
+  f.frame.stack_size = f.stack.size;
+  f.overflow = {f.stack.lowest, f.stack.size, f.given_name(), f.id};
+}
+
+fiber_context* scheduler::create_fiber(std::size_t task_size, std::size_t task_align,
+                                       fiber_options options) {
+  fiber_context* f = allocate_fiber(task_size, task_align, std::move(options));
   try {
-    stack_source& source = stacks_.get(kind, size);
-    f->frame.continuation =
-        boost::context::fiber(std::allocator_arg, pool_stack_allocator(source, f->stack),
-                              [f](boost::context::fiber&& from) -> boost::context::fiber {
-                                scheduler& s = f->sched;
-                                s.fiber_entered(std::move(from));
-                                f->task->run();
-                                return s.fiber_exiting(*f);
-                              });
+    attach_stack(*f);
   } catch (...) {
     f->destroy();
     throw;
   }
-  f->frame.stack_bottom = f->stack.lowest;
-  f->frame.stack_size = f->stack.size;
-  f->overflow = {f->stack.lowest, f->stack.size, f->given_name(), f->id};
   return f;
+}
+
+std::uint64_t scheduler::any_thread_id() noexcept {
+  return current_ != nullptr ? current_->new_id()
+                             : next_fiber_id.fetch_add(1, std::memory_order_relaxed);
 }
 
 std::uint64_t scheduler::new_id() noexcept {
@@ -257,6 +285,32 @@ void scheduler::dispatch(runnable* r) {
   if (done) task_completed(t);
 }
 
+void scheduler::request_stop() noexcept {
+  stop_requested_.store(true, std::memory_order_release);
+  remote_pending_.store(true, std::memory_order_seq_cst);  // make the loop look again
+  if (sleeping_.exchange(false, std::memory_order_seq_cst)) reactor_.interrupt();
+}
+
+void scheduler::expect_remote_fiber() noexcept {
+  attached_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void scheduler::adopt(fiber_context& f) noexcept {
+  try {
+    attach_stack(f);
+  } catch (...) {
+    // No stack for it: the fiber ends before it starts, with the reason as its outcome.
+    f.task->fail(std::current_exception());
+    f.finish();
+    release(&f);  // the scheduler's reference
+    return;
+  }
+  link(f);
+  ++live_;
+  if (shutting_down_) f.request_cancel();
+  ready_.push(f);
+}
+
 void scheduler::task_completed(task_context& t) noexcept {
   if (finished(&t)) return;
   t.finish();
@@ -268,8 +322,10 @@ void scheduler::task_completed(task_context& t) noexcept {
 void scheduler::run() {
   for (;;) {
     drain_remote();
-    if (!timers_.empty()) timers_.fire_due(clock::now());
-    if (attached_.load(std::memory_order_acquire) == 0) {
+    loop_now_ = clock::now();
+    if (!timers_.empty()) timers_.fire_due(loop_now_);
+    if (attached_.load(std::memory_order_acquire) == 0 &&
+        (!keep_alive_ || stop_requested_.load(std::memory_order_acquire))) {
       if (live_ == 0) break;
       if (!shutting_down_) {
         shutting_down_ = true;  // only detached fibers are left: cancel them and drain
@@ -282,7 +338,20 @@ void scheduler::run() {
     }
     if (reactor_.waiters() > 0) reactor_.poll(clock::duration::zero());
     budget_ = dispatch_budget;
+    watch.turn_started_ns.store(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(loop_now_.time_since_epoch()).count(),
+        std::memory_order_relaxed);
     dispatch(ready_.pop());
+    watch.turn_started_ns.store(0, std::memory_order_relaxed);
+    watch.turn_number.fetch_add(1, std::memory_order_relaxed);
+  }
+  // Stopped: refuse further posts; what was posted but never ran is dropped here (a fiber
+  // another shard spawned on us learns through its join that it never started).
+  std::vector<std::function<void()>> leftovers;
+  {
+    std::lock_guard lk(remote_mutex_);
+    accepting_posts_ = false;
+    leftovers.swap(remote_tasks_);
   }
 }
 

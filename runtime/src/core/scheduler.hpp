@@ -20,16 +20,23 @@
 #include <mutex>
 #include <vector>
 
+#include <pthread.h>
+
+#include "balrog/debug.hpp"
 #include "core/exception_state.hpp"
 #include "core/fiber_context.hpp"
 #include "core/ready_queue.hpp"
 #include "core/task_context.hpp"
+#include "debug/backtrace.hpp"
+#include "debug/watchdog.hpp"
 #include "reactor/reactor.hpp"
 #include "reactor/timer_heap.hpp"
 #include "stack/overflow_guard.hpp"
 #include "stack/stack_pools.hpp"
 
 namespace balrog::detail {
+
+struct shard_table;  // runtime/src/core/shard_table.hpp
 
 class scheduler {
  public:
@@ -47,8 +54,39 @@ class scheduler {
   // Allocates a fiber context (one block with room for a task of `task_size` bytes) and its
   // stack; nothing runs until start(). Returns it with one reference, the scheduler's.
   fiber_context* create_fiber(std::size_t task_size, std::size_t task_align, fiber_options options);
-  // A fresh fiber or task id (unique in the process, never 0).
+  // The two halves of create_fiber, for fibers another thread spawns on this shard
+  // (spawn_on): any thread allocates (this scheduler is its owner); this thread attaches.
+  fiber_context* allocate_fiber(std::size_t task_size, std::size_t task_align,
+                                fiber_options options);
+  void attach_stack(fiber_context& f);
+  // spawn_on from another thread: count the fiber now (so the shard does not stop first),
+  // then adopt it on this shard's thread (a posted task): stack, registration, ready queue.
+  void expect_remote_fiber() noexcept;
+  void adopt(fiber_context& f) noexcept;
+
+  // Worker shards of a runtime keep running with nothing attached, until asked to stop.
+  void keep_alive() noexcept { keep_alive_ = true; }
+  void request_stop() noexcept;  // any thread
+
+  // Which shard of which runtime this is (set by the runtime before run()).
+  std::size_t shard_index = 0;
+  shard_table* shards = nullptr;
+
+  // Observability (runtime/src/debug/): the process-wide registry link (gdb walks it), the
+  // thread and its stack (for the watchdog's signal and frame walks), the watchdog's state,
+  // and the loop's clock reading of this turn (waits record when they started from it).
+  scheduler* registry_next = nullptr;
+  pthread_t thread;
+  stack_bounds thread_stack;
+  watch_state watch;
+  [[nodiscard]] clock::time_point loop_now() const noexcept { return loop_now_; }
+  // Describes this shard's fibers and tasks. Its own thread only.
+  void describe(std::vector<fiber_snapshot>& out) const;
+
+  // A fresh fiber or task id (unique in the process, never 0); new_id on this scheduler's
+  // thread, any_thread_id anywhere (it uses the calling thread's scheduler, if any).
   std::uint64_t new_id() noexcept;
+  static std::uint64_t any_thread_id() noexcept;
   // Registers a fiber or task whose `task` is set, and queues it.
   void start(joinable_context& j) noexcept;
 
@@ -131,6 +169,9 @@ class scheduler {
   std::size_t live_ = 0;                  // fibers not yet finished
   std::atomic<std::size_t> attached_{0};  // of those, the ones run() waits for
   bool shutting_down_ = false;
+  clock::time_point loop_now_{};
+  bool keep_alive_ = false;
+  std::atomic<bool> stop_requested_{false};
   std::uint64_t next_id_ = 0;
   std::uint64_t id_limit_ = 0;
 };

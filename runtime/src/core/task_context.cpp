@@ -19,6 +19,7 @@ task_context::~task_context() {
 void task_context::suspend_coroutine(std::coroutine_handle<> h, deadline own) noexcept {
   next_ = h;
   waiting_ = true;
+  waiting_since = sched.loop_now();
   deadline until;
   wake_reason on_timeout{};
   if (claim_before_parking(own, until, on_timeout)) {

@@ -28,6 +28,9 @@ class task_context final : public joinable_context {
 
   void destroy() noexcept override { delete this; }
 
+  // Where the coroutine chain is suspended (null while it runs or before it started).
+  [[nodiscard]] std::coroutine_handle<> suspended_at() const noexcept { return next_; }
+
   driver_state& state;
 
  protected:

@@ -15,11 +15,13 @@ void throw_closed(const char* call, const char* owner) {
 }
 
 bool wait_ready(owned_socket& s, int fd, progress wanted, deadline until) {
-  balrog::detail::waiter node(balrog::detail::current_context());
+  balrog::detail::execution_context& ctx = balrog::detail::current_context();
+  // wait_readable parks a fiber and blocks a plain thread in poll(2) (see owned_socket.hpp).
+  socket_waiter node(ctx, /*polls=*/!ctx.is_fiber());
   if (!s.add_waiter(node, fd)) return true;  // closed meanwhile: the caller's re-check throws
   struct unregister {
     owned_socket& s;
-    balrog::detail::waiter& node;
+    socket_waiter& node;
     ~unregister() { s.remove_waiter(node); }
   } guard{s, node};
   // Which deadline wins decides what a timeout means, as inside wait_readable: an enclosing
@@ -33,6 +35,41 @@ bool wait_ready(owned_socket& s, int fd, progress wanted, deadline until) {
     }
   } catch (const timeout_error&) {
     if (own_first) return false;
+    throw;
+  }
+  return true;
+}
+
+ready_awaiter::~ready_awaiter() {
+  if (node_) s_.remove_waiter(*node_);
+}
+
+bool ready_awaiter::await_suspend(std::coroutine_handle<> h) {
+  // The coroutine parks in the wait protocol whoever drives it: close() wakes it with try_wake.
+  node_.emplace(balrog::detail::current_context(), /*polls=*/false);
+  if (!s_.add_waiter(*node_, fd_)) {  // closed meanwhile: the caller's re-check throws
+    node_.reset();
+    return false;
+  }
+  own_first_ = own_deadline_first(until_);  // as in wait_ready
+  try {
+    return ready_.await_suspend(h);
+  } catch (...) {  // no scheduler on this thread, a bad fd: nothing was suspended
+    s_.remove_waiter(*node_);
+    node_.reset();
+    throw;
+  }
+}
+
+bool ready_awaiter::await_resume() {
+  if (node_) {
+    s_.remove_waiter(*node_);
+    node_.reset();
+  }
+  try {
+    ready_.await_resume();
+  } catch (const timeout_error&) {
+    if (own_first_) return false;
     throw;
   }
   return true;

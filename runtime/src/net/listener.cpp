@@ -63,6 +63,12 @@ stream listener::accept(deadline until) {
   return stream(stream::adopt_t{}, fd);
 }
 
+task<stream> listener::async_accept(deadline until) {
+  const detail::accept_op op;
+  const int fd = co_await detail::drive_async(socket_, op, until);
+  co_return stream(stream::adopt_t{}, fd);
+}
+
 endpoint listener::local_endpoint() const {
   constexpr const char* call = "balrog::net::listener::local_endpoint";
   const int fd = socket_.fd();

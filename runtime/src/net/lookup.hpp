@@ -1,14 +1,16 @@
 // The sans-IO half of net::resolve: one getaddrinfo call, and what its answer means.
 //
 // resolve() (blocking-style, resolve.cpp) runs numeric_lookup at once and, for names,
-// lookup() on the offload pool; a coroutine form would do the same with an awaitable offload.
-// Both turn the answer into endpoints or a resolve_error with endpoints_from().
+// offloaded_lookup(); async_resolve() does the same, waiting for offloaded_lookup on a fiber
+// (co_await balrog::on_fiber). Both turn the answer into endpoints or a resolve_error with
+// endpoints_from().
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "balrog/deadline.hpp"
 #include "balrog/net/endpoint.hpp"
 
 namespace balrog::net::detail {
@@ -28,6 +30,11 @@ lookup_result numeric_lookup(const std::string& host, std::uint16_t port);
 
 // May block for seconds (DNS, NSS): run it where blocking is harmless.
 lookup_result lookup(const std::string& host, std::uint16_t port);
+
+// lookup() on the offload pool, the caller (a fiber or a plain thread) waiting until `until`
+// or the enclosing deadline_scope: timeout_error "balrog::net::resolve(\"host\"): deadline
+// exceeded" for `until`, the plain one for the scope; cancelled.
+lookup_result offloaded_lookup(const std::string& host, std::uint16_t port, deadline until);
 
 // The endpoints, or resolve_error naming `host` and gai_strerror's text.
 std::vector<endpoint> endpoints_from(const std::string& host, lookup_result r);

@@ -3,8 +3,8 @@
 // An operation composes the single attempts of socket_ops.hpp into what an API call means
 // (read_exact = receive until the buffer is full; connect = start, then finish when writable)
 // and keeps its progress between attempts, so a driver can wait in between and call step()
-// again. Every driver — drive_blocking in drive.hpp (fibers and plain threads), and later a
-// coroutine driver beside it — relies on this protocol and nothing else:
+// again. Both drivers in drive.hpp — drive_blocking (fibers and plain threads) and drive_async
+// (C++20 coroutines) — rely on this protocol and nothing else:
 //
 //   static constexpr const char* call;  // "balrog::net::stream::read_some": names errors
 //   static constexpr const char* owner; // "stream": "<owner> is closed" when the fd is gone
@@ -18,6 +18,9 @@
 // The driver re-reads the owner's fd before every step (it may have been closed while the
 // driver waited) and passes it in; operations never keep an fd across steps except to name it
 // in a message.
+//
+// Operations are small movable values (spans, counters, a pointer to an endpoint the caller
+// keeps alive): drive_blocking steps the caller's, drive_async moves one into its frame.
 #pragma once
 
 #include <cstddef>

@@ -20,12 +20,14 @@ int owned_socket::take_and_wake(bool& threads) noexcept {
   std::lock_guard lk(lock_);
   // Closed first, then woken: a waiter that runs at once (on another thread) must see -1.
   const int fd = fd_.exchange(-1, std::memory_order_acq_rel);
-  while (balrog::detail::waiter* w = waiters_.front()) {
-    waiters_.erase(*w);
-    if (w->ctx->is_fiber()) {
-      w->ctx->try_wake(balrog::detail::wake_reason::notified);
-    } else {
+  while (balrog::detail::waiter* front = waiters_.front()) {
+    auto& w = static_cast<socket_waiter&>(*front);  // add_waiter queues nothing else
+    waiters_.erase(w);
+    if (w.polls) {
       threads = true;  // blocked in poll(2), not parked: try_wake cannot reach it
+    } else {
+      // A fiber or a coroutine (a task reports is_fiber() == false, yet is parked).
+      w.ctx->try_wake(balrog::detail::wake_reason::notified);
     }
   }
   return fd;
@@ -46,14 +48,14 @@ int owned_socket::release() noexcept {
   return take_and_wake(threads);
 }
 
-bool owned_socket::add_waiter(balrog::detail::waiter& w, int fd) noexcept {
+bool owned_socket::add_waiter(socket_waiter& w, int fd) noexcept {
   std::lock_guard lk(lock_);
   if (fd_.load(std::memory_order_relaxed) != fd) return false;
   waiters_.push_back(w);
   return true;
 }
 
-void owned_socket::remove_waiter(balrog::detail::waiter& w) noexcept {
+void owned_socket::remove_waiter(socket_waiter& w) noexcept {
   std::lock_guard lk(lock_);
   if (w.linked) waiters_.erase(w);
 }

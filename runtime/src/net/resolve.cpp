@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "balrog/await.hpp"
 #include "balrog/offload.hpp"
 #include "net/lookup.hpp"
 #include "net/operations.hpp"
@@ -68,6 +69,18 @@ lookup_result lookup(const std::string& host, std::uint16_t port) {
   return getaddrinfo_once(host, port, 0);
 }
 
+lookup_result offloaded_lookup(const std::string& host, std::uint16_t port, deadline until) {
+  const bool own_first = own_deadline_first(until);
+  try {
+    deadline_scope scope(until);
+    // Captured by value: on cancellation or timeout the lookup outlives this frame.
+    return offload([host, port] { return lookup(host, port); });
+  } catch (const timeout_error&) {
+    if (own_first) throw timeout_error(describe_resolve(host) + ": deadline exceeded");
+    throw;
+  }
+}
+
 std::vector<endpoint> endpoints_from(const std::string& host, lookup_result r) {
   if (r.code != 0) {
     std::string what = describe_resolve(host) + ": " + ::gai_strerror(r.code);
@@ -85,18 +98,37 @@ std::vector<endpoint> endpoints_from(const std::string& host, lookup_result r) {
 std::vector<endpoint> resolve(std::string host, std::uint16_t port, deadline until) {
   host = detail::lookup_host(std::move(host));
   detail::lookup_result r = detail::numeric_lookup(host, port);  // never blocks
-  if (r.code == EAI_NONAME) {
-    const bool own_first = detail::own_deadline_first(until);
-    try {
-      deadline_scope scope(until);
-      // Captured by value: on cancellation or timeout the lookup outlives this frame.
-      r = offload([host, port] { return detail::lookup(host, port); });
-    } catch (const timeout_error&) {
-      if (own_first) throw timeout_error(detail::describe_resolve(host) + ": deadline exceeded");
-      throw;
-    }
-  }
+  if (r.code == EAI_NONAME) r = detail::offloaded_lookup(host, port, until);
   return detail::endpoints_from(host, std::move(r));
+}
+
+namespace detail {
+
+namespace {
+
+// resolve() above, co_awaiting: a name's offloaded_lookup waits on a fiber of this shard.
+task<std::vector<endpoint>> resolve_task(std::string host, std::uint16_t port, deadline until) {
+  host = lookup_host(std::move(host));
+  lookup_result r = numeric_lookup(host, port);  // never blocks
+  if (r.code == EAI_NONAME) {
+    // The fiber runs under the coroutine's deadline_scope, so that offloaded_lookup tells the
+    // call's own deadline from the scope's exactly as it does for resolve(). (on_fiber also
+    // cancels the fiber when that scope passes or the coroutine is cancelled.)
+    auto on_pool = [host, port, until, scope = current_deadline()] {
+      deadline_scope in_scope(scope);
+      return offloaded_lookup(host, port, until);
+    };
+    r = co_await on_fiber(std::move(on_pool));  // a named closure: see GCC 12 in task.hpp
+  }
+  co_return endpoints_from(host, std::move(r));
+}
+
+}  // namespace
+
+}  // namespace detail
+
+task<std::vector<endpoint>> async_resolve(std::string host, std::uint16_t port, deadline until) {
+  return detail::resolve_task(std::move(host), port, until);
 }
 
 }  // namespace balrog::net

@@ -4,8 +4,8 @@
 // and reports what the caller must do next: nothing (done, with a value), wait until the fd is
 // readable, wait until it is writable, or give up (failed, with errno). None of them waits,
 // allocates or throws. The operations in operations.hpp compose them, and the drivers in
-// drive.hpp (blocking: fibers and plain threads) do the waiting, so each protocol step is
-// written once whatever waits for it.
+// drive.hpp (blocking: fibers and plain threads; async: coroutines) do the waiting, so each
+// protocol step is written once whatever waits for it.
 #pragma once
 
 #include <cstddef>

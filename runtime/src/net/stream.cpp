@@ -98,6 +98,40 @@ void stream::write_all(std::span<const std::byte> from, deadline until) {
 
 void stream::write_all(std::string_view from, deadline until) { write_all(bytes_of(from), until); }
 
+// The coroutine forms: the same operations, driven by drive_async instead of drive_blocking.
+// Not coroutines themselves (one frame per call: drive_async's), except where a result needs
+// shaping after the operation.
+
+task<std::size_t> stream::async_read_some(std::span<std::byte> into, deadline until) {
+  return detail::drive_async(socket_, detail::read_some_op{.buffer = into}, until);
+}
+
+task<void> stream::async_read_exact(std::span<std::byte> into, deadline until) {
+  return detail::drive_async(socket_, detail::read_exact_op{.buffer = into}, until);
+}
+
+task<std::string> stream::async_read_exact(std::size_t n, deadline until) {
+  std::string s(n, '\0');
+  co_await async_read_exact(std::as_writable_bytes(std::span<char>(s)), until);
+  co_return s;
+}
+
+task<std::size_t> stream::async_write_some(std::span<const std::byte> from, deadline until) {
+  return detail::drive_async(socket_, detail::write_some_op{.buffer = from}, until);
+}
+
+task<std::size_t> stream::async_write_some(std::string_view from, deadline until) {
+  return async_write_some(bytes_of(from), until);
+}
+
+task<void> stream::async_write_all(std::span<const std::byte> from, deadline until) {
+  return detail::drive_async(socket_, detail::write_all_op{.buffer = from}, until);
+}
+
+task<void> stream::async_write_all(std::string_view from, deadline until) {
+  return async_write_all(bytes_of(from), until);
+}
+
 void stream::shutdown(shutdown_how how) {
   constexpr const char* call = "balrog::net::stream::shutdown";
   const int fd = open_fd(socket_, call);
@@ -137,6 +171,49 @@ stream connect(const endpoint& to, deadline until) {
   detail::connect_op op{.to = &to};
   detail::drive_blocking(s.socket_, op, until);
   return s;
+}
+
+namespace detail {
+
+// async_connect(endpoint): connect() above, co_awaiting. `to` lives in the frame, where the
+// operation points to it.
+task<stream> connect_task(endpoint to, deadline until) {
+  stream s(stream::adopt_t{}, connect_op::open_for(to));
+  const connect_op op{.to = &to};
+  co_await drive_async(s.socket_, op, until);
+  co_return s;
+}
+
+namespace {
+
+// async_connect(host, port): connect(host, port) below, co_awaiting.
+task<stream> connect_to_host(std::string host, std::uint16_t port, deadline until) {
+  std::vector<endpoint> candidates = co_await async_resolve(host, port, until);
+  connect_attempts plan(std::move(host), port, std::move(candidates), until);
+  while (const endpoint* ep = plan.next()) {
+    try {
+      co_return co_await connect_task(*ep, until);
+    } catch (const timeout_error&) {
+      plan.timed_out();
+    } catch (const io_error& e) {
+      plan.failed(e);
+    }
+  }
+  plan.give_up();
+}
+
+}  // namespace
+
+}  // namespace detail
+
+// Not coroutines: the arguments are copied into the task's frame here, so that nothing the
+// caller's co_await statement creates must outlive the statement.
+task<stream> async_connect(const endpoint& to, deadline until) {
+  return detail::connect_task(to, until);
+}
+
+task<stream> async_connect(std::string host, std::uint16_t port, deadline until) {
+  return detail::connect_to_host(std::move(host), port, until);
 }
 
 stream connect(std::string host, std::uint16_t port, deadline until) {

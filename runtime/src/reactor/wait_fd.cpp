@@ -106,6 +106,11 @@ bool fd_awaiter::await_suspend(std::coroutine_handle<> h) {
   return true;
 }
 
+fd_awaiter::~fd_awaiter() {
+  if (!wait_) return;
+  if (detail::scheduler* s = detail::scheduler::current()) s->io().remove(*wait_);
+}
+
 void fd_awaiter::await_resume() {
   if (!wait_) return;  // was ready at once
   detail::execution_context& ctx = *wait_->node.ctx;

@@ -21,6 +21,17 @@
 // Deadlines, cancellation and error messages follow stream.hpp: a connection already queued is
 // accepted even with a past deadline; the call's own deadline throws timeout_error naming the
 // call and fd.
+//
+// Coroutine code accepts with co_await l.async_accept(): the same call, suspending the
+// coroutine instead of a fiber (see "Coroutine forms" in stream.hpp). Coroutines and fibers may
+// wait on one listener together; each gets its own connection, and close() wakes them all.
+//
+//   balrog::task<void> serve(balrog::net::listener& l) {
+//     for (;;) {
+//       balrog::net::stream s = co_await l.async_accept();
+//       balrog::spawn_task(handle(std::move(s))).detach();  // handle(stream) -> task<void>
+//     }
+//   }
 #pragma once
 
 #include <sys/types.h>
@@ -31,6 +42,7 @@
 #include "balrog/net/detail/owned_socket.hpp"
 #include "balrog/net/endpoint.hpp"
 #include "balrog/net/stream.hpp"
+#include "balrog/task.hpp"
 
 namespace balrog::net {
 
@@ -75,6 +87,10 @@ class listener {
   // Throws io_error (EMFILE/ENFILE when out of fds: the connection stays queued; "listener is
   // closed"), timeout_error, cancelled.
   stream accept(deadline until = deadline::never());
+  // The coroutine form of accept(): co_await it. Same behaviour and exceptions. The listener
+  // must stay alive, and where it is, until the co_await completes; close() it to stop the
+  // coroutines waiting in it.
+  [[nodiscard]] task<stream> async_accept(deadline until = deadline::never());
 
   // The bound address: with port 0, the port the kernel chose. Throws io_error when closed.
   [[nodiscard]] endpoint local_endpoint() const;

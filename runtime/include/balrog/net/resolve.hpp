@@ -16,6 +16,14 @@
 // Errors: resolve_error (a balrog::error) when the lookup fails or finds no address; what()
 // names the host and gives gai_strerror's text ("balrog::net::resolve(\"nosuch.invalid\"):
 // Name or service not known"), and gai_code() the EAI_* code. usage_error for an empty host.
+//
+// Coroutine code resolves with co_await async_resolve(host, port, until): same answer, same
+// errors, same deadline and cancellation rules, and it never blocks the shard either. A
+// numeric host is converted at once, without suspending. A name is looked up by the very code
+// resolve() uses, on the offload pool, waited for by a short-lived fiber of the current shard
+// (co_await balrog::on_fiber: coroutines have no awaitable form of offload); the coroutine
+// suspends meanwhile. Cancelling the coroutine, or its deadline passing, cancels that fiber,
+// whose wait ends at once; the lookup finishes on the pool and its answer is dropped.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +34,7 @@
 #include "balrog/deadline.hpp"
 #include "balrog/errors.hpp"
 #include "balrog/net/endpoint.hpp"
+#include "balrog/task.hpp"
 
 namespace balrog::net {
 
@@ -46,5 +55,9 @@ class resolve_error : public error {
 // The addresses of `host` with `port`, never empty. See above.
 std::vector<endpoint> resolve(std::string host, std::uint16_t port,
                               deadline until = deadline::never());
+
+// The coroutine form of resolve(): co_await it. `host` is copied into the task.
+[[nodiscard]] task<std::vector<endpoint>> async_resolve(std::string host, std::uint16_t port,
+                                                        deadline until = deadline::never());
 
 }  // namespace balrog::net

@@ -1,29 +1,51 @@
-// balrog/net/stream.hpp — a connected TCP or Unix stream socket, blocking-style.
+// balrog/net/stream.hpp — a connected TCP or Unix stream socket, blocking-style and co_await.
 //
 //   auto s = balrog::net::connect("localhost", 8080, 2s);
 //   s.write_all("ping\n");
 //   std::array<std::byte, 4096> buf;
 //   std::size_t n = s.read_some(buf, 500ms);  // 0: the peer closed its end
 //
+//   // the same in coroutine code (balrog/task.hpp)
+//   auto s = co_await balrog::net::async_connect("localhost", 8080, 2s);
+//   co_await s.async_write_all("ping\n");
+//   std::size_t n = co_await s.async_read_some(buf, 500ms);
+//
 // A stream owns one socket, which is always in non-blocking mode underneath. Its calls look
 // blocking: on a fiber a call that would block suspends the fiber (other fibers of the shard
 // keep running) until the socket is ready; on a plain thread with no runtime (sync mode) it
 // blocks the thread in poll(2). The same code runs in both places.
 //
+// Coroutine forms: every call that may wait has an async_ twin (async_read_some,
+// async_read_exact, async_write_some, async_write_all; listener::async_accept, async_connect,
+// async_resolve) returning a balrog::task. co_await it in coroutine code, where the blocking
+// forms are refused with usage_error; the awaiting coroutine suspends and the shard's reactor
+// resumes it. Each async_ call does exactly what its blocking twin does — the two are one
+// implementation driven two ways — so everything this file says about deadlines, errors,
+// cancellation (of the task, or of the fiber awaiting it) and closing holds for both; where
+// the text says "fiber", read "the awaiting coroutine's task or fiber". The task is lazy: the
+// call starts when it is awaited, not when async_ is called. It refers to the stream and to
+// the buffer it was given, so both must stay alive, and the stream must stay where it is
+// (not moved into another object), until the co_await completes. balrog::await(task) runs one
+// from blocking-style code, on a fiber or (block_on: a private scheduler for the duration of
+// the call) on a plain thread: sockets are plain fds, any thread may wait on them. Every
+// argument may be written inline in the co_await statement, GCC 12 included (see task.hpp):
+// spans, string_views, deadlines and endpoints are trivially copyable, and the host names
+// are taken by value by functions that are not coroutines themselves.
+//
 // Ownership: RAII and move-only. The destructor closes the socket; a moved-from stream is
 // closed. Every operation on a closed stream (closed, moved-from, released, default-made)
 // throws io_error with code EBADF and "stream is closed" in its message.
 //
-// Sharing: the fibers of a thread, or plain threads in sync mode, may share a stream —
-// typically one reading while another writes; two concurrent readers (or writers) each get
-// some of the bytes, in no useful order. Any of them may close() it: the calls waiting on the
-// stream wake and throw io_error (EBADF, "stream is closed"), and never touch a socket that
-// has since reused the fd number. That is guaranteed for calls on the closing thread; a call
-// waiting on another thread also ends with an io_error, unless it was just about to start
-// waiting when the number got reused, in which case it ends at its deadline. So, as with
-// plain fds, prefer closing a stream on the thread that uses it. Destroying or moving a stream
-// while another fiber or thread is inside one of its calls is a use-after-free, as for any
-// object: close() it instead.
+// Sharing: the fibers and coroutines of a thread, or plain threads in sync mode, may share a
+// stream — typically one reading while another writes; two concurrent readers (or writers)
+// each get some of the bytes, in no useful order. Any of them may close() it: the calls
+// waiting on the stream (blocking or co_await) wake and throw io_error (EBADF, "stream is
+// closed"), and never touch a socket that has since reused the fd number. That is guaranteed
+// for calls on the closing thread; a call waiting on another thread also ends with an
+// io_error, unless it was just about to start waiting when the number got reused, in which
+// case it ends at its deadline. So, as with plain fds, prefer closing a stream on the thread
+// that uses it. Destroying or moving a stream while another fiber, coroutine or thread is
+// inside one of its calls is a use-after-free, as for any object: close() it instead.
 //
 // Deadlines: every call that may wait takes a `deadline` (a duration from now, a time point,
 // or deadline::never()), combined with the enclosing deadline_scope (the earlier wins). A
@@ -31,13 +53,17 @@
 // deadline fails at the first wait, but an operation that can complete at once — data already
 // buffered, room in the send buffer — still succeeds. When the call's own deadline passes it
 // throws timeout_error naming the call and fd ("balrog::net::stream::read_some(fd 7):
-// deadline exceeded"); an enclosing scope's deadline throws the plain timeout_error.
+// deadline exceeded"); an enclosing scope's deadline throws the plain timeout_error. An async_
+// call's duration deadline counts from the call that made the task (write the co_await in the
+// same statement, as usual); a deadline_scope is the one in force where the task waits — in
+// coroutine code, the scope opened in the awaiting coroutine (or its callers).
 //
 // Errors: io_error carries errno in code() and names the call and fd in what(), e.g.
-// "balrog::net::stream::read_some(fd 7): Connection reset by peer". A wait throws cancelled
-// when the fiber is cancelled. After any exception from read_exact or write_all, how many bytes
-// were transferred is unknown: treat the stream as broken and close it. Writes never raise
-// SIGPIPE: writing to a peer that has gone throws io_error with EPIPE or ECONNRESET.
+// "balrog::net::stream::read_some(fd 7): Connection reset by peer" (the async_ forms name the
+// same calls). A wait throws cancelled when the fiber (or the task) is cancelled. After any
+// exception from read_exact or write_all, how many bytes were transferred is unknown: treat
+// the stream as broken and close it. Writes never raise SIGPIPE: writing to a peer that has
+// gone throws io_error with EPIPE or ECONNRESET.
 #pragma once
 
 #include <cstddef>
@@ -49,10 +75,15 @@
 #include "balrog/deadline.hpp"
 #include "balrog/net/detail/owned_socket.hpp"
 #include "balrog/net/endpoint.hpp"
+#include "balrog/task.hpp"
 
 namespace balrog::net {
 
 class listener;
+class stream;
+namespace detail {
+task<stream> connect_task(endpoint to, deadline until);
+}
 
 // Which direction(s) shutdown() ends.
 enum class shutdown_how {
@@ -104,6 +135,30 @@ class stream {
   void write_all(std::span<const std::byte> from, deadline until = deadline::never());
   void write_all(std::string_view from, deadline until = deadline::never());
 
+  // --- coroutine forms: co_await them; same behaviour as the calls above -----------------
+  // The stream and the bytes of `into` / `from` must stay alive until the co_await completes
+  // (with a temporary, e.g. `co_await s.async_write_all(std::string(...))`, they do: the
+  // temporary lives until the end of the statement).
+
+  // read_some: yields the count, 0 at end of stream (or for an empty `into`).
+  [[nodiscard]] task<std::size_t> async_read_some(std::span<std::byte> into,
+                                                  deadline until = deadline::never());
+  // read_exact: `until` bounds the whole call; end_of_stream if the stream ends first.
+  [[nodiscard]] task<void> async_read_exact(std::span<std::byte> into,
+                                            deadline until = deadline::never());
+  [[nodiscard]] task<std::string> async_read_exact(std::size_t n,
+                                                   deadline until = deadline::never());
+  // write_some: yields the count (0 only for an empty `from`).
+  [[nodiscard]] task<std::size_t> async_write_some(std::span<const std::byte> from,
+                                                   deadline until = deadline::never());
+  [[nodiscard]] task<std::size_t> async_write_some(std::string_view from,
+                                                   deadline until = deadline::never());
+  // write_all: `until` bounds the whole call; done when the bytes are in the send buffer.
+  [[nodiscard]] task<void> async_write_all(std::span<const std::byte> from,
+                                           deadline until = deadline::never());
+  [[nodiscard]] task<void> async_write_all(std::string_view from,
+                                           deadline until = deadline::never());
+
   // shutdown(2). Never waits. Throws io_error (ENOTCONN if the connection is already gone).
   void shutdown(shutdown_how how);
 
@@ -130,6 +185,7 @@ class stream {
  private:
   friend class listener;
   friend stream connect(const endpoint& to, deadline until);
+  friend task<stream> detail::connect_task(endpoint to, deadline until);
 
   struct adopt_t {};
   stream(adopt_t /*tag*/, int fd) noexcept : socket_(fd) {}
@@ -150,5 +206,14 @@ stream connect(const endpoint& to, deadline until = deadline::never());
 // code()) with a message naming host:port; a resolution failure throws resolve_error;
 // timeout_error and cancelled end the attempts at once.
 stream connect(std::string host, std::uint16_t port, deadline until = deadline::never());
+
+// The coroutine forms of connect(), with the same behaviour, errors and deadline (which, for
+// the host form, bounds resolution and every attempt). co_await them in coroutine code.
+// The endpoint and the host are copied into the task: they need not outlive the call.
+// Resolving a name never blocks the shard: async_resolve runs the lookup on the offload pool
+// (see resolve.hpp); numeric hosts are converted at once.
+[[nodiscard]] task<stream> async_connect(const endpoint& to, deadline until = deadline::never());
+[[nodiscard]] task<stream> async_connect(std::string host, std::uint16_t port,
+                                         deadline until = deadline::never());
 
 }  // namespace balrog::net

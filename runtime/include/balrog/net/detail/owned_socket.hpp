@@ -6,6 +6,13 @@
 // woken waiter re-reads fd() before touching the socket again, finds it closed, and throws;
 // it never operates on a number that close() freed and a new socket may already reuse.
 //
+// Who waits, and how close() reaches them: a fiber, or a coroutine (a spawn_task task, or a
+// chain a fiber or plain thread drives through balrog::await), parks in the wait protocol of
+// execution_context.hpp and is woken with try_wake; a plain thread blocked in poll(2) is not
+// parked and only a shutdown(2) of the socket wakes it. The waiter says which it is
+// (socket_waiter::polls): the context's kind cannot tell, since a coroutine task is no fiber
+// yet parks like one.
+//
 // Thread-safe: in sync mode a reader thread and a writer thread may share a socket, so the
 // waiter list has its own spinlock and the fd is atomic.
 #pragma once
@@ -16,6 +23,16 @@
 #include "balrog/detail/wait_queue.hpp"
 
 namespace balrog::net::detail {
+
+// A context waiting for an owned_socket's fd (see above).
+struct socket_waiter : balrog::detail::waiter {
+  socket_waiter(balrog::detail::execution_context& context, bool polls_) noexcept
+      : waiter(context), polls(polls_) {}
+  // True for a plain thread blocked in poll(2): close() shuts the socket down to wake it.
+  // False for a context parked in the wait protocol (a fiber, a coroutine): close() claims
+  // it with try_wake.
+  bool polls;
+};
 
 class owned_socket {
  public:
@@ -42,17 +59,17 @@ class owned_socket {
 
   // Registers `w` (a context about to wait for `fd`) so that close() wakes it. False, without
   // registering, if `fd` is no longer this socket's fd (closed meanwhile): don't wait then.
-  [[nodiscard]] bool add_waiter(balrog::detail::waiter& w, int fd) noexcept;
-  void remove_waiter(balrog::detail::waiter& w) noexcept;
+  [[nodiscard]] bool add_waiter(socket_waiter& w, int fd) noexcept;
+  void remove_waiter(socket_waiter& w) noexcept;
 
  private:
-  // Takes the fd (-1 if none) and wakes every waiter; `threads` tells whether some waiter is
-  // a plain thread, which only a shutdown(2) of the socket can wake.
+  // Takes the fd (-1 if none) and wakes every waiter; `threads` tells whether some waiter
+  // polls (a plain thread in poll(2)), which only a shutdown(2) of the socket can wake.
   int take_and_wake(bool& threads) noexcept;
 
   std::atomic<int> fd_{-1};
   balrog::detail::spinlock lock_;
-  balrog::detail::wait_queue waiters_;  // under lock_
+  balrog::detail::wait_queue waiters_;  // socket_waiters only; under lock_
 };
 
 }  // namespace balrog::net::detail

@@ -1,0 +1,115 @@
+// balrog::runtime: shards on threads (balrog/runtime.hpp).
+#include "balrog/runtime.hpp"
+
+#include <exception>
+#include <latch>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "balrog/errors.hpp"
+#include "core/scheduler.hpp"
+#include "core/shard_table.hpp"
+
+namespace balrog {
+
+namespace detail {
+
+namespace {
+
+std::size_t shard_count_for(const runtime_options& o) {
+  if (o.threads != 0) return o.threads;
+  const unsigned cpus = std::thread::hardware_concurrency();
+  return cpus == 0 ? 1 : cpus;
+}
+
+}  // namespace
+
+void run_shards(fiber_task& main, const runtime_options& options) {
+  const std::size_t n = shard_count_for(options);
+  shard_table table;
+  table.shards.assign(n, nullptr);
+  scheduler s0;  // throws usage_error when nested
+  s0.shard_index = 0;
+  s0.shards = &table;
+  table.shards[0] = &s0;
+
+  // Every scheduler lives until all shards stopped: shards post to each other until the end.
+  std::latch started(static_cast<std::ptrdiff_t>(n));
+  std::latch finished(static_cast<std::ptrdiff_t>(n));
+  std::vector<std::thread> workers;
+  workers.reserve(n - 1);
+  for (std::size_t i = 1; i < n; ++i) {
+    workers.emplace_back([&table, &started, &finished, i] {
+      scheduler s;
+      s.keep_alive();
+      s.shard_index = i;
+      s.shards = &table;
+      table.shards[i] = &s;
+      started.count_down();
+      started.wait();
+      try {
+        s.run();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "balrog: shard %zu failed: %s\n", i, e.what());
+        std::terminate();
+      }
+      finished.arrive_and_wait();
+    });
+  }
+  started.count_down();
+  started.wait();
+
+  fiber_context* f = s0.create_fiber(0, alignof(fiber_context), options.main);
+  f->task = &main;  // owned by the caller of run(), not by the context
+  s0.start(*f);
+  std::exception_ptr failure;
+  try {
+    s0.run();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  for (std::size_t i = 1; i < n; ++i) table.shards[i]->request_stop();
+  finished.arrive_and_wait();
+  for (auto& w : workers) w.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+fiber_slot prepare_fiber_on(std::size_t shard, std::size_t task_size, std::size_t task_align,
+                            fiber_options options) {
+  scheduler* here = scheduler::current();
+  if (here == nullptr || here->shards == nullptr) {
+    throw usage_error(
+        "balrog::spawn_on: no balrog runtime runs on this thread; call it from code running "
+        "inside balrog::run or balrog::runtime::run");
+  }
+  const std::size_t n = here->shards->shards.size();
+  if (shard >= n) {
+    throw usage_error("balrog::spawn_on: there is no shard " + std::to_string(shard) +
+                      "; this runtime has " + std::to_string(n));
+  }
+  scheduler* target = here->shards->shards[shard];
+  if (target == here) return prepare_fiber(task_size, task_align, std::move(options));
+  // Another shard: allocate here, attach the stack there (stack pools belong to their shard).
+  fiber_context* f = target->allocate_fiber(task_size, task_align, std::move(options));
+  return {f, reinterpret_cast<char*>(f) + fiber_context::task_offset(task_align)};
+}
+
+}  // namespace detail
+
+namespace this_shard {
+
+std::size_t index() {
+  const detail::scheduler* s = detail::scheduler::current();
+  if (s == nullptr) throw usage_error("balrog::this_shard::index: not inside a balrog runtime");
+  return s->shard_index;
+}
+
+std::size_t count() noexcept {
+  const detail::scheduler* s = detail::scheduler::current();
+  return s != nullptr && s->shards != nullptr ? s->shards->shards.size() : 0;
+}
+
+}  // namespace this_shard
+
+}  // namespace balrog

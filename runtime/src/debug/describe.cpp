@@ -1,0 +1,127 @@
+// dump_fibers and list_fibers (balrog/debug.hpp): each shard describes its own fibers on its
+// own thread; the caller gathers the answers.
+#include <boost/context/fiber.hpp>
+#include <memory>
+#include <ostream>
+
+#include "balrog/debug.hpp"
+#include "balrog/sync/event.hpp"
+#include "core/scheduler.hpp"
+#include "core/task_context.hpp"
+#include "debug/backtrace.hpp"
+#include "debug/registry.hpp"
+
+namespace balrog {
+
+namespace detail {
+
+// boost::context::fiber holds nothing but the saved context pointer (fiber_fcontext.hpp).
+static_assert(sizeof(boost::context::fiber) == sizeof(void*));
+
+void scheduler::describe(std::vector<fiber_snapshot>& out) const {
+  const clock::time_point now = clock::now();
+  for_each_joinable([&](const joinable_context& j) {
+    fiber_snapshot s;
+    s.id = fiber_id(j.id);
+    s.name = std::string(j.name());
+    s.shard = shard_index;
+    s.is_task = !j.is_fiber();
+    if (&j == running_ || &j == running_task_) {
+      s.state = fiber_state::running;
+    } else if (j.is_waiting()) {
+      s.state = fiber_state::waiting;
+      s.waiting_on = j.waiting_on != nullptr ? j.waiting_on : "?";
+      s.waiting_for = std::chrono::duration_cast<std::chrono::milliseconds>(now - j.waiting_since);
+    }
+    if (s.state != fiber_state::running) {
+      if (j.is_fiber()) {
+        const auto& f = static_cast<const fiber_context&>(j);
+        if (f.frame.continuation) {
+          const void* fctx = *reinterpret_cast<void* const*>(&f.frame.continuation);
+          const auto low = reinterpret_cast<std::uintptr_t>(f.stack.lowest);
+          std::uintptr_t pcs[48];
+          const std::size_t n = walk_suspended(fctx, {low, low + f.stack.size}, pcs, 48);
+          s.backtrace = symbolize(pcs, n);
+        }
+      } else if (const auto h = static_cast<const task_context&>(j).suspended_at()) {
+        // A coroutine frame starts with its resume function: its name is the coroutine's.
+        const auto resume = *static_cast<const std::uintptr_t*>(h.address());
+        s.backtrace.push_back("coroutine " + symbolize_one(resume, false));
+      }
+    }
+    out.push_back(std::move(s));
+  });
+}
+
+namespace {
+
+struct gathered {
+  std::vector<fiber_snapshot> fibers;
+  std::vector<std::size_t> busy_shards;
+};
+
+gathered gather() {
+  gathered g;
+  std::lock_guard reg(registry_mutex());  // keeps every scheduler alive while we ask
+  for (scheduler* s = registry_head; s != nullptr; s = s->registry_next) {
+    if (s == scheduler::current()) {
+      s->describe(g.fibers);
+      continue;
+    }
+    struct answer {
+      event ready;
+      std::vector<fiber_snapshot> fibers;
+    };
+    auto a = std::make_shared<answer>();
+    const bool asked = s->post([a, s] {
+      s->describe(a->fibers);
+      a->ready.set();
+    });
+    if (asked && a->ready.wait_for(std::chrono::milliseconds(500))) {
+      for (auto& f : a->fibers) g.fibers.push_back(std::move(f));
+    } else if (asked) {
+      g.busy_shards.push_back(s->shard_index);
+    }
+  }
+  return g;
+}
+
+const char* state_name(fiber_state s) {
+  switch (s) {
+    case fiber_state::running:
+      return "running";
+    case fiber_state::ready:
+      return "ready";
+    case fiber_state::waiting:
+      return "waiting";
+  }
+  return "?";
+}
+
+}  // namespace
+
+}  // namespace detail
+
+std::vector<fiber_snapshot> list_fibers() { return detail::gather().fibers; }
+
+void dump_fibers(std::ostream& out) {
+  const detail::gathered g = detail::gather();
+  out << "balrog: " << g.fibers.size() << " fibers and tasks\n";
+  for (const fiber_snapshot& f : g.fibers) {
+    out << (f.is_task ? "task " : "fiber ") << f.name << " (#" << f.id.value() << ") shard "
+        << f.shard << ": " << detail::state_name(f.state);
+    if (f.state == fiber_state::waiting) {
+      out << " on " << f.waiting_on << " for " << f.waiting_for.count() << " ms";
+    }
+    out << '\n';
+    for (std::size_t i = 0; i < f.backtrace.size(); ++i) {
+      out << "    #" << i << ' ' << f.backtrace[i] << '\n';
+    }
+  }
+  for (std::size_t shard : g.busy_shards) {
+    out << "shard " << shard
+        << ": did not answer within 500 ms (a fiber is probably blocking it; see the watchdog)\n";
+  }
+}
+
+}  // namespace balrog

@@ -1,0 +1,35 @@
+#include "debug/registry.hpp"
+
+#include "core/scheduler.hpp"
+#include "debug/watchdog.hpp"
+
+namespace balrog::detail {
+
+scheduler* registry_head = nullptr;
+
+std::mutex& registry_mutex() noexcept {
+  static std::mutex m;
+  return m;
+}
+
+void register_scheduler(scheduler& s) noexcept {
+  {
+    std::lock_guard lk(registry_mutex());
+    s.registry_next = registry_head;
+    registry_head = &s;
+  }
+  watchdog::instance().scheduler_started();
+}
+
+void unregister_scheduler(scheduler& s) noexcept {
+  std::lock_guard lk(registry_mutex());
+  for (scheduler** p = &registry_head; *p != nullptr; p = &(*p)->registry_next) {
+    if (*p == &s) {
+      *p = s.registry_next;
+      break;
+    }
+  }
+  s.registry_next = nullptr;
+}
+
+}  // namespace balrog::detail

@@ -1,0 +1,189 @@
+#include "debug/watchdog.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <ucontext.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "core/scheduler.hpp"
+#include "debug/registry.hpp"
+
+namespace balrog::detail {
+
+namespace {
+
+int watchdog_signal() { return SIGRTMIN + 6; }
+
+std::int64_t now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch())
+      .count();
+}
+
+// Runs on the stalled thread. Async-signal-safe: plain reads of this thread's scheduler, a
+// frame-pointer walk inside known stack bounds, no allocation.
+void on_watchdog_signal(int /*sig*/, siginfo_t* /*info*/, void* uctx) {
+  scheduler* s = scheduler::current();
+  if (s == nullptr) return;
+  watch_state& w = s->watch;
+  if (w.capture_state.load(std::memory_order_acquire) != 1) return;
+  const auto* uc = static_cast<const ucontext_t*>(uctx);
+  const auto pc = static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
+  const auto fp = static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RBP]);
+  const joinable_context* who = s->running();
+  stack_bounds bounds = s->thread_stack;
+  if (const fiber_context* f = s->running()) {
+    const auto low = reinterpret_cast<std::uintptr_t>(f->stack.lowest);
+    bounds = {low, low + f->stack.size};
+  } else {
+    who = s->running_task();
+  }
+  w.capture_frames = walk_frames(pc, fp, bounds, w.capture_pcs, watch_state::max_frames);
+  w.capture_id = who != nullptr ? who->id : 0;
+  w.capture_is_task = who != nullptr && !who->is_fiber();
+  w.capture_name[0] = '\0';
+  if (const char* given = who != nullptr ? who->given_name() : nullptr) {
+    std::size_t i = 0;
+    for (; given[i] != '\0' && i + 1 < sizeof w.capture_name; ++i) w.capture_name[i] = given[i];
+    w.capture_name[i] = '\0';
+  }
+  w.capture_state.store(2, std::memory_order_release);
+}
+
+void print_report(const watchdog_report& r) {
+  std::string text = "balrog watchdog: shard " + std::to_string(r.shard) +
+                     " has not returned to its loop for " + std::to_string(r.stalled_for.count()) +
+                     " ms; ";
+  if (r.id) {
+    text += "it is running '" + r.name + "' (#" + std::to_string(r.id.value()) + ")";
+  } else {
+    text +=
+        "no fiber is running (" + (r.name.empty() ? std::string("the loop itself") : r.name) + ")";
+  }
+  text += r.backtrace.empty() ? ".\n" : ", at:\n";
+  for (std::size_t i = 0; i < r.backtrace.size(); ++i) {
+    text += "  #" + std::to_string(i) + " " + r.backtrace[i] + "\n";
+  }
+  std::fputs(text.c_str(), stderr);
+}
+
+}  // namespace
+
+void install_watchdog_signal() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_sigaction = on_watchdog_signal;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(watchdog_signal(), &sa, nullptr);
+  });
+}
+
+watchdog& watchdog::instance() {
+  static watchdog* w = new watchdog();  // never destroyed: its thread lives as long as the process
+  return *w;
+}
+
+void watchdog::configure(watchdog_options options) {
+  {
+    std::lock_guard lk(mutex_);
+    options_ = std::move(options);
+  }
+  changed_.notify_all();
+  scheduler_started();
+}
+
+void watchdog::scheduler_started() {
+  std::lock_guard lk(mutex_);
+  if (running_ || options_.threshold.count() <= 0) return;
+  running_ = true;
+  install_watchdog_signal();
+  std::thread t(&watchdog::monitor, this);
+  ::pthread_setname_np(t.native_handle(), "balrog-watchdog");
+  t.detach();
+}
+
+void watchdog::monitor() {
+  std::unique_lock lk(mutex_);
+  for (;;) {
+    const auto threshold = options_.threshold;
+    if (threshold.count() <= 0) {
+      changed_.wait(lk);
+      continue;
+    }
+    const auto interval = std::max(std::chrono::milliseconds(5), threshold / 4);
+    changed_.wait_for(lk, interval);
+    const bool capture = options_.capture_stack;
+    lk.unlock();
+    check_all(threshold, capture);
+    lk.lock();
+  }
+}
+
+void watchdog::check_all(std::chrono::milliseconds threshold, bool capture) {
+  std::vector<watchdog_report> reports;
+  {
+    std::lock_guard reg(registry_mutex());
+    const std::int64_t now = now_ns();
+    for (scheduler* s = registry_head; s != nullptr; s = s->registry_next) {
+      watch_state& w = s->watch;
+      const std::int64_t started = w.turn_started_ns.load(std::memory_order_relaxed);
+      const std::uint64_t turn = w.turn_number.load(std::memory_order_relaxed);
+      if (started == 0 || turn == w.reported_turn) continue;
+      const auto stalled = std::chrono::nanoseconds(now - started);
+      if (stalled < threshold) continue;
+      w.reported_turn = turn;
+      watchdog_report r;
+      r.shard = s->shard_index;
+      r.stalled_for = std::chrono::duration_cast<std::chrono::milliseconds>(stalled);
+      if (!capture) {
+        r.name = "(capture_stack is off: the fiber is not known)";
+      } else {
+        w.capture_state.store(1, std::memory_order_release);
+        ::pthread_kill(s->thread, watchdog_signal());
+        for (int i = 0; i < 50 && w.capture_state.load(std::memory_order_acquire) != 2; ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        if (w.capture_state.load(std::memory_order_acquire) == 2) {
+          r.id = fiber_id(w.capture_id);
+          r.name = w.capture_name[0] != '\0' ? std::string(w.capture_name)
+                   : w.capture_id == 0       ? std::string()
+                                             : std::string(w.capture_is_task ? "task-" : "fiber-") +
+                                             std::to_string(w.capture_id);
+          r.backtrace = symbolize(w.capture_pcs, w.capture_frames);
+        }
+        w.capture_state.store(0, std::memory_order_release);
+      }
+      reports.push_back(std::move(r));
+    }
+  }
+  watchdog_options opts;
+  {
+    std::lock_guard lk(mutex_);
+    opts = options_;
+  }
+  for (const auto& r : reports) {
+    if (opts.print) print_report(r);
+    if (opts.hook) {
+      try {
+        opts.hook(r);
+      } catch (...) {
+        std::fputs("balrog watchdog: the report hook threw; ignored\n", stderr);
+      }
+    }
+  }
+}
+
+}  // namespace balrog::detail
+
+namespace balrog {
+
+void set_watchdog(watchdog_options options) {
+  detail::watchdog::instance().configure(std::move(options));
+}
+
+}  // namespace balrog

@@ -1,0 +1,57 @@
+// The watchdog (balrog/debug.hpp): a monitor thread that notices shards whose loop has not got
+// control back for too long, and reports the fiber responsible.
+//
+// Each scheduler publishes, in its watch_state, when the current loop turn started (a relaxed
+// store per turn). The monitor polls every registered scheduler; on a stall it asks the
+// stalled thread, with a signal, to record what runs and where, then reports once per turn.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+
+#include "balrog/debug.hpp"
+#include "debug/backtrace.hpp"
+
+namespace balrog::detail {
+
+// Per scheduler. The first two fields are written by the scheduler's thread; capture_* by its
+// signal handler; reported_turn by the monitor.
+struct watch_state {
+  std::atomic<std::int64_t> turn_started_ns{0};  // steady_clock ns; 0: the loop has control
+  std::atomic<std::uint64_t> turn_number{0};
+  std::uint64_t reported_turn = ~std::uint64_t{0};
+
+  static constexpr std::size_t max_frames = 48;
+  std::atomic<int> capture_state{0};  // 0 idle, 1 requested, 2 recorded
+  std::uintptr_t capture_pcs[max_frames] = {};
+  std::size_t capture_frames = 0;
+  std::uint64_t capture_id = 0;  // 0: no fiber ran
+  bool capture_is_task = false;
+  char capture_name[64] = {};  // given name, or "" for the default one
+};
+
+class watchdog {
+ public:
+  static watchdog& instance();
+  void configure(watchdog_options options);
+  // A scheduler registered: make sure the monitor runs (if enabled).
+  void scheduler_started();
+
+ private:
+  watchdog() = default;
+  void monitor();
+  void check_all(std::chrono::milliseconds threshold, bool capture);
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  watchdog_options options_;
+  bool running_ = false;
+};
+
+// The handler's job, exposed for the scheduler to install once per process.
+void install_watchdog_signal();
+
+}  // namespace balrog::detail

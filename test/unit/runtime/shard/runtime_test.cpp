@@ -1,0 +1,211 @@
+// Shards: spawn_on, no migration, cross-shard synchronization, the SO_REUSEPORT server.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <atomic>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "balrog/errors.hpp"
+#include "balrog/net.hpp"
+#include "balrog/per_shard_server.hpp"
+#include "balrog/runtime.hpp"
+#include "balrog/sync.hpp"
+#include "balrog/task.hpp"
+#include "balrog/this_fiber.hpp"
+
+using namespace std::chrono_literals;
+
+TEST(Runtime, EachShardIsItsOwnThread) {
+  balrog::runtime rt({.threads = 3});
+  const auto ids = rt.run([] {
+    EXPECT_EQ(balrog::this_shard::count(), 3U);
+    EXPECT_EQ(balrog::this_shard::index(), 0U);
+    std::vector<balrog::fiber<std::pair<std::size_t, std::thread::id>>> fs;
+    for (std::size_t s = 0; s < 3; ++s) {
+      fs.push_back(balrog::spawn_on(s, [] {
+        return std::pair{balrog::this_shard::index(), std::this_thread::get_id()};
+      }));
+    }
+    std::vector<std::pair<std::size_t, std::thread::id>> out;
+    for (auto& f : fs) out.push_back(f.join());
+    return out;
+  });
+  std::set<std::thread::id> threads;
+  for (std::size_t s = 0; s < 3; ++s) {
+    EXPECT_EQ(ids[s].first, s);
+    threads.insert(ids[s].second);
+  }
+  EXPECT_EQ(threads.size(), 3U);
+}
+
+TEST(Runtime, FibersNeverMigrate) {
+  balrog::runtime rt({.threads = 2});
+  rt.run([] {
+    std::vector<balrog::fiber<bool>> fs;
+    for (int i = 0; i < 50; ++i) {
+      fs.push_back(balrog::spawn_on(static_cast<std::size_t>(i % 2), [] {
+        const auto home = std::this_thread::get_id();
+        for (int k = 0; k < 20; ++k) {
+          balrog::this_fiber::yield();
+          balrog::this_fiber::sleep_for(100us);
+          if (std::this_thread::get_id() != home) return false;
+        }
+        return true;
+      }));
+    }
+    for (auto& f : fs) EXPECT_TRUE(f.join());
+  });
+}
+
+TEST(Runtime, ReturnsTheMainValueAndRethrows) {
+  EXPECT_EQ(balrog::runtime({.threads = 2}).run([] { return 7; }), 7);
+  EXPECT_THROW(balrog::runtime({.threads = 2}).run([] { throw std::runtime_error("x"); }),
+               std::runtime_error);
+}
+
+TEST(Runtime, WaitsForNonDetachedFibersOnOtherShards) {
+  std::atomic<bool> finished{false};
+  balrog::fiber<void> kept;
+  balrog::runtime({.threads = 2}).run([&] {
+    kept = balrog::spawn_on(1, [&] {
+      balrog::this_fiber::sleep_for(20ms);
+      finished = true;
+    });
+  });
+  EXPECT_TRUE(finished);
+  kept.join();
+}
+
+TEST(Runtime, CancelsDetachedFibersOnEveryShardAtTheEnd) {
+  std::atomic<int> unwound{0};
+  balrog::runtime({.threads = 3}).run([&] {
+    for (std::size_t s = 0; s < 3; ++s) {
+      balrog::spawn_on(s, [&] {
+        struct marker {
+          std::atomic<int>& n;
+          ~marker() { ++n; }
+        } m{unwound};
+        balrog::this_fiber::sleep_for(1h);
+      }).detach();
+    }
+    balrog::this_fiber::sleep_for(5ms);
+  });
+  EXPECT_EQ(unwound, 3);
+}
+
+TEST(Runtime, JoinCancelAndSyncPrimitivesWorkAcrossShards) {
+  balrog::runtime({.threads = 3}).run([] {
+    // A channel from shard 1 to shard 2, collected on shard 0.
+    balrog::channel<int> ch(4);
+    auto producer = balrog::spawn_on(1, [&] {
+      for (int i = 1; i <= 100; ++i) ch.push(i);
+      ch.close();
+    });
+    auto consumer = balrog::spawn_on(2, [&] {
+      int sum = 0;
+      for (int v : ch) sum += v;
+      return sum;
+    });
+    producer.join();
+    EXPECT_EQ(consumer.join(), 5050);
+
+    // An event set on shard 0 wakes a fiber waiting on shard 1.
+    balrog::event go;
+    auto waiter = balrog::spawn_on(1, [&] {
+      go.wait();
+      return balrog::this_shard::index();
+    });
+    balrog::this_fiber::sleep_for(2ms);
+    go.set();
+    EXPECT_EQ(waiter.join(), 1U);
+
+    // A mutex contended by fibers of all shards.
+    balrog::mutex m;
+    long counter = 0;
+    std::vector<balrog::fiber<void>> workers;
+    for (std::size_t s = 0; s < 3; ++s) {
+      workers.push_back(balrog::spawn_on(s, [&] {
+        for (int i = 0; i < 1000; ++i) {
+          std::lock_guard lk(m);
+          ++counter;
+        }
+      }));
+    }
+    for (auto& w : workers) w.join();
+    EXPECT_EQ(counter, 3000);
+
+    // Cancel a fiber of shard 2 from shard 0.
+    auto sleeper = balrog::spawn_on(2, [] { balrog::this_fiber::sleep_for(1h); });
+    balrog::this_fiber::sleep_for(2ms);
+    sleeper.cancel();
+    EXPECT_THROW(sleeper.join(), balrog::cancelled);
+  });
+}
+
+TEST(Runtime, SpawnOnMisuse) {
+  EXPECT_THROW(balrog::spawn_on(0, [] {}), balrog::usage_error);
+  balrog::runtime({.threads = 2}).run([] {
+    EXPECT_THROW(balrog::spawn_on(2, [] {}), balrog::usage_error);
+    EXPECT_THROW(balrog::runtime({.threads = 2}).run([] {}), balrog::usage_error);
+  });
+  EXPECT_THROW((void)balrog::this_shard::index(), balrog::usage_error);
+  EXPECT_EQ(balrog::this_shard::count(), 0U);
+}
+
+TEST(Runtime, ZeroThreadsMeansOnePerCpu) {
+  const std::size_t n =
+      balrog::runtime({.threads = 0}).run([] { return balrog::this_shard::count(); });
+  EXPECT_EQ(n, std::max(1U, std::thread::hardware_concurrency()));
+}
+
+TEST(Runtime, TasksRunOnTheShardThatSpawnedThem) {
+  balrog::runtime({.threads = 2}).run([] {
+    auto on_one = balrog::spawn_on(1, [] {
+      auto t = []() -> balrog::task<std::size_t> { co_return balrog::this_shard::index(); };
+      return balrog::spawn_task(t()).join();
+    });
+    EXPECT_EQ(on_one.join(), 1U);
+  });
+}
+
+TEST(PerShardServer, EveryShardAcceptsAndServes) {
+  balrog::runtime({.threads = 2}).run([] {
+    balrog::per_shard_server server(balrog::net::endpoint::loopback(0), [](balrog::net::stream c) {
+      std::array<std::byte, 64> buf{};
+      while (auto n = c.read_some(buf)) c.write_all(std::span(buf).first(n));
+    });
+    const auto where = server.local_endpoint();
+    EXPECT_NE(where.port(), 0);
+    constexpr int clients = 200;
+    balrog::wait_group done;
+    std::atomic<int> ok{0};
+    for (int i = 0; i < clients; ++i) {
+      done.add();
+      balrog::spawn([&] {
+        auto s = balrog::net::connect(where, 5s);
+        s.write_all("hi");
+        if (s.read_exact(2, 5s) == "hi") ++ok;
+        done.done();
+      }).detach();
+    }
+    done.wait();
+    EXPECT_EQ(ok, clients);
+    const auto per = server.accepted_per_shard();
+    ASSERT_EQ(per.size(), 2U);
+    EXPECT_EQ(per[0] + per[1], static_cast<std::size_t>(clients));
+    // The kernel hashes connections over both listeners; all 200 on one is a 2^-199 event.
+    EXPECT_GT(per[0], 0U);
+    EXPECT_GT(per[1], 0U);
+    server.stop();
+    EXPECT_THROW(balrog::net::connect(where, 1s), balrog::io_error);
+  });
+}
+
+TEST(PerShardServer, OutsideARuntimeIsAUsageError) {
+  EXPECT_THROW(
+      balrog::per_shard_server(balrog::net::endpoint::loopback(0), [](balrog::net::stream) {}),
+      balrog::usage_error);
+}
