@@ -1,0 +1,97 @@
+// passes/pass.hpp — what a balrog-gen pass is, and what it may ask of the tool.
+//
+// A pass is one name in four places (scripts/new-pass creates all four): its folder here
+// (a small .hpp + .cpp + README.md), its lit tests in test/lit/<name>/, its page in
+// docs/passes/<name>.md, and one line in passes/registry.cpp.
+//
+// A pass only *proposes*: it registers AST matchers and reports edits and diagnostics to a
+// rewrite_sink. The tool decides what may really be edited — never a system header, never a
+// macro body, only headers the header filter admits, nothing under a suppression comment —
+// and turns refusals into diagnostics, so every pass behaves the same at those edges.
+#pragma once
+
+#include <clang/ASTMatchers/ASTMatchFinder.h>
+#include <clang/Basic/SourceLocation.h>
+#include <clang/Basic/SourceManager.h>
+#include <llvm/ADT/StringRef.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace balrog::gen {
+
+enum class severity { note, warning, error };
+
+class rewrite_sink {
+ public:
+  virtual ~rewrite_sink() = default;
+
+  // Proposes replacing `range` (a token or character range, possibly inside macro arguments)
+  // with `text`. `why` names the problem ("call to 'recv' blocks the thread"); the tool adds
+  // what it did about it, for --check and for refusals. Returns false when the tool
+  // refuses: inside a macro body (reported as a warning naming the pass), in a system header
+  // or outside the header filter (silently), or under a suppression comment (silently).
+  virtual bool replace(const clang::SourceManager& sm, clang::CharSourceRange range,
+                       llvm::StringRef text, llvm::StringRef why, llvm::StringRef pass) = 0;
+
+  // Makes sure the file that holds `where` includes `header` ("<x.hpp>" or "\"x.hpp\""),
+  // adding the #include with the file's other includes. Only has an effect together with an
+  // accepted replace() in that file.
+  virtual void require_include(const clang::SourceManager& sm, clang::SourceLocation where,
+                               llvm::StringRef header) = 0;
+
+  // Reports something the pass will not rewrite (a call taken by address, a call inside a
+  // coroutine...). Suppression comments and the header filter apply; system headers are
+  // never reported.
+  virtual void diagnose(const clang::SourceManager& sm, clang::SourceLocation where, severity level,
+                        llvm::StringRef message, llvm::StringRef pass) = 0;
+};
+
+// One API map entry (passes/maps/*.yaml, or a user's map named in .balrog.yaml).
+struct api_function {
+  std::string name;                 // qualified, e.g. "::recv" or "std::this_thread::sleep_for"
+  std::vector<std::string> params;  // optional: parameter types, as clang prints them
+  std::string replacement;          // e.g. "balrog::compat::recv"
+  std::string header;               // include for the replacement; defaults to the map's
+  std::string coroutine_form;       // optional: what to suggest inside coroutines
+};
+
+struct api_map {
+  std::string library;  // "posix-net"
+  std::string header;   // "<balrog/compat/posix_net.hpp>"
+  // Match only functions declared in system headers (the real libc/libstdc++ ones), so a user
+  // function of the same name is left alone. A map of a project's own library sets it false.
+  bool system_headers_only = true;
+  std::string source;  // the file it was read from
+  std::vector<api_function> functions;
+};
+
+// What a pass is configured with (from .balrog.yaml and the command line).
+struct pass_config {
+  std::vector<api_map> maps;
+  std::map<std::string, std::string> options;  // pass-options: <pass>: {key: value}
+
+  [[nodiscard]] bool flag(const std::string& key, bool fallback) const;
+};
+
+class pass {
+ public:
+  virtual ~pass() = default;
+  // Registers the pass's matchers. The pass owns its callbacks; it outlives the finder.
+  virtual void register_matchers(clang::ast_matchers::MatchFinder& finder, rewrite_sink& sink) = 0;
+};
+
+struct pass_info {
+  const char* name;
+  const char* summary;
+  // Null for passes that do not rewrite files (coro-shims runs with --emit-shims).
+  std::unique_ptr<pass> (*make)(const pass_config& config);
+};
+
+// Every pass, in the order they run (passes/registry.cpp).
+const std::vector<pass_info>& all_passes();
+const pass_info* find_pass(llvm::StringRef name);
+
+}  // namespace balrog::gen

@@ -1,0 +1,23 @@
+// Every balrog-gen pass: one line each (scripts/new-pass adds it).
+#include "blocking-calls/blocking_calls.hpp"
+#include "pass.hpp"
+
+namespace balrog::gen {
+
+const std::vector<pass_info>& all_passes() {
+  static const std::vector<pass_info> passes = {
+      {"blocking-calls", "rewrite calls of blocking APIs (API maps) to balrog's compat layer",
+       &make_blocking_calls},
+      {"coro-shims", "emit blocking-style wrappers of coroutine APIs (with --emit-shims)", nullptr},
+  };
+  return passes;
+}
+
+const pass_info* find_pass(llvm::StringRef name) {
+  for (const pass_info& p : all_passes()) {
+    if (name == p.name) return &p;
+  }
+  return nullptr;
+}
+
+}  // namespace balrog::gen

@@ -1,0 +1,30 @@
+// Making a compile command clang can parse: compilation databases written by GCC builds carry
+// flags clang does not know (-fno-tree-vrp, -fconcepts-diagnostics-depth=2...). Unknown flags are
+// dropped, each reported once as a note.
+#pragma once
+
+#include <clang/Tooling/ArgumentsAdjusters.h>
+
+#include <mutex>
+#include <set>
+#include <string>
+
+namespace balrog::gen {
+
+// Records which flags were dropped (thread-safe; shared by every worker).
+class dropped_flags {
+ public:
+  void add(const std::string& flag);
+  [[nodiscard]] std::set<std::string> all() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::set<std::string> flags_;
+};
+
+// Drops arguments clang's driver does not know.
+clang::tooling::ArgumentsAdjuster drop_unknown_flags(dropped_flags& log);
+// Adds -resource-dir=<dir> unless the command has one.
+clang::tooling::ArgumentsAdjuster add_resource_dir(std::string dir);
+
+}  // namespace balrog::gen

@@ -1,0 +1,170 @@
+#include "config.hpp"
+
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/Path.h>
+#include <llvm/Support/SourceMgr.h>
+#include <llvm/Support/YAMLTraits.h>
+
+namespace balrog::gen {
+namespace {
+
+struct pass_options_yaml {
+  std::map<std::string, std::map<std::string, std::string>> values;
+};
+
+}  // namespace
+}  // namespace balrog::gen
+
+namespace llvm::yaml {
+
+using balrog::gen::api_function;
+using balrog::gen::api_map;
+using balrog::gen::config;
+
+template <>
+struct CustomMappingTraits<std::map<std::string, std::string>> {
+  static void inputOne(IO& io, StringRef key, std::map<std::string, std::string>& m) {
+    io.mapRequired(key.str().c_str(), m[key.str()]);
+  }
+  static void output(IO& io, std::map<std::string, std::string>& m) {
+    for (auto& [k, v] : m) io.mapRequired(k.c_str(), v);
+  }
+};
+
+template <>
+struct CustomMappingTraits<std::map<std::string, std::map<std::string, std::string>>> {
+  static void inputOne(IO& io, StringRef key,
+                       std::map<std::string, std::map<std::string, std::string>>& m) {
+    io.mapRequired(key.str().c_str(), m[key.str()]);
+  }
+  static void output(IO& io, std::map<std::string, std::map<std::string, std::string>>& m) {
+    for (auto& [k, v] : m) io.mapRequired(k.c_str(), v);
+  }
+};
+
+template <>
+struct MappingTraits<config> {
+  static void mapping(IO& io, config& c) {
+    io.mapOptional("passes", c.passes);
+    io.mapOptional("maps", c.maps);
+    io.mapOptional("header-filter", c.header_filter);
+    io.mapOptional("pass-options", c.pass_options);
+  }
+};
+
+template <>
+struct MappingTraits<api_function> {
+  static void mapping(IO& io, api_function& f) {
+    io.mapRequired("name", f.name);
+    io.mapOptional("params", f.params);
+    io.mapRequired("replacement", f.replacement);
+    io.mapOptional("header", f.header);
+    io.mapOptional("coroutine-form", f.coroutine_form);
+  }
+};
+
+template <>
+struct MappingTraits<api_map> {
+  static void mapping(IO& io, api_map& m) {
+    io.mapRequired("library", m.library);
+    io.mapRequired("header", m.header);
+    io.mapOptional("system-headers-only", m.system_headers_only, true);
+    io.mapRequired("functions", m.functions);
+  }
+};
+
+}  // namespace llvm::yaml
+
+LLVM_YAML_IS_SEQUENCE_VECTOR(balrog::gen::api_function)
+
+namespace balrog::gen {
+
+namespace {
+
+// Collects llvm::yaml's error messages instead of printing them.
+void capture_yaml_error(const llvm::SMDiagnostic& d, void* ctx) {
+  auto* out = static_cast<std::string*>(ctx);
+  if (!out->empty()) return;
+  *out = std::to_string(d.getLineNo()) + ":" + std::to_string(d.getColumnNo() + 1) + ": " +
+         d.getMessage().str();
+}
+
+}  // namespace
+
+std::optional<config> parse_config(const std::string& yaml, const std::string& origin,
+                                   std::string& error) {
+  config c;
+  c.origin = origin;
+  std::string yaml_error;
+  llvm::yaml::Input in(yaml, nullptr, capture_yaml_error, &yaml_error);
+  in >> c;
+  if (in.error()) {
+    error = origin + ":" + (yaml_error.empty() ? std::string("invalid YAML") : yaml_error);
+    return std::nullopt;
+  }
+  return c;
+}
+
+std::optional<std::string> find_config_file(const std::string& dir) {
+  llvm::SmallString<256> d(dir);
+  llvm::sys::fs::make_absolute(d);
+  for (;;) {
+    llvm::SmallString<256> candidate(d);
+    llvm::sys::path::append(candidate, ".balrog.yaml");
+    if (llvm::sys::fs::is_regular_file(candidate)) return std::string(candidate);
+    const std::string parent = llvm::sys::path::parent_path(d).str();  // a copy: d changes
+    if (parent.empty() || parent == d.str()) return std::nullopt;
+    d = parent;
+  }
+}
+
+std::string dump_config(const config& c) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  config copy = c;
+  llvm::yaml::Output out(os);
+  out << copy;
+  os.flush();
+  return "# from " + c.origin + "\n" + text;
+}
+
+std::optional<api_map> load_map(const std::string& name_or_path, const std::string& maps_dir,
+                                const std::string& relative_to, std::string& error) {
+  llvm::SmallString<256> path;
+  const bool is_path = name_or_path.find('/') != std::string::npos ||
+                       llvm::StringRef(name_or_path).endswith(".yaml");
+  if (is_path) {
+    path = name_or_path;
+    if (llvm::sys::path::is_relative(path)) {
+      path = relative_to;
+      llvm::sys::path::append(path, name_or_path);
+    }
+  } else {
+    path = maps_dir;
+    llvm::sys::path::append(path, name_or_path + ".yaml");
+  }
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer) {
+    error = std::string(path) + ": cannot read API map '" + name_or_path +
+            "': " + buffer.getError().message() +
+            (is_path ? "" : " (built-in maps: posix-net, posix-time, std-thread, libpq...)");
+    return std::nullopt;
+  }
+  api_map m;
+  std::string yaml_error;
+  llvm::yaml::Input in((*buffer)->getBuffer(), nullptr, capture_yaml_error, &yaml_error);
+  in >> m;
+  if (in.error()) {
+    error = std::string(path) + ":" +
+            (yaml_error.empty() ? std::string("invalid API map") : yaml_error);
+    return std::nullopt;
+  }
+  m.source = std::string(path);
+  for (auto& f : m.functions) {
+    if (f.header.empty()) f.header = m.header;
+  }
+  return m;
+}
+
+}  // namespace balrog::gen

@@ -1,0 +1,389 @@
+// balrog-gen: moves existing synchronous C++ onto balrog's runtime at the source level.
+//
+//   balrog-gen [options] <files...> [-- <compiler args>]
+//
+// Exit status: 0 nothing to do or done; 1 --check found something to rewrite (or a blocking
+// call it cannot rewrite); 2 a file failed to parse, a configuration or usage error, or a
+// file could not be written. Every option is described in docs/balrog-gen.md.
+#include <clang/Tooling/CommonOptionsParser.h>
+#include <llvm/Support/CommandLine.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/Path.h>
+#include <llvm/Support/Process.h>
+#include <llvm/Support/Regex.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "config.hpp"
+#include "merge.hpp"
+#include "output.hpp"
+#include "pass.hpp"
+#include "runner.hpp"
+#include "shims/emit_shims.hpp"
+#include "unified_diff.hpp"
+
+#ifndef BALROG_GEN_MAPS_DIR
+#define BALROG_GEN_MAPS_DIR ""
+#endif
+
+namespace {
+
+namespace cl = llvm::cl;
+using namespace balrog::gen;
+
+cl::OptionCategory category("balrog-gen options");
+
+cl::opt<bool> in_place("in-place", cl::desc("Rewrite the files in place (atomically)"),
+                       cl::cat(category));
+cl::alias in_place_short("i", cl::desc("Alias for --in-place"), cl::aliasopt(in_place));
+cl::opt<std::string> output_dir("o", cl::value_desc("dir"),
+                                cl::desc("Mirror the sources (rewritten or not) and the rewritten "
+                                         "headers into <dir>, relative to --base-dir"),
+                                cl::cat(category));
+cl::opt<std::string> base_dir(
+    "base-dir", cl::value_desc("dir"),
+    cl::desc("Root of the paths -o mirrors (default: the current directory)"), cl::cat(category));
+cl::opt<bool> check("check",
+                    cl::desc("Change nothing; list every rewrite that would happen and every "
+                             "blocking call that cannot be rewritten; exit 1 if there is any"),
+                    cl::cat(category));
+cl::opt<std::string> export_fixes("export-fixes", cl::value_desc("file"),
+                                  cl::desc("Write the edits as clang-tidy-style YAML "
+                                           "(clang-apply-replacements reads it)"),
+                                  cl::cat(category));
+cl::opt<bool> list_passes("list-passes", cl::desc("List the passes and exit"), cl::cat(category));
+cl::opt<std::string> depfile("depfile", cl::value_desc("file"),
+                             cl::desc("Write a Make-style depfile for the -o outputs"),
+                             cl::cat(category));
+cl::opt<unsigned> jobs("j", cl::value_desc("N"), cl::init(1),
+                       cl::desc("Translation units to process in parallel"), cl::cat(category));
+cl::opt<std::string> config_file("config-file", cl::value_desc("file"),
+                                 cl::desc("Use this .balrog.yaml instead of looking one up"),
+                                 cl::cat(category));
+cl::opt<bool> dump_config_opt("dump-config",
+                              cl::desc("Print the configuration that applies (to the first file, "
+                                       "or to the current directory) and exit"),
+                              cl::cat(category));
+cl::list<std::string> passes_opt("passes", cl::CommaSeparated, cl::value_desc("a,b"),
+                                 cl::desc("Run these passes instead of the configured ones"),
+                                 cl::cat(category));
+cl::opt<std::string> header_filter("header-filter", cl::value_desc("regex"),
+                                   cl::desc("Headers whose path matches may be edited (overrides "
+                                            "the configuration)"),
+                                   cl::cat(category));
+cl::opt<std::string> emit_shims("emit-shims", cl::value_desc("out.hpp"),
+                                cl::desc("coro-shims: write blocking-style wrappers of the "
+                                         "awaitable-returning functions declared in the input "
+                                         "headers to <out.hpp>"),
+                                cl::cat(category));
+cl::opt<std::string> shims_namespace("shims-namespace", cl::value_desc("ns"),
+                                     cl::desc("coro-shims: put the wrappers in this namespace "
+                                              "(default: the functions' own namespaces)"),
+                                     cl::cat(category));
+enum class color_mode { auto_, always, never };
+cl::opt<color_mode> color("use-color", cl::desc("Colour diagnostics (like clang-tidy's)"),
+                          cl::init(color_mode::auto_),
+                          cl::values(clEnumValN(color_mode::auto_, "auto", "on a terminal"),
+                                     clEnumValN(color_mode::always, "always", "always"),
+                                     clEnumValN(color_mode::never, "never", "never")),
+                          cl::cat(category));
+cl::opt<bool> quiet("quiet", cl::desc("Print no progress line or summary"), cl::cat(category));
+
+std::string executable_path(const char* argv0) {
+  return llvm::sys::fs::getMainExecutable(argv0, reinterpret_cast<void*>(&executable_path));
+}
+
+std::string maps_dir_for(const std::string& exe) {
+  // Installed: <prefix>/bin/balrog-gen -> <prefix>/share/balrog/maps; else the source tree.
+  llvm::SmallString<256> installed(llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
+  llvm::sys::path::append(installed, "share", "balrog", "maps");
+  if (llvm::sys::fs::is_directory(installed)) return std::string(installed);
+  return BALROG_GEN_MAPS_DIR;
+}
+
+// Configuration per directory, maps per configuration: looked up once, shared by workers.
+class configuration_cache {
+ public:
+  configuration_cache(std::string maps_dir, std::string& first_error)
+      : maps_dir_(std::move(maps_dir)), first_error_(first_error) {}
+
+  const config& for_file(const std::string& file) {
+    std::lock_guard lk(mutex_);
+    std::string dir = llvm::sys::path::parent_path(file).str();
+    if (dir.empty()) dir = ".";
+    auto it = by_dir_.find(dir);
+    if (it != by_dir_.end()) return *it->second;
+    std::optional<std::string> path;
+    if (!config_file.empty()) {
+      path = config_file;
+    } else {
+      path = find_config_file(dir);
+    }
+    const config* c = load(path);
+    by_dir_[dir] = c;
+    return *c;
+  }
+
+  const pass_config& for_pass(const config& c, const std::string& pass) {
+    std::lock_guard lk(mutex_);
+    auto key = std::make_pair(&c, pass);
+    auto it = pass_configs_.find(key);
+    if (it != pass_configs_.end()) return *it->second;
+    auto pc = std::make_unique<pass_config>();
+    const std::string relative_to = c.origin.find('/') == std::string::npos
+                                        ? "."
+                                        : llvm::sys::path::parent_path(c.origin).str();
+    for (const std::string& m : c.maps) {
+      std::string error;
+      if (auto loaded = load_map(m, maps_dir_, relative_to, error)) {
+        pc->maps.push_back(std::move(*loaded));
+      } else if (first_error_.empty()) {
+        first_error_ = error;
+      }
+    }
+    if (auto o = c.pass_options.find(pass); o != c.pass_options.end()) pc->options = o->second;
+    return *(pass_configs_[key] = std::move(pc));
+  }
+
+ private:
+  const config* load(const std::optional<std::string>& path) {
+    const std::string key = path ? *path : "";
+    if (auto it = loaded_.find(key); it != loaded_.end()) return it->second.get();
+    config c;
+    if (path) {
+      auto buffer = llvm::MemoryBuffer::getFile(*path);
+      std::string error;
+      std::optional<config> parsed;
+      if (!buffer) {
+        error = *path + ": " + buffer.getError().message();
+      } else {
+        parsed = parse_config((*buffer)->getBuffer().str(), *path, error);
+      }
+      if (parsed) {
+        c = std::move(*parsed);
+      } else if (first_error_.empty()) {
+        first_error_ = error;
+      }
+    }
+    if (!passes_opt.empty()) c.passes.assign(passes_opt.begin(), passes_opt.end());
+    if (!header_filter.empty()) c.header_filter = header_filter;
+    for (const std::string& p : c.passes) {
+      const pass_info* info = find_pass(p);
+      if (!first_error_.empty()) break;
+      if (info == nullptr) {
+        first_error_ = c.origin + ": unknown pass '" + p + "' (see --list-passes)";
+      } else if (info->make == nullptr) {
+        first_error_ =
+            c.origin + ": pass '" + p + "' does not rewrite files; run it with --emit-shims";
+      }
+    }
+    if (!c.header_filter.empty()) {
+      std::string regex_error;
+      if (!llvm::Regex(c.header_filter).isValid(regex_error) && first_error_.empty()) {
+        first_error_ = c.origin + ": header-filter '" + c.header_filter +
+                       "' is not a valid regex: " + regex_error;
+      }
+    }
+    return (loaded_[key] = std::make_unique<config>(std::move(c))).get();
+  }
+
+  std::string maps_dir_;
+  std::string& first_error_;
+  std::mutex mutex_;
+  std::map<std::string, const config*> by_dir_;
+  std::map<std::string, std::unique_ptr<config>> loaded_;
+  std::map<std::pair<const config*, std::string>, std::unique_ptr<pass_config>> pass_configs_;
+};
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "balrog-gen: error: %s\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, const char** argv) {
+  const std::string exe = executable_path(argv[0]);
+  auto parser = clang::tooling::CommonOptionsParser::create(
+      argc, argv, category, cl::ZeroOrMore,
+      "Rewrites blocking calls in synchronous C++ to balrog's runtime.\n");
+  if (!parser) {
+    llvm::errs() << llvm::toString(parser.takeError()) << "\n";
+    return 2;
+  }
+  const bool use_color =
+      color == color_mode::always || (color == color_mode::auto_ && ::isatty(STDERR_FILENO) != 0);
+  const diagnostic_printer printer(use_color);
+
+  if (list_passes) {
+    for (const pass_info& p : all_passes()) std::printf("%-16s %s\n", p.name, p.summary);
+    return 0;
+  }
+
+  std::string config_error;
+  configuration_cache configs(maps_dir_for(exe), config_error);
+  const std::vector<std::string>& sources = parser->getSourcePathList();
+  if (dump_config_opt) {
+    const config& c = configs.for_file(sources.empty() ? "./x" : sources.front());
+    if (!config_error.empty()) return usage_error(config_error);
+    std::fputs(dump_config(c).c_str(), stdout);
+    return 0;
+  }
+  if (sources.empty()) return usage_error("no input files (see --help)");
+  if (in_place && !output_dir.empty()) return usage_error("-i and -o cannot be combined");
+  if (!emit_shims.empty()) {
+    return run_emit_shims(parser->getCompilations(), sources, emit_shims, shims_namespace,
+                          parser->getArgumentsAdjuster(), find_resource_dir(exe), printer);
+  }
+
+  // Fail early on configuration errors, before any parsing.
+  for (const std::string& s : sources) configs.for_file(s);
+  if (!config_error.empty()) return usage_error(config_error);
+
+  dropped_flags dropped;
+  run_settings settings;
+  settings.database = &parser->getCompilations();
+  settings.extra_args = parser->getArgumentsAdjuster();
+  settings.resource_dir = find_resource_dir(exe);
+  settings.dropped = &dropped;
+  settings.jobs = std::max(1U, jobs.getValue());
+  settings.progress = !quiet && ::isatty(STDERR_FILENO) != 0 && sources.size() > 1;
+  settings.config_for = [&](const std::string& f) -> const config& { return configs.for_file(f); };
+  settings.pass_config_for = [&](const config& c, const std::string& p) -> const pass_config& {
+    return configs.for_pass(c, p);
+  };
+  if (settings.resource_dir.empty()) {
+    printer.print({"", 0, 0, severity::warning,
+                   "clang's resource directory was not found; builtin headers such as <stddef.h> "
+                   "may not resolve (pass --extra-arg=-resource-dir=<dir>)",
+                   ""});
+  }
+
+  const std::vector<tu_result> results = run_passes(sources, settings);
+  if (!config_error.empty()) return usage_error(config_error);  // a map failed to load
+  for (const std::string& flag : dropped.all()) {
+    printer.print({"", 0, 0, severity::note,
+                   "dropped '" + flag + "' from the compile command: clang does not know it", ""});
+  }
+
+  int status = 0;
+  std::vector<diagnostic> diagnostics;
+  for (const tu_result& r : results) {
+    if (!r.ran) {
+      printer.print({r.main_file, 0, 0, severity::error,
+                     "no compile command for this file (give -p <build dir> or -- <flags>)", ""});
+      status = 2;
+    } else if (r.parse_errors > 0) {
+      printer.print({r.main_file, 0, 0, severity::error,
+                     std::to_string(r.parse_errors) +
+                         " error(s) while parsing: this translation unit was not rewritten",
+                     ""});
+      status = 2;
+    }
+    for (const diagnostic& d : r.diagnostics) diagnostics.push_back(d);
+  }
+  merged m = merge_edits(results);
+  for (const diagnostic& d : m.diagnostics) diagnostics.push_back(d);
+  // Headers seen by several TUs report the same problem once.
+  std::sort(diagnostics.begin(), diagnostics.end(), [](const diagnostic& a, const diagnostic& b) {
+    return std::tie(a.file, a.line, a.column, a.message) <
+           std::tie(b.file, b.line, b.column, b.message);
+  });
+  diagnostics.erase(std::unique(diagnostics.begin(), diagnostics.end(),
+                                [](const diagnostic& a, const diagnostic& b) {
+                                  return a.file == b.file && a.line == b.line &&
+                                         a.column == b.column && a.message == b.message;
+                                }),
+                    diagnostics.end());
+  bool unrewritable = false;
+  for (const diagnostic& d : diagnostics) {
+    printer.print(d);
+    if (d.level != severity::note) unrewritable = true;
+  }
+
+  if (check) {
+    for (const file_change& c : m.changes) {
+      for (const edit& e : c.edits) {
+        if (e.pass != "include") printer.print_edit(e);
+      }
+    }
+    if (status == 0 && (!m.changes.empty() || unrewritable)) status = 1;
+  } else if (in_place) {
+    for (const file_change& c : m.changes) {
+      if (std::string error = atomic_write(c.path, c.rewritten, false); !error.empty()) {
+        printer.print({c.path, 0, 0, severity::error, error, ""});
+        status = 2;
+      }
+    }
+  } else if (!output_dir.empty()) {
+    const std::string base = base_dir.empty() ? "." : base_dir.getValue();
+    std::map<std::string, const file_change*> changed;
+    for (const file_change& c : m.changes) changed[c.path] = &c;
+    std::vector<std::pair<std::string, std::vector<std::string>>> rules;
+    auto mirror = [&](const std::string& path, const std::string* content,
+                      const std::vector<std::string>& deps) {
+      std::string error;
+      const std::string target = mirror_path(path, output_dir, base, error);
+      std::string text;
+      if (error.empty() && content == nullptr) {
+        auto buffer = llvm::MemoryBuffer::getFile(path);
+        if (buffer) {
+          text = (*buffer)->getBuffer().str();
+        } else {
+          error = "cannot read " + path + ": " + buffer.getError().message();
+        }
+      }
+      if (error.empty()) error = atomic_write(target, content ? *content : text, true);
+      if (!error.empty()) {
+        printer.print({path, 0, 0, severity::error, error, ""});
+        status = 2;
+        return;
+      }
+      rules.emplace_back(target, deps);
+    };
+    for (const tu_result& r : results) {
+      if (!r.ran || r.parse_errors > 0) continue;  // never write what failed to parse
+      llvm::SmallString<256> abs(r.main_file);
+      llvm::sys::fs::make_absolute(abs);
+      llvm::sys::path::remove_dots(abs, true);
+      std::string real = std::string(abs);
+      llvm::SmallString<256> resolved;
+      if (!llvm::sys::fs::real_path(abs, resolved)) real = std::string(resolved);
+      const auto it = changed.find(real);
+      mirror(std::string(abs), it != changed.end() ? &it->second->rewritten : nullptr,
+             r.dependencies);
+      if (it != changed.end()) changed.erase(it);
+    }
+    for (const auto& [path, change] : changed) mirror(path, &change->rewritten, {path});
+    if (!depfile.empty() && status != 2) {
+      if (std::string error = atomic_write(depfile, depfile_text(rules), true); !error.empty()) {
+        printer.print({depfile, 0, 0, severity::error, error, ""});
+        status = 2;
+      }
+    }
+  } else if (export_fixes.empty()) {
+    for (const file_change& c : m.changes) {
+      std::fputs(unified_diff(c.original, c.rewritten, "a" + c.path, "b" + c.path).c_str(), stdout);
+    }
+  }
+  if (!export_fixes.empty()) {
+    const std::string yaml = export_fixes_yaml(sources.front(), m);
+    if (std::string error = atomic_write(export_fixes, yaml, false); !error.empty()) {
+      printer.print({export_fixes, 0, 0, severity::error, error, ""});
+      status = 2;
+    }
+  }
+  if (!quiet && ::isatty(STDERR_FILENO) != 0) {
+    std::size_t edits = 0;
+    for (const file_change& c : m.changes) edits += c.edits.size();
+    std::fprintf(stderr, "balrog-gen: %zu edit(s) in %zu file(s)%s\n", edits, m.changes.size(),
+                 check      ? " would be made"
+                 : in_place ? ""
+                            : " proposed");
+  }
+  return status;
+}

@@ -1,0 +1,47 @@
+// What running the passes over one translation unit produced, before anything is applied.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pass.hpp"
+
+namespace balrog::gen {
+
+struct edit {
+  std::string file;  // absolute, normalized
+  unsigned offset = 0;
+  unsigned length = 0;
+  std::string text;
+  std::string pass;
+  std::string why;  // for --check
+  unsigned line = 0;
+  unsigned column = 0;
+};
+
+struct include_request {
+  std::string file;
+  std::string header;  // "<x.hpp>" or "\"x.hpp\""
+};
+
+struct diagnostic {
+  std::string file;  // empty: not about a location
+  unsigned line = 0;
+  unsigned column = 0;
+  severity level = severity::warning;
+  std::string message;
+  std::string pass;  // empty for the tool's own
+};
+
+struct tu_result {
+  std::string main_file;
+  bool ran = false;           // false: the tool could not even start (no compile command...)
+  unsigned parse_errors = 0;  // a TU with errors is never rewritten
+  std::vector<edit> edits;
+  std::vector<include_request> includes;
+  std::vector<diagnostic> diagnostics;
+  std::vector<std::string> dependencies;  // every file the TU read, for --depfile
+  unsigned suppressed = 0;                // edits a suppression comment stopped
+};
+
+}  // namespace balrog::gen

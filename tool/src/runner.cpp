@@ -1,0 +1,145 @@
+#include "runner.hpp"
+
+#include <clang/Frontend/CompilerInstance.h>
+#include <clang/Frontend/FrontendActions.h>
+#include <clang/Tooling/Tooling.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/Path.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include "collector.hpp"
+
+#ifndef BALROG_GEN_CLANG_RESOURCE_DIR
+#define BALROG_GEN_CLANG_RESOURCE_DIR ""
+#endif
+
+namespace balrog::gen {
+
+namespace {
+
+// One TU: registers the configured passes with a MatchFinder and collects what they report.
+class gen_action final : public clang::ASTFrontendAction {
+ public:
+  gen_action(tu_result& out, const config& cfg, const run_settings& s)
+      : out_(out), cfg_(cfg), settings_(s) {
+    if (!cfg.header_filter.empty()) filter_.emplace(cfg.header_filter);
+    sink_ = std::make_unique<collector>(out_, filter_ ? &*filter_ : nullptr);
+  }
+
+  std::unique_ptr<clang::ASTConsumer> CreateASTConsumer(clang::CompilerInstance& ci,
+                                                        llvm::StringRef) override {
+    sink_->set_lang_options(ci.getLangOpts());
+    for (const std::string& name : cfg_.passes) {
+      const pass_info* info = find_pass(name);
+      if (info == nullptr || info->make == nullptr) continue;  // validated before the run
+      passes_.push_back(info->make(settings_.pass_config_for(cfg_, name)));
+      passes_.back()->register_matchers(finder_, *sink_);
+    }
+    return finder_.newASTConsumer();
+  }
+
+  void EndSourceFileAction() override {
+    clang::CompilerInstance& ci = getCompilerInstance();
+    out_.parse_errors += ci.getDiagnostics().getClient()->getNumErrors();
+    const clang::SourceManager& sm = ci.getSourceManager();
+    for (auto it = sm.fileinfo_begin(); it != sm.fileinfo_end(); ++it) {
+      llvm::StringRef real = it->first->tryGetRealPathName();
+      out_.dependencies.push_back(real.empty() ? it->first->getName().str() : real.str());
+    }
+  }
+
+ private:
+  tu_result& out_;
+  const config& cfg_;
+  const run_settings& settings_;
+  std::optional<llvm::Regex> filter_;
+  std::unique_ptr<collector> sink_;
+  clang::ast_matchers::MatchFinder finder_;
+  std::vector<std::unique_ptr<pass>> passes_;
+};
+
+class gen_action_factory final : public clang::tooling::FrontendActionFactory {
+ public:
+  gen_action_factory(tu_result& out, const config& cfg, const run_settings& s)
+      : out_(out), cfg_(cfg), settings_(s) {}
+  std::unique_ptr<clang::FrontendAction> create() override {
+    return std::make_unique<gen_action>(out_, cfg_, settings_);
+  }
+
+ private:
+  tu_result& out_;
+  const config& cfg_;
+  const run_settings& settings_;
+};
+
+tu_result run_one(const std::string& file, const run_settings& s) {
+  tu_result r;
+  r.main_file = file;
+  const config& cfg = s.config_for(file);
+  clang::tooling::ClangTool tool(*s.database, {file});
+  // Only errors matter to us; warnings (unknown -W flags from GCC builds...) are noise.
+  tool.appendArgumentsAdjuster(
+      clang::tooling::getInsertArgumentAdjuster("-w", clang::tooling::ArgumentInsertPosition::END));
+  if (s.dropped != nullptr) tool.appendArgumentsAdjuster(drop_unknown_flags(*s.dropped));
+  tool.appendArgumentsAdjuster(add_resource_dir(s.resource_dir));
+  if (s.extra_args) tool.appendArgumentsAdjuster(s.extra_args);
+  gen_action_factory factory(r, cfg, s);
+  const int status = tool.run(&factory);
+  // 2: no compile command could be built for the file (ClangTool printed why).
+  r.ran = status != 2;
+  if (status == 1 && r.parse_errors == 0) r.parse_errors = 1;  // failed to run the action
+  return r;
+}
+
+}  // namespace
+
+std::vector<tu_result> run_passes(const std::vector<std::string>& files, const run_settings& s) {
+  std::vector<tu_result> results(files.size());
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> done{0};
+  std::mutex progress_mutex;
+  auto worker = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < files.size();) {
+      results[i] = run_one(files[i], s);
+      const std::size_t finished = done.fetch_add(1) + 1;
+      if (s.progress) {
+        std::lock_guard lk(progress_mutex);
+        std::fprintf(stderr, "\r\033[K[%zu/%zu] %s", finished, files.size(),
+                     llvm::sys::path::filename(files[i]).str().c_str());
+        std::fflush(stderr);
+      }
+    }
+  };
+  const unsigned jobs =
+      std::max(1U, std::min<unsigned>(s.jobs, static_cast<unsigned>(files.size())));
+  if (jobs == 1) {
+    worker();
+  } else {
+    std::vector<std::thread> pool;
+    for (unsigned j = 0; j < jobs; ++j) pool.emplace_back(worker);
+    for (auto& t : pool) t.join();
+  }
+  if (s.progress && !files.empty()) std::fprintf(stderr, "\r\033[K");
+  return results;
+}
+
+std::string find_resource_dir(const std::string& executable) {
+  const auto usable = [](const llvm::Twine& dir) {
+    llvm::SmallString<256> stddef;
+    llvm::sys::path::append(stddef, dir, "include", "stddef.h");
+    return llvm::sys::fs::exists(stddef);
+  };
+  llvm::SmallString<256> beside(
+      llvm::sys::path::parent_path(llvm::sys::path::parent_path(executable)));
+  llvm::sys::path::append(beside, "lib", "clang", "16");
+  if (usable(beside)) return std::string(beside);
+  if (usable(BALROG_GEN_CLANG_RESOURCE_DIR)) return BALROG_GEN_CLANG_RESOURCE_DIR;
+  return {};
+}
+
+}  // namespace balrog::gen
