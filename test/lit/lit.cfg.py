@@ -1,0 +1,27 @@
+# lit configuration for balrog-gen's tests (test/lit). Run through ctest (`lit` test), or:
+#   /usr/lib/llvm-16/build/utils/lit/lit.py -sv build/dev/test/lit
+import os
+import lit.formats
+
+config.name = "balrog-gen"
+config.test_format = lit.formats.ShTest(execute_external=True)
+config.suffixes = [".cpp", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "README.md", "check_balrog.py", "lit.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.balrog_binary_dir, "test", "lit")
+
+python = config.python_executable
+check = "%s %s --balrog-gen %s --filecheck %s" % (
+    python, os.path.join(config.test_source_root, "check_balrog.py"), config.balrog_gen,
+    os.path.join(config.llvm_tools_dir, "FileCheck"))
+std_flags = "-std=c++20 -I%s" % config.runtime_include_dir
+config.substitutions.append(("%check_balrog", check))
+config.substitutions.append(("%balrog_gen", config.balrog_gen))
+config.substitutions.append(("%balrog_std_flags", std_flags))
+config.substitutions.append(("%runtime_include", config.runtime_include_dir))
+config.substitutions.append(("%python", python))
+config.substitutions.append(("%clang_apply_replacements",
+                             os.path.join(config.llvm_tools_dir, "clang-apply-replacements")))
+for tool in ("FileCheck", "not", "count"):
+    config.substitutions.append(("%" + tool, os.path.join(config.llvm_tools_dir, tool)))
+config.environment["PATH"] = os.pathsep.join([config.llvm_tools_dir, config.environment.get("PATH", "")])
