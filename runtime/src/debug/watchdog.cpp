@@ -145,7 +145,9 @@ void watchdog::check_all(std::chrono::milliseconds threshold, bool capture) {
       } else {
         w.capture_state.store(1, std::memory_order_release);
         ::pthread_kill(s->thread, watchdog_signal());
-        for (int i = 0; i < 50 && w.capture_state.load(std::memory_order_acquire) != 2; ++i) {
+        // The stalled thread must get a CPU to run the handler: on a loaded machine that can take a
+        // while, so allow it half a second before reporting without a stack.
+        for (int i = 0; i < 500 && w.capture_state.load(std::memory_order_acquire) != 2; ++i) {
           std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
         if (w.capture_state.load(std::memory_order_acquire) == 2) {

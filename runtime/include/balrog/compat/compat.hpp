@@ -1,0 +1,20 @@
+// balrog/compat/compat.hpp — the whole compat API: libc's and the standard library's blocking
+// calls, with their own signatures and semantics, made safe to call on a fiber.
+//
+// Code rewritten by balrog-gen calls balrog::compat::<name> where it called <name>. Each
+// function behaves like the original (return values, errno, partial transfers) and
+//  - on a plain thread with no balrog runtime (sync mode) simply calls the original;
+//  - on a fiber suspends only the fiber while it waits: other fibers keep running;
+//  - inside C++20 coroutine code fails with errno EDEADLK instead of stalling the shard.
+// On a fiber, cancellation and an expired deadline_scope surface as ECANCELED and ETIMEDOUT,
+// never as exceptions. Each header below is the manual for its functions:
+//
+//   posix_net.hpp    connect, accept, accept4, read, write, recv, send, recvfrom, sendto,
+//                    recvmsg, sendmsg, poll, select
+//   posix_time.hpp   sleep, usleep, nanosleep
+//   this_thread.hpp  this_thread::sleep_for, sleep_until, yield
+#pragma once
+
+#include "balrog/compat/posix_net.hpp"
+#include "balrog/compat/posix_time.hpp"
+#include "balrog/compat/this_thread.hpp"

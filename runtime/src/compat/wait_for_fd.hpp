@@ -1,0 +1,58 @@
+// How the compat layer waits: where the caller runs, readiness waits on the shard's reactor and
+// sleeps on its timers, honouring deadline_scope and cancellation and reporting errno values
+// instead of balrog's exceptions. Every compat function waits through these and nothing else.
+#pragma once
+
+#include <poll.h>
+
+#include <cstdint>
+#include <span>
+
+#include "balrog/deadline.hpp"
+
+namespace balrog::compat::detail {
+
+enum class place : std::uint8_t {
+  thread,     // no balrog scheduler on this thread (sync mode): call libc
+  fiber,      // a fiber, outside coroutine code: wait on the reactor
+  coroutine,  // coroutine code (a task, a chain driven by balrog::await) or the scheduler's
+              // loop: waiting would stall the shard, so it is refused with EDEADLK
+};
+[[nodiscard]] place current_place() noexcept;
+
+enum class wait_status : std::uint8_t {
+  woken,      // something happened: look again (wake-ups can be spurious)
+  timed_out,  // the call's own deadline passed
+  failed,     // errno says why: ECANCELED (fiber cancelled), ETIMEDOUT (deadline_scope),
+              // EDEADLK (not on a fiber), or why the reactor cannot watch an fd (ENOMEM...)
+};
+
+// Suspends the calling fiber until the reactor reports one of `fds` ready for its `events`
+// (errors and hang-ups always count), or `own` passes. Entries with a negative fd are ignored;
+// with no fds at all this is a sleep. An fd the reactor cannot watch (a regular file) or that
+// is invalid (EBADF) counts as ready: the caller's next call reports on it. Interests epoll
+// cannot arm precisely (POLLPRI, POLLRDBAND, POLLWRBAND, POLLRDHUP alone, no events) are
+// re-checked every 10 ms: the wait then also ends as `woken` at each slice.
+// The fiber yields once before returning `failed` with ECANCELED or ETIMEDOUT, so callers that
+// retry on any error cannot starve the shard.
+wait_status wait_any(std::span<const pollfd> fds, deadline own) noexcept;
+
+// The revents of a zero-timeout poll(2) of `fd` for `events`; 0 when nothing is ready.
+// POLLERR when poll itself fails (the caller's next call reports the problem).
+short poll_now(int fd, short events) noexcept;
+
+// Waits (wait_any, then poll_now to confirm) until `fd` reports `events` or an error
+// condition. Returns the revents (> 0), 0 when `own` passed first, -1 when wait_any failed
+// (errno set). Starts by waiting: call poll_now first when the fd may be ready already.
+int wait_for_fd(int fd, short events, deadline own) noexcept;
+
+// Suspends the calling fiber until `until`; a time already past yields to the other ready
+// fibers (in coroutine code: returns at once). Returns 0 when the time came, else the errno it
+// also stores: ECANCELED, ETIMEDOUT, EDEADLK (coroutine code, with a time still ahead).
+int sleep_until(deadline until) noexcept;
+
+// Lets the other ready fibers run (on a fiber); std::this_thread::yield elsewhere. Never
+// fails: cancellation is not checked here.
+void yield_now() noexcept;
+
+}  // namespace balrog::compat::detail
