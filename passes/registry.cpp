@@ -1,6 +1,7 @@
 // Every balrog-gen pass: one line each (scripts/new-pass adds it).
 #include "blocking-calls/blocking_calls.hpp"
 #include "pass.hpp"
+#include "sync-types/sync_types.hpp"
 
 namespace balrog::gen {
 
@@ -8,6 +9,8 @@ const std::vector<pass_info>& all_passes() {
   static const std::vector<pass_info> passes = {
       {"blocking-calls", "rewrite calls of blocking APIs (API maps) to balrog's compat layer",
        &make_blocking_calls},
+      {"sync-types", "rewrite std::mutex, std::condition_variable and friends to balrog's twins",
+       &make_sync_types},
       {"coro-shims", "emit blocking-style wrappers of coroutine APIs (with --emit-shims)", nullptr},
   };
   return passes;

@@ -6,7 +6,9 @@
 #include <clang/AST/StmtCXX.h>
 #include <clang/ASTMatchers/ASTMatchers.h>
 
+#include <cctype>
 #include <map>
+#include <set>
 #include <string>
 
 namespace balrog::gen {
@@ -17,47 +19,76 @@ using namespace clang::ast_matchers;
 
 constexpr const char* pass_name = "blocking-calls";
 
-// The function (or lambda) whose body contains `node`, if it is a C++20 coroutine.
-bool inside_coroutine(clang::ASTContext& ctx, const clang::Stmt& node) {
+// Whether the function (or lambda) whose body contains `node` is a C++20 coroutine. The first
+// enclosing function decides: a plain lambda inside a coroutine runs wherever it is called, so
+// it is not "inside the coroutine", and neither is a default argument. Templates count too (a
+// coroutine template's pattern has a CoroutineBodyStmt body like its instantiations).
+bool inside_coroutine(clang::ASTContext& ctx, const clang::DynTypedNode& node) {
+  const auto is_coroutine_body = [](const clang::Stmt* body) {
+    return body != nullptr && llvm::isa<clang::CoroutineBodyStmt>(body);
+  };
   clang::DynTypedNodeList parents = ctx.getParents(node);
   while (!parents.empty()) {
     const clang::DynTypedNode& p = parents[0];
-    if (const auto* fn = p.get<clang::FunctionDecl>()) {
-      return fn->getBody() != nullptr && llvm::isa<clang::CoroutineBodyStmt>(fn->getBody());
-    }
+    // A default argument is evaluated by the caller, not in the function's body.
+    if (p.get<clang::ParmVarDecl>() != nullptr) return false;
+    if (const auto* fn = p.get<clang::FunctionDecl>()) return is_coroutine_body(fn->getBody());
     if (const auto* lambda = p.get<clang::LambdaExpr>()) {
-      const clang::Stmt* body = lambda->getBody();
-      return body != nullptr && llvm::isa<clang::CoroutineBodyStmt>(body);
+      return is_coroutine_body(lambda->getCallOperator()->getBody());
     }
     parents = ctx.getParents(p);
   }
   return false;
 }
 
-// Whether `ref` is the callee of a call (through the usual function-to-pointer decay).
+// Whether `ref` is the callee of a call (through parentheses and the function-to-pointer
+// decay). Every parent is looked at: a non-dependent expression in a template is shared by
+// the template and its instantiations, so it has one parent in each.
 bool is_callee(clang::ASTContext& ctx, const clang::Expr& ref) {
-  const clang::Expr* e = &ref;
-  for (;;) {
-    clang::DynTypedNodeList parents = ctx.getParents(*e);
-    if (parents.empty()) return false;
-    if (const auto* call = parents[0].get<clang::CallExpr>()) {
-      return call->getCallee()->IgnoreParenImpCasts() == &ref;
+  std::vector<const clang::Expr*> todo{&ref};
+  while (!todo.empty()) {
+    const clang::Expr* e = todo.back();
+    todo.pop_back();
+    for (const clang::DynTypedNode& p : ctx.getParents(*e)) {
+      if (const auto* call = p.get<clang::CallExpr>()) {
+        if (call->getCallee()->IgnoreParenImpCasts() == &ref) return true;
+        continue;
+      }
+      const auto* up = p.get<clang::Expr>();
+      if (up != nullptr &&
+          (llvm::isa<clang::ImplicitCastExpr>(up) || llvm::isa<clang::ParenExpr>(up))) {
+        todo.push_back(up);
+      }
     }
-    const auto* up = parents[0].get<clang::Expr>();
-    if (up == nullptr ||
-        !(llvm::isa<clang::ImplicitCastExpr>(up) || llvm::isa<clang::ParenExpr>(up))) {
-      return false;
-    }
-    e = up;
   }
+  return false;
+}
+
+// Parameter types as a map writes them and as clang prints them differ in spacing only
+// ("const char*" / "const char *"): drop every space that does not separate two words.
+std::string normalized_type(llvm::StringRef type) {
+  const auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  std::string out;
+  bool pending_space = false;
+  for (const char c : type) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      pending_space = true;
+      continue;
+    }
+    if (pending_space && !out.empty() && word(out.back()) && word(c)) out += ' ';
+    pending_space = false;
+    out += c;
+  }
+  return out;
 }
 
 class blocking_calls final : public pass, public MatchFinder::MatchCallback {
  public:
-  explicit blocking_calls(const pass_config& config) {
+  explicit blocking_calls(const pass_config& config)
+      : rewrite_in_macro_args_(config.flag("rewrite-in-macro-args", false)) {
     for (const api_map& m : config.maps) {
       for (const api_function& f : m.functions) {
-        entries_[normalized(f.name)] = {&f, m.system_headers_only};
+        entries_[normalized(f.name)].push_back({&f, m.system_headers_only});
       }
     }
   }
@@ -68,14 +99,15 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
     std::vector<llvm::StringRef> names;
     for (const auto& kv : entries_) names.push_back(kv.first);
     const auto mapped = functionDecl(hasAnyName(llvm::ArrayRef<llvm::StringRef>(names)));
+    // Only code as written: template patterns, not their instantiations (whose calls are
+    // spelled at the same place). A non-dependent call in a template is one node shared by
+    // the pattern and every instantiation; TK_AsIs with unless(isInTemplateInstantiation())
+    // would skip it as soon as the template is instantiated.
     finder.addMatcher(
-        traverse(clang::TK_AsIs,
-                 declRefExpr(to(mapped), unless(isInTemplateInstantiation())).bind("ref")),
-        this);
+        traverse(clang::TK_IgnoreUnlessSpelledInSource, declRefExpr(to(mapped)).bind("ref")), this);
     // Calls that depend on template arguments: the callee is known only per instantiation.
     finder.addMatcher(
-        traverse(clang::TK_AsIs,
-                 unresolvedLookupExpr(unless(isInTemplateInstantiation())).bind("dependent")),
+        traverse(clang::TK_IgnoreUnlessSpelledInSource, unresolvedLookupExpr().bind("dependent")),
         this);
   }
 
@@ -99,27 +131,66 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
     return name.rfind("::", 0) == 0 ? name : "::" + name;
   }
 
+  // The map entry `fd` is, if any: the first of its name whose conditions hold (declared in a
+  // system header unless the map says otherwise; the parameter types, if the entry lists
+  // them). Several entries may share a name to map overloads to different replacements.
   const entry* lookup(const clang::FunctionDecl& fd, const clang::SourceManager& sm) const {
     const auto it = entries_.find("::" + fd.getQualifiedNameAsString());
     if (it == entries_.end()) return nullptr;
-    // A user's own function of the same name is not the blocking API.
-    if (it->second.system_only && !sm.isInSystemHeader(fd.getCanonicalDecl()->getLocation())) {
-      return nullptr;
+    for (const entry& e : it->second) {
+      // A user's own function of the same name is not the blocking API.
+      if (e.system_only && !sm.isInSystemHeader(fd.getCanonicalDecl()->getLocation())) continue;
+      if (!e.fn->params.empty() && !params_match(fd, e.fn->params)) continue;
+      return &e;
     }
-    if (!it->second.fn->params.empty() && !params_match(fd, it->second.fn->params)) return nullptr;
-    return &it->second;
+    return nullptr;
   }
 
   static bool params_match(const clang::FunctionDecl& fd, const std::vector<std::string>& params) {
     if (fd.getNumParams() != params.size()) return false;
     clang::PrintingPolicy policy(fd.getASTContext().getLangOpts());
     for (unsigned i = 0; i < fd.getNumParams(); ++i) {
-      if (fd.getParamDecl(i)->getType().getCanonicalType().getAsString(policy) != params[i] &&
-          fd.getParamDecl(i)->getType().getAsString(policy) != params[i]) {
+      const clang::QualType type = fd.getParamDecl(i)->getType();
+      const std::string wanted = normalized_type(params[i]);
+      if (normalized_type(type.getAsString(policy)) != wanted &&
+          normalized_type(type.getCanonicalType().getAsString(policy)) != wanted) {
         return false;
       }
     }
     return true;
+  }
+
+  // What every mapped call goes through, resolved or dependent: the checks that turn a
+  // rewrite into a diagnostic, then the edit of `[begin, name_end]` (qualifier and name; the
+  // explicit template arguments and the arguments stay).
+  void consider(clang::ASTContext& ctx, const clang::SourceManager& sm,
+                const clang::DynTypedNode& node, const std::string& name, const entry& e,
+                clang::SourceLocation begin, clang::SourceLocation name_end) {
+    const api_function& f = *e.fn;
+    if (inside_coroutine(ctx, node)) {
+      sink_->diagnose(sm, begin, severity::warning,
+                      "call to '" + name +
+                          "' inside a C++20 coroutine would block every fiber and task of the "
+                          "shard; not rewritten (use the co_await form" +
+                          (f.coroutine_form.empty() ? std::string() : ": " + f.coroutine_form) +
+                          ")",
+                      pass_name);
+      return;
+    }
+    if (begin.isMacroID() && sm.isMacroArgExpansion(begin) && !rewrite_in_macro_args_) {
+      sink_->diagnose(sm, begin, severity::warning,
+                      "call to '" + name +
+                          "' blocks the thread; not rewritten: it is inside a macro argument "
+                          "(rewrite it by hand, or set the blocking-calls option "
+                          "rewrite-in-macro-args)",
+                      pass_name);
+      return;
+    }
+    const auto range = clang::CharSourceRange::getTokenRange(begin, name_end);
+    if (sink_->replace(sm, range, f.replacement, "call to '" + name + "' blocks the thread",
+                       pass_name)) {
+      sink_->require_include(sm, begin, f.header);
+    }
   }
 
   void handle_reference(clang::ASTContext& ctx, const clang::SourceManager& sm,
@@ -129,78 +200,63 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
     const entry* e = lookup(*fd, sm);
     if (e == nullptr) return;
     const std::string name = fd->getNameAsString();
-    const api_function& f = *e->fn;
-    if (!is_callee(ctx, ref)) {
-      sink_->diagnose(sm, ref.getBeginLoc(), severity::warning,
-                      "'" + name +
-                          "' is taken by address; calls through the pointer block the "
-                          "thread and are not rewritten (call '" +
-                          f.replacement + "' instead)",
-                      pass_name);
-      return;
-    }
-    if (inside_coroutine(ctx, ref)) {
-      sink_->diagnose(sm, ref.getBeginLoc(), severity::warning,
-                      "'" + name +
-                          "' inside a C++20 coroutine would block every fiber of the "
-                          "shard; not rewritten (use the co_await form" +
-                          (f.coroutine_form.empty() ? std::string() : ": " + f.coroutine_form) +
-                          ")",
-                      pass_name);
-      return;
-    }
-    // Replace the qualifier and the name; keep explicit template arguments and the arguments.
     const clang::SourceLocation begin = ref.getQualifierLoc() ? ref.getQualifierLoc().getBeginLoc()
                                                               : ref.getNameInfo().getBeginLoc();
-    const auto range = clang::CharSourceRange::getTokenRange(begin, ref.getNameInfo().getEndLoc());
-    const std::string why = "call to '" + name + "' blocks the thread";
-    if (sink_->replace(sm, range, f.replacement, why, pass_name)) {
-      sink_->require_include(sm, begin, f.header);
+    if (!is_callee(ctx, ref)) {
+      sink_->diagnose(sm, begin, severity::warning,
+                      "'" + name +
+                          "' is taken by address; calls through the pointer block the thread "
+                          "and are not rewritten (call '" +
+                          e->fn->replacement + "' instead)",
+                      pass_name);
+      return;
     }
+    consider(ctx, sm, clang::DynTypedNode::create(ref), name, *e, begin,
+             ref.getNameInfo().getEndLoc());
   }
 
   void handle_dependent(clang::ASTContext& ctx, const clang::SourceManager& sm,
                         const clang::UnresolvedLookupExpr& lookup_expr) {
+    // Overload resolution happens per instantiation: rewrite only when every candidate is
+    // mapped to the same replacement, so no instantiation can mean another function.
     const entry* found = nullptr;
+    bool other_candidates = false;
     for (const clang::NamedDecl* d : lookup_expr.decls()) {
-      const auto* fd = llvm::dyn_cast<clang::FunctionDecl>(d->getUnderlyingDecl());
-      if (fd != nullptr) {
-        if (const entry* e = lookup(*fd, sm)) found = e;
+      const clang::NamedDecl* target = d->getUnderlyingDecl();
+      if (const auto* tmpl = llvm::dyn_cast<clang::FunctionTemplateDecl>(target)) {
+        target = tmpl->getTemplatedDecl();
+      }
+      const auto* fd = llvm::dyn_cast<clang::FunctionDecl>(target);
+      const entry* e = fd != nullptr ? lookup(*fd, sm) : nullptr;
+      if (e == nullptr || (found != nullptr && found->fn->replacement != e->fn->replacement)) {
+        other_candidates = true;
+      } else {
+        found = e;
       }
     }
     if (found == nullptr) return;
     const std::string name = lookup_expr.getName().getAsString();
-    if (lookup_expr.getQualifier() == nullptr && lookup_expr.requiresADL()) {
-      // Argument-dependent lookup may pick another function per instantiation; a qualified
-      // balrog name would switch ADL off. Leave it to the author.
-      sink_->diagnose(sm, lookup_expr.getBeginLoc(), severity::warning,
+    const clang::SourceLocation begin = lookup_expr.getQualifierLoc()
+                                            ? lookup_expr.getQualifierLoc().getBeginLoc()
+                                            : lookup_expr.getNameLoc();
+    const auto node = clang::DynTypedNode::create(lookup_expr);
+    const bool adl = lookup_expr.getQualifier() == nullptr && lookup_expr.requiresADL();
+    if ((adl || other_candidates) && !inside_coroutine(ctx, node)) {
+      // Argument-dependent lookup may find another function per instantiation, and a
+      // qualified balrog name would switch it off. Leave it to the author.
+      sink_->diagnose(sm, begin, severity::warning,
                       "call to '" + name +
-                          "' depends on template arguments and may resolve to "
-                          "another function in some instantiations; not rewritten (call '" +
+                          "' depends on template arguments and may resolve to another function "
+                          "in some instantiations; not rewritten (call '" +
                           found->fn->replacement + "' explicitly if it is the blocking one)",
                       pass_name);
       return;
     }
-    if (inside_coroutine(ctx, lookup_expr)) {
-      sink_->diagnose(sm, lookup_expr.getBeginLoc(), severity::warning,
-                      "'" + name +
-                          "' inside a C++20 coroutine would block every fiber of the "
-                          "shard; not rewritten (use the co_await form)",
-                      pass_name);
-      return;
-    }
-    const clang::SourceLocation begin = lookup_expr.getQualifierLoc()
-                                            ? lookup_expr.getQualifierLoc().getBeginLoc()
-                                            : lookup_expr.getNameLoc();
-    const auto range =
-        clang::CharSourceRange::getTokenRange(begin, lookup_expr.getNameInfo().getEndLoc());
-    const std::string why = "call to '" + name + "' blocks the thread";
-    if (sink_->replace(sm, range, found->fn->replacement, why, pass_name)) {
-      sink_->require_include(sm, begin, found->fn->header);
-    }
+    consider(ctx, sm, node, name, *found, begin, lookup_expr.getNameInfo().getEndLoc());
   }
 
-  std::map<std::string, entry> entries_;
+  bool rewrite_in_macro_args_;
+  std::map<std::string, std::vector<entry>> entries_;
   rewrite_sink* sink_ = nullptr;
 };
 

@@ -1,6 +1,7 @@
 # lit configuration for balrog-gen's tests (test/lit). Run through ctest (`lit` test), or:
 #   /usr/lib/llvm-16/build/utils/lit/lit.py -sv build/dev/test/lit
 import os
+import shutil
 import lit.formats
 
 config.name = "balrog-gen"
@@ -19,9 +20,14 @@ config.substitutions.append(("%check_balrog", check))
 config.substitutions.append(("%balrog_gen", config.balrog_gen))
 config.substitutions.append(("%balrog_std_flags", std_flags))
 config.substitutions.append(("%runtime_include", config.runtime_include_dir))
+config.substitutions.append(("%repo_root", os.path.dirname(os.path.dirname(config.test_source_root))))
+config.substitutions.append(("%llvm_include", os.path.join(os.path.dirname(config.llvm_tools_dir), "include")))
 config.substitutions.append(("%python", python))
 config.substitutions.append(("%clang_apply_replacements",
                              os.path.join(config.llvm_tools_dir, "clang-apply-replacements")))
 for tool in ("FileCheck", "not", "count"):
     config.substitutions.append(("%" + tool, os.path.join(config.llvm_tools_dir, tool)))
 config.environment["PATH"] = os.pathsep.join([config.llvm_tools_dir, config.environment.get("PATH", "")])
+# `script` (util-linux) runs a command on a pseudo-terminal: tests of terminal-only output.
+if shutil.which("script"):
+    config.available_features.add("script")

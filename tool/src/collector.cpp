@@ -43,6 +43,19 @@ bool collector::is_suppressed(const clang::SourceManager& sm, clang::SourceLocat
 bool collector::replace(const clang::SourceManager& sm, clang::CharSourceRange range,
                         llvm::StringRef text, llvm::StringRef why, llvm::StringRef pass) {
   const clang::CharSourceRange file_range = clang::Lexer::makeFileCharRange(range, sm, lang_);
+  // makeFileCharRange also accepts a range that covers a whole macro expansion (`NAP(1)` with
+  // `#define NAP sleep` maps `sleep` to `NAP`): editing it would edit the macro's use, not
+  // what is spelled. Only text spelled where it is edited counts: the range must start with
+  // its own spelling (true in the main text and in macro arguments, false in macro bodies).
+  if (file_range.isValid() && range.getBegin().isMacroID() &&
+      sm.getSpellingLoc(range.getBegin()) != file_range.getBegin()) {
+    diagnose(sm, range.getBegin(), severity::warning,
+             (why + "; not rewritten: it is inside a macro body (rewrite the macro by hand, or "
+                    "mark the line NOBALROG)")
+                 .str(),
+             pass);
+    return false;
+  }
   if (file_range.isInvalid()) {
     // Not spelled contiguously in a file: part of a macro body. Report where the macro is used.
     const clang::SourceLocation shown = sm.getFileLoc(range.getBegin());

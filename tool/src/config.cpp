@@ -6,11 +6,18 @@
 #include <llvm/Support/SourceMgr.h>
 #include <llvm/Support/YAMLTraits.h>
 
+#include <algorithm>
+
 namespace balrog::gen {
 namespace {
 
-struct pass_options_yaml {
-  std::map<std::string, std::map<std::string, std::string>> values;
+// The keys as read: absent keys keep the defaults. (Read straight into a config, a list
+// would only overwrite the default's first elements: llvm::yaml never shrinks a vector.)
+struct config_yaml {
+  std::optional<std::vector<std::string>> passes;
+  std::optional<std::vector<std::string>> maps;
+  std::optional<std::string> header_filter;
+  std::optional<std::map<std::string, std::map<std::string, std::string>>> pass_options;
 };
 
 }  // namespace
@@ -44,8 +51,18 @@ struct CustomMappingTraits<std::map<std::string, std::map<std::string, std::stri
 };
 
 template <>
+struct MappingTraits<balrog::gen::config_yaml> {
+  static void mapping(IO& io, balrog::gen::config_yaml& c) {
+    io.mapOptional("passes", c.passes);
+    io.mapOptional("maps", c.maps);
+    io.mapOptional("header-filter", c.header_filter);
+    io.mapOptional("pass-options", c.pass_options);
+  }
+};
+
+template <>
 struct MappingTraits<config> {
-  static void mapping(IO& io, config& c) {
+  static void mapping(IO& io, config& c) {  // output only (--dump-config)
     io.mapOptional("passes", c.passes);
     io.mapOptional("maps", c.maps);
     io.mapOptional("header-filter", c.header_filter);
@@ -92,23 +109,37 @@ void capture_yaml_error(const llvm::SMDiagnostic& d, void* ctx) {
 
 }  // namespace
 
+std::vector<std::string> default_passes() {
+  std::vector<std::string> names;
+  for (const pass_info& p : all_passes()) {
+    if (p.make != nullptr) names.emplace_back(p.name);
+  }
+  return names;
+}
+
 std::optional<config> parse_config(const std::string& yaml, const std::string& origin,
                                    std::string& error) {
-  config c;
-  c.origin = origin;
+  config_yaml read;
   std::string yaml_error;
   llvm::yaml::Input in(yaml, nullptr, capture_yaml_error, &yaml_error);
-  in >> c;
+  in >> read;
   if (in.error()) {
     error = origin + ":" + (yaml_error.empty() ? std::string("invalid YAML") : yaml_error);
     return std::nullopt;
   }
+  config c;
+  c.origin = origin;
+  if (read.passes) c.passes = std::move(*read.passes);
+  if (read.maps) c.maps = std::move(*read.maps);
+  if (read.header_filter) c.header_filter = std::move(*read.header_filter);
+  if (read.pass_options) c.pass_options = std::move(*read.pass_options);
   return c;
 }
 
 std::optional<std::string> find_config_file(const std::string& dir) {
   llvm::SmallString<256> d(dir);
   llvm::sys::fs::make_absolute(d);
+  llvm::sys::path::remove_dots(d, /*remove_dot_dot=*/true);
   for (;;) {
     llvm::SmallString<256> candidate(d);
     llvm::sys::path::append(candidate, ".balrog.yaml");
@@ -146,9 +177,23 @@ std::optional<api_map> load_map(const std::string& name_or_path, const std::stri
   }
   auto buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer) {
-    error = std::string(path) + ": cannot read API map '" + name_or_path +
-            "': " + buffer.getError().message() +
-            (is_path ? "" : " (built-in maps: posix-net, posix-time, std-thread, libpq...)");
+    error = "cannot read API map '" + name_or_path + "' (" + std::string(path) +
+            "): " + buffer.getError().message();
+    if (!is_path) {
+      // Name the maps that do exist, in a stable order.
+      std::vector<std::string> known;
+      std::error_code ec;
+      for (llvm::sys::fs::directory_iterator it(maps_dir, ec), end; it != end && !ec;
+           it.increment(ec)) {
+        if (llvm::sys::path::extension(it->path()) == ".yaml") {
+          known.push_back(llvm::sys::path::stem(it->path()).str());
+        }
+      }
+      std::sort(known.begin(), known.end());
+      error += "; built-in maps:";
+      for (const std::string& k : known) error += " " + k;
+      error += "; a map of your own is named by its path (./maps/mylib.yaml)";
+    }
     return std::nullopt;
   }
   api_map m;

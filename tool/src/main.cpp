@@ -105,6 +105,13 @@ std::string maps_dir_for(const std::string& exe) {
   return BALROG_GEN_MAPS_DIR;
 }
 
+std::string absolute(const std::string& path) {
+  llvm::SmallString<256> abs(path);
+  llvm::sys::fs::make_absolute(abs);
+  llvm::sys::path::remove_dots(abs, true);
+  return std::string(abs);
+}
+
 // Configuration per directory, maps per configuration: looked up once, shared by workers.
 class configuration_cache {
  public:
@@ -142,11 +149,25 @@ class configuration_cache {
       if (auto loaded = load_map(m, maps_dir_, relative_to, error)) {
         pc->maps.push_back(std::move(*loaded));
       } else if (first_error_.empty()) {
-        first_error_ = error;
+        first_error_ = c.origin + ": " + error;
       }
     }
     if (auto o = c.pass_options.find(pass); o != c.pass_options.end()) pc->options = o->second;
     return *(pass_configs_[key] = std::move(pc));
+  }
+
+  // The files a source's rewrite depends on besides what it includes: its .balrog.yaml and
+  // the API maps its passes use (for --depfile).
+  std::vector<std::string> inputs_for(const std::string& file) {
+    const config& c = for_file(file);
+    std::vector<std::string> inputs;
+    if (llvm::sys::fs::is_regular_file(c.origin)) inputs.push_back(absolute(c.origin));
+    for (const std::string& p : c.passes) {
+      for (const api_map& m : for_pass(c, p).maps) inputs.push_back(absolute(m.source));
+    }
+    std::sort(inputs.begin(), inputs.end());
+    inputs.erase(std::unique(inputs.begin(), inputs.end()), inputs.end());
+    return inputs;
   }
 
  private:
@@ -169,22 +190,31 @@ class configuration_cache {
         first_error_ = error;
       }
     }
-    if (!passes_opt.empty()) c.passes.assign(passes_opt.begin(), passes_opt.end());
-    if (!header_filter.empty()) c.header_filter = header_filter;
+    // Command-line overrides; errors name where the value came from.
+    std::string passes_origin = c.origin;
+    std::string filter_origin = c.origin;
+    if (!passes_opt.empty()) {
+      c.passes.assign(passes_opt.begin(), passes_opt.end());
+      passes_origin = "--passes";
+    }
+    if (!header_filter.empty()) {
+      c.header_filter = header_filter;
+      filter_origin = "--header-filter";
+    }
     for (const std::string& p : c.passes) {
       const pass_info* info = find_pass(p);
       if (!first_error_.empty()) break;
       if (info == nullptr) {
-        first_error_ = c.origin + ": unknown pass '" + p + "' (see --list-passes)";
+        first_error_ = passes_origin + ": unknown pass '" + p + "' (see --list-passes)";
       } else if (info->make == nullptr) {
         first_error_ =
-            c.origin + ": pass '" + p + "' does not rewrite files; run it with --emit-shims";
+            passes_origin + ": pass '" + p + "' does not rewrite files; run it with --emit-shims";
       }
     }
     if (!c.header_filter.empty()) {
       std::string regex_error;
       if (!llvm::Regex(c.header_filter).isValid(regex_error) && first_error_.empty()) {
-        first_error_ = c.origin + ": header-filter '" + c.header_filter +
+        first_error_ = filter_origin + ": header-filter '" + c.header_filter +
                        "' is not a valid regex: " + regex_error;
       }
     }
@@ -235,13 +265,23 @@ int main(int argc, const char** argv) {
   }
   if (sources.empty()) return usage_error("no input files (see --help)");
   if (in_place && !output_dir.empty()) return usage_error("-i and -o cannot be combined");
+  if (!depfile.empty() && output_dir.empty()) {
+    return usage_error("--depfile names the dependencies of -o outputs; give -o <dir>");
+  }
+  for (const std::string& s : sources) {
+    if (!llvm::sys::fs::is_regular_file(s)) return usage_error(s + ": no such file");
+  }
   if (!emit_shims.empty()) {
     return run_emit_shims(parser->getCompilations(), sources, emit_shims, shims_namespace,
                           parser->getArgumentsAdjuster(), find_resource_dir(exe), printer);
   }
 
-  // Fail early on configuration errors, before any parsing.
-  for (const std::string& s : sources) configs.for_file(s);
+  // Fail early on configuration errors (maps included), before any parsing.
+  for (const std::string& s : sources) {
+    const config& c = configs.for_file(s);
+    if (!config_error.empty()) break;
+    for (const std::string& p : c.passes) configs.for_pass(c, p);
+  }
   if (!config_error.empty()) return usage_error(config_error);
 
   dropped_flags dropped;
@@ -252,6 +292,7 @@ int main(int argc, const char** argv) {
   settings.dropped = &dropped;
   settings.jobs = std::max(1U, jobs.getValue());
   settings.progress = !quiet && ::isatty(STDERR_FILENO) != 0 && sources.size() > 1;
+  settings.color = use_color;
   settings.config_for = [&](const std::string& f) -> const config& { return configs.for_file(f); };
   settings.pass_config_for = [&](const config& c, const std::string& p) -> const pass_config& {
     return configs.for_pass(c, p);
@@ -273,16 +314,18 @@ int main(int argc, const char** argv) {
   int status = 0;
   std::vector<diagnostic> diagnostics;
   for (const tu_result& r : results) {
+    std::fputs(r.clang_output.c_str(), stderr);
     if (!r.ran) {
-      printer.print({r.main_file, 0, 0, severity::error,
+      printer.print({absolute(r.main_file), 0, 0, severity::error,
                      "no compile command for this file (give -p <build dir> or -- <flags>)", ""});
       status = 2;
     } else if (r.parse_errors > 0) {
-      printer.print({r.main_file, 0, 0, severity::error,
+      printer.print({absolute(r.main_file), 0, 0, severity::error,
                      std::to_string(r.parse_errors) +
                          " error(s) while parsing: this translation unit was not rewritten",
                      ""});
       status = 2;
+      continue;  // the passes saw clang's error recovery, not the code: nothing to report
     }
     for (const diagnostic& d : r.diagnostics) diagnostics.push_back(d);
   }
@@ -354,8 +397,9 @@ int main(int argc, const char** argv) {
       llvm::SmallString<256> resolved;
       if (!llvm::sys::fs::real_path(abs, resolved)) real = std::string(resolved);
       const auto it = changed.find(real);
-      mirror(std::string(abs), it != changed.end() ? &it->second->rewritten : nullptr,
-             r.dependencies);
+      std::vector<std::string> deps = r.dependencies;
+      for (std::string& input : configs.inputs_for(r.main_file)) deps.push_back(std::move(input));
+      mirror(std::string(abs), it != changed.end() ? &it->second->rewritten : nullptr, deps);
       if (it != changed.end()) changed.erase(it);
     }
     for (const auto& [path, change] : changed) mirror(path, &change->rewritten, {path});
@@ -367,11 +411,16 @@ int main(int argc, const char** argv) {
     }
   } else if (export_fixes.empty()) {
     for (const file_change& c : m.changes) {
-      std::fputs(unified_diff(c.original, c.rewritten, "a" + c.path, "b" + c.path).c_str(), stdout);
+      // a/<path> b/<path>, as git prints them: `patch -p1` applies it from the current directory.
+      const std::string shown = display_path(c.path);
+      const std::string sep = llvm::sys::path::is_absolute(shown) ? "" : "/";
+      std::fputs(
+          unified_diff(c.original, c.rewritten, "a" + sep + shown, "b" + sep + shown).c_str(),
+          stdout);
     }
   }
   if (!export_fixes.empty()) {
-    const std::string yaml = export_fixes_yaml(sources.front(), m);
+    const std::string yaml = export_fixes_yaml(display_path(absolute(sources.front())), m);
     if (std::string error = atomic_write(export_fixes, yaml, false); !error.empty()) {
       printer.print({export_fixes, 0, 0, severity::error, error, ""});
       status = 2;

@@ -68,8 +68,15 @@ std::string mirror_path(const std::string& source, const std::string& out_dir,
   llvm::SmallString<256> base(base_dir);
   llvm::sys::fs::make_absolute(base);
   llvm::sys::path::remove_dots(base, true);
-  llvm::StringRef rel(src);
-  if (!rel.consume_front(base) || (!rel.empty() && !llvm::sys::path::is_separator(rel.front()))) {
+  // Sources come as given or as real paths (headers): try the base as given, then its real path.
+  llvm::SmallString<256> real_base;
+  if (llvm::sys::fs::real_path(base, real_base)) real_base = base;
+  const auto under = [&](llvm::StringRef root, llvm::StringRef& rel) {
+    rel = src;
+    return rel.consume_front(root) && (rel.empty() || llvm::sys::path::is_separator(rel.front()));
+  };
+  llvm::StringRef rel;
+  if (!under(base, rel) && !under(real_base, rel)) {
     error = source + " is not under --base-dir " + std::string(base) +
             "; -o mirrors files relative to it";
     return {};
@@ -80,19 +87,32 @@ std::string mirror_path(const std::string& source, const std::string& out_dir,
   return std::string(out);
 }
 
+std::string display_path(const std::string& path) {
+  llvm::SmallString<256> cwd;
+  if (llvm::sys::fs::current_path(cwd)) return path;
+  llvm::SmallString<256> real_cwd;
+  if (!llvm::sys::fs::real_path(cwd, real_cwd)) cwd = real_cwd;  // paths of files are real paths
+  llvm::StringRef rel(path);
+  if (!rel.consume_front(cwd) || rel.empty() || !llvm::sys::path::is_separator(rel.front())) {
+    return path;
+  }
+  return rel.drop_front().str();
+}
+
 std::string export_fixes_yaml(const std::string& main_file, const merged& m) {
   clang::tooling::TranslationUnitDiagnostics tu;
   tu.MainSourceFile = main_file;
   for (const file_change& c : m.changes) {
+    const std::string path = display_path(c.path);
     for (const edit& e : c.edits) {
       clang::tooling::Diagnostic d;
       d.DiagnosticName = "balrog-" + e.pass;
       d.DiagLevel = clang::tooling::Diagnostic::Warning;
       d.Message.Message = e.why;
-      d.Message.FilePath = c.path;
+      d.Message.FilePath = path;
       d.Message.FileOffset = e.offset;
-      llvm::consumeError(d.Message.Fix[c.path].add(
-          clang::tooling::Replacement(c.path, e.offset, e.length, e.text)));
+      llvm::consumeError(
+          d.Message.Fix[path].add(clang::tooling::Replacement(path, e.offset, e.length, e.text)));
       tu.Diagnostics.push_back(std::move(d));
     }
   }
@@ -108,9 +128,15 @@ std::string depfile_text(
     const std::vector<std::pair<std::string, std::vector<std::string>>>& rules) {
   const auto escape = [](const std::string& s) {
     std::string out;
-    for (char c : s) {
-      if (c == ' ' || c == '#') out += '\\';
-      if (c == '$') out += '$';
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const char c = s[i];
+      if (c == ' ' || c == '#') {
+        // Backslashes right before it would escape the escape: double them.
+        for (std::size_t j = i; j > 0 && s[j - 1] == '\\'; --j) out += '\\';
+        out += '\\';
+      } else if (c == '$') {
+        out += '$';
+      }
       out += c;
     }
     return out;

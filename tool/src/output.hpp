@@ -21,11 +21,17 @@ std::string atomic_write(const std::string& path, const std::string& content, bo
 std::string mirror_path(const std::string& source, const std::string& out_dir,
                         const std::string& base_dir, std::string& error);
 
+// `path` (absolute) relative to the current directory when it is under it, else unchanged.
+std::string display_path(const std::string& path);
+
 // clang-tidy's --export-fixes format (TranslationUnitDiagnostics), which
-// clang-apply-replacements accepts.
+// clang-apply-replacements accepts. File paths are display_path()s and BuildDirectory is
+// empty, so clang-apply-replacements resolves them against its own current directory: run it
+// where balrog-gen ran, or in a copy of that tree.
 std::string export_fixes_yaml(const std::string& main_file, const merged& m);
 
-// Make-style: "target: dep dep ...", spaces escaped.
+// Make-style: "target: dep dep ...", with what Make and Ninja would misread escaped as GCC
+// escapes it (' ' and '#' behind a backslash, '$' doubled, backslashes before them doubled).
 std::string depfile_text(
     const std::vector<std::pair<std::string, std::vector<std::string>>>& rules);
 

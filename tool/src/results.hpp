@@ -40,8 +40,9 @@ struct tu_result {
   std::vector<edit> edits;
   std::vector<include_request> includes;
   std::vector<diagnostic> diagnostics;
-  std::vector<std::string> dependencies;  // every file the TU read, for --depfile
-  unsigned suppressed = 0;                // edits a suppression comment stopped
+  std::vector<std::string> dependencies;  // every file the TU read, sorted, for --depfile
+  std::string clang_output;  // clang's own diagnostics (parse errors...), printed in input order
+  unsigned suppressed = 0;   // edits a suppression comment stopped
 };
 
 }  // namespace balrog::gen

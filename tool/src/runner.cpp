@@ -2,11 +2,13 @@
 
 #include <clang/Frontend/CompilerInstance.h>
 #include <clang/Frontend/FrontendActions.h>
+#include <clang/Frontend/TextDiagnosticPrinter.h>
 #include <clang/Tooling/Tooling.h>
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/Path.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -51,6 +53,9 @@ class gen_action final : public clang::ASTFrontendAction {
       llvm::StringRef real = it->first->tryGetRealPathName();
       out_.dependencies.push_back(real.empty() ? it->first->getName().str() : real.str());
     }
+    std::sort(out_.dependencies.begin(), out_.dependencies.end());  // hash order otherwise
+    out_.dependencies.erase(std::unique(out_.dependencies.begin(), out_.dependencies.end()),
+                            out_.dependencies.end());
   }
 
  private:
@@ -83,13 +88,27 @@ tu_result run_one(const std::string& file, const run_settings& s) {
   const config& cfg = s.config_for(file);
   clang::tooling::ClangTool tool(*s.database, {file});
   // Only errors matter to us; warnings (unknown -W flags from GCC builds...) are noise.
-  tool.appendArgumentsAdjuster(
-      clang::tooling::getInsertArgumentAdjuster("-w", clang::tooling::ArgumentInsertPosition::END));
+  // -fno-caret-diagnostics only stops clang's "N errors generated." line, which it prints
+  // straight to stderr, out of order with the diagnostics kept below (the printer keeps
+  // its own options, carets included); main.cpp reports the errors of each TU itself.
+  tool.appendArgumentsAdjuster(clang::tooling::getInsertArgumentAdjuster(
+      {"-w", "-fno-caret-diagnostics"}, clang::tooling::ArgumentInsertPosition::END));
   if (s.dropped != nullptr) tool.appendArgumentsAdjuster(drop_unknown_flags(*s.dropped));
   tool.appendArgumentsAdjuster(add_resource_dir(s.resource_dir));
   if (s.extra_args) tool.appendArgumentsAdjuster(s.extra_args);
+  // Keep clang's diagnostics with the result: printed as they come, the TUs of -j N would
+  // interleave them and break the progress line.
+  llvm::raw_string_ostream clang_output(r.clang_output);
+  // The printer owns its options (an intrusive reference count): they must be on the heap.
+  llvm::IntrusiveRefCntPtr<clang::DiagnosticOptions> diagnostic_options(
+      new clang::DiagnosticOptions());
+  diagnostic_options->ShowColors = s.color;
+  clang::TextDiagnosticPrinter printer(clang_output, diagnostic_options.get());
+  tool.setDiagnosticConsumer(&printer);
+  tool.setPrintErrorMessage(false);  // "Error while processing": main.cpp says it better
   gen_action_factory factory(r, cfg, s);
   const int status = tool.run(&factory);
+  clang_output.flush();
   // 2: no compile command could be built for the file (ClangTool printed why).
   r.ran = status != 2;
   if (status == 1 && r.parse_errors == 0) r.parse_errors = 1;  // failed to run the action

@@ -1,5 +1,6 @@
 // Running the passes over translation units: one ClangTool per TU, -j N worker threads, a
-// progress line on a terminal. Results come back in input order, so output is deterministic.
+// progress line on a terminal. Results come back in input order, and clang's own diagnostics
+// are kept with each result instead of printed as they come, so output is deterministic.
 #pragma once
 
 #include <clang/Tooling/ArgumentsAdjusters.h>
@@ -21,7 +22,8 @@ struct run_settings {
   std::string resource_dir;                      // clang's builtin headers (stddef.h...)
   dropped_flags* dropped = nullptr;              // GCC-only flags seen, reported once at the end
   unsigned jobs = 1;
-  bool progress = false;
+  bool progress = false;  // "[3/10] file.cpp" on stderr, redrawn in place (a terminal only)
+  bool color = false;     // colour clang's own diagnostics
   // The configuration and loaded maps that apply to a source file; errors end the run.
   std::function<const config&(const std::string& file)> config_for;
   std::function<const pass_config&(const config& c, const std::string& pass)> pass_config_for;

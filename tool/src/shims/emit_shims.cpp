@@ -1,13 +1,295 @@
-// Placeholder replaced by the coro-shims implementation (in progress).
+// --emit-shims: each input header is parsed as a translation unit of its own (with the compile
+// command the database gives it: -p, or the flags after --), the coro-shims pass describes the
+// shims of the functions it declares, and one header is written for all of them: sorted by
+// how it includes the inputs, formatted with the inputs' .clang-format, atomically and only
+// when its bytes change. A header that fails to parse, or shims that would collide, write
+// nothing.
 #include "shims/emit_shims.hpp"
+
+#include <clang/Basic/FileManager.h>
+#include <clang/Format/Format.h>
+#include <clang/Frontend/CompilerInstance.h>
+#include <clang/Frontend/FrontendAction.h>
+#include <clang/Lex/HeaderSearch.h>
+#include <clang/Lex/Preprocessor.h>
+#include <clang/Tooling/Core/Replacement.h>
+#include <clang/Tooling/Tooling.h>
+#include <llvm/ADT/StringExtras.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/Path.h>
+
+#include <algorithm>
+#include <map>
+
+#include "compile_flags.hpp"
+#include "coro-shims/coro_shims.hpp"
+#include "suppressions.hpp"
 
 namespace balrog::gen {
 
-int run_emit_shims(const clang::tooling::CompilationDatabase&, const std::vector<std::string>&,
-                   const std::string&, const std::string&, const clang::tooling::ArgumentsAdjuster&,
-                   const std::string&, const diagnostic_printer& printer) {
-  printer.print({"", 0, 0, severity::error, "--emit-shims is not available yet", "coro-shims"});
-  return 2;
+namespace {
+
+namespace cs = coro_shims;
+
+struct header_result {
+  std::string path;     // as given on the command line
+  std::string spelled;  // how the generated header includes it
+  bool ran = false;
+  bool flagless = false;  // its compile command had no flags
+  unsigned parse_errors = 0;
+  std::vector<cs::shim> shims;
+  std::vector<cs::message> messages;
+};
+
+// `path` made absolute and free of symlinks and dots (as far as it exists).
+std::string real(llvm::StringRef path) {
+  llvm::SmallString<256> abs(path);
+  llvm::sys::fs::make_absolute(abs);
+  llvm::sys::path::remove_dots(abs, true);
+  llvm::SmallString<256> resolved;
+  if (!llvm::sys::fs::real_path(abs, resolved)) return std::string(resolved);
+  return std::string(abs);
+}
+
+// `to` relative to directory `from` (both absolute): "../include/x.hpp".
+std::string relative(llvm::StringRef to, llvm::StringRef from) {
+  llvm::SmallVector<llvm::StringRef, 16> a;
+  llvm::SmallVector<llvm::StringRef, 16> b;
+  llvm::StringRef(to).split(a, '/', -1, false);
+  llvm::StringRef(from).split(b, '/', -1, false);
+  std::size_t common = 0;
+  while (common < a.size() && common < b.size() && a[common] == b[common]) ++common;
+  std::string out;
+  for (std::size_t i = common; i < b.size(); ++i) out += "../";
+  for (std::size_t i = common; i < a.size(); ++i) {
+    out += a[i];
+    if (i + 1 < a.size()) out += "/";
+  }
+  return out;
+}
+
+// How the generated header includes the main file: relative to the include directory it is
+// found under (the longest match: "balrog/net/stream.hpp"), else relative to the output's
+// directory. Either way the text does not depend on where the checkout lives.
+std::string spelled_include(clang::CompilerInstance& ci, const std::string& out_dir) {
+  const clang::SourceManager& sm = ci.getSourceManager();
+  const clang::FileEntry* main = sm.getFileEntryForID(sm.getMainFileID());
+  if (main == nullptr) return {};
+  const std::string file =
+      real(main->tryGetRealPathName().empty() ? main->getName() : main->tryGetRealPathName());
+  std::string best;
+  std::size_t best_length = 0;
+  for (const clang::DirectoryLookup& dl :
+       ci.getPreprocessor().getHeaderSearchInfo().search_dir_range()) {
+    if (!dl.isNormalDir()) continue;
+    const std::string dir = real(dl.getName());
+    if (dir.size() > best_length && llvm::StringRef(file).startswith(dir + "/")) {
+      best = file.substr(dir.size() + 1);
+      best_length = dir.size();
+    }
+  }
+  return best.empty() ? relative(file, out_dir) : best;
+}
+
+class shims_consumer final : public clang::ASTConsumer {
+ public:
+  shims_consumer(clang::CompilerInstance& ci, header_result& out, const cs::options& opts,
+                 const std::string& out_dir)
+      : ci_(ci), out_(out), opts_(opts), out_dir_(out_dir) {}
+
+  void HandleTranslationUnit(clang::ASTContext& ctx) override {
+    out_.spelled = spelled_include(ci_, out_dir_);
+    if (ci_.getDiagnostics().hasErrorOccurred()) return;  // nothing from a broken header
+    const clang::SourceManager& sm = ctx.getSourceManager();
+    const suppressions marks(sm.getBufferData(sm.getMainFileID()));
+    cs::options opts = opts_;
+    opts.sema = ci_.hasSema() ? &ci_.getSema() : nullptr;
+    opts.suppressed = [&](clang::SourceLocation loc) {
+      const clang::SourceLocation at = sm.getExpansionLoc(loc);
+      return sm.isWrittenInMainFile(at) &&
+             marks.suppressed(sm.getExpansionLineNumber(at), cs::pass_name);
+    };
+    out_.shims = cs::collect(ctx, opts, out_.messages);
+  }
+
+ private:
+  clang::CompilerInstance& ci_;
+  header_result& out_;
+  const cs::options& opts_;
+  const std::string& out_dir_;
+};
+
+class shims_action final : public clang::ASTFrontendAction {
+ public:
+  shims_action(header_result& out, const cs::options& opts, const std::string& out_dir)
+      : out_(out), opts_(opts), out_dir_(out_dir) {}
+
+  std::unique_ptr<clang::ASTConsumer> CreateASTConsumer(clang::CompilerInstance& ci,
+                                                        llvm::StringRef) override {
+    return std::make_unique<shims_consumer>(ci, out_, opts_, out_dir_);
+  }
+
+  void EndSourceFileAction() override {
+    out_.parse_errors += getCompilerInstance().getDiagnostics().getClient()->getNumErrors();
+  }
+
+ private:
+  header_result& out_;
+  const cs::options& opts_;
+  const std::string& out_dir_;
+};
+
+class shims_action_factory final : public clang::tooling::FrontendActionFactory {
+ public:
+  shims_action_factory(header_result& out, const cs::options& opts, const std::string& out_dir)
+      : out_(out), opts_(opts), out_dir_(out_dir) {}
+  std::unique_ptr<clang::FrontendAction> create() override {
+    return std::make_unique<shims_action>(out_, opts_, out_dir_);
+  }
+
+ private:
+  header_result& out_;
+  const cs::options& opts_;
+  const std::string& out_dir_;
+};
+
+// Formats `code` the way the project that owns `style_source` formats its code (its
+// .clang-format, else LLVM style): the output is committed, and checked with clang-format.
+std::string format(const std::string& code, const std::string& style_source,
+                   const std::string& out_path) {
+  llvm::Expected<clang::format::FormatStyle> found =
+      clang::format::getStyle("file", style_source, "LLVM");
+  clang::format::FormatStyle style = clang::format::getLLVMStyle();
+  if (found) {
+    style = *found;
+  } else {
+    llvm::consumeError(found.takeError());
+  }
+  const std::vector<clang::tooling::Range> whole{clang::tooling::Range(0, code.size())};
+  llvm::Expected<std::string> sorted = clang::tooling::applyAllReplacements(
+      code, clang::format::sortIncludes(style, code, whole, out_path));
+  if (!sorted) {
+    llvm::consumeError(sorted.takeError());
+    return code;
+  }
+  const std::vector<clang::tooling::Range> all{clang::tooling::Range(0, sorted->size())};
+  llvm::Expected<std::string> formatted = clang::tooling::applyAllReplacements(
+      *sorted, clang::format::reformat(style, *sorted, all, out_path));
+  if (!formatted) {
+    llvm::consumeError(formatted.takeError());
+    return *sorted;
+  }
+  return *formatted;
+}
+
+void print(const diagnostic_printer& printer, const cs::message& m) {
+  printer.print({m.file, m.line, m.column, m.level, m.text, cs::pass_name});
+}
+
+}  // namespace
+
+int run_emit_shims(const clang::tooling::CompilationDatabase& db,
+                   const std::vector<std::string>& headers, const std::string& out_path,
+                   const std::string& target_namespace,
+                   const clang::tooling::ArgumentsAdjuster& extra_args,
+                   const std::string& resource_dir, const diagnostic_printer& printer) {
+  cs::options opts;
+  if (std::string error;
+      !target_namespace.empty() && !cs::parse_namespace(target_namespace, opts, error)) {
+    printer.print({"", 0, 0, severity::error, error, ""});
+    return 2;
+  }
+  const std::string out_dir = [&] {
+    llvm::SmallString<256> abs(out_path);
+    llvm::sys::fs::make_absolute(abs);
+    return real(llvm::sys::path::parent_path(abs));
+  }();
+
+  std::vector<header_result> results(headers.size());
+  dropped_flags dropped;
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    header_result& r = results[i];
+    r.path = headers[i];
+    const std::vector<clang::tooling::CompileCommand> commands =
+        db.getCompileCommands(real(headers[i]));
+    r.flagless = commands.empty() || commands.front().CommandLine.size() <= 2;
+    clang::tooling::ClangTool tool(db, {headers[i]});
+    // Parsed as a header (clang's fixed compilation database drops every flag after `--` when
+    // they say -x c++-header themselves, so it is added here). Only errors matter: a header as
+    // a main file draws "#pragma once in main file".
+    tool.appendArgumentsAdjuster(clang::tooling::getInsertArgumentAdjuster(
+        {"-x", "c++-header"}, clang::tooling::ArgumentInsertPosition::BEGIN));
+    tool.appendArgumentsAdjuster(clang::tooling::getInsertArgumentAdjuster(
+        "-w", clang::tooling::ArgumentInsertPosition::END));
+    tool.appendArgumentsAdjuster(drop_unknown_flags(dropped));
+    tool.appendArgumentsAdjuster(add_resource_dir(resource_dir));
+    if (extra_args) tool.appendArgumentsAdjuster(extra_args);
+    shims_action_factory factory(r, opts, out_dir);
+    const int status = tool.run(&factory);
+    r.ran = status != 2;
+    if (status == 1 && r.parse_errors == 0) r.parse_errors = 1;
+  }
+
+  for (const std::string& flag : dropped.all()) {
+    printer.print({"", 0, 0, severity::note,
+                   "dropped '" + flag + "' from the compile command: clang does not know it", ""});
+  }
+  int status = 0;
+  for (const header_result& r : results) {
+    if (!r.ran) {
+      printer.print({r.path, 0, 0, severity::error,
+                     "no compile command for this header (give -p <build dir> or -- <flags>)", ""});
+      status = 2;
+    } else if (r.parse_errors > 0) {
+      printer.print({r.path, 0, 0, severity::error,
+                     std::to_string(r.parse_errors) +
+                         " error(s) while parsing: no shims were written" +
+                         (r.flagless ? " (the compile command had no flags: give the ones that "
+                                       "compile the header after --, without -x c++-header, "
+                                       "which makes clang ignore all of them)"
+                                     : ""),
+                     ""});
+      status = 2;
+    }
+    for (const cs::message& m : r.messages) {
+      print(printer, m);
+      if (m.level == severity::error) status = 2;
+    }
+  }
+  if (status != 0) return status;
+
+  // Deterministic order: by how the header is included, then by declaration.
+  std::vector<const header_result*> order;
+  std::map<std::string, const header_result*> seen;
+  for (const header_result& r : results) {
+    if (seen.emplace(r.spelled, &r).second) order.push_back(&r);
+  }
+  std::sort(order.begin(), order.end(),
+            [](const header_result* a, const header_result* b) { return a->spelled < b->spelled; });
+  std::vector<std::string> sources;
+  std::vector<cs::shim> shims;
+  for (const header_result* r : order) {
+    sources.push_back(r->spelled);
+    shims.insert(shims.end(), r->shims.begin(), r->shims.end());
+  }
+  std::vector<cs::message> collisions;
+  if (!cs::check_collisions(shims, collisions)) {
+    for (const cs::message& m : collisions) print(printer, m);
+    return 2;
+  }
+  if (shims.empty()) {
+    printer.print({"", 0, 0, severity::warning,
+                   "found no function returning an awaitable in " +
+                       llvm::join(sources.begin(), sources.end(), ", ") +
+                       "; the header declares no shims",
+                   cs::pass_name});
+  }
+  const std::string text = format(cs::render(sources, shims), order.front()->path, out_path);
+  if (std::string error = atomic_write(out_path, text, true); !error.empty()) {
+    printer.print({out_path, 0, 0, severity::error, error, ""});
+    return 2;
+  }
+  return 0;
 }
 
 }  // namespace balrog::gen

@@ -1,0 +1,715 @@
+#include "sync-types/sync_types.hpp"
+
+#include <clang/AST/ASTContext.h>
+#include <clang/AST/DeclCXX.h>
+#include <clang/AST/ExprCXX.h>
+#include <clang/AST/ParentMapContext.h>
+#include <clang/AST/RecursiveASTVisitor.h>
+#include <clang/AST/TypeLoc.h>
+#include <clang/ASTMatchers/ASTMatchers.h>
+#include <clang/Lex/Lexer.h>
+
+#include <array>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace balrog::gen {
+
+namespace {
+
+using namespace clang::ast_matchers;
+
+constexpr const char* pass_name = "sync-types";
+
+// Tracing how far a type flows (typedef of a typedef, a variable initialized from a variable...)
+// stops after this many steps and says "unknown".
+constexpr unsigned max_depth = 8;
+
+// The standard synchronization types this pass knows, and what becomes of each.
+struct sync_type {
+  const char* name;         // in namespace std (libstdc++ puts some in an inline namespace)
+  const char* twin;         // null: no balrog twin; diagnosed, never rewritten
+  const char* header;       // the twin's header
+  bool condition_variable;  // false: a lockable (mutex) type
+};
+
+constexpr std::array<sync_type, 8> known_types = {{
+    {"mutex", "balrog::mutex", "<balrog/sync/mutex.hpp>", false},
+    {"timed_mutex", "balrog::timed_mutex", "<balrog/sync/mutex.hpp>", false},
+    {"shared_mutex", "balrog::shared_mutex", "<balrog/sync/shared_mutex.hpp>", false},
+    {"shared_timed_mutex", "balrog::shared_timed_mutex", "<balrog/sync/shared_mutex.hpp>", false},
+    {"condition_variable", "balrog::condition_variable", "<balrog/sync/condition_variable.hpp>",
+     true},
+    {"condition_variable_any", "balrog::condition_variable_any",
+     "<balrog/sync/condition_variable.hpp>", true},
+    {"recursive_mutex", nullptr, nullptr, false},
+    {"recursive_timed_mutex", nullptr, nullptr, false},
+}};
+
+const sync_type* lookup(const clang::Decl* d) {
+  const auto* record = llvm::dyn_cast_or_null<clang::CXXRecordDecl>(d);
+  if (record == nullptr || record->getIdentifier() == nullptr || !record->isInStdNamespace()) {
+    return nullptr;
+  }
+  for (const sync_type& t : known_types) {
+    if (record->getName() == t.name) return &t;
+  }
+  return nullptr;
+}
+
+const sync_type* lookup(clang::QualType type) {
+  return lookup(type.getNonReferenceType()->getAsCXXRecordDecl());
+}
+
+std::string std_name(const sync_type& t) { return std::string("std::") + t.name; }
+
+// What became of the std types spelled somewhere, as far as this translation unit can tell.
+// `kept` covers every reason: a macro body, a suppression comment, a system header, a header
+// outside the header filter, or no twin at all.
+enum class fate { unknown, rewritten, kept };
+
+// All known and equal, or unknown.
+fate combine(const std::vector<fate>& fates) {
+  if (fates.empty()) return fate::unknown;
+  for (fate f : fates) {
+    if (f != fates.front()) return fate::unknown;
+  }
+  return fates.front();
+}
+
+// What the pass did to the spelled names it proposed to rewrite.
+struct rewrite_record {
+  std::set<clang::SourceLocation> types;     // begin of each rewritten RecordTypeLoc/UsingTypeLoc
+  std::set<const clang::UsingDecl*> usings;  // each rewritten `using std::mutex;`
+};
+
+// Finds the std synchronization types of one kind (condition variables, or lockables) spelled in
+// a TypeLoc, following typedefs and aliases, and tells whether the pass rewrote them.
+class type_walker : public clang::RecursiveASTVisitor<type_walker> {
+ public:
+  type_walker(const rewrite_record& done, bool want_cv, unsigned depth)
+      : done_(done), want_cv_(want_cv), depth_(depth) {}
+
+  // `std::mutex::native_handle_type` names a member of std::mutex, not a std::mutex.
+  bool TraverseNestedNameSpecifierLoc(clang::NestedNameSpecifierLoc) { return true; }
+  bool TraverseDecltypeTypeLoc(clang::DecltypeTypeLoc) {
+    opaque_ = true;
+    return true;
+  }
+  bool TraverseTypeOfExprTypeLoc(clang::TypeOfExprTypeLoc) {
+    opaque_ = true;
+    return true;
+  }
+
+  bool VisitRecordTypeLoc(clang::RecordTypeLoc tl) {
+    if (wanted(lookup(tl.getDecl()))) count(done_.types.count(tl.getBeginLoc()) > 0);
+    return true;
+  }
+  bool VisitUsingTypeLoc(clang::UsingTypeLoc tl) {
+    const clang::UsingShadowDecl* shadow = tl.getFoundDecl();
+    if (!wanted(lookup(shadow->getTargetDecl()))) return true;
+    const auto* introducer = llvm::dyn_cast<clang::UsingDecl>(shadow->getIntroducer());
+    count(done_.usings.count(introducer) > 0 || done_.types.count(tl.getBeginLoc()) > 0);
+    return true;
+  }
+  bool VisitTypedefTypeLoc(clang::TypedefTypeLoc tl) {
+    const clang::TypeSourceInfo* tsi = tl.getTypedefNameDecl()->getTypeSourceInfo();
+    if (tsi == nullptr || depth_ >= max_depth) {
+      opaque_ = true;
+      return true;
+    }
+    type_walker inner(done_, want_cv_, depth_ + 1);
+    inner.TraverseTypeLoc(tsi->getTypeLoc());
+    rewritten_ += inner.rewritten_;
+    kept_ += inner.kept_;
+    opaque_ = opaque_ || inner.opaque_;
+    deduced_ = deduced_ || inner.deduced_;
+    return true;
+  }
+  bool VisitAutoTypeLoc(clang::AutoTypeLoc) {
+    deduced_ = true;
+    return true;
+  }
+  bool VisitDeducedTemplateSpecializationTypeLoc(clang::DeducedTemplateSpecializationTypeLoc) {
+    deduced_ = true;
+    return true;
+  }
+
+  // Known only when every type of the kind that was found went the same way.
+  [[nodiscard]] fate result() const {
+    if (opaque_ || (rewritten_ > 0) == (kept_ > 0)) return fate::unknown;
+    return rewritten_ > 0 ? fate::rewritten : fate::kept;
+  }
+  // auto, decltype(auto) or class template argument deduction: the initializer decides.
+  [[nodiscard]] bool deduced() const { return deduced_; }
+
+ private:
+  bool wanted(const sync_type* t) const {
+    return t != nullptr && t->condition_variable == want_cv_;
+  }
+  void count(bool rewritten) { ++(rewritten ? rewritten_ : kept_); }
+
+  const rewrite_record& done_;
+  bool want_cv_;
+  unsigned depth_;
+  unsigned rewritten_ = 0;
+  unsigned kept_ = 0;
+  bool deduced_ = false;
+  bool opaque_ = false;
+};
+
+// Where the tokens [begin, end] are written in a file, directly or as one macro argument; an
+// invalid range when part of them comes from a macro body. (The tool's own check,
+// Lexer::makeFileCharRange, maps a range that covers a whole macro expansion, `MUTEX_T` or
+// `WRAP(std::mutex)`, to the macro invocation, and the edit would replace the macro use.)
+clang::CharSourceRange spelled_range(const clang::SourceManager& sm, clang::SourceLocation begin,
+                                     clang::SourceLocation end) {
+  while (begin.isMacroID() || end.isMacroID()) {
+    if (!sm.isMacroArgExpansion(begin) || !sm.isMacroArgExpansion(end) ||
+        sm.getFileID(begin) != sm.getFileID(end)) {
+      return {};
+    }
+    begin = sm.getImmediateSpellingLoc(begin);
+    end = sm.getImmediateSpellingLoc(end);
+  }
+  if (sm.getFileID(begin) != sm.getFileID(end) || sm.getFileOffset(end) < sm.getFileOffset(begin)) {
+    return {};
+  }
+  return clang::CharSourceRange::getTokenRange(begin, end);
+}
+
+// How messages name the object an expression denotes: as written ("'cv'", "'l.cv'") when that
+// is short, else its declaration's name, else `fallback`.
+std::string describe(const clang::ASTContext& ctx, const clang::Expr* e, const char* fallback) {
+  e = e->IgnoreUnlessSpelledInSource()->IgnoreParens();
+  const llvm::StringRef written =
+      clang::Lexer::getSourceText(clang::CharSourceRange::getTokenRange(e->getSourceRange()),
+                                  ctx.getSourceManager(), ctx.getLangOpts());
+  if (!written.empty() && written.size() <= 40 && !written.contains('\n')) {
+    return "'" + written.str() + "'";
+  }
+  const clang::NamedDecl* d = nullptr;
+  if (const auto* ref = llvm::dyn_cast<clang::DeclRefExpr>(e)) d = ref->getDecl();
+  if (const auto* member = llvm::dyn_cast<clang::MemberExpr>(e)) d = member->getMemberDecl();
+  if (d == nullptr || d->getIdentifier() == nullptr) return fallback;
+  return "'" + d->getName().str() + "'";
+}
+
+class sync_types final : public pass, public MatchFinder::MatchCallback {
+ public:
+  explicit sync_types(const pass_config& config)
+      : rewrite_in_macro_args_(config.flag("rewrite-in-macro-args", true)) {}
+
+  void register_matchers(MatchFinder& finder, rewrite_sink& sink) override {
+    sink_ = &sink;
+    std::vector<llvm::StringRef> names;
+    for (const sync_type& t : known_types) names.emplace_back(t.name);
+    const auto known =
+        cxxRecordDecl(isInStdNamespace(), hasAnyName(llvm::ArrayRef<llvm::StringRef>(names)));
+    const auto condition_variables = cxxRecordDecl(
+        isInStdNamespace(), hasAnyName("condition_variable", "condition_variable_any"));
+    // Only what is spelled in the source: a template's pattern once, never its instantiations,
+    // never implicit code (deduction guides, implicit members).
+    const auto spelled = [](const auto& matcher) {
+      return traverse(clang::TK_IgnoreUnlessSpelledInSource, matcher);
+    };
+    // `std::mutex`, `::std::mutex`, `mutex` after `using namespace std;`: Clang 16 wraps every
+    // type name as written in an ElaboratedTypeLoc, which holds the qualifier. A RecordTypeLoc
+    // outside one is a nested-name-specifier (`std::mutex::native_handle_type`): not a mutex.
+    const auto record =
+        elaboratedTypeLoc(hasNamedTypeLoc(loc(recordType(hasDeclaration(known))))).bind("type");
+    // `mutex` after `using std::mutex;`: follows the using-declaration.
+    const auto through_using =
+        elaboratedTypeLoc(hasNamedTypeLoc(loc(usingType(throughUsingDecl(hasTargetDecl(known))))))
+            .bind("using-type");
+    // RecursiveASTVisitor moves from a QualifiedTypeLoc (`const std::mutex&`) to its unqualified
+    // TypeLoc without going through the matcher's TraverseTypeLoc, so the ElaboratedTypeLoc right
+    // under a cv-qualifier is only seen as part of the QualifiedTypeLoc.
+    for (const auto& m : {record, through_using}) {
+      finder.addMatcher(spelled(m), this);
+      finder.addMatcher(spelled(qualifiedTypeLoc(hasUnqualifiedLoc(m))), this);
+    }
+    finder.addMatcher(spelled(usingDecl(hasAnyUsingShadowDecl(hasTargetDecl(known))).bind("using")),
+                      this);
+    // What the twins cannot do, and what breaks when only part of the code is rewritten: checked
+    // at the end of the translation unit, once every spelled type has been seen.
+    finder.addMatcher(
+        spelled(cxxMemberCallExpr(callee(cxxMethodDecl(hasName("native_handle"), ofClass(known))))
+                    .bind("native-handle")),
+        this);
+    finder.addMatcher(
+        spelled(cxxMemberCallExpr(callee(cxxMethodDecl(hasAnyName("wait", "wait_for", "wait_until"),
+                                                       ofClass(condition_variables))))
+                    .bind("wait")),
+        this);
+    finder.addMatcher(
+        spelled(cxxConstructExpr(
+                    hasDeclaration(cxxConstructorDecl(ofClass(classTemplateSpecializationDecl(
+                        isInStdNamespace(),
+                        hasAnyName("lock_guard", "unique_lock", "scoped_lock", "shared_lock"))))))
+                    .bind("lock")),
+        this);
+    finder.addMatcher(spelled(callExpr(callee(functionDecl(isInStdNamespace(),
+                                                           hasName("notify_all_at_thread_exit"))))
+                                  .bind("notify-at-exit")),
+                      this);
+    // A mutex or condition variable passed to a function or constructor parameter whose spelled
+    // type goes the other way (a third-party `void f(std::mutex&)` in a system header, a
+    // parameter under NOBALROG). The std lock types are check_lock's; std function templates
+    // (std::lock, std::scoped_lock...) deduce their parameters and take either.
+    finder.addMatcher(spelled(callExpr(callee(functionDecl(unless(isInStdNamespace()))),
+                                       hasAnyArgument(hasType(hasUnqualifiedDesugaredType(
+                                           anyOf(recordType(hasDeclaration(known)),
+                                                 pointerType(pointee(hasDeclaration(known))))))))
+                                  .bind("argument")),
+                      this);
+    finder.addMatcher(
+        spelled(cxxConstructExpr(hasDeclaration(cxxConstructorDecl(unless(isInStdNamespace()))),
+                                 hasAnyArgument(hasType(hasUnqualifiedDesugaredType(
+                                     anyOf(recordType(hasDeclaration(known)),
+                                           pointerType(pointee(hasDeclaration(known))))))))
+                    .bind("argument")),
+        this);
+  }
+
+  void run(const MatchFinder::MatchResult& result) override {
+    ctx_ = result.Context;
+    const clang::SourceManager& sm = *result.SourceManager;
+    const auto& nodes = result.Nodes;
+    if (const auto* tl = nodes.getNodeAs<clang::TypeLoc>("type")) {
+      handle_type(sm, *tl);
+    } else if (const auto* utl = nodes.getNodeAs<clang::TypeLoc>("using-type")) {
+      handle_using_type(sm, *utl);
+    } else if (const auto* ud = nodes.getNodeAs<clang::UsingDecl>("using")) {
+      handle_using_decl(sm, *ud);
+    } else {
+      for (const char* id : {"native-handle", "wait", "lock", "notify-at-exit", "argument"}) {
+        if (const auto* s = nodes.getNodeAs<clang::Expr>(id)) {
+          if (!in_system_header(sm, s->getBeginLoc())) checks_.emplace_back(id, s);
+        }
+      }
+    }
+  }
+
+  void onEndOfTranslationUnit() override {
+    if (ctx_ == nullptr) return;
+    for (const auto& [what, node] : checks_) {
+      const llvm::StringRef id(what);
+      if (id == "native-handle") {
+        check_native_handle(*llvm::cast<clang::CXXMemberCallExpr>(node));
+      } else if (id == "wait") {
+        check_wait(*llvm::cast<clang::CXXMemberCallExpr>(node));
+      } else if (id == "lock") {
+        check_lock(*llvm::cast<clang::CXXConstructExpr>(node));
+      } else if (id == "argument") {
+        check_arguments(*node);
+      } else if (id == "notify-at-exit") {
+        check_notify_at_exit(*llvm::cast<clang::CallExpr>(node));
+      }
+    }
+    checks_.clear();
+  }
+
+ private:
+  static bool in_system_header(const clang::SourceManager& sm, clang::SourceLocation loc) {
+    return sm.isInSystemHeader(sm.getExpansionLoc(loc));
+  }
+
+  // `why` for replace(): the tool appends what it did ("; rewrite to 'balrog::mutex'", or why
+  // it did not, for a macro body).
+  static std::string why(const sync_type& t) {
+    return "'" + std_name(t) + "' blocks the thread while it waits";
+  }
+
+  // The twin, spelled as the original was: `::std::mutex` becomes `::balrog::mutex`.
+  static std::string twin_spelling(const sync_type& t, clang::NestedNameSpecifierLoc qualifier) {
+    bool global = false;
+    if (qualifier) {
+      const clang::NestedNameSpecifier* n = qualifier.getNestedNameSpecifier();
+      while (n->getPrefix() != nullptr) n = n->getPrefix();
+      global = n->getKind() == clang::NestedNameSpecifier::Global;
+    }
+    return (global ? "::" : "") + std::string(t.twin);
+  }
+
+  void warn_no_twin(const clang::SourceManager& sm, clang::SourceLocation where,
+                    const sync_type& t) {
+    sink_->diagnose(sm, where, severity::warning,
+                    "'" + std_name(t) +
+                        "' blocks the thread while it waits and has no balrog twin; not "
+                        "rewritten (restructure the code so that no one locks it twice, then "
+                        "use balrog::mutex)",
+                    pass_name);
+  }
+
+  // Proposes `text` for the tokens [begin, end]. Refuses, with a warning, when part of them
+  // comes from a macro body, or from a macro argument unless rewrite-in-macro-args; refuses
+  // silently where the tool does (suppression comment, system header, header filter).
+  bool rewrite(const clang::SourceManager& sm, clang::SourceLocation begin,
+               clang::SourceLocation end, const std::string& text, const sync_type& t) {
+    const clang::CharSourceRange range = spelled_range(sm, begin, end);
+    if (range.isInvalid()) {
+      sink_->diagnose(sm, begin, severity::warning,
+                      why(t) +
+                          "; not rewritten: it is inside a macro body (rewrite the macro by "
+                          "hand, or mark the line NOBALROG)",
+                      pass_name);
+      return false;
+    }
+    if (begin.isMacroID() && !rewrite_in_macro_args_) {
+      sink_->diagnose(sm, begin, severity::warning,
+                      why(t) +
+                          "; not rewritten: it is inside a macro argument (rewrite it by hand, "
+                          "or set the sync-types option rewrite-in-macro-args)",
+                      pass_name);
+      return false;
+    }
+    if (!sink_->replace(sm, range, text, why(t), pass_name)) return false;
+    sink_->require_include(sm, range.getBegin(), t.header);
+    return true;
+  }
+
+  // Replaces the qualifier and the name of an ElaboratedTypeLoc; keeps `class`/`typename`.
+  void rewrite_elaborated(const clang::SourceManager& sm, clang::ElaboratedTypeLoc etl,
+                          const sync_type& t) {
+    const clang::TypeLoc named = etl.getNamedTypeLoc();
+    const clang::SourceLocation begin =
+        etl.getQualifierLoc() ? etl.getQualifierLoc().getBeginLoc() : named.getBeginLoc();
+    if (rewrite(sm, begin, named.getEndLoc(), twin_spelling(t, etl.getQualifierLoc()), t)) {
+      done_.types.insert(named.getBeginLoc());
+    }
+  }
+
+  // Whether this TypeLoc was handled already (a spelled type is one TypeLoc, but be safe against
+  // a traversal that reaches it twice: an edit or a warning must be made once).
+  bool first_visit(clang::TypeLoc tl) {
+    return visited_.insert({tl.getTypePtr(), tl.getOpaqueData()}).second;
+  }
+
+  void handle_type(const clang::SourceManager& sm, clang::TypeLoc tl) {
+    const auto etl = tl.getAs<clang::ElaboratedTypeLoc>();
+    if (etl.isNull() || !first_visit(etl) || in_system_header(sm, etl.getBeginLoc())) return;
+    const auto record = etl.getNamedTypeLoc().getAs<clang::RecordTypeLoc>();
+    const sync_type* t = record.isNull() ? nullptr : lookup(record.getDecl());
+    if (t == nullptr) return;
+    if (t->twin == nullptr) {
+      warn_no_twin(sm, etl.getBeginLoc(), *t);
+      return;
+    }
+    rewrite_elaborated(sm, etl, *t);
+  }
+
+  // `mutex` named through a using-declaration: it follows the declaration (rewritten by
+  // handle_using_decl), unless that is in a system header, where it never changes.
+  void handle_using_type(const clang::SourceManager& sm, clang::TypeLoc tl) {
+    const auto etl = tl.getAs<clang::ElaboratedTypeLoc>();
+    if (etl.isNull() || !first_visit(etl) || in_system_header(sm, etl.getBeginLoc())) return;
+    const auto using_tl = etl.getNamedTypeLoc().getAs<clang::UsingTypeLoc>();
+    if (using_tl.isNull()) return;
+    const clang::UsingShadowDecl* shadow = using_tl.getFoundDecl();
+    const sync_type* t = lookup(shadow->getTargetDecl());
+    if (t == nullptr) return;
+    if (t->twin == nullptr) {
+      warn_no_twin(sm, etl.getBeginLoc(), *t);
+      return;
+    }
+    if (!in_system_header(sm, shadow->getIntroducer()->getLocation())) return;
+    rewrite_elaborated(sm, etl, *t);
+  }
+
+  // `using std::mutex;` becomes `using balrog::mutex;`, so that the unqualified uses follow it
+  // without an edit each.
+  void handle_using_decl(const clang::SourceManager& sm, const clang::UsingDecl& ud) {
+    if (in_system_header(sm, ud.getBeginLoc()) || ud.shadow_size() == 0) return;
+    const sync_type* t = lookup((*ud.shadow_begin())->getTargetDecl());
+    if (t == nullptr || t->twin == nullptr) return;  // the uses of a recursive mutex are diagnosed
+    if (rewrite(sm, ud.getQualifierLoc().getBeginLoc(), ud.getNameInfo().getEndLoc(),
+                twin_spelling(*t, ud.getQualifierLoc()), *t)) {
+      done_.usings.insert(&ud);
+    }
+  }
+
+  // --- Tracing: which spelled type an object's type comes from, and what became of it. ---
+
+  fate type_fate(clang::TypeLoc tl, bool want_cv, bool* deduced = nullptr) const {
+    type_walker walker(done_, want_cv, 0);
+    walker.TraverseTypeLoc(tl);
+    if (deduced != nullptr) *deduced = walker.deduced();
+    return walker.result();
+  }
+
+  fate decl_fate(const clang::ValueDecl* d, bool want_cv, unsigned depth) const {
+    const auto* dd = llvm::dyn_cast_or_null<clang::DeclaratorDecl>(d);
+    if (dd == nullptr || dd->getTypeSourceInfo() == nullptr) return fate::unknown;
+    bool deduced = false;
+    const fate f = type_fate(dd->getTypeSourceInfo()->getTypeLoc(), want_cv, &deduced);
+    if (f != fate::unknown || !deduced) return f;
+    const auto* var = llvm::dyn_cast<clang::VarDecl>(dd);
+    return var != nullptr ? trace(var->getInit(), want_cv, depth + 1) : fate::unknown;
+  }
+
+  // The fate of the spelled type that the object `e` denotes has, e.g. for `cv` in `cv.wait(lk)`
+  // the std::condition_variable written in cv's declaration, and for `lk` the std::mutex in
+  // `std::unique_lock<std::mutex> lk` (or, for `std::unique_lock lk(m)`, in m's declaration).
+  fate trace(const clang::Expr* e, bool want_cv, unsigned depth) const {
+    if (e == nullptr || depth > max_depth) return fate::unknown;
+    e = e->IgnoreUnlessSpelledInSource()->IgnoreParens();
+    if (const auto* u = llvm::dyn_cast<clang::UnaryOperator>(e)) {
+      const bool through = u->getOpcode() == clang::UO_Deref || u->getOpcode() == clang::UO_AddrOf;
+      return through ? trace(u->getSubExpr(), want_cv, depth + 1) : fate::unknown;
+    }
+    if (const auto* sub = llvm::dyn_cast<clang::ArraySubscriptExpr>(e)) {
+      return trace(sub->getBase(), want_cv, depth + 1);
+    }
+    if (const auto* ref = llvm::dyn_cast<clang::DeclRefExpr>(e)) {
+      return decl_fate(ref->getDecl(), want_cv, depth);
+    }
+    if (const auto* member = llvm::dyn_cast<clang::MemberExpr>(e)) {
+      return decl_fate(member->getMemberDecl(), want_cv, depth);
+    }
+    if (const auto* cast = llvm::dyn_cast<clang::CXXFunctionalCastExpr>(e)) {
+      bool deduced = false;
+      const fate f = type_fate(cast->getTypeInfoAsWritten()->getTypeLoc(), want_cv, &deduced);
+      return f != fate::unknown || !deduced ? f : trace(cast->getSubExpr(), want_cv, depth + 1);
+    }
+    if (const auto* construct = llvm::dyn_cast<clang::CXXConstructExpr>(e)) {
+      if (const auto* tmp = llvm::dyn_cast<clang::CXXTemporaryObjectExpr>(construct)) {
+        bool deduced = false;
+        const fate f = type_fate(tmp->getTypeSourceInfo()->getTypeLoc(), want_cv, &deduced);
+        if (f != fate::unknown || !deduced) return f;
+      }
+      // `std::unique_lock lk(m)`: the lock is of whatever m is.
+      std::vector<fate> args;
+      for (const clang::Expr* arg : construct->arguments()) {
+        const sync_type* t = lookup(arg->getType());
+        if (t != nullptr && t->condition_variable == want_cv) {
+          args.push_back(trace(arg, want_cv, depth + 1));
+        }
+      }
+      return combine(args);
+    }
+    if (const auto* call = llvm::dyn_cast<clang::CallExpr>(e)) {
+      const clang::FunctionDecl* fn = call->getDirectCallee();
+      if (fn == nullptr) return fate::unknown;
+      const clang::FunctionTypeLoc ftl = fn->getFunctionTypeLoc();
+      if (ftl.isNull()) return fate::unknown;
+      bool deduced = false;
+      const fate f = type_fate(ftl.getReturnLoc(), want_cv, &deduced);
+      return deduced ? fate::unknown : f;
+    }
+    return fate::unknown;
+  }
+
+  // --- The checks. ---
+
+  void check_native_handle(const clang::CXXMemberCallExpr& call) {
+    const sync_type* t = lookup(call.getMethodDecl()->getParent());
+    if (t == nullptr || t->twin == nullptr) return;
+    const clang::Expr* object = call.getImplicitObjectArgument();
+    if (trace(object, t->condition_variable, 0) == fate::kept) return;
+    const std::string name = describe(*ctx_, object, "the object");
+    sink_->diagnose(ctx_->getSourceManager(), call.getExprLoc(), severity::warning,
+                    "'" + std_name(*t) + "::native_handle' has no balrog twin (" + t->twin +
+                        " is not a pthread object): this call does not compile once " + name +
+                        " is rewritten (keep it a " + std_name(*t) +
+                        ": mark its declaration NOBALROG(sync-types))",
+                    pass_name);
+  }
+
+  void check_wait(const clang::CXXMemberCallExpr& call) {
+    const sync_type* t = lookup(call.getMethodDecl()->getParent());
+    if (t == nullptr || call.getNumArgs() == 0) return;
+    const clang::SourceManager& sm = ctx_->getSourceManager();
+    const clang::Expr* object = call.getImplicitObjectArgument();
+    const fate cv = trace(object, true, 0);
+    const std::string cv_name = describe(*ctx_, object, "the condition variable");
+    if (llvm::StringRef(t->name) == "condition_variable_any") {
+      // C++20's interruptible waits: balrog's twin has none (balrog cancels fibers instead).
+      for (const clang::ParmVarDecl* p : call.getMethodDecl()->parameters()) {
+        const clang::CXXRecordDecl* r = p->getType().getNonReferenceType()->getAsCXXRecordDecl();
+        if (r == nullptr || !r->isInStdNamespace() || r->getIdentifier() == nullptr ||
+            r->getName() != "stop_token" || cv == fate::kept) {
+          continue;
+        }
+        sink_->diagnose(sm, call.getExprLoc(), severity::warning,
+                        "balrog::condition_variable_any has no std::stop_token overloads: this "
+                        "call does not compile once " +
+                            cv_name +
+                            " is rewritten (cancel the fiber instead, or keep a "
+                            "std::condition_variable_any: mark its declaration "
+                            "NOBALROG(sync-types))",
+                        pass_name);
+        return;
+      }
+      return;  // condition_variable_any (either one) takes any lock
+    }
+    const fate lock = trace(call.getArg(0), false, 0);
+    if (cv == fate::unknown || lock == fate::unknown || cv == lock) return;
+    const std::string lock_name = describe(*ctx_, call.getArg(0), "this lock");
+    const std::string message =
+        cv == fate::rewritten
+            ? cv_name +
+                  " becomes a balrog::condition_variable, which waits only with a "
+                  "std::unique_lock<balrog::mutex>, but the mutex of " +
+                  lock_name +
+                  " stays a std::mutex (not rewritten): the rewritten code does not compile "
+                  "(let both be rewritten, or mark the condition variable's declaration "
+                  "NOBALROG(sync-types) too)"
+            : cv_name +
+                  " stays a std::condition_variable (not rewritten), which waits only with a "
+                  "std::unique_lock<std::mutex>, but the mutex of " +
+                  lock_name +
+                  " becomes a balrog::mutex: the rewritten code does not compile (let both be "
+                  "rewritten, or mark the mutex's declaration NOBALROG(sync-types) too)";
+    sink_->diagnose(sm, call.getExprLoc(), severity::warning, message, pass_name);
+  }
+
+  // The type the code spells for the object that `ce` constructs: its variable's, its
+  // member's, or its functional cast's. Null when nothing is spelled.
+  clang::TypeLoc spelled_type(const clang::CXXConstructExpr& ce) const {
+    if (const auto* tmp = llvm::dyn_cast<clang::CXXTemporaryObjectExpr>(&ce)) {
+      return tmp->getTypeSourceInfo()->getTypeLoc();
+    }
+    const auto written = [](const clang::DeclaratorDecl* d) {
+      return d != nullptr && d->getTypeSourceInfo() != nullptr
+                 ? d->getTypeSourceInfo()->getTypeLoc()
+                 : clang::TypeLoc();
+    };
+    clang::DynTypedNodeList parents = ctx_->getParents(ce);
+    for (unsigned hops = 0; hops < max_depth && !parents.empty(); ++hops) {
+      const clang::DynTypedNode& p = parents[0];
+      if (const auto* var = p.get<clang::VarDecl>()) return written(var);
+      if (const auto* field = p.get<clang::FieldDecl>()) return written(field);
+      if (const auto* init = p.get<clang::CXXCtorInitializer>()) return written(init->getMember());
+      if (const auto* cast = p.get<clang::CXXFunctionalCastExpr>()) {
+        return cast->getTypeInfoAsWritten()->getTypeLoc();
+      }
+      const auto* e = p.get<clang::Expr>();
+      if (e == nullptr ||
+          !llvm::isa<clang::ExprWithCleanups, clang::MaterializeTemporaryExpr,
+                     clang::CXXBindTemporaryExpr, clang::ImplicitCastExpr, clang::ParenExpr>(e)) {
+        return {};
+      }
+      parents = ctx_->getParents(p);
+    }
+    return {};
+  }
+
+  // `std::lock_guard<std::mutex> g(m)`: the lock's spelled mutex type and m's must go the same
+  // way. (CTAD, `std::lock_guard g(m)`, follows m by itself.)
+  void check_lock(const clang::CXXConstructExpr& ce) {
+    const clang::TypeLoc written = spelled_type(ce);
+    if (written.isNull()) return;
+    bool deduced = false;
+    const fate lock = type_fate(written, false, &deduced);
+    if (deduced || lock == fate::unknown) return;
+    std::vector<fate> fates;
+    const clang::Expr* first = nullptr;
+    const sync_type* type = nullptr;
+    for (const clang::Expr* arg : ce.arguments()) {
+      const sync_type* t = lookup(arg->getType());
+      if (t == nullptr || t->condition_variable) continue;
+      fates.push_back(trace(arg, false, 0));
+      if (first == nullptr) {
+        first = arg;
+        type = t;
+      }
+    }
+    const fate mutex = combine(fates);
+    if (mutex == fate::unknown || mutex == lock) return;
+    const std::string name = describe(*ctx_, first, "the mutex");
+    const std::string twin = type->twin != nullptr ? type->twin : "balrog::mutex";
+    const std::string message =
+        lock == fate::rewritten
+            ? name + " stays a " + std_name(*type) +
+                  " (not rewritten), but the type of this lock is rewritten to take a " + twin +
+                  ": the rewritten code does not compile (let both be rewritten, or mark this "
+                  "line NOBALROG(sync-types) too)"
+            : name + " becomes a " + twin + ", but the type of this lock still takes a " +
+                  std_name(*type) +
+                  " (not rewritten): the rewritten code does not compile (let both be "
+                  "rewritten, or mark the mutex's declaration NOBALROG(sync-types) too)";
+    sink_->diagnose(ctx_->getSourceManager(), first->getBeginLoc(), severity::warning, message,
+                    pass_name);
+  }
+
+  // The std synchronization object a parameter of type `t` refers to: T, T&, T&&, T*.
+  static const sync_type* lookup_object(clang::QualType t) {
+    t = t.getNonReferenceType();
+    if (t->isPointerType()) t = t->getPointeeType();
+    return lookup(t);
+  }
+
+  void check_arguments(const clang::Expr& e) {
+    const clang::FunctionDecl* fn = nullptr;
+    llvm::ArrayRef<const clang::Expr*> args;
+    if (const auto* call = llvm::dyn_cast<clang::CallExpr>(&e)) {
+      fn = call->getDirectCallee();
+      args = llvm::ArrayRef(call->getArgs(), call->getNumArgs());
+    } else if (const auto* ce = llvm::dyn_cast<clang::CXXConstructExpr>(&e)) {
+      fn = ce->getConstructor();
+      args = llvm::ArrayRef(ce->getArgs(), ce->getNumArgs());
+    }
+    if (fn == nullptr) return;
+    // A member operator call passes the object as argument 0.
+    const unsigned shift =
+        llvm::isa<clang::CXXOperatorCallExpr>(&e) && llvm::isa<clang::CXXMethodDecl>(fn) ? 1 : 0;
+    for (unsigned i = shift; i < args.size() && i - shift < fn->getNumParams(); ++i) {
+      const clang::ParmVarDecl* param = fn->getParamDecl(i - shift);
+      const sync_type* t = lookup_object(param->getType());
+      if (t == nullptr || t->twin == nullptr || param->getTypeSourceInfo() == nullptr) continue;
+      bool deduced = false;
+      const fate wanted =
+          type_fate(param->getTypeSourceInfo()->getTypeLoc(), t->condition_variable, &deduced);
+      const fate given = trace(args[i], t->condition_variable, 0);
+      if (deduced || wanted == fate::unknown || given == fate::unknown || wanted == given) {
+        continue;
+      }
+      const std::string name = describe(*ctx_, args[i], "the argument");
+      const std::string callee = "'" + fn->getQualifiedNameAsString() + "'";
+      const std::string message =
+          given == fate::rewritten
+              ? name + " becomes a " + t->twin + ", but this parameter of " + callee +
+                    " still takes a " + std_name(*t) +
+                    " (not rewritten): the rewritten code does not compile (keep " + name + " a " +
+                    std_name(*t) + ": mark its declaration NOBALROG(sync-types))"
+              : name + " stays a " + std_name(*t) + " (not rewritten), but this parameter of " +
+                    callee + " is rewritten to take a " + t->twin +
+                    ": the rewritten code does not compile (let both be rewritten, or mark the "
+                    "parameter NOBALROG(sync-types) too)";
+      sink_->diagnose(ctx_->getSourceManager(), args[i]->getBeginLoc(), severity::warning, message,
+                      pass_name);
+    }
+  }
+
+  void check_notify_at_exit(const clang::CallExpr& call) {
+    if (call.getNumArgs() == 0 || trace(call.getArg(0), true, 0) == fate::kept) return;
+    sink_->diagnose(ctx_->getSourceManager(), call.getBeginLoc(), severity::warning,
+                    "'std::notify_all_at_thread_exit' takes a std::condition_variable and has no "
+                    "balrog twin: this call does not compile once " +
+                        describe(*ctx_, call.getArg(0), "the condition variable") +
+                        " is rewritten (call notify_all() as the thread's last step instead, or "
+                        "mark the condition variable's declaration NOBALROG(sync-types))",
+                    pass_name);
+  }
+
+  // A type spelled in a macro argument is spelled in the file, and it is the same type in every
+  // expansion: rewriting it is safe, and leaving it would mix std and balrog types (the lock
+  // around a rewritten mutex no longer compiles). Hence on by default, unlike blocking-calls.
+  bool rewrite_in_macro_args_;
+  rewrite_sink* sink_ = nullptr;
+  clang::ASTContext* ctx_ = nullptr;
+  rewrite_record done_;
+  std::set<std::pair<const void*, const void*>> visited_;
+  std::vector<std::pair<const char*, const clang::Expr*>> checks_;
+};
+
+}  // namespace
+
+std::unique_ptr<pass> make_sync_types(const pass_config& config) {
+  return std::make_unique<sync_types>(config);
+}
+
+}  // namespace balrog::gen

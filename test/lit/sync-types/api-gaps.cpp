@@ -1,0 +1,41 @@
+// What the twins do not offer is diagnosed, not rewritten around: std::recursive_mutex and
+// std::recursive_timed_mutex have no twin (kept); native_handle(), the std::stop_token waits
+// of std::condition_variable_any and std::notify_all_at_thread_exit do not compile once their
+// object is rewritten, unless the object is kept (NOBALROG on its declaration).
+// RUN: %check_balrog %s sync-types %t -- -- %balrog_std_flags
+
+#include <condition_variable>
+#include <mutex>
+#include <stop_token>
+// CHECK-FIXES: #include <balrog/sync/condition_variable.hpp>
+// CHECK-FIXES-NEXT: #include <balrog/sync/mutex.hpp>
+// CHECK-FIXES-NEXT: #include <condition_variable>
+
+std::recursive_mutex reentrant;
+// CHECK-MESSAGES: :[[@LINE-1]]:1: warning: 'std::recursive_mutex' blocks the thread while it waits and has no balrog twin; not rewritten (restructure the code so that no one locks it twice, then use balrog::mutex) [sync-types]
+// CHECK-FIXES: std::recursive_mutex reentrant;
+std::lock_guard<std::recursive_timed_mutex>* reentrant_lock;
+// CHECK-MESSAGES: :[[@LINE-1]]:17: warning: 'std::recursive_timed_mutex' blocks the thread while it waits and has no balrog twin; not rewritten {{.*}} [sync-types]
+// CHECK-FIXES: std::lock_guard<std::recursive_timed_mutex>* reentrant_lock;
+
+std::mutex m;
+// CHECK-FIXES: balrog::mutex m;
+std::mutex pthread_backed;  // NOBALROG(sync-types): native_handle() below
+std::condition_variable cv;
+// CHECK-FIXES: balrog::condition_variable cv;
+std::condition_variable_any cva;
+// CHECK-FIXES: balrog::condition_variable_any cva;
+
+void use(std::stop_token st) {
+  auto h = m.native_handle();
+  // CHECK-MESSAGES: :[[@LINE-1]]:14: warning: 'std::mutex::native_handle' has no balrog twin (balrog::mutex is not a pthread object): this call does not compile once 'm' is rewritten (keep it a std::mutex: mark its declaration NOBALROG(sync-types)) [sync-types]
+  auto kept = pthread_backed.native_handle();
+  (void)h;
+  (void)kept;
+  std::unique_lock lk(m);
+  cva.wait(lk, st, [] { return true; });
+  // CHECK-MESSAGES: :[[@LINE-1]]:7: warning: balrog::condition_variable_any has no std::stop_token overloads: this call does not compile once 'cva' is rewritten (cancel the fiber instead, or keep a std::condition_variable_any: mark its declaration NOBALROG(sync-types)) [sync-types]
+  cva.wait(lk, [] { return true; });
+  std::notify_all_at_thread_exit(cv, std::move(lk));
+  // CHECK-MESSAGES: :[[@LINE-1]]:3: warning: 'std::notify_all_at_thread_exit' takes a std::condition_variable and has no balrog twin: this call does not compile once 'cv' is rewritten (call notify_all() as the thread's last step instead, or mark the condition variable's declaration NOBALROG(sync-types)) [sync-types]
+}
