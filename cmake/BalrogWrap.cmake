@@ -1,0 +1,400 @@
+# BalrogWrap.cmake — balrog_wrap(): run balrog-gen over a target's sources at build time and
+# compile the rewritten copies instead. Reference and examples: docs/cmake.md.
+#
+#   balrog_wrap(<target>
+#               [CONFIG <file>]            # a .balrog.yaml (--config-file); default: looked up
+#                                          # from each source's directory upwards
+#               [PASSES <pass>...]         # run these passes instead of the configured ones
+#               [HEADER_FILTER <regex>]    # headers matching it are rewritten too (see below)
+#               [EXCLUDE <source>...]      # sources compiled as they are
+#               [EXTRA_ARGS <arg>...])     # more compiler arguments for balrog-gen's parse
+#
+# For each C++ source of <target> (as listed when balrog_wrap is called) one custom command
+#   balrog-gen -o <bindir>/balrog_wrap/<target> --base-dir <target's source dir>
+#              --depfile <...>.d [--config-file] [--passes=] [--header-filter] <source>
+#              -- <CMAKE_CXX_FLAGS[_<CONFIG>], the target's include dirs, definitions,
+#                  options (usage requirements included), -std=c++NN>
+# writes the rewritten copy <bindir>/balrog_wrap/<target>/<path relative to the source dir>,
+# only when its content changed (so an edit that rewrites to the same text recompiles nothing),
+# and a depfile naming every file the source includes (so editing a header re-runs it).
+# The copies replace the originals in the target's SOURCES; each copy gets the original's
+# directory as a quote-include path (-iquote), so `#include "local.hpp"` still finds the
+# original's neighbours. The target links balrog::runtime.
+#
+# Headers. By default only the sources are rewritten: a blocking call in a header stays, and
+# balrog-gen reports it. With HEADER_FILTER (or a header-filter in the configuration) balrog-gen
+# also writes rewritten headers into the same mirror; for each include directory of the target
+# that lies under its source directory, the mirrored directory is put first on the include
+# path (for its dependents too, for the directories it gives them), so the rewritten header
+# wins over the original everywhere in the build.
+#
+# balrog-gen is the imported target balrog::balrog-gen (find_package(balrog)) or, in balrog's
+# own build, the balrog-gen target; BALROG_GEN_EXECUTABLE (a path) overrides both.
+
+# Script mode, the second step of each custom command: cmake -P BalrogWrap.cmake with
+#   BALROG_WRAP_RAW    balrog-gen's depfile: a rule for the rewritten source and one per
+#                      rewritten header it also wrote into the mirror
+#   BALROG_WRAP_OUT    the rewritten source (the command's one declared output)
+#   BALROG_WRAP_DEPFILE  where to write the depfile the build tool reads
+#   BALROG_WRAP_BASE, BALROG_WRAP_MIRROR   the --base-dir and -o of the command
+# Ninja rejects a depfile that names outputs the command did not declare, and the rewritten
+# headers cannot be declared (nobody knows them before the tool runs): one rule is written,
+# the source's, with every dependency. And since the build tool does not know about the
+# headers' copies either, the source's copy is touched when one of them changed or went stale
+# (removed: the header no longer needs rewriting), so that what includes them is recompiled.
+if(CMAKE_SCRIPT_MODE_FILE AND DEFINED BALROG_WRAP_RAW)
+  cmake_policy(VERSION 3.20...3.25)
+  function(_balrog_wrap_unescape token out)  # a path as Make spells it -> the path
+    string(REPLACE "\\ " " " token "${token}")
+    string(REPLACE "\\#" "#" token "${token}")
+    string(REPLACE "$$" "$" token "${token}")
+    set(${out} "${token}" PARENT_SCOPE)
+  endfunction()
+
+  file(READ "${BALROG_WRAP_RAW}" text)
+  string(REPLACE "\\\n" " " text "${text}")
+  string(REPLACE "\\ " "<balrog-space>" text "${text}")
+  string(REPLACE ";" "<balrog-semicolon>" text "${text}")
+  string(REPLACE "\n" ";" lines "${text}")
+  set(targets "")
+  set(deps "")
+  foreach(line IN LISTS lines)
+    string(FIND "${line}" ": " colon)
+    if(colon LESS 0)
+      string(REGEX REPLACE ":[ \t]*$" "" target "${line}")
+      set(rest "")
+    else()
+      string(SUBSTRING "${line}" 0 ${colon} target)
+      math(EXPR colon "${colon} + 2")
+      string(SUBSTRING "${line}" ${colon} -1 rest)
+    endif()
+    string(STRIP "${target}" target)
+    if(target STREQUAL "")
+      continue()
+    endif()
+    list(APPEND targets "${target}")
+    string(REGEX REPLACE "[ \t]+" ";" rest "${rest}")
+    list(APPEND deps ${rest})
+  endforeach()
+  list(REMOVE_DUPLICATES deps)
+  list(REMOVE_ITEM deps "")
+
+  set(touch FALSE)
+  set(written "")
+  set(headers "${targets}")
+  list(POP_FRONT headers)
+  foreach(header IN LISTS headers)
+    string(REPLACE "<balrog-space>" "\\ " header "${header}")
+    string(REPLACE "<balrog-semicolon>" ";" header "${header}")
+    _balrog_wrap_unescape("${header}" header)
+    list(APPEND written "${header}")
+    if("${header}" IS_NEWER_THAN "${BALROG_WRAP_OUT}")
+      set(touch TRUE)
+    endif()
+  endforeach()
+  # A copy of an included header that this run did not write is stale.
+  foreach(dep IN LISTS deps)
+    string(REPLACE "<balrog-space>" "\\ " dep "${dep}")
+    _balrog_wrap_unescape("${dep}" dep)
+    cmake_path(IS_PREFIX BALROG_WRAP_BASE "${dep}" NORMALIZE under)
+    if(NOT under)
+      continue()
+    endif()
+    file(RELATIVE_PATH rel "${BALROG_WRAP_BASE}" "${dep}")
+    set(copy "${BALROG_WRAP_MIRROR}/${rel}")
+    if(EXISTS "${copy}" AND NOT copy STREQUAL BALROG_WRAP_OUT AND NOT copy IN_LIST written)
+      file(REMOVE "${copy}")
+      set(touch TRUE)
+    endif()
+  endforeach()
+  if(touch)
+    file(TOUCH "${BALROG_WRAP_OUT}")
+  endif()
+
+  list(GET targets 0 first)
+  set(rule "${first}:")
+  foreach(dep IN LISTS deps)
+    string(APPEND rule " \\\n  ${dep}")
+  endforeach()
+  string(REPLACE "<balrog-space>" "\\ " rule "${rule}")
+  string(REPLACE "<balrog-semicolon>" ";" rule "${rule}")
+  file(WRITE "${BALROG_WRAP_DEPFILE}" "${rule}\n")
+  return()
+endif()
+
+include_guard(GLOBAL)
+
+# DEPFILE paths relative to the top of the build tree, under Ninja (recorded with the function).
+if(POLICY CMP0116)
+  cmake_policy(SET CMP0116 NEW)
+endif()
+
+set(BALROG_GEN_EXECUTABLE "" CACHE FILEPATH
+    "balrog-gen for balrog_wrap() (empty: the balrog::balrog-gen target)")
+
+# The command and the dependency that run balrog-gen, into <out_cmd> and <out_dep>.
+function(_balrog_wrap_tool out_cmd out_dep)
+  if(BALROG_GEN_EXECUTABLE)
+    set(${out_cmd} "${BALROG_GEN_EXECUTABLE}" PARENT_SCOPE)
+    set(${out_dep} "${BALROG_GEN_EXECUTABLE}" PARENT_SCOPE)
+    return()
+  endif()
+  set(tool "")
+  foreach(candidate IN ITEMS balrog::balrog-gen balrog-gen)
+    if(TARGET ${candidate})
+      set(tool ${candidate})
+      break()
+    endif()
+  endforeach()
+  if(NOT tool)
+    message(FATAL_ERROR "balrog_wrap: balrog-gen is not available (no balrog::balrog-gen target): "
+                        "find_package(balrog CONFIG) from an install built with the tool, or set "
+                        "BALROG_GEN_EXECUTABLE")
+  endif()
+  get_target_property(aliased ${tool} ALIASED_TARGET)
+  if(aliased)
+    set(tool ${aliased})
+  endif()
+  get_target_property(imported ${tool} IMPORTED)
+  set(${out_cmd} "$<TARGET_FILE:${tool}>" PARENT_SCOPE)
+  if(imported)
+    set(${out_dep} "$<TARGET_FILE:${tool}>" PARENT_SCOPE)
+  else()
+    set(${out_dep} ${tool} PARENT_SCOPE)  # target- and file-level: rebuilt tool, rerun
+  endif()
+endfunction()
+
+# A flags string (CMAKE_CXX_FLAGS...) as a list of arguments, into <out>.
+function(_balrog_wrap_split_flags text out)
+  separate_arguments(list UNIX_COMMAND "${text}")
+  set(${out} ${list} PARENT_SCOPE)
+endfunction()
+
+function(balrog_wrap target)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "CONFIG;HEADER_FILTER"
+                        "PASSES;EXCLUDE;EXTRA_ARGS")
+  if(arg_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "balrog_wrap: unknown arguments: ${arg_UNPARSED_ARGUMENTS}")
+  endif()
+  if(NOT TARGET ${target})
+    message(FATAL_ERROR "balrog_wrap: '${target}' is not a target")
+  endif()
+  get_target_property(aliased ${target} ALIASED_TARGET)
+  if(aliased)
+    set(target ${aliased})
+  endif()
+  get_target_property(type ${target} TYPE)
+  get_target_property(imported ${target} IMPORTED)
+  set(wrappable EXECUTABLE STATIC_LIBRARY SHARED_LIBRARY MODULE_LIBRARY OBJECT_LIBRARY)
+  if(imported OR NOT type IN_LIST wrappable)
+    message(FATAL_ERROR "balrog_wrap: '${target}' (${type}) has no sources of its own to rewrite")
+  endif()
+  get_target_property(already ${target} BALROG_WRAPPED_DIR)
+  if(already)
+    message(FATAL_ERROR "balrog_wrap: '${target}' is already wrapped")
+  endif()
+  get_target_property(source_dir ${target} SOURCE_DIR)
+  get_target_property(binary_dir ${target} BINARY_DIR)
+  if(NOT binary_dir STREQUAL CMAKE_CURRENT_BINARY_DIR)
+    # A custom command's output can only be a source of targets of the same directory.
+    message(FATAL_ERROR "balrog_wrap: call it in the directory that creates '${target}' "
+                        "(${source_dir})")
+  endif()
+  if(NOT TARGET balrog::runtime)
+    message(FATAL_ERROR "balrog_wrap: balrog::runtime is not defined (find_package(balrog))")
+  endif()
+  _balrog_wrap_tool(gen_cmd gen_dep)
+
+  set(out_dir "${binary_dir}/balrog_wrap/${target}")
+  set(dep_dir "${binary_dir}/balrog_wrap/${target}.deps")
+
+  # balrog-gen's options.
+  set(options --quiet)
+  set(extra_depends "")
+  if(arg_CONFIG)
+    get_filename_component(config "${arg_CONFIG}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    list(APPEND options "--config-file=${config}")
+    list(APPEND extra_depends "${config}")
+  endif()
+  if(arg_PASSES)
+    list(JOIN arg_PASSES "," passes)
+    list(APPEND options "--passes=${passes}")
+  endif()
+  if(DEFINED arg_HEADER_FILTER)
+    list(APPEND options "--header-filter=${arg_HEADER_FILTER}")
+  endif()
+
+  # The target's own compile flags, as the compiler will see them (generator expressions, so
+  # usage requirements of linked targets and later target_* calls are included).
+  set(tp "$<TARGET_PROPERTY:${target},")
+  # balrog-gen reads the original headers, never their rewritten copies in the mirror.
+  string(REGEX REPLACE "([][+.*()^$?|\\{}])" "\\\\\\1" out_dir_regex "${out_dir}")
+  set(includes "$<REMOVE_DUPLICATES:${tp}INCLUDE_DIRECTORIES>>")
+  set(includes "$<FILTER:${includes},EXCLUDE,^${out_dir_regex}(/|$)>")
+  set(definitions "$<REMOVE_DUPLICATES:${tp}COMPILE_DEFINITIONS>>")
+  # "SHELL:" options are several arguments in one string: balrog-gen does without them.
+  set(compile_options "$<FILTER:${tp}COMPILE_OPTIONS>,EXCLUDE,^SHELL:>")
+  # -std=: the target's standard, at least C++20 (balrog's headers need it; clang 16 spells
+  # C++23 and later c++2b); GNU extensions unless the target turns them off, as CMake does.
+  set(std "$<TARGET_PROPERTY:${target},CXX_STANDARD>")
+  set(ext "$<TARGET_PROPERTY:${target},CXX_EXTENSIONS>")
+  set(std "$<IF:$<OR:$<STREQUAL:${std},23>,$<STREQUAL:${std},26>>,2b,20>")
+  set(ext "$<IF:$<OR:$<STREQUAL:${ext},>,$<BOOL:${ext}>>,gnu,c>")
+  # CMAKE_CXX_FLAGS and CMAKE_CXX_FLAGS_<CONFIG> (-DNDEBUG...), as the compile line has them:
+  # the preprocessor must select the same branches for the parse as for the compile.
+  _balrog_wrap_split_flags("${CMAKE_CXX_FLAGS}" global_flags)
+  set(config_flags "")
+  set(configs ${CMAKE_CONFIGURATION_TYPES} ${CMAKE_BUILD_TYPE} Debug Release RelWithDebInfo
+              MinSizeRel)
+  list(REMOVE_DUPLICATES configs)
+  foreach(config IN LISTS configs)
+    string(TOUPPER "${config}" upper)
+    _balrog_wrap_split_flags("${CMAKE_CXX_FLAGS_${upper}}" these)
+    if(these)
+      list(JOIN these "$<SEMICOLON>" these)
+      list(APPEND config_flags "$<$<CONFIG:${config}>:${these}>")
+    endif()
+  endforeach()
+  # One list; $<SEMICOLON> splits only after evaluation (COMMAND_EXPAND_LISTS).
+  set(flags
+    ${global_flags}
+    ${config_flags}
+    "$<$<BOOL:${includes}>:-I$<JOIN:${includes},$<SEMICOLON>-I>>"
+    "$<$<BOOL:${definitions}>:-D$<JOIN:${definitions},$<SEMICOLON>-D>>"
+    "${compile_options}"
+    "-std=${ext}++${std}"
+    ${arg_EXTRA_ARGS})
+
+  # Sources to rewrite: C++ ones, not excluded, not generator expressions.
+  set(excluded "")
+  foreach(src IN LISTS arg_EXCLUDE)
+    get_filename_component(src "${src}" ABSOLUTE BASE_DIR "${source_dir}")
+    list(APPEND excluded "${src}")
+  endforeach()
+  set(cxx_extensions cpp cc cxx c++ C CPP)
+  get_target_property(sources ${target} SOURCES)
+  set(new_sources "")
+  set(wrapped 0)
+  foreach(src IN LISTS sources)
+    if(src MATCHES "\\$<")
+      list(APPEND new_sources "${src}")
+      continue()
+    endif()
+    if(IS_ABSOLUTE "${src}")
+      set(path "${src}")
+    elseif(NOT EXISTS "${source_dir}/${src}" AND EXISTS "${binary_dir}/${src}")
+      set(path "${binary_dir}/${src}")
+    else()
+      set(path "${source_dir}/${src}")
+    endif()
+    cmake_path(NORMAL_PATH path)
+    get_source_file_property(language "${path}" LANGUAGE)
+    get_filename_component(ext "${path}" LAST_EXT)
+    string(REGEX REPLACE "^\\." "" ext "${ext}")
+    if(path IN_LIST excluded
+       OR (language AND NOT language STREQUAL "CXX")
+       OR (NOT language AND NOT ext IN_LIST cxx_extensions))
+      list(APPEND new_sources "${src}")
+      continue()
+    endif()
+
+    # Mirrored relative to the target's source directory; anything elsewhere (../common/x.cpp,
+    # a generated source) relative to its own directory, under _ext/<hash of that directory>.
+    get_filename_component(src_parent "${path}" DIRECTORY)
+    cmake_path(IS_PREFIX source_dir "${path}" NORMALIZE under_source_dir)
+    if(under_source_dir)
+      set(base "${source_dir}")
+      file(RELATIVE_PATH rel "${source_dir}" "${path}")
+      set(out_root "${out_dir}")
+    else()
+      set(base "${src_parent}")
+      string(MD5 hash "${src_parent}")
+      string(SUBSTRING "${hash}" 0 12 hash)
+      get_filename_component(rel "${path}" NAME)
+      set(out_root "${out_dir}/_ext/${hash}")
+    endif()
+    set(out "${out_root}/${rel}")
+    set(depfile "${dep_dir}/${rel}.d")
+    if(NOT under_source_dir)
+      set(depfile "${dep_dir}/_ext/${hash}/${rel}.d")
+    endif()
+
+    # The source's own properties apply to the parse and to the copy.
+    set(src_flags "")
+    foreach(property IN ITEMS INCLUDE_DIRECTORIES COMPILE_DEFINITIONS COMPILE_OPTIONS)
+      get_source_file_property(value "${path}" ${property})
+      if(value)
+        set_property(SOURCE "${out}" APPEND PROPERTY ${property} "${value}")
+        if(property STREQUAL "INCLUDE_DIRECTORIES")
+          list(TRANSFORM value PREPEND "-I")
+        elseif(property STREQUAL "COMPILE_DEFINITIONS")
+          list(TRANSFORM value PREPEND "-D")
+        endif()
+        list(APPEND src_flags ${value})
+      endif()
+    endforeach()
+
+    file(RELATIVE_PATH shown "${CMAKE_BINARY_DIR}" "${out}")
+    add_custom_command(
+      OUTPUT "${out}"
+      COMMAND ${gen_cmd} -o "${out_root}" --base-dir "${base}" "--depfile=${depfile}.raw"
+              ${options} "${path}" -- ${flags} ${src_flags}
+      COMMAND "${CMAKE_COMMAND}" "-DBALROG_WRAP_RAW=${depfile}.raw" "-DBALROG_WRAP_OUT=${out}"
+              "-DBALROG_WRAP_DEPFILE=${depfile}" "-DBALROG_WRAP_BASE=${base}"
+              "-DBALROG_WRAP_MIRROR=${out_root}" -P "${CMAKE_CURRENT_FUNCTION_LIST_FILE}"
+      DEPFILE "${depfile}"
+      DEPENDS ${gen_dep} "${path}" ${extra_depends}
+      WORKING_DIRECTORY "${binary_dir}"
+      COMMENT "balrog-gen: rewriting ${shown}"
+      COMMAND_EXPAND_LISTS VERBATIM)
+    # `#include "x.hpp"` searches the includer's directory first: the copy's, then (-iquote)
+    # the original's, before any -I directory, as it did for the original.
+    if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang|IntelLLVM")
+      set_property(SOURCE "${out}" APPEND PROPERTY COMPILE_OPTIONS "-iquote" "${src_parent}")
+    else()
+      set_property(SOURCE "${out}" APPEND PROPERTY INCLUDE_DIRECTORIES "${src_parent}")
+    endif()
+    list(APPEND new_sources "${out}")
+    math(EXPR wrapped "${wrapped} + 1")
+  endforeach()
+  if(wrapped EQUAL 0)
+    message(WARNING "balrog_wrap: '${target}' has no C++ source to rewrite")
+  endif()
+  set_property(TARGET ${target} PROPERTY SOURCES ${new_sources})
+
+  # Rewritten headers (HEADER_FILTER) land in the mirror: its twin of each include directory
+  # under the source directory comes first, for the target and, for the directories it gives
+  # its dependents (PUBLIC, INTERFACE), for them too, so that both see the same rewritten
+  # class definitions (a std::mutex member became a balrog::mutex for everyone).
+  foreach(scope IN ITEMS PRIVATE INTERFACE)
+    if(scope STREQUAL "PRIVATE")
+      get_target_property(include_dirs ${target} INCLUDE_DIRECTORIES)
+    else()
+      get_target_property(include_dirs ${target} INTERFACE_INCLUDE_DIRECTORIES)
+    endif()
+    set(mirrored_dirs "")
+    foreach(dir IN LISTS include_dirs)
+      string(REGEX REPLACE "^\\$<BUILD_INTERFACE:(.*)>$" "\\1" dir "${dir}")
+      if(dir MATCHES "\\$<" OR NOT IS_ABSOLUTE "${dir}")
+        continue()
+      endif()
+      cmake_path(IS_PREFIX source_dir "${dir}" NORMALIZE under)
+      if(under)
+        file(RELATIVE_PATH rel "${source_dir}" "${dir}")
+        list(APPEND mirrored_dirs "$<BUILD_INTERFACE:${out_dir}/${rel}>")
+      endif()
+    endforeach()
+    if(mirrored_dirs)
+      target_include_directories(${target} BEFORE ${scope} ${mirrored_dirs})
+    endif()
+  endforeach()
+
+  # Rewritten code calls balrog::compat and balrog::: link the runtime. Through the properties
+  # rather than target_link_libraries, which cannot mix its plain and keyword forms.
+  set_property(TARGET ${target} APPEND PROPERTY LINK_LIBRARIES balrog::runtime)
+  if(type STREQUAL "STATIC_LIBRARY" OR type STREQUAL "OBJECT_LIBRARY")
+    set_property(TARGET ${target} APPEND PROPERTY INTERFACE_LINK_LIBRARIES
+                 "$<LINK_ONLY:balrog::runtime>")
+  endif()
+  set_property(TARGET ${target} PROPERTY BALROG_WRAPPED_DIR "${out_dir}")
+endfunction()
