@@ -1,0 +1,137 @@
+// balrog/pg/result.hpp — the rows a statement returned.
+//
+//   pg::result r = co_await conn.query("select id, name, born from person where id = $1", 7);
+//   for (pg::row row : r) {
+//     auto id = row.get<std::int64_t>("id");
+//     auto name = row.get<std::optional<std::string>>(1);  // NULL -> nullopt
+//   }
+//
+//   auto [id, name] = r[0].as<std::int64_t, std::string>();  // all the row's columns, in order
+//
+// A result owns its PGresult (freed on destruction); rows and fields are views into it and
+// must not outlive it. Values convert with get<T>() / as<T...>(): see balrog/pg/types.hpp for
+// the types, the formats and the errors (pg::conversion_error and its subclasses; a NULL read
+// as anything but std::optional<...> throws pg::unexpected_null). Column lookups by name are
+// case-sensitive, like PQfnumber with a quoted name.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+
+#include "balrog/pg/types.hpp"
+
+struct pg_result;  // libpq's PGresult
+
+namespace balrog::pg {
+
+class row;
+
+class result {
+ public:
+  result() noexcept = default;
+  explicit result(pg_result* owned) noexcept : res_(owned) {}
+
+  [[nodiscard]] std::size_t size() const noexcept;  // rows
+  [[nodiscard]] bool empty() const noexcept { return size() == 0; }
+  [[nodiscard]] std::size_t columns() const noexcept;
+  [[nodiscard]] std::string_view column_name(std::size_t column) const;
+  // The column's index; throws pg::error when there is no such column.
+  [[nodiscard]] std::size_t column_index(std::string_view name) const;
+  [[nodiscard]] std::uint32_t column_type(std::size_t column) const;  // the type's OID
+  // "INSERT 0 1", "SELECT 3"... and the count in it (rows inserted, updated, deleted, copied...).
+  [[nodiscard]] std::string_view command_tag() const noexcept;
+  [[nodiscard]] std::uint64_t rows_affected() const noexcept;
+
+  [[nodiscard]] row operator[](std::size_t i) const;
+  // The only row's only column (throws pg::error unless the result is 1x1).
+  template <class T>
+  [[nodiscard]] T scalar() const;
+
+  class iterator;
+  [[nodiscard]] iterator begin() const noexcept;
+  [[nodiscard]] iterator end() const noexcept;
+
+  // The libpq result, still owned by this object.
+  [[nodiscard]] pg_result* native_handle() const noexcept { return res_.get(); }
+
+ private:
+  struct deleter {
+    void operator()(pg_result* r) const noexcept;
+  };
+  std::unique_ptr<pg_result, deleter> res_;
+};
+
+class row {
+ public:
+  row(const result& r, std::size_t index) noexcept : r_(&r), index_(index) {}
+  [[nodiscard]] std::size_t index() const noexcept { return index_; }
+  [[nodiscard]] std::size_t size() const noexcept { return r_->columns(); }
+  [[nodiscard]] field operator[](std::size_t column) const { return at(column); }
+  [[nodiscard]] field operator[](std::string_view name) const { return at(r_->column_index(name)); }
+
+  template <class T>
+  [[nodiscard]] T get(std::size_t column) const {
+    return at(column).template as<T>();
+  }
+  template <class T>
+  [[nodiscard]] T get(std::string_view name) const {
+    return at(r_->column_index(name)).template as<T>();
+  }
+  // Every column, converted: as<std::int64_t, std::string>() for a two-column row. Throws
+  // balrog::usage_error when the row does not have exactly sizeof...(T) columns.
+  template <class... T>
+  [[nodiscard]] std::tuple<T...> as() const {
+    check_columns(sizeof...(T));
+    return as_impl<T...>(std::index_sequence_for<T...>{});
+  }
+
+ private:
+  [[nodiscard]] field at(std::size_t column) const;
+  void check_columns(std::size_t wanted) const;
+  template <class... T, std::size_t... I>
+  std::tuple<T...> as_impl(std::index_sequence<I...>) const {
+    // Braced initialization: the columns convert left to right.
+    return std::tuple<T...>{field(*r_, index_, I).template as<T>()...};
+  }
+  const result* r_;
+  std::size_t index_;
+};
+
+class result::iterator {
+ public:
+  using iterator_category = std::random_access_iterator_tag;
+  using value_type = row;
+  using difference_type = std::ptrdiff_t;
+  using reference = row;
+  iterator() noexcept = default;
+  iterator(const result* r, std::size_t i) noexcept : r_(r), i_(i) {}
+  row operator*() const noexcept { return row(*r_, i_); }
+  iterator& operator++() noexcept {
+    ++i_;
+    return *this;
+  }
+  iterator operator++(int) noexcept { return iterator(r_, i_++); }
+  friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.i_ == b.i_; }
+
+ private:
+  const result* r_ = nullptr;
+  std::size_t i_ = 0;
+};
+
+template <class T>
+T result::scalar() const {
+  if (size() != 1 || columns() != 1) {
+    throw_usage("result::scalar: the result has " + std::to_string(size()) + " row(s) and " +
+                std::to_string(columns()) + " column(s), not one value");
+  }
+  return (*this)[0].template get<T>(0);
+}
+
+}  // namespace balrog::pg
