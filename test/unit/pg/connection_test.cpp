@@ -360,3 +360,23 @@ TEST(PgConnection, TlsThroughSslmode) {
                  pg::connection_error);
   });
 }
+
+TEST(PgConnection, TakingTurnsWithoutThePipelineServesEveryone) {
+  // pipeline = false: one statement in flight at a time. The statement cache's prepare on a
+  // text's second use is one more turn before the caller's own statement (a hang, once).
+  balrog::run([] {
+    auto c = connect({.pipeline = false});
+    std::atomic<int> ok{0};
+    std::vector<balrog::fiber<void>> fibers;
+    for (int f = 0; f < 20; ++f) {
+      fibers.push_back(balrog::spawn([&, f] {
+        for (int i = 0; i < 10; ++i) {
+          auto r = q(c, "select $1::int + 1", {p(std::to_string(f * 100 + i))});
+          if (text(r) == std::to_string(f * 100 + i + 1)) ++ok;
+        }
+      }));
+    }
+    for (auto& fib : fibers) fib.join();
+    EXPECT_EQ(ok.load(), 200);
+  });
+}

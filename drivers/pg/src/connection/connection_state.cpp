@@ -268,6 +268,11 @@ task<void> connection_state::pump(request* mine, deadline until) {
     read_available();
     if (mine != nullptr ? mine->done : !notifications_.empty()) co_return;
     if (mine != nullptr && in_flight_.empty()) {
+      // Taking turns (pipeline off), the next statement can only go now that the last one is
+      // done: go round and send it.
+      const bool more = std::any_of(queued_.begin(), queued_.end(),
+                                    [this](const auto& r) { return sendable(*r); });
+      if (more) continue;
       // Nothing of ours can go out (another caller's exclusive section): wait to be led again.
       co_return;
     }
