@@ -10,10 +10,20 @@ all: test
 bootstrap:
 	@scripts/bootstrap
 
+# Part 1: 10,000 clients, fibers vs threads (examples/demo). Part 2: a sync libpq program
+# rewritten by balrog-gen, sync vs balrog against a PostgreSQL it starts (examples/pg-sessions);
+# it needs balrog-gen, and is skipped, saying so, when that or the example does not build.
 demo: bootstrap
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release --target balrog_demo
-	@build/release/examples/demo/balrog_demo
+	@part2=yes; cmake --build --preset release --target pg_sessions || part2=no; \
+	build/release/examples/demo/balrog_demo || exit 1; \
+	if [ $$part2 = yes ]; then \
+	  /usr/bin/python3 examples/pg-sessions/run_demo.py --build build/release; \
+	else \
+	  echo; echo "balrog demo, part 2 (balrog-gen on a libpq program) SKIPPED: building balrog-gen"; \
+	  echo "or examples/pg-sessions failed (the errors are above)."; \
+	fi
 
 test: test-dev test-asan
 

@@ -1,0 +1,220 @@
+#!/usr/bin/python3
+"""The second part of `make demo`: a plain sync libpq program, rewritten by balrog-gen.
+
+  examples/pg-sessions/run_demo.py [--build build/release] [--sessions 200]
+
+Shows balrog-gen's diff of examples/pg-sessions/sessions.cpp, starts a throwaway PostgreSQL
+(scripts/pg-cluster, stopped at the end whatever happens), runs the program as written
+(pg_sessions_sync: a std::thread per session) and as rewritten (pg_sessions_balrog: a fiber per
+session, on one thread), and prints them side by side. Both binaries must be built
+(`cmake --build --preset release --target pg_sessions`).
+
+What is measured, from outside the program: peak RSS (wait4's ru_maxrss), the peak number of
+OS threads of the process and of server connections (sampled every few milliseconds from
+/proc/PID/status and pg_stat_activity). From inside (its summary line): wall time of the
+how long until every session was connected, how long the work took after that,
+queries, failures, and how many distinct threads ran session code.
+"""
+import argparse
+import difflib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import psycopg2
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+PG_CLUSTER = os.path.join(ROOT, "scripts", "pg-cluster")
+SUMMARY = re.compile(r"pg_sessions: (\d+) sessions, .*: (\d+) queries, (\d+) failed, "
+                     r"(\d+) transfers, "
+                     r"(\d+) bad sums; all connected after ([\d.]+) s, then worked ([\d.]+) s; "
+                     r"sessions ran on (\d+) thread")
+
+
+def say(text=""):
+    print(text, flush=True)
+
+
+def show_rewrite(gen, build):
+    """Rewrites sessions.cpp with balrog-gen as balrog_wrap() does (-o), prints the diff and
+    checks that the build compiled that very rewrite. Returns the build's copy."""
+    rel_build = os.path.relpath(build, ROOT)
+    source = os.path.relpath(os.path.join(HERE, "sessions.cpp"), ROOT)
+    mirror = os.path.join(build, "examples", "pg-sessions", "balrog_wrap", "pg_sessions_balrog",
+                          "sessions.cpp")
+    with tempfile.TemporaryDirectory(prefix="balrog-demo-gen-") as out:
+        say("$ %s -p %s -o $OUT --base-dir %s %s" % (os.path.relpath(gen, ROOT), rel_build,
+                                                     os.path.dirname(source), source))
+        say("$ diff -U1 %s $OUT/sessions.cpp" % source)
+        r = subprocess.run([gen, "-p", rel_build, "--quiet", "-o", out, "--base-dir", HERE, source],
+                           cwd=ROOT, capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit("run_demo: balrog-gen failed (%d):\n%s" % (r.returncode, r.stderr))
+        with open(os.path.join(HERE, "sessions.cpp")) as f:
+            before = f.read()
+        with open(os.path.join(out, "sessions.cpp")) as f:
+            after = f.read()
+    diff = difflib.unified_diff(before.splitlines(), after.splitlines(), "a/" + source,
+                                "b/" + source, n=1, lineterm="")
+    say("\n".join(diff))
+    with open(mirror) as f:
+        if f.read() != after:
+            sys.exit("run_demo: %s differs from balrog-gen's rewrite: rebuild pg_sessions_balrog"
+                     % mirror)
+    return os.path.relpath(mirror, ROOT)
+
+
+def threads_of(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("Threads:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def measure(binary, conninfo, sessions):
+    monitor = psycopg2.connect(conninfo)
+    monitor.autocommit = True
+    cur = monitor.cursor()
+    count_sql = ("select count(*) from pg_stat_activity "
+                 "where backend_type = 'client backend' and pid <> pg_backend_pid()")
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([binary, conninfo, str(sessions)], stdout=out, stderr=err)
+        peak_threads = peak_conns = 0
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid != 0:
+                break
+            peak_threads = max(peak_threads, threads_of(proc.pid))
+            cur.execute(count_sql)
+            peak_conns = max(peak_conns, cur.fetchone()[0])
+            time.sleep(0.01)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    monitor.close()
+    m = SUMMARY.search(stdout)
+    if proc.returncode != 0 or not m:
+        sys.exit("run_demo: %s exited %d\n%s%s" % (os.path.basename(binary), proc.returncode,
+                                                    stdout, stderr[-3000:]))
+    return {
+        "sessions": int(m.group(1)), "queries": int(m.group(2)), "failed": int(m.group(3)),
+        "transfers": int(m.group(4)), "bad_sums": int(m.group(5)), "connect": float(m.group(6)),
+        "work": float(m.group(7)), "session_threads": int(m.group(8)),
+        "stalls": stderr.count("balrog watchdog: shard"), "peak_threads": peak_threads,
+        "peak_conns": peak_conns, "rss_mib": usage.ru_maxrss / 1024.0,
+    }
+
+
+def table(sync, fibers):
+    rows = [
+        ("sessions", "%d", "sessions"),
+        ("queries", "%d", "queries"),
+        ("failed queries or connects", "%d", "failed"),
+        ("wall time: all connected after", "%.2f s", "connect"),
+        ("           then the work took", "%.2f s", "work"),
+        ("peak RSS", "%.1f MiB", "rss_mib"),
+        ("OS threads (peak)", "%d", "peak_threads"),
+        ("  of which ran sessions", "%d", "session_threads"),
+        ("server connections (peak)", "%d", "peak_conns"),
+    ]
+    say("  %-30s %20s %20s" % ("", "sync: std::threads", "balrog: fibers"))
+    for label, fmt, key in rows:
+        say("  %-30s %20s %20s" % (label, fmt % sync[key], fmt % fibers[key]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build", "release"))
+    ap.add_argument("--sessions", type=int, default=200)
+    args = ap.parse_args()
+    if not 1 <= args.sessions <= 290:
+        ap.error("--sessions: 1 to 290 (scripts/pg-cluster's server allows 300 connections)")
+    build = os.path.abspath(args.build)
+    gen = os.path.join(build, "bin", "balrog-gen")
+    sync_bin = os.path.join(build, "examples", "pg-sessions", "pg_sessions_sync")
+    balrog_bin = os.path.join(build, "examples", "pg-sessions", "pg_sessions_balrog")
+    if not os.access(gen, os.X_OK):
+        say()
+        say("balrog demo, part 2 (balrog-gen on a libpq program) skipped: %s was built without\n"
+            "balrog-gen (BALROG_BUILD_TOOL=OFF, or Clang 16 missing: run scripts/bootstrap)."
+            % os.path.relpath(build, ROOT))
+        return 0
+    for path in (sync_bin, balrog_bin):
+        if not os.access(path, os.X_OK):
+            sys.exit("run_demo: %s is missing (build the pg_sessions target)" % path)
+    # SIGTERM/SIGHUP unwind like Ctrl-C, so the cluster is stopped below.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: sys.exit("run_demo: interrupted"))
+
+    say()
+    say("balrog demo, part 2: %d database sessions, in plain blocking libpq, rewritten by "
+        "balrog-gen." % args.sessions)
+    say()
+    say("examples/pg-sessions/sessions.cpp is ordinary sync code: PQconnectdb, PQexecParams,\n"
+        "sleep_for and usleep for think time, a std::mutex and a std::condition_variable. Each\n"
+        "session connects, waits for the others, makes 3 transfers (a transaction each), runs a\n"
+        "slow report (select pg_sleep(0.05)), checks that the balances add up, and disconnects.\n"
+        "balrog-gen rewrites it (the libpq map is enabled in examples/pg-sessions/.balrog.yaml;\n"
+        "-o is what balrog_wrap() runs at build time, without -o balrog-gen prints the diff):")
+    say()
+    mirror = show_rewrite(gen, build)
+    say()
+    say("The balrog build compiled exactly this rewrite (balrog_wrap() in\n"
+        "examples/pg-sessions/CMakeLists.txt: %s);\n"
+        "the sync build compiled sessions.cpp as it is. balrog-gen rewrites calls and types, not\n"
+        "how the program starts its sessions: sessions.cpp calls run_sessions(n, fn), and each\n"
+        "build links its own version: a std::thread per session (run_sessions_threads.cpp) or\n"
+        "balrog::run with a fiber per session (run_sessions_fibers.cpp)." % mirror)
+    say()
+
+    tmp = tempfile.mkdtemp(prefix="balrog-demo-")
+    os.chmod(tmp, 0o755)  # the server runs as `postgres` when we are root
+    cluster = os.path.join(tmp, "pg")
+    try:
+        r = subprocess.run([PG_CLUSTER, "start", cluster], capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit("run_demo: could not start PostgreSQL:\n" + r.stdout + r.stderr)
+        conninfo = r.stdout.strip().splitlines()[-1]
+        say("PostgreSQL 15 started in %s (scripts/pg-cluster); each build runs in a fresh"
+            % cluster)
+        say("process against it, %d sessions at once:" % args.sessions)
+        say()
+        sync = measure(sync_bin, conninfo, args.sessions)
+        fibers = measure(balrog_bin, conninfo, args.sessions)
+        table(sync, fibers)
+    finally:
+        subprocess.run([PG_CLUSTER, "stop", cluster], capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+    say()
+    extra = fibers["peak_threads"] - fibers["session_threads"]
+    say("  The same work both ways (%d transfers, the balances always added up). The\n"
+        "  balrog build ran every session on one thread; its %d other threads at the peak\n"
+        "  were balrog's offload pool, where PQconnectdb's PQconnectStart runs (it may\n"
+        "  resolve names and read files). Connecting is mostly the server's work (a backend\n"
+        "  process per connection), and each session holds its server connection either way:\n"
+        "  balrog changes the client's threads, not the server's backends. After connecting,\n"
+        "  fibers took %.2fx the time and the process %.2fx the memory of threads."
+        % (fibers["transfers"], extra, fibers["work"] / sync["work"],
+           fibers["rss_mib"] / sync["rss_mib"]))
+    if fibers["stalls"]:
+        say("  (balrog's watchdog saw the one thread away from its loop for more than 100 ms %d\n"
+            "  time(s), while the server's backends kept the CPUs busy; its reports go to stderr,\n"
+            "  hidden here.)" % fibers["stalls"])
+    say("  PostgreSQL stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
