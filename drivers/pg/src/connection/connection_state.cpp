@@ -297,6 +297,24 @@ task<void> connection_state::pump(request* mine, deadline until) {
   }
 }
 
+task<void> connection_state::lead(request* mine, deadline until) {
+  pumping_ = true;
+  try {
+    co_await pump(mine, until);
+  } catch (const cancelled&) {
+    pumping_ = false;  // the leader's caller gave up: the connection is fine
+    throw;
+  } catch (const timeout_error&) {
+    pumping_ = false;
+    throw;
+  } catch (...) {
+    pumping_ = false;
+    mark_broken(std::current_exception());
+    throw;
+  }
+  pumping_ = false;
+}
+
 std::shared_ptr<request> connection_state::through_cache(std::shared_ptr<request> req) {
   if (!cache_enabled_ || req->what != request::kind::query || req->params.empty()) return req;
   // A statement is prepared with its parameters' types: the same text sent with other types
@@ -385,22 +403,8 @@ task<result_ptr> connection_state::run(std::shared_ptr<request> req) {
   try {
     while (!req->done) {
       if (!pumping_) {
-        pumping_ = true;
         req->lead = false;
-        try {
-          co_await pump(req.get(), deadline::never());
-        } catch (const cancelled&) {
-          pumping_ = false;
-          throw;
-        } catch (const timeout_error&) {
-          pumping_ = false;
-          throw;
-        } catch (...) {
-          pumping_ = false;
-          mark_broken(std::current_exception());
-          throw;
-        }
-        pumping_ = false;
+        co_await lead(req.get(), deadline::never());
         if (!req->done) co_await request_awaiter(*req);
         continue;
       }
@@ -521,23 +525,12 @@ task<std::optional<notification>> connection_state::next_notification(deadline u
     if (until.expired()) co_return std::nullopt;
     if (!pumping_ && exclusive_owner_ == 0 && pending_cleanup == leftover::none) {
       // Idle: read the socket ourselves; a caller with a statement wakes us and takes over.
-      pumping_ = true;
       try {
-        co_await pump(nullptr, until);
-      } catch (const cancelled&) {
-        pumping_ = false;
-        hand_over();
-        throw;
-      } catch (const timeout_error&) {
-        pumping_ = false;
-        hand_over();
-        throw;
+        co_await lead(nullptr, until);
       } catch (...) {
-        pumping_ = false;
-        mark_broken(std::current_exception());
+        hand_over();  // nobody is left to lead if the connection broke: then this does nothing
         throw;
       }
-      pumping_ = false;
       hand_over();
       continue;  // a caller queued a statement and leads now; we wait below next time
     }

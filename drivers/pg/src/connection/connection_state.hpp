@@ -91,6 +91,9 @@ class connection_state : public std::enable_shared_from_this<connection_state> {
   // Leads the pipeline: sends what is sendable, reads results, completes requests, until `mine`
   // is done; or, with mine == nullptr, until a notification is queued or `until` passes.
   task<void> pump(request* mine, deadline until);
+  // pump() as the leader (pumping_ set meanwhile). A caller giving up (cancelled, deadline)
+  // only ends its lead; any other failure breaks the connection.
+  task<void> lead(request* mine, deadline until);
   // Sends every sendable queued request (pipeline off: at most one in flight).
   void send_ready();
   void send_one(request& r);
