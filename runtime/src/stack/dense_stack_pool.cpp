@@ -6,6 +6,7 @@
 #include <string>
 
 #include "balrog/errors.hpp"
+#include "core/sanitizer.hpp"
 
 namespace balrog::detail {
 
@@ -25,7 +26,10 @@ dense_stack_pool::dense_stack_pool(std::size_t slot_size)
       slots_per_slab_(std::max<std::size_t>(1, slab_target_bytes / slot_size)) {}
 
 dense_stack_pool::~dense_stack_pool() {
-  for (const slab& s : slabs_) ::munmap(s.base, s.bytes);
+  for (const slab& s : slabs_) {
+    sanitizer::unpoison(s.base, s.bytes);  // see guarded_stack_pool::unmap
+    ::munmap(s.base, s.bytes);
+  }
 }
 
 void dense_stack_pool::add_slab() {

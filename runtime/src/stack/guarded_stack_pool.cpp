@@ -7,6 +7,7 @@
 #include <string>
 
 #include "balrog/errors.hpp"
+#include "core/sanitizer.hpp"
 
 namespace balrog::detail {
 
@@ -73,6 +74,9 @@ stack_facts guarded_stack_pool::facts(const boost::context::stack_context& sc) c
 
 void guarded_stack_pool::unmap(void* sp) const noexcept {
   const std::size_t guard = page_size();
+  // ASan keeps the poison of the fiber's dead frames in its shadow after munmap; the next
+  // mapping at this address (a file, another stack) would inherit it and report false errors.
+  sanitizer::unpoison(static_cast<char*>(sp) - size_, size_);
   ::munmap(static_cast<char*>(sp) - size_ - guard, size_ + guard);
 }
 
