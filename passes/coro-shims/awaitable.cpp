@@ -133,6 +133,23 @@ clang::QualType awaiter_result(clang::QualType awaiter, clang::ASTContext& ctx, 
 
 namespace {
 
+// Where the function's return type is spelled, past `ns::` and cv-qualifiers: the
+// template-id the user wrote (task<T>, my_future<std::string>), not an alias of it.
+clang::TypeLoc written_return_loc(const clang::FunctionDecl& fd) {
+  clang::TypeLoc loc;
+  if (clang::FunctionTypeLoc ftl = fd.getFunctionTypeLoc()) loc = ftl.getReturnLoc();
+  while (loc) {
+    if (auto e = loc.getAs<clang::ElaboratedTypeLoc>()) {
+      loc = e.getNamedTypeLoc();
+    } else if (auto q = loc.getAs<clang::QualifiedTypeLoc>()) {
+      loc = q.getUnqualifiedLoc();
+    } else {
+      break;
+    }
+  }
+  return loc;
+}
+
 std::optional<awaitable_info> classify(const clang::FunctionDecl& fd, clang::ASTContext& ctx,
                                        clang::Sema* sema) {
   const clang::QualType rt = fd.getReturnType();
@@ -157,17 +174,7 @@ std::optional<awaitable_info> classify(const clang::FunctionDecl& fd, clang::AST
       return info;  // printed, not copied: the spelling has the reference
     }
     // Where T is spelled: task<T> written as such (not through an alias of it).
-    clang::TypeLoc loc;
-    if (clang::FunctionTypeLoc ftl = fd.getFunctionTypeLoc()) loc = ftl.getReturnLoc();
-    while (loc) {
-      if (auto e = loc.getAs<clang::ElaboratedTypeLoc>()) {
-        loc = e.getNamedTypeLoc();
-      } else if (auto q = loc.getAs<clang::QualifiedTypeLoc>()) {
-        loc = q.getUnqualifiedLoc();
-      } else {
-        break;
-      }
-    }
+    const clang::TypeLoc loc = written_return_loc(fd);
     if (auto tl = loc ? loc.getAs<clang::TemplateSpecializationTypeLoc>()
                       : clang::TemplateSpecializationTypeLoc()) {
       const auto* written = llvm::dyn_cast_or_null<clang::ClassTemplateDecl>(
@@ -230,17 +237,7 @@ std::optional<awaitable_info> classify_awaitable(const clang::FunctionDecl& fd,
   if (!info || info->is_task || info->result.isNull()) return info;
   // What a foreign awaitable yields is one of its template arguments, more often than not
   // (my_future<std::string>): copy it as written rather than print it desugared.
-  clang::TypeLoc loc;
-  if (clang::FunctionTypeLoc ftl = fd.getFunctionTypeLoc()) loc = ftl.getReturnLoc();
-  while (loc) {
-    if (auto e = loc.getAs<clang::ElaboratedTypeLoc>()) {
-      loc = e.getNamedTypeLoc();
-    } else if (auto q = loc.getAs<clang::QualifiedTypeLoc>()) {
-      loc = q.getUnqualifiedLoc();
-    } else {
-      break;
-    }
-  }
+  const clang::TypeLoc loc = written_return_loc(fd);
   auto tl = loc ? loc.getAs<clang::TemplateSpecializationTypeLoc>()
                 : clang::TemplateSpecializationTypeLoc();
   for (unsigned i = 0; tl && i < tl.getNumArgs(); ++i) {
