@@ -1,11 +1,11 @@
 #include "compat/libpq_wait.hpp"
 
-#include <dlfcn.h>
 #include <libpq-events.h>
 #include <poll.h>
 #include <sys/socket.h>
 
 #include "core/scheduler.hpp"
+#include "protocol/libpq_steps.hpp"
 
 namespace balrog::compat::pq {
 
@@ -36,16 +36,6 @@ void mark(PGconn* conn) noexcept {
 
 void unmark(PGconn* conn) noexcept {
   if (marked(conn)) PQsetInstanceData(conn, marker_proc, nullptr);
-}
-
-// Decrypted bytes OpenSSL holds for libpq: the socket does not show them as readable.
-// libpq already loaded libssl when TLS is in use; SSL_pending is looked up there.
-bool tls_pending(const PGconn* conn) noexcept {
-  if (PQsslInUse(const_cast<PGconn*>(conn)) == 0) return false;
-  using pending_fn = int (*)(const void*);
-  static const auto pending = reinterpret_cast<pending_fn>(dlsym(RTLD_DEFAULT, "SSL_pending"));
-  void* ssl = PQsslStruct(const_cast<PGconn*>(conn), "OpenSSL");
-  return pending != nullptr && ssl != nullptr && pending(ssl) > 0;
 }
 
 }  // namespace
@@ -88,7 +78,7 @@ bool flush_all(PGconn* conn) noexcept {
 input read_input(PGconn* conn) noexcept {
   const int fd = PQsocket(conn);
   if (fd < 0) return input::closed;
-  if (!tls_pending(conn)) {
+  if (!pg::detail::tls_input_pending(conn)) {
     if (!wait_socket(fd, true, false)) return input::interrupted;
     if (read_would_fail(fd)) return input::closed;
   }

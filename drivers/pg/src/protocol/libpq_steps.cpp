@@ -1,5 +1,7 @@
 #include "protocol/libpq_steps.hpp"
 
+#include <dlfcn.h>
+
 #include <cstring>
 
 #include "balrog/await.hpp"
@@ -20,6 +22,22 @@ int socket_of(const PGconn* conn, const char* doing) {
 }
 
 }  // namespace
+
+bool tls_input_pending(const PGconn* conn) noexcept {
+  auto* c = const_cast<PGconn*>(conn);  // libpq's TLS getters take non-const pointers
+  if (PQsslInUse(c) == 0) return false;
+  // libpq loaded libssl when it negotiated TLS; SSL_pending is looked up there, so balrog
+  // itself needs no OpenSSL headers or link.
+  using pending_fn = int (*)(const void*);
+  static const auto pending = reinterpret_cast<pending_fn>(dlsym(RTLD_DEFAULT, "SSL_pending"));
+  void* ssl = PQsslStruct(c, "OpenSSL");
+  return pending != nullptr && ssl != nullptr && pending(ssl) > 0;
+}
+
+task<void> wait_input(const PGconn* conn, deadline until, const char* doing) {
+  if (tls_input_pending(conn)) co_return;
+  co_await readable(socket_of(conn, doing), until);
+}
 
 std::string last_error(const PGconn* conn, const char* fallback) {
   const char* msg = conn != nullptr ? PQerrorMessage(conn) : nullptr;
@@ -99,13 +117,13 @@ task<result_ptr> next_result(PGconn* conn, deadline until) {
   for (;;) {
     if (PQconsumeInput(conn) == 0) throw_connection_error(conn, "reading from the server");
     if (PQisBusy(conn) == 0) co_return result_ptr(PQgetResult(conn));
-    co_await readable(socket_of(conn, "waiting for a result"), until);
+    co_await wait_input(conn, until, "waiting for a result");
   }
 }
 
 task<bool> read_input(PGconn* conn, deadline until) {
   try {
-    co_await readable(socket_of(conn, "waiting for the server"), until);
+    co_await wait_input(conn, until, "waiting for the server");
   } catch (const timeout_error&) {
     if (until.expired()) co_return false;  // our own deadline, not a deadline_scope's
     throw;
@@ -145,7 +163,7 @@ task<std::optional<std::string>> get_copy_data(PGconn* conn, deadline until) {
     }
     if (n == -1) co_return std::nullopt;  // done: the final result follows
     if (n == -2) throw_connection_error(conn, "COPY TO STDOUT");
-    co_await readable(socket_of(conn, "COPY TO STDOUT"), until);
+    co_await wait_input(conn, until, "COPY TO STDOUT");
     if (PQconsumeInput(conn) == 0) throw_connection_error(conn, "reading from the server");
   }
 }

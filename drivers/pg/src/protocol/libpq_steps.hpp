@@ -35,6 +35,13 @@ std::string last_error(const PGconn* conn, const char* fallback = "unknown libpq
 // Throws pg::connection_error with libpq's message, prefixed by `what`.
 [[noreturn]] void throw_connection_error(const PGconn* conn, const std::string& what);
 
+// OpenSSL holds decrypted input that libpq has not read yet. The socket does not show it as
+// readable, so every wait for input checks this first (libpq's own pqWait does the same).
+bool tls_input_pending(const PGconn* conn) noexcept;
+
+// Waits until libpq has input to read: the socket is readable, or OpenSSL already holds some.
+task<void> wait_input(const PGconn* conn, deadline until, const char* doing);
+
 // Starts connecting (PQconnectStartParams on the offload pool: libpq may resolve host names
 // and read ~/.pgpass or service files there) and drives PQconnectPoll to the end. Returns a
 // connection in non-blocking mode.
