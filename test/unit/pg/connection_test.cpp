@@ -62,6 +62,22 @@ TEST(PgConnection, ParametersAndNulls) {
     EXPECT_EQ(text(r, 0, 1), "t");
     auto n = q(c, "select null::int");
     EXPECT_TRUE(n[0][0].is_null());
+    // More parameters than send_one keeps on the stack (16), with NULLs among them, three
+    // times: sent as text, then prepared by the statement cache and sent again.
+    std::string sql = "select concat_ws(',', ";
+    std::vector<pg::param> many;
+    std::string expected;
+    for (int i = 1; i <= 40; ++i) {
+      sql += (i > 1 ? ", $" : "$") + std::to_string(i) + "::text";
+      if (i % 7 == 0) {
+        many.push_back(pg::param{});  // concat_ws skips NULLs
+      } else {
+        many.push_back(p("v" + std::to_string(i)));
+        expected += (expected.empty() ? "v" : ",v") + std::to_string(i);
+      }
+    }
+    sql += ")";
+    for (int round = 0; round < 3; ++round) EXPECT_EQ(text(q(c, sql, many)), expected);
   });
 }
 
@@ -358,6 +374,38 @@ TEST(PgConnection, TlsThroughSslmode) {
     EXPECT_THROW(balrog::await(pg::connection::connect(
                      pg_cluster::tcp_conninfo() + " sslmode=verify-full sslrootcert=/nonexistent")),
                  pg::connection_error);
+  });
+}
+
+// Results far larger than one TLS record, pipelined from several fibers and streamed by COPY:
+// input OpenSSL already decrypted must not be waited for on the socket (it never shows there).
+TEST(PgConnection, LargeResultsAndCopyOverTls) {
+  balrog::run([] {
+    auto c =
+        balrog::await(pg::connection::connect(pg_cluster::tcp_conninfo() + " sslmode=require"));
+    std::vector<balrog::fiber<void>> fibers;
+    std::atomic<int> ok{0};
+    for (int f = 0; f < 4; ++f) {
+      fibers.push_back(balrog::spawn([&c, &ok, f] {
+        for (int round = 0; round < 3; ++round) {
+          auto r = q(c, "select repeat('x', 50000 + g + $1::int) from generate_series(1, 40) g",
+                     {p(std::to_string(f))});
+          if (r.size() == 40 && text(r, 39).size() == 50040U + static_cast<unsigned>(f)) ++ok;
+        }
+      }));
+    }
+    for (auto& f : fibers) f.join();
+    EXPECT_EQ(ok, 12);
+    for (int size = 1000; size < 300000; size += 3371) {
+      EXPECT_EQ(text(q(c, "select repeat('z', $1::int)", {p(std::to_string(size))})).size(),
+                static_cast<std::size_t>(size));
+    }
+    auto out = balrog::await(
+        c.copy_out("copy (select repeat('y', 70000) from generate_series(1, 30)) to stdout"));
+    int rows = 0;
+    while (auto row = balrog::await(out.next())) rows += row->size() == 70001U ? 1 : 0;
+    EXPECT_EQ(rows, 30);
+    EXPECT_EQ(text(q(c, "select 7")), "7");
   });
 }
 

@@ -1,6 +1,7 @@
 #include "connection/connection_state.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 
 #include "balrog/errors.hpp"
@@ -161,30 +162,70 @@ void connection_state::hand_over() noexcept {
   notification_waiters_.wake_one();
 }
 
-void connection_state::send_one(request& r) {
-  std::vector<const char*> values;
-  std::vector<int> lengths;
-  std::vector<int> formats;
-  std::vector<Oid> types;
-  for (const param& p : r.params) {
-    values.push_back(p.value ? p.value->data() : nullptr);
-    lengths.push_back(p.value ? static_cast<int>(p.value->size()) : 0);
-    formats.push_back(p.binary ? 1 : 0);
-    types.push_back(p.oid);
+namespace {
+
+// libpq's parallel parameter arrays. Statements rarely have many parameters: up to
+// `inline_count` they live on the stack, so sending a statement allocates nothing.
+class param_arrays {
+ public:
+  explicit param_arrays(const std::vector<param>& params) {
+    const std::size_t n = params.size();
+    if (n > inline_count) {
+      heap_values_ = std::make_unique<const char*[]>(n);
+      heap_ints_ = std::make_unique<int[]>(2 * n);
+      heap_types_ = std::make_unique<Oid[]>(n);
+      values_ = heap_values_.get();
+      lengths_ = heap_ints_.get();
+      formats_ = heap_ints_.get() + n;
+      types_ = heap_types_.get();
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const param& p = params[i];
+      values_[i] = p.value ? p.value->data() : nullptr;
+      lengths_[i] = p.value ? static_cast<int>(p.value->size()) : 0;
+      formats_[i] = p.binary ? 1 : 0;
+      types_[i] = p.oid;
+    }
   }
+  param_arrays(const param_arrays&) = delete;
+  param_arrays& operator=(const param_arrays&) = delete;
+
+  const char* const* values() const noexcept { return values_; }
+  const int* lengths() const noexcept { return lengths_; }
+  const int* formats() const noexcept { return formats_; }
+  const Oid* types() const noexcept { return types_; }
+
+ private:
+  static constexpr std::size_t inline_count = 16;
+  std::array<const char*, inline_count> inline_values_{};
+  std::array<int, 2 * inline_count> inline_ints_{};
+  std::array<Oid, inline_count> inline_types_{};
+  std::unique_ptr<const char*[]> heap_values_;
+  std::unique_ptr<int[]> heap_ints_;
+  std::unique_ptr<Oid[]> heap_types_;
+  const char** values_ = inline_values_.data();
+  int* lengths_ = inline_ints_.data();
+  int* formats_ = inline_ints_.data() + inline_count;
+  Oid* types_ = inline_types_.data();
+};
+
+}  // namespace
+
+void connection_state::send_one(request& r) {
+  const param_arrays a(r.params);
   const int n = static_cast<int>(r.params.size());
   int ok = 1;
   switch (r.what) {
     case request::kind::query:
-      ok = PQsendQueryParams(conn_.get(), r.sql.c_str(), n, types.data(), values.data(),
-                             lengths.data(), formats.data(), r.result_format);
+      ok = PQsendQueryParams(conn_.get(), r.sql.c_str(), n, a.types(), a.values(), a.lengths(),
+                             a.formats(), r.result_format);
       break;
     case request::kind::prepare:
-      ok = PQsendPrepare(conn_.get(), r.name.c_str(), r.sql.c_str(), n, types.data());
+      ok = PQsendPrepare(conn_.get(), r.name.c_str(), r.sql.c_str(), n, a.types());
       break;
     case request::kind::query_prepared:
-      ok = PQsendQueryPrepared(conn_.get(), r.name.c_str(), n, values.data(), lengths.data(),
-                               formats.data(), r.result_format);
+      ok = PQsendQueryPrepared(conn_.get(), r.name.c_str(), n, a.values(), a.lengths(), a.formats(),
+                               r.result_format);
       break;
     case request::kind::sync:
       break;
@@ -284,6 +325,7 @@ task<void> connection_state::pump(request* mine, deadline until) {
       connection_state& s;
       ~clear() { s.waiting_leader_ = nullptr; }
     } guard{*this};
+    if (tls_input_pending(conn_.get())) continue;  // OpenSSL holds input the socket hides
     if (mine != nullptr) {
       co_await readable(socket_of(conn_.get()), deadline::never());
     } else {
@@ -319,8 +361,14 @@ std::shared_ptr<request> connection_state::through_cache(std::shared_ptr<request
   if (!cache_enabled_ || req->what != request::kind::query || req->params.empty()) return req;
   // A statement is prepared with its parameters' types: the same text sent with other types
   // (an int here, a string there) is another statement.
-  std::string key = req->sql;
-  for (const param& p : req->params) key += '\0' + std::to_string(p.oid) + (p.binary ? "b" : "t");
+  // The key is built in a reused buffer: a cache hit allocates nothing.
+  std::string& key = cache_key_;
+  key.assign(req->sql);
+  for (const param& p : req->params) {
+    key += '\0';
+    key.append(reinterpret_cast<const char*>(&p.oid), sizeof p.oid);
+    key += p.binary ? 'b' : 't';
+  }
   if (auto it = prepared_.find(key); it != prepared_.end()) {
     lru_.splice(lru_.begin(), lru_, it->second.lru);
     req->what = request::kind::query_prepared;

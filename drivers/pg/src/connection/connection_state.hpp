@@ -147,6 +147,7 @@ class connection_state : public std::enable_shared_from_this<connection_state> {
   std::unordered_map<std::string, cached> prepared_;
   std::list<std::string> lru_;  // front: most recent
   std::unordered_map<std::string, int> seen_;
+  std::string cache_key_;  // through_cache's scratch buffer
   std::uint64_t next_statement_ = 1;
   bool cache_enabled_;
 };
