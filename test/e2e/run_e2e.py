@@ -14,6 +14,8 @@
    Builds both and runs each one's ctest: N clients at once, every answer checked, and the
    server must have held all N connections in progress at the same time (on 1 thread when
    wrapped, on N when not).
+   The wrapped build also links balrog::pg from the package (roll_call_pg_probe: a refused
+   connection must end in pg::connection_error).
 3. Wrapped build only: a second build does nothing; touching a source re-runs balrog-gen but
    recompiles nothing (its rewritten copy is written only if it changed); editing it
    recompiles that file only; editing the CONFIG file re-runs balrog-gen on every source.
@@ -54,14 +56,16 @@ def check_install(build_dir, prefix, timings):
     shutil.rmtree(prefix, ignore_errors=True)
     _, timings["install"] = run(["cmake", "--install", build_dir, "--prefix", prefix])
     for rel in ["bin/balrog-gen", "include/balrog/run.hpp", "include/balrog/compat/posix_net.hpp",
+                "include/balrog/pg/connection.hpp",
                 "lib/cmake/balrog/balrogConfig.cmake",
                 "lib/cmake/balrog/balrogConfigVersion.cmake",
                 "lib/cmake/balrog/balrogTargets.cmake", "lib/cmake/balrog/BalrogWrap.cmake",
                 "share/balrog/maps/posix-net.yaml", "share/balrog/gdb/balrog_gdb.py"]:
         expect(os.path.exists(os.path.join(prefix, rel)), f"not installed: {rel}")
     libs = [f for d in ("lib", "lib64") if os.path.isdir(os.path.join(prefix, d))
-            for f in os.listdir(os.path.join(prefix, d)) if f.startswith("libbalrog_runtime")]
-    expect(libs, "not installed: libbalrog_runtime")
+            for f in os.listdir(os.path.join(prefix, d))]
+    for lib in ("libbalrog_runtime", "libbalrog_pg"):
+        expect(any(f.startswith(lib) for f in libs), f"not installed: {lib}")
 
     # The installed tool: clang's builtin headers (<stddef.h>...) and the installed maps.
     tool = os.path.join(prefix, "bin", "balrog-gen")
@@ -103,7 +107,7 @@ def run_consumer_test(build, timings, key):
     proc, timings[key + " test"] = run(["ctest", "--test-dir", build, "-V", "-L", "e2e"],
                                        check=False)
     lines = [line.split(": ", 1)[-1] for line in proc.stdout.splitlines()
-             if re.search(r"(server|client): |PASS$|FAIL$|roll_call_check: ", line)]
+             if re.search(r"(server|client|pg_probe): |PASS$|FAIL$|roll_call_check: ", line)]
     for line in lines:
         print(f"  {key}: {line}")
     if proc.returncode != 0:
