@@ -21,32 +21,19 @@
 // cannot double the throughput here: at best they let the server use whatever CPU the load
 // generator leaves, and they add cross-core wake-ups. The numbers describe the pair.
 #include <algorithm>
-#include <array>
-#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
-#include <span>
 #include <stdexcept>
 #include <string>
-#include <system_error>
 #include <vector>
 
-#include <unistd.h>
-
 #include "balrog/debug.hpp"
-#include "balrog/errors.hpp"
-#include "balrog/fiber.hpp"
-#include "balrog/io.hpp"
 #include "balrog/net.hpp"
 #include "balrog/per_shard_server.hpp"
-#include "balrog/run.hpp"
 #include "balrog/runtime.hpp"
-#include "balrog/sync/event.hpp"
-#include "balrog/sync/wait_group.hpp"
-#include "balrog/this_fiber.hpp"
+#include "echo_load.hpp"
 #include "harness.hpp"
 
 namespace {
@@ -54,44 +41,9 @@ namespace {
 using namespace balrog_bench;
 namespace net = balrog::net;
 
-constexpr std::size_t message_bytes = 64;
-
-struct settings {
-  std::size_t connections = 1000;
-  double seconds = 1.0;
+struct settings : echo_settings {
+  settings() : echo_settings(1.0) {}
 };
-
-void print_record(const record& r) {
-  std::printf("%s\n", format_record(r).c_str());
-  std::fflush(stdout);
-}
-
-// Blocks the calling fiber (parked in the reactor) until the driver closes our stdin.
-void wait_for_stdin_eof() {
-  char buf[64];
-  for (;;) {
-    balrog::wait_readable(0);
-    const ssize_t n = ::read(0, buf, sizeof buf);
-    if (n == 0) return;
-    if (n < 0 && errno != EINTR && errno != EAGAIN) {
-      throw std::system_error(errno, std::generic_category(), "read(stdin)");
-    }
-  }
-}
-
-void echo(net::stream s) {
-  s.set_nodelay(true);
-  std::array<std::byte, 4096> buf;
-  try {
-    for (;;) {
-      const std::size_t n = s.read_some(buf);
-      if (n == 0) return;
-      s.write_all(std::span<const std::byte>(buf.data(), n));
-    }
-  } catch (const balrog::io_error&) {
-    // the client went away mid-request: the connection is done
-  }
-}
 
 void server(std::size_t shards) {
   record r;
@@ -99,10 +51,10 @@ void server(std::size_t shards) {
   rt.run([&] {
     net::listen_options lo;
     lo.backlog = 4096;
-    balrog::per_shard_server srv(net::endpoint::loopback(0), echo, lo);
+    balrog::per_shard_server srv(net::endpoint::loopback(0), serve_echo, lo);
     print_record({{"port", srv.local_endpoint().port()}});
     r["baseline_rss"] = static_cast<double>(rss_bytes());
-    wait_for_stdin_eof();
+    wait_for_stdin_eof(true);
     const std::vector<std::size_t> accepted = srv.accepted_per_shard();
     srv.stop();
     double total = 0;
@@ -121,43 +73,7 @@ void client(std::uint16_t port, const settings& cfg) {
   // yielding can take over 100 ms on a busy machine: the watchdog's stall report would be a
   // false alarm in the load generator, so it is off here (the server keeps it).
   balrog::set_watchdog({.threshold = std::chrono::milliseconds(0)});
-  record r;
-  balrog::run([&] {
-    balrog::wait_group connected;
-    balrog::event go;
-    bool stop = false;
-    std::uint64_t total = 0;
-    connected.add(static_cast<std::ptrdiff_t>(cfg.connections));
-    std::vector<balrog::fiber<void>> clients;
-    clients.reserve(cfg.connections);
-    for (std::size_t i = 0; i < cfg.connections; ++i) {
-      clients.push_back(balrog::spawn([&] {
-        net::stream s = net::connect(net::endpoint::loopback(port));
-        s.set_nodelay(true);
-        connected.done();
-        go.wait();
-        std::array<std::byte, message_bytes> msg{};
-        std::array<std::byte, message_bytes> reply{};
-        std::uint64_t done = 0;
-        while (!stop) {
-          s.write_all(msg);
-          s.read_exact(reply);
-          if (!stop) ++done;
-        }
-        total += done;
-      }));
-    }
-    connected.wait();
-    const std::int64_t t0 = now_ns();
-    go.set();
-    balrog::this_fiber::sleep_for(std::chrono::duration<double>(cfg.seconds));
-    stop = true;
-    const std::int64_t t1 = now_ns();
-    for (auto& c : clients) c.join();
-    r["requests"] = static_cast<double>(total);
-    r["seconds"] = static_cast<double>(t1 - t0) / 1e9;
-  });
-  print_record(r);
+  print_record(run_balrog_echo_load(port, cfg.connections, cfg.seconds));
 }
 
 // --- driver --------------------------------------------------------------------------------
@@ -175,30 +91,18 @@ struct round_result {
 round_result run_round(std::size_t shards, const settings& cfg) {
   const std::vector<std::string> common = {"--connections", std::to_string(cfg.connections),
                                            "--seconds", json_number(cfg.seconds)};
-  std::vector<std::string> server_args = {"--server", std::to_string(shards)};
-  server_args.insert(server_args.end(), common.begin(), common.end());
-  child_process srv(server_args);
-  const record port = parse_record(srv.expect_line("its port"));
-  std::vector<std::string> client_args = {"--client", "balrog", "--port",
-                                          json_number(port.at("port"))};
-  client_args.insert(client_args.end(), common.begin(), common.end());
-  const record cl = run_child(client_args);
-  srv.close_stdin();
-  const record stats = parse_record(srv.expect_line("its statistics"));
-  srv.wait_success();
-  if (stats.at("connections") != static_cast<double>(cfg.connections)) {
-    throw std::runtime_error(std::to_string(shards) + "-shard server accepted " +
-                             json_number(stats.at("connections")) + " connections, expected " +
-                             std::to_string(cfg.connections));
-  }
+  const echo_round r = run_echo_round({"--server", std::to_string(shards)}, {"--client", "balrog"},
+                                      common, cfg.connections, std::to_string(shards) + "-shard");
+  const record& stats = r.server;
+  const record& cl = r.client;
   double busiest = 0;
   for (std::size_t i = 0; i < shards; ++i) {
     busiest = std::max(busiest, stats.at("accepted_" + std::to_string(i)));
   }
-  const double cpu_s = srv.cpu_seconds() + cl.at("child_cpu_s");
+  const double cpu_s = r.server_cpu_s + cl.at("child_cpu_s");
   return {cl.at("requests") / cl.at("seconds"),
           cpu_s * 1e6 / cl.at("requests"),
-          srv.cpu_seconds(),
+          r.server_cpu_s,
           cl.at("child_cpu_s"),
           cl.at("seconds"),
           busiest / stats.at("connections"),
@@ -206,38 +110,22 @@ round_result run_round(std::size_t shards, const settings& cfg) {
 }
 
 void driver(const options& opt, const settings& cfg) {
-  std::vector<round_result> two;
-  std::vector<round_result> one;
-  const samples s = alternate(
-      opt.rounds,
-      [&] {
-        two.push_back(run_round(2, cfg));
-        return two.back().requests_per_s;
-      },
-      [&] {
-        one.push_back(run_round(1, cfg));
-        return one.back().requests_per_s;
-      });
-  two.erase(two.begin());  // alternate() ran one warm-up round of each side first
-  one.erase(one.begin());
-  auto column = [](const std::vector<round_result>& v, double round_result::*field) {
-    std::vector<double> out;
-    for (const auto& r : v) out.push_back(r.*field);
-    return out;
-  };
+  const echo_rounds<round_result> rounds = alternate_echo_rounds(
+      opt.rounds, [&] { return run_round(2, cfg); }, [&] { return run_round(1, cfg); });
+  const std::vector<round_result>& two = rounds.balrog;
+  const std::vector<round_result>& one = rounds.peer;
   const std::string conns = std::to_string(cfg.connections);
   const std::string how =
-      "127.0.0.1, " + conns + " connections, 64-byte request/response, " +
-      json_number(cfg.seconds) +
-      " s window per round; server: balrog::per_shard_server in balrog::runtime({.threads = 2}) "
+      echo_setup_note(cfg.connections, cfg.seconds) +
+      " window per round; server: balrog::per_shard_server in balrog::runtime({.threads = 2}) "
       "vs ({.threads = 1}); load generator: one separate process, one thread, a fiber per "
       "connection, the same for both. The load generator shares this machine's 2 cores with "
       "the server (1 shard: 2 busy threads on 2 cores; 2 shards: 3), so 2 shards cannot double "
       "the throughput here";
   case_result rate("TCP echo, " + conns + " connections: 2 shards vs 1, throughput", "requests/s",
                    "higher", "same server, 1 shard");
-  rate.balrog_samples = s.balrog;
-  rate.peer_samples = s.peer;
+  rate.balrog_samples = column(two, &round_result::requests_per_s);
+  rate.peer_samples = column(one, &round_result::requests_per_s);
   rate.note = how;
   rate.with("connections", static_cast<double>(cfg.connections));
   rate.with("seconds_per_round", cfg.seconds);
@@ -281,30 +169,11 @@ void driver(const options& opt, const settings& cfg) {
 
 int main(int argc, char** argv) {
   return guarded_main([&] {
-    const options opt = parse_options(argc, argv);
     settings cfg;
-    std::size_t server_shards = 0;
-    bool is_client = false;
-    std::uint16_t port = 0;
-    for (std::size_t i = 0; i + 1 < opt.rest.size(); i += 2) {
-      const std::string& key = opt.rest[i];
-      const std::string& value = opt.rest[i + 1];
-      if (key == "--connections") {
-        cfg.connections = std::stoul(value);
-      } else if (key == "--seconds") {
-        cfg.seconds = std::stod(value);
-      } else if (key == "--server") {
-        server_shards = std::stoul(value);
-      } else if (key == "--client") {
-        is_client = true;
-      } else if (key == "--port") {
-        port = static_cast<std::uint16_t>(std::stoul(value));
-      } else {
-        throw std::runtime_error("unknown argument " + key);
-      }
-    }
+    const echo_args args = parse_echo_args(argc, argv, cfg);
+    const std::size_t server_shards = args.server.empty() ? 0 : std::stoul(args.server);
     if (server_shards > 0) return server(server_shards);
-    if (is_client) return client(port, cfg);
-    driver(opt, cfg);
+    if (!args.client.empty()) return client(args.port, cfg);
+    driver(args.opt, cfg);
   });
 }

@@ -36,7 +36,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <latch>
@@ -48,12 +47,9 @@
 
 #include "balrog/errors.hpp"
 #include "balrog/fiber.hpp"
-#include "balrog/io.hpp"
 #include "balrog/net.hpp"
 #include "balrog/run.hpp"
-#include "balrog/sync/event.hpp"
-#include "balrog/sync/wait_group.hpp"
-#include "balrog/this_fiber.hpp"
+#include "echo_load.hpp"
 #include "harness.hpp"
 
 namespace {
@@ -61,32 +57,13 @@ namespace {
 using namespace balrog_bench;
 namespace net = balrog::net;
 
-constexpr std::size_t message_bytes = 64;
-
-struct settings {
-  std::size_t connections = 1000;
-  double seconds = 1.5;
+struct settings : echo_settings {
+  settings() : echo_settings(1.5) {}
   std::size_t thread_stack_kib = 0;  // 0: glibc's default
 };
 
 [[noreturn]] void fail_errno(const char* what) {
   throw std::system_error(errno, std::generic_category(), what);
-}
-
-void print_record(const record& r) {
-  std::printf("%s\n", format_record(r).c_str());
-  std::fflush(stdout);
-}
-
-// Blocks until the driver closes our stdin (fd 0). On a fiber it parks in the reactor.
-void wait_for_stdin_eof(bool on_fiber) {
-  char buf[64];
-  for (;;) {
-    if (on_fiber) balrog::wait_readable(0);
-    const ssize_t n = ::read(0, buf, sizeof buf);
-    if (n == 0) return;
-    if (n < 0 && errno != EINTR && errno != EAGAIN) fail_errno("read(stdin)");
-  }
 }
 
 void use_thread_stack_size(std::size_t kib) {
@@ -117,19 +94,7 @@ void balrog_server() {
         for (;;) {
           net::stream s = l.accept();
           ++accepted;
-          balrog::spawn([s = std::move(s)]() mutable {
-            s.set_nodelay(true);
-            std::array<std::byte, 4096> buf;
-            try {
-              for (;;) {
-                const std::size_t n = s.read_some(buf);
-                if (n == 0) return;
-                s.write_all(std::span<const std::byte>(buf.data(), n));
-              }
-            } catch (const balrog::io_error&) {
-              // the client went away mid-request: the connection is done
-            }
-          }).detach();
+          balrog::spawn([s = std::move(s)]() mutable { serve_echo(std::move(s)); }).detach();
         }
       } catch (const balrog::io_error&) {
         // the listener was closed: stop accepting
@@ -145,42 +110,7 @@ void balrog_server() {
 }
 
 void balrog_client(std::uint16_t port, const settings& cfg) {
-  record r;
-  balrog::run([&] {
-    balrog::wait_group connected;
-    balrog::event go;
-    bool stop = false;
-    std::uint64_t total = 0;
-    connected.add(static_cast<std::ptrdiff_t>(cfg.connections));
-    std::vector<balrog::fiber<void>> clients;
-    clients.reserve(cfg.connections);
-    for (std::size_t i = 0; i < cfg.connections; ++i) {
-      clients.push_back(balrog::spawn([&] {
-        net::stream s = net::connect(net::endpoint::loopback(port));
-        s.set_nodelay(true);
-        connected.done();
-        go.wait();
-        std::array<std::byte, message_bytes> msg{};
-        std::array<std::byte, message_bytes> echo{};
-        std::uint64_t done = 0;
-        while (!stop) {
-          s.write_all(msg);
-          s.read_exact(echo);
-          if (!stop) ++done;
-        }
-        total += done;
-      }));
-    }
-    connected.wait();
-    const std::int64_t t0 = now_ns();
-    go.set();
-    balrog::this_fiber::sleep_for(std::chrono::duration<double>(cfg.seconds));
-    stop = true;
-    const std::int64_t t1 = now_ns();
-    for (auto& c : clients) c.join();
-    r["requests"] = static_cast<double>(total);
-    r["seconds"] = static_cast<double>(t1 - t0) / 1e9;
-  });
+  record r = run_balrog_echo_load(port, cfg.connections, cfg.seconds);
   r["peak_rss"] = static_cast<double>(peak_rss_bytes());
   print_record(r);
 }
@@ -271,8 +201,8 @@ void thread_client(std::uint16_t port, const settings& cfg) {
       set_nodelay(fd);
       connected.fetch_add(1);
       go.wait();
-      std::array<std::byte, message_bytes> msg{};
-      std::array<std::byte, message_bytes> echo{};
+      std::array<std::byte, echo_message_bytes> msg{};
+      std::array<std::byte, echo_message_bytes> echo{};
       std::uint64_t done = 0;
       try {
         while (!stop.load(std::memory_order_relaxed)) {
@@ -323,57 +253,29 @@ round_result run_round(const std::string& side, const settings& cfg) {
       "--connections",      std::to_string(cfg.connections),
       "--seconds",          std::to_string(cfg.seconds),
       "--thread-stack-kib", std::to_string(cfg.thread_stack_kib)};
-  std::vector<std::string> server_args = {"--server", side};
-  server_args.insert(server_args.end(), common.begin(), common.end());
-  child_process server(server_args);
-  const record port = parse_record(server.expect_line("its port"));
-  std::vector<std::string> client_args = {"--client", side, "--port", json_number(port.at("port"))};
-  client_args.insert(client_args.end(), common.begin(), common.end());
-  const record client = run_child(client_args);
-  server.close_stdin();
-  const record stats = parse_record(server.expect_line("its statistics"));
-  server.wait_success();
-  if (stats.at("connections") != static_cast<double>(cfg.connections)) {
-    throw std::runtime_error(side + " server accepted " + json_number(stats.at("connections")) +
-                             " connections, expected " + std::to_string(cfg.connections));
-  }
+  const echo_round r =
+      run_echo_round({"--server", side}, {"--client", side}, common, cfg.connections, side);
   constexpr double mib = 1024.0 * 1024.0;
-  const double cpu_s = server.cpu_seconds() + client.at("child_cpu_s");
-  return {client.at("requests") / client.at("seconds"), stats.at("peak_rss") / mib,
-          client.at("peak_rss") / mib, cpu_s * 1e6 / client.at("requests")};
+  const double cpu_s = r.server_cpu_s + r.client.at("child_cpu_s");
+  return {r.client.at("requests") / r.client.at("seconds"), r.server.at("peak_rss") / mib,
+          r.client.at("peak_rss") / mib, cpu_s * 1e6 / r.client.at("requests")};
 }
 
 void driver(const options& opt, const settings& cfg) {
-  std::vector<round_result> fibers;
-  std::vector<round_result> threads;
-  const samples s = alternate(
-      opt.rounds,
-      [&] {
-        fibers.push_back(run_round("balrog", cfg));
-        return fibers.back().requests_per_s;
-      },
-      [&] {
-        threads.push_back(run_round("threads", cfg));
-        return threads.back().requests_per_s;
-      });
-  // alternate() ran one warm-up round of each side first: drop it here too.
-  fibers.erase(fibers.begin());
-  threads.erase(threads.begin());
-  auto column = [](const std::vector<round_result>& v, double round_result::*field) {
-    std::vector<double> out;
-    for (const auto& r : v) out.push_back(r.*field);
-    return out;
-  };
+  const echo_rounds<round_result> rounds = alternate_echo_rounds(
+      opt.rounds, [&] { return run_round("balrog", cfg); },
+      [&] { return run_round("threads", cfg); });
+  const std::vector<round_result>& fibers = rounds.balrog;
+  const std::vector<round_result>& threads = rounds.peer;
   const std::string conns = std::to_string(cfg.connections);
-  const std::string how = "127.0.0.1, " + conns + " connections, 64-byte request/response, " +
-                          json_number(cfg.seconds) +
-                          " s per round; server and load generator are separate processes on "
+  const std::string how = echo_setup_note(cfg.connections, cfg.seconds) +
+                          " per round; server and load generator are separate processes on "
                           "the same 2 cores; balrog: 1 thread each, a fiber per connection; "
                           "peer: a thread per connection on both sides";
   case_result rate("TCP echo, " + conns + " connections: throughput", "requests/s", "higher",
                    "thread per connection");
-  rate.balrog_samples = s.balrog;
-  rate.peer_samples = s.peer;
+  rate.balrog_samples = column(fibers, &round_result::requests_per_s);
+  rate.peer_samples = column(threads, &round_result::requests_per_s);
   rate.note = how;
   rate.with("connections", static_cast<double>(cfg.connections));
   rate.with("seconds_per_round", cfg.seconds);
@@ -404,34 +306,17 @@ void driver(const options& opt, const settings& cfg) {
 
 int main(int argc, char** argv) {
   return guarded_main([&] {
-    const options opt = parse_options(argc, argv);
     settings cfg;
-    std::string server_side;
-    std::string client_side;
-    std::uint16_t port = 0;
-    for (std::size_t i = 0; i + 1 < opt.rest.size(); i += 2) {
-      const std::string& key = opt.rest[i];
-      const std::string& value = opt.rest[i + 1];
-      if (key == "--connections") {
-        cfg.connections = std::stoul(value);
-      } else if (key == "--seconds") {
-        cfg.seconds = std::stod(value);
-      } else if (key == "--thread-stack-kib") {
-        cfg.thread_stack_kib = std::stoul(value);
-      } else if (key == "--server") {
-        server_side = value;
-      } else if (key == "--client") {
-        client_side = value;
-      } else if (key == "--port") {
-        port = static_cast<std::uint16_t>(std::stoul(value));
-      } else {
-        throw std::runtime_error("unknown argument " + key);
-      }
-    }
-    if (server_side == "balrog") return balrog_server();
-    if (server_side == "threads") return thread_server(cfg);
-    if (client_side == "balrog") return balrog_client(port, cfg);
-    if (client_side == "threads") return thread_client(port, cfg);
-    driver(opt, cfg);
+    const echo_args args =
+        parse_echo_args(argc, argv, cfg, [&](const std::string& key, const std::string& value) {
+          if (key != "--thread-stack-kib") return false;
+          cfg.thread_stack_kib = std::stoul(value);
+          return true;
+        });
+    if (args.server == "balrog") return balrog_server();
+    if (args.server == "threads") return thread_server(cfg);
+    if (args.client == "balrog") return balrog_client(args.port, cfg);
+    if (args.client == "threads") return thread_client(args.port, cfg);
+    driver(args.opt, cfg);
   });
 }
