@@ -29,8 +29,13 @@ class fd_awaiter {
  public:
   fd_awaiter(int fd, bool for_write, deadline until) noexcept
       : fd_(fd), for_write_(for_write), until_(until) {}
+  // Movable only before it is awaited (balrog::await(readable(fd)) moves it into its driver
+  // under GCC 12); a queued wait is never moved: its node is linked into the reactor.
+  fd_awaiter(fd_awaiter&& other) noexcept
+      : fd_(other.fd_), for_write_(other.for_write_), until_(other.until_) {}
   fd_awaiter(const fd_awaiter&) = delete;
   fd_awaiter& operator=(const fd_awaiter&) = delete;
+  fd_awaiter& operator=(fd_awaiter&&) = delete;
   // A suspended coroutine chain destroyed without being resumed leaves the reactor's queue.
   ~fd_awaiter();
   bool await_ready() const noexcept { return false; }

@@ -131,6 +131,26 @@ TEST(Task, AwaitsFdReadiness) {
   ::close(p[1]);
 }
 
+// The awaiter itself, driven from a fiber by balrog::await (no coroutine of our own).
+TEST(Task, AwaitOfAnFdAwaiterOnAFiber) {
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+  balrog::run([&] {
+    auto writer = balrog::spawn([&] {
+      balrog::this_fiber::sleep_for(5ms);
+      ASSERT_EQ(::write(p[1], "w", 1), 1);
+    });
+    balrog::await(balrog::readable(p[0], 5s));
+    char c = 0;
+    EXPECT_EQ(::read(p[0], &c, 1), 1);
+    EXPECT_EQ(c, 'w');
+    writer.join();
+    EXPECT_THROW(balrog::await(balrog::readable(p[0], 10ms)), balrog::timeout_error);
+  });
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
 TEST(Task, DeadlineScopeInsideACoroutine) {
   balrog::run([] {
     auto t = []() -> balrog::task<void> {
