@@ -325,7 +325,9 @@ task<void> connection_state::pump(request* mine, deadline until) {
       connection_state& s;
       ~clear() { s.waiting_leader_ = nullptr; }
     } guard{*this};
-    if (tls_input_pending(conn_.get())) continue;  // OpenSSL holds input the socket hides
+    // wait_input()'s check, written inline: this is the per-statement path, and a task frame
+    // per wait is avoidable here. OpenSSL may hold input the socket does not show.
+    if (tls_input_pending(conn_.get())) continue;
     if (mine != nullptr) {
       co_await readable(socket_of(conn_.get()), deadline::never());
     } else {
