@@ -299,6 +299,10 @@ void connection_state::read_available() {
 
 task<void> connection_state::pump(request* mine, deadline until) {
   for (;;) {
+    // Results can be waiting only for statements sent before this turn. With nothing in flight,
+    // a read right after sending finds nothing (EAGAIN) nearly always: the wait below catches
+    // the reply instead, and anything unsolicited (a notice) is read with it.
+    const bool results_may_wait = !in_flight_.empty() || mine == nullptr;
     send_ready();
     // Push everything out (reading meanwhile, so a server busy writing to us is not stuck).
     for (int f; (f = PQflush(conn_.get())) != 0;) {
@@ -306,7 +310,7 @@ task<void> connection_state::pump(request* mine, deadline until) {
       co_await writable(socket_of(conn_.get()), deadline::never());
       read_available();
     }
-    read_available();
+    if (results_may_wait) read_available();
     if (mine != nullptr ? mine->done : !notifications_.empty()) co_return;
     if (mine != nullptr && in_flight_.empty()) {
       // Taking turns (pipeline off), the next statement can only go now that the last one is
