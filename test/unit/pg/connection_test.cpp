@@ -271,6 +271,13 @@ TEST(PgConnection, CopyInAndOutStreamed) {
       EXPECT_EQ(rows, (std::vector<std::string>{"0\n", "1\n", "2\n"}));
     }
     EXPECT_EQ(text(q(c, "select 5")), "5");  // back to normal afterwards
+    // Not a COPY of the asked direction: a usage error, and the connection is given back.
+    EXPECT_THROW(balrog::await(c.copy_in("select 1")), balrog::usage_error);
+    // A COPY of the other direction has started on the server; it is ended before the next use.
+    EXPECT_THROW(balrog::await(c.copy_out("copy cp from stdin")), balrog::usage_error);
+    EXPECT_EQ(text(q(c, "select count(*) from cp")), "1000");
+    EXPECT_THROW(balrog::await(c.copy_in("copy cp to stdout")), balrog::usage_error);
+    EXPECT_EQ(text(q(c, "select 6")), "6");
   });
 }
 

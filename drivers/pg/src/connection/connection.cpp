@@ -14,6 +14,7 @@ namespace {
 
 using detail::connection_state;
 using detail::request;
+using leftover = detail::connection_state::leftover;
 
 std::shared_ptr<request> statement(std::string sql, std::vector<param> params, int format,
                                    std::uint64_t owner) {
@@ -193,22 +194,46 @@ task<std::optional<notification>> connection::wait_notification(deadline until) 
   co_return co_await s.next_notification(until);
 }
 
-task<copy_writer> connection::copy_in(std::string sql) {
-  connection_state& s = usable(state_, "copy_in");
-  auto keep = state_;
+namespace {
+
+// Starts a COPY: takes the exclusive section, leaves pipeline mode and sends `sql`, which must
+// put the server in `expected` (COPY_IN or COPY_OUT). Returns the section's token, which the
+// copy_writer / copy_reader then owns; on failure the section is given back.
+task<std::uint64_t> start_copy(connection_state& s, const std::string& sql, ExecStatusType expected,
+                               const char* call) {
   const std::uint64_t token = co_await s.acquire_exclusive();
+  ExecStatusType got = PGRES_FATAL_ERROR;
+  std::exception_ptr failure;
   try {
     co_await s.drain_and_leave_pipeline(token);
     detail::result_ptr r = co_await run_simple(s, sql);
-    if (!r || PQresultStatus(r.get()) != PGRES_COPY_IN) {
-      throw usage_error("balrog::pg::connection::copy_in: '" + sql +
-                        "' is not COPY ... FROM STDIN");
-    }
+    got = r ? PQresultStatus(r.get()) : PGRES_EMPTY_QUERY;
+    if (got == expected) co_return token;
+    throw usage_error(std::string("balrog::pg::connection::") + call + ": '" + sql +
+                      (expected == PGRES_COPY_IN ? "' is not COPY ... FROM STDIN"
+                                                 : "' is not COPY ... TO STDOUT"));
   } catch (...) {
+    failure = std::current_exception();
+  }
+  // A COPY of the other direction has started on the server: end it as a dropped
+  // copy_writer / copy_reader would. Otherwise the connection is idle: back to the pipeline.
+  if (got == PGRES_COPY_IN) {
+    s.abandon_copy(token, leftover::copy_in, "balrog: not the COPY direction asked for");
+  } else if (got == PGRES_COPY_OUT) {
+    s.abandon_copy(token, leftover::copy_out, nullptr);
+  } else {
     s.enter_pipeline();
     s.release_exclusive(token);
-    throw;
   }
+  std::rethrow_exception(failure);
+}
+
+}  // namespace
+
+task<copy_writer> connection::copy_in(std::string sql) {
+  connection_state& s = usable(state_, "copy_in");
+  auto keep = state_;
+  const std::uint64_t token = co_await start_copy(s, sql, PGRES_COPY_IN, "copy_in");
   copy_writer w(state_, token);
   co_return w;
 }
@@ -216,19 +241,7 @@ task<copy_writer> connection::copy_in(std::string sql) {
 task<copy_reader> connection::copy_out(std::string sql) {
   connection_state& s = usable(state_, "copy_out");
   auto keep = state_;
-  const std::uint64_t token = co_await s.acquire_exclusive();
-  try {
-    co_await s.drain_and_leave_pipeline(token);
-    detail::result_ptr r = co_await run_simple(s, sql);
-    if (!r || PQresultStatus(r.get()) != PGRES_COPY_OUT) {
-      throw usage_error("balrog::pg::connection::copy_out: '" + sql +
-                        "' is not COPY ... TO STDOUT");
-    }
-  } catch (...) {
-    s.enter_pipeline();
-    s.release_exclusive(token);
-    throw;
-  }
+  const std::uint64_t token = co_await start_copy(s, sql, PGRES_COPY_OUT, "copy_out");
   copy_reader r(state_, token);
   co_return r;
 }
@@ -324,10 +337,9 @@ copy_writer::copy_writer(copy_writer&& o) noexcept
     : state_(std::move(o.state_)), token_(o.token_), open_(std::exchange(o.open_, false)) {}
 copy_writer::~copy_writer() {
   if (!open_ || !state_ || !state_->open()) return;
-  // Cannot wait here: queue the CopyFail (non-blocking) and leave the rest to the next user.
-  PQputCopyEnd(state_->raw(), "balrog: the copy_writer was destroyed before finish()");
-  state_->pending_cleanup = detail::connection_state::leftover::copy_in;
-  state_->release_exclusive(token_);
+  // Cannot wait here: the next user of the connection finishes the COPY.
+  state_->abandon_copy(token_, leftover::copy_in,
+                       "balrog: the copy_writer was destroyed before finish()");
 }
 
 task<void> copy_writer::write(std::string data) {
@@ -342,9 +354,7 @@ task<void> copy_writer::write(std::string data) {
   } catch (...) {
     // Interrupted (cancelled, deadline): abandon the COPY as the destructor would.
     open_ = false;
-    PQputCopyEnd(state_->raw(), "balrog: the COPY's writer was cancelled");
-    state_->pending_cleanup = detail::connection_state::leftover::copy_in;
-    state_->release_exclusive(token_);
+    state_->abandon_copy(token_, leftover::copy_in, "balrog: the COPY's writer was cancelled");
     throw;
   }
 }
@@ -397,8 +407,7 @@ copy_reader::copy_reader(copy_reader&& o) noexcept
     : state_(std::move(o.state_)), token_(o.token_), open_(std::exchange(o.open_, false)) {}
 copy_reader::~copy_reader() {
   if (!open_ || !state_ || !state_->open()) return;
-  state_->pending_cleanup = detail::connection_state::leftover::copy_out;
-  state_->release_exclusive(token_);
+  state_->abandon_copy(token_, leftover::copy_out, nullptr);
 }
 
 task<std::optional<std::string>> copy_reader::next() {
@@ -410,8 +419,7 @@ task<std::optional<std::string>> copy_reader::next() {
   } catch (...) {
     // Interrupted mid-COPY (cancelled, deadline): the next user drains the rest.
     open_ = false;
-    state_->pending_cleanup = detail::connection_state::leftover::copy_out;
-    state_->release_exclusive(token_);
+    state_->abandon_copy(token_, leftover::copy_out, nullptr);
     throw;
   }
   if (row) co_return row;

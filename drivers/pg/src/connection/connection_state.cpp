@@ -529,6 +529,13 @@ void connection_state::release_exclusive(std::uint64_t token) noexcept {
   kick_leader();
 }
 
+void connection_state::abandon_copy(std::uint64_t token, leftover what, const char* why) noexcept {
+  if (exclusive_owner_ != token) return;
+  if (what == leftover::copy_in && conn_ != nullptr) PQputCopyEnd(conn_.get(), why);
+  pending_cleanup = what;
+  release_exclusive(token);
+}
+
 void connection_state::release_with(std::uint64_t token, std::string sql) noexcept {
   if (exclusive_owner_ != token || conn_ == nullptr || broken_) return;
   try {

@@ -127,6 +127,10 @@ class connection_state : public std::enable_shared_from_this<connection_state> {
   // A COPY or script that was dropped mid-way: the next user must finish it first.
   enum class leftover { none, copy_in, copy_out };
   leftover pending_cleanup = leftover::none;
+  // Ends an exclusive section left in the middle of a COPY (`what`) without waiting: a COPY IN
+  // gets a CopyFail with `why` (queued non-blocking); the next caller finishes the rest
+  // (clean_up) before anything else runs.
+  void abandon_copy(std::uint64_t token, leftover what, const char* why) noexcept;
 
  private:
   std::deque<std::shared_ptr<request>> queued_;
