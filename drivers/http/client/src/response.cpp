@@ -92,7 +92,9 @@ task<std::optional<std::string>> response::next_chunk(deadline until) {
       detail::throw_if_failed(*finished);
       co_return std::nullopt;
     }
-    co_await transfer_->wait(until);
+    if (!co_await transfer_->wait(until)) {
+      throw timeout_error("balrog::http::response::next_chunk: deadline exceeded");
+    }
   }
 }
 

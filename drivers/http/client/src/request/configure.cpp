@@ -85,9 +85,19 @@ std::string build_url(const std::string& base, const std::string& url, const fie
       bad_url(method, url, c);
     }
   }
+  char* scheme = nullptr;
+  if (const CURLUcode c = curl_url_get(u.get(), CURLUPART_SCHEME, &scheme, 0)) {
+    bad_url(method, url, c);
+  }
+  const curl_string owned_scheme(scheme);
+  if (std::string_view(scheme) != "http" && std::string_view(scheme) != "https") {
+    throw invalid_request(std::string(who) + ": " + method + " " + url + ": the scheme \"" +
+                              scheme + "\" is not http or https",
+                          CURLE_UNSUPPORTED_PROTOCOL, url);
+  }
   char* out = nullptr;
   if (const CURLUcode c = curl_url_get(u.get(), CURLUPART_URL, &out, 0)) bad_url(method, url, c);
-  curl_string owned(out);
+  const curl_string owned(out);
   return out;
 }
 
@@ -287,11 +297,7 @@ void configure(transfer& t, const session_options& s, CURLSH* share, std::string
   BALROG_SET(e, CURLOPT_TIMEOUT_MS, static_cast<long>(whole_ms(r.timeout.value_or(s.timeout))));
   BALROG_SET(e, CURLOPT_CONNECTTIMEOUT_MS,
              static_cast<long>(whole_ms(r.connect_timeout.value_or(s.connect_timeout))));
-  const auto idle = r.idle_timeout.value_or(s.idle_timeout);
-  if (idle.count() > 0) {
-    BALROG_SET(e, CURLOPT_LOW_SPEED_LIMIT, 1L);  // bytes per second, averaged over...
-    BALROG_SET(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(idle.count()));  // ...this long
-  }
+  t.set_idle_timeout(r.idle_timeout.value_or(s.idle_timeout));  // watched by the transfer
 
   const bool follow = r.allow_redirects.value_or(s.allow_redirects);
   const long max_redirects = r.max_redirects.value_or(s.max_redirects);

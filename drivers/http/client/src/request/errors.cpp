@@ -11,9 +11,12 @@ namespace {
 
 enum class kind { invalid, connection, tls, timeout, redirects, too_large, other };
 
-kind classify(CURLcode code) noexcept {
+kind classify(CURLcode code, long status) noexcept {
   switch (code) {
     case CURLE_UNSUPPORTED_PROTOCOL:
+      // The request's own scheme was checked before it started: either a redirect led to
+      // another scheme (a response came), or the server's reply is not HTTP at all.
+      return status > 0 ? kind::invalid : kind::connection;
     case CURLE_URL_MALFORMAT:
     case CURLE_NOT_BUILT_IN:
     case CURLE_BAD_FUNCTION_ARGUMENT:
@@ -73,7 +76,9 @@ void throw_if_failed(const transfer& t) {
   if (code == CURLE_OUT_OF_MEMORY) throw std::bad_alloc();
   const request_resources& res = t.resources();
   std::string what = "balrog::http: " + res.method + " " + res.url + ": ";
-  const kind k = t.too_large() ? kind::too_large : classify(code);
+  long status = 0;
+  curl_easy_getinfo(t.easy(), CURLINFO_RESPONSE_CODE, &status);
+  const kind k = t.too_large() ? kind::too_large : classify(code, status);
   if (k == kind::too_large) {
     what += "the response body is larger than max_response_bytes";
   } else {

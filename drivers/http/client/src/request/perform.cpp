@@ -98,7 +98,7 @@ task<response> perform(std::shared_ptr<session_state> session, std::string metho
   t->start();
 
   if (options.stream) {
-    while (!t->headers_final()) co_await t->wait();
+    while (!t->headers_final()) (void)co_await t->wait();
     if (!t->done()) co_return response_access::from_streaming(std::move(t));
   } else if (options.on_chunk || options.body_channel != nullptr) {
     for (;;) {
@@ -110,10 +110,10 @@ task<response> perform(std::shared_ptr<session_state> session, std::string metho
         }
       }
       if (t->done()) break;
-      co_await t->wait();
+      (void)co_await t->wait();
     }
   } else {
-    while (!t->done()) co_await t->wait();
+    while (!t->done()) (void)co_await t->wait();
   }
   throw_if_failed(*t);
   co_return response_access::from_finished(*t);

@@ -1,7 +1,5 @@
 #include "transfer/signal.hpp"
 
-#include "balrog/errors.hpp"
-
 namespace balrog::http::detail {
 
 void transfer_signal::notify() noexcept {
@@ -30,20 +28,19 @@ transfer_signal::awaiter::~awaiter() {
   if (ctx_ != nullptr && s_.waiter_ == ctx_) s_.waiter_ = nullptr;
 }
 
-void transfer_signal::awaiter::await_resume() {
-  if (ctx_ == nullptr) return;  // was ready
+bool transfer_signal::awaiter::await_resume() {
+  if (ctx_ == nullptr) return true;  // was ready
   ctx_->waiting_on = nullptr;
   if (s_.waiter_ == ctx_) s_.waiter_ = nullptr;  // woken by a deadline or a cancellation
   const balrog::detail::wake_reason why = ctx_->last_wake;
   ctx_ = nullptr;
   if (s_.pending_) {  // news, even if a deadline raced it
     s_.pending_ = false;
-    return;
+    return true;
   }
-  if (why == balrog::detail::wake_reason::timeout) {
-    throw timeout_error("balrog::http: deadline exceeded");
-  }
+  if (why == balrog::detail::wake_reason::timeout) return false;
   balrog::detail::throw_if_failed(why);
+  return true;  // notified without news: a spurious wake-up, look again
 }
 
 }  // namespace balrog::http::detail

@@ -29,8 +29,9 @@ class transfer_signal {
     ~awaiter();  // a coroutine destroyed while suspended here leaves the signal
     bool await_ready() noexcept;
     void await_suspend(std::coroutine_handle<> h) noexcept;
-    // Returns when notified; throws timeout_error (own deadline or deadline_scope), cancelled.
-    void await_resume();
+    // True when notified, false when `until` passed first; throws timeout_error for an
+    // enclosing deadline_scope, cancelled.
+    bool await_resume();
 
    private:
     transfer_signal& s_;
@@ -38,7 +39,7 @@ class transfer_signal {
     balrog::detail::execution_context* ctx_ = nullptr;
   };
 
-  // co_await it: returns once notify() was called since the last wait.
+  // co_await it: true once notify() was called since the last wait.
   [[nodiscard]] awaiter wait(deadline until = deadline::never()) noexcept {
     return awaiter(*this, until);
   }

@@ -44,6 +44,10 @@ transfer::transfer(shard_multi& multi, body_mode mode, std::size_t max_body)
   curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &transfer::on_write);
   curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
   curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_buffer_);
+  // Progress tells when bytes go out (an upload makes no callback of its own).
+  curl_easy_setopt(easy_, CURLOPT_XFERINFOFUNCTION, &transfer::on_progress);
+  curl_easy_setopt(easy_, CURLOPT_XFERINFODATA, this);
+  curl_easy_setopt(easy_, CURLOPT_NOPROGRESS, 0L);
 }
 
 transfer::~transfer() {
@@ -60,14 +64,45 @@ transfer::~transfer() {
 }
 
 void transfer::start() {
+  last_activity_ = std::chrono::steady_clock::now();
   multi_.start(*this);  // may finish at once (finish() runs inside)
   running_ = true;
   multi_.ensure_pump();
 }
 
-transfer_signal::awaiter transfer::wait(deadline until) {
+transfer::news_awaiter transfer::wait(deadline until) {
   if (!done_) multi_.ensure_pump();
-  return signal_.wait(until);
+  return news_awaiter(*this, until);
+}
+
+deadline transfer::idle_deadline() const noexcept {
+  if (idle_ == std::chrono::steady_clock::duration::zero() || done_ || paused_) {
+    return deadline::never();
+  }
+  return last_activity_ + idle_;
+}
+
+void transfer::check_idle() noexcept {
+  if (done_ || paused_ || idle_ == std::chrono::steady_clock::duration::zero()) return;
+  if (std::chrono::steady_clock::now() - last_activity_ < idle_) return;
+  multi_.stop(*this);
+  idle_expired_ = true;
+  const auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(idle_).count();
+  std::snprintf(error_buffer_, sizeof error_buffer_,
+                "nothing received or sent for %lld ms (idle_timeout)",
+                static_cast<long long>(seconds));
+  finish(CURLE_OPERATION_TIMEDOUT);
+}
+
+int transfer::on_progress(void* self_ptr, curl_off_t /*download_total*/, curl_off_t downloaded,
+                          curl_off_t /*upload_total*/, curl_off_t uploaded) {
+  auto* self = static_cast<transfer*>(self_ptr);
+  if (downloaded != self->downloaded_ || uploaded != self->uploaded_) {
+    self->downloaded_ = downloaded;
+    self->uploaded_ = uploaded;
+    self->last_activity_ = std::chrono::steady_clock::now();
+  }
+  return 0;
 }
 
 void transfer::finish(CURLcode result) noexcept {
@@ -84,6 +119,7 @@ std::optional<std::string> transfer::take_chunk() {
   queued_bytes_ -= piece.size();
   if (paused_ && chunks_.empty()) {
     paused_ = false;
+    last_activity_ = std::chrono::steady_clock::now();  // waiting for our reader is not idling
     multi_.unpause(*this);  // libcurl delivers what it held back: on_write runs in here
   }
   return piece;
@@ -102,6 +138,7 @@ std::size_t transfer::on_header(char* data, std::size_t size, std::size_t count,
 }
 
 void transfer::header_line(std::string_view raw) {
+  last_activity_ = std::chrono::steady_clock::now();
   const std::string_view line = trim(raw);
   if (line.starts_with("HTTP/")) {  // a new response: a redirect's, an interim 1xx, the final
     headers_.clear();
@@ -148,6 +185,7 @@ std::size_t transfer::on_write(char* data, std::size_t size, std::size_t count, 
 }
 
 std::size_t transfer::body_bytes(std::string_view bytes) {
+  last_activity_ = std::chrono::steady_clock::now();
   if (!headers_final_) {  // a body without the end of headers we expected (no Location...)
     headers_final_ = true;
   }

@@ -71,11 +71,18 @@ class transfer {
     max_redirects_ = max;
   }
 
+  // No byte received or sent for this long fails the transfer (http::timeout); zero: never.
+  // Time spent paused for a slow reader does not count.
+  void set_idle_timeout(std::chrono::steady_clock::duration idle) noexcept { idle_ = idle; }
+
   // Adds the handle to the thread's multi handle: the transfer runs from now on.
   void start();
   // Waits for news: headers final, a piece of the body, the end. Makes sure something drives
-  // the multi handle. Throws timeout_error, cancelled.
-  [[nodiscard]] transfer_signal::awaiter wait(deadline until = deadline::never());
+  // the multi handle. co_await yields false when `until` passed first, and also ends the
+  // transfer (done(), CURLE_OPERATION_TIMEDOUT) when it has been idle too long. Throws
+  // timeout_error for an enclosing deadline_scope, cancelled.
+  class news_awaiter;
+  [[nodiscard]] news_awaiter wait(deadline until = deadline::never());
 
   // libcurl finished it (the multi handle no longer holds it).
   void finish(CURLcode result) noexcept;
@@ -85,6 +92,8 @@ class transfer {
   [[nodiscard]] std::string_view error_detail() const noexcept { return error_buffer_; }
   // The body passed max_body (the transfer failed with CURLE_WRITE_ERROR because of it).
   [[nodiscard]] bool too_large() const noexcept { return too_large_; }
+  // The transfer was ended by its idle timeout (result() is CURLE_OPERATION_TIMEDOUT).
+  [[nodiscard]] bool idle_expired() const noexcept { return idle_expired_; }
 
   // The final response's headers are in (its body, if any, comes next).
   [[nodiscard]] bool headers_final() const noexcept { return headers_final_; }
@@ -109,6 +118,11 @@ class transfer {
  private:
   static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* self);
   static std::size_t on_write(char* data, std::size_t size, std::size_t count, void* self);
+  static int on_progress(void* self, curl_off_t download_total, curl_off_t downloaded,
+                         curl_off_t upload_total, curl_off_t uploaded);
+  // After a wait that ended at its deadline: ends an idle transfer.
+  void check_idle() noexcept;
+  [[nodiscard]] deadline idle_deadline() const noexcept;
   void header_line(std::string_view line);
   std::size_t body_bytes(std::string_view bytes);
 
@@ -125,7 +139,12 @@ class transfer {
   bool done_ = false;
   CURLcode result_ = CURLE_OK;
   bool too_large_ = false;
+  bool idle_expired_ = false;
   char error_buffer_[CURL_ERROR_SIZE] = {};
+  std::chrono::steady_clock::duration idle_{};
+  std::chrono::steady_clock::time_point last_activity_;
+  curl_off_t downloaded_ = 0;
+  curl_off_t uploaded_ = 0;
 
   // The response block being read (each redirect and 1xx response has its own).
   int status_ = 0;
@@ -141,6 +160,25 @@ class transfer {
   std::deque<std::string> chunks_;
   std::size_t queued_bytes_ = 0;
   bool paused_ = false;
+};
+
+// co_await t.wait(until): see transfer::wait.
+class transfer::news_awaiter {
+ public:
+  news_awaiter(transfer& t, deadline until) noexcept
+      : t_(t), until_(until), inner_(t.signal_, earliest(until, t.idle_deadline())) {}
+  bool await_ready() noexcept { return inner_.await_ready(); }
+  void await_suspend(std::coroutine_handle<> h) noexcept { inner_.await_suspend(h); }
+  bool await_resume() {
+    if (inner_.await_resume()) return true;
+    t_.check_idle();
+    return t_.done() || !until_.expired();  // false: `until` itself passed
+  }
+
+ private:
+  transfer& t_;
+  deadline until_;
+  transfer_signal::awaiter inner_;
 };
 
 }  // namespace balrog::http::detail

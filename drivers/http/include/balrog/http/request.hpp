@@ -103,7 +103,7 @@ struct request_options {
   // --- overrides of the session's settings (session_options has the meaning of each) ------
   std::optional<std::chrono::milliseconds> timeout{};
   std::optional<std::chrono::milliseconds> connect_timeout{};
-  std::optional<std::chrono::seconds> idle_timeout{};
+  std::optional<std::chrono::milliseconds> idle_timeout{};
   std::optional<bool> allow_redirects{};
   std::optional<long> max_redirects{};
   std::optional<std::string> proxy{};

@@ -50,9 +50,10 @@ struct session_options {
   std::chrono::milliseconds timeout{0};
   // Name resolution plus TCP and TLS handshakes, per connection. 0: libcurl's 300 s.
   std::chrono::milliseconds connect_timeout{10'000};
-  // No byte received or sent for this long: http::timeout. Catches servers that stall without
-  // closing. Whole seconds (libcurl's low-speed check). 0: no limit.
-  std::chrono::seconds idle_timeout{60};
+  // No byte received or sent for this long: http::timeout. Catches servers (and networks) that
+  // stall without closing. Time a streaming response spends paused because nobody reads it
+  // does not count. Checked when the request (or the stream's reader) waits. 0: no limit.
+  std::chrono::milliseconds idle_timeout{60'000};
   // Follow 3xx redirects (POST becomes GET after 301, 302 and 303, as browsers do), at most
   // max_redirects of them (more: too_many_redirects).
   bool allow_redirects = true;
