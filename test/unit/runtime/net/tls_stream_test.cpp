@@ -17,6 +17,7 @@
 
 #include "balrog/await.hpp"
 #include "balrog/errors.hpp"
+#include "balrog/generated/tls_blocking.hpp"
 #include "balrog/net.hpp"
 #include "balrog/net/tls_stream.hpp"
 #include "balrog/run.hpp"
@@ -199,6 +200,28 @@ TEST_F(Tls, BlockingShimsFromAPlainThreadThroughAwait) {
     talk_to_tls_echo(c);
   }
   server_thread.join();
+}
+
+TEST_F(Tls, GeneratedBlockingShims) {
+  balrog::run([] {
+    loopback_server srv;
+    const auto sctx = server_context();
+    auto server = balrog::spawn([&] {
+      net::tls_stream s(srv.l.accept(5s), sctx);
+      net::blocking::handshake(s, 5s);
+      std::array<std::byte, 64> buf{};
+      const std::size_t n = net::blocking::read_some(s, buf, 5s);
+      net::blocking::write_all(s, std::span<const std::byte>(buf.data(), n), 5s);
+      net::blocking::shutdown(s, 5s);
+    });
+    const auto cctx = client_context();
+    net::tls_stream c = net::blocking::tls_connect("localhost", srv.port(), cctx, 5s);
+    net::blocking::write_all(c, std::string_view("shim"), 5s);
+    std::array<std::byte, 4> got{};
+    net::blocking::read_exact(c, got, 5s);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(got.data()), got.size()), "shim");
+    server.join();
+  });
 }
 
 // Runs a server that expects the handshake to fail; returns what the client's handshake threw.

@@ -99,7 +99,13 @@ task<response> perform(std::shared_ptr<session_state> session, std::string metho
 
   if (options.stream) {
     while (!t->headers_final()) (void)co_await t->wait();
-    if (!t->done()) co_return response_access::from_streaming(std::move(t));
+    // A response came: its reader gets the body and, after what arrived, any failure (as when
+    // the peer resets the connection mid-body, whether before or after this point).
+    long status = 0;
+    curl_easy_getinfo(t->easy(), CURLINFO_RESPONSE_CODE, &status);
+    if (!t->done() || (t->result() != CURLE_OK && status > 0)) {
+      co_return response_access::from_streaming(std::move(t));
+    }
   } else if (options.on_chunk || options.body_channel != nullptr) {
     for (;;) {
       while (std::optional<std::string> piece = t->take_chunk()) {

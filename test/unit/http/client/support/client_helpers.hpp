@@ -11,16 +11,18 @@
 
 #include "balrog/await.hpp"
 #include "balrog/http/client.hpp"
+#include "balrog/http/generated/client_blocking.hpp"
 
 namespace balrog::test {
 
-// A request from blocking-style code (a fiber, or a plain thread: sync mode).
+// A request from blocking-style code (a fiber, or a plain thread: sync mode), through the
+// generated blocking-style face.
 inline http::response fetch(std::string method, std::string url, http::request_options o = {}) {
-  return balrog::await(http::request(std::move(method), std::move(url), std::move(o)));
+  return http::blocking::request(std::move(method), std::move(url), std::move(o));
 }
 inline http::response fetch(http::session& s, std::string method, std::string url,
                             http::request_options o = {}) {
-  return balrog::await(s.request(std::move(method), std::move(url), std::move(o)));
+  return http::blocking::request(s, std::move(method), std::move(url), std::move(o));
 }
 
 // The /echo answer of the Python peer.
