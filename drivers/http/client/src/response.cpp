@@ -22,20 +22,43 @@ const char* status_class(int status) noexcept {
 
 }  // namespace
 
-response::response() noexcept = default;
-response::response(response&&) noexcept = default;
-response& response::operator=(response&&) noexcept = default;
+namespace {
 
-response::~response() {
-  if (transfer_ && !transfer_->on_owner_thread()) {
-    // Its transfer lives in another thread's multi handle, which this thread must not touch.
+// A streaming transfer lives in its thread's multi handle, which other threads must not touch:
+// dropping it elsewhere is a bug that would corrupt that thread's state, so it ends here.
+void check_drop_on_owner(const std::unique_ptr<detail::transfer>& t) noexcept {
+  if (t && !t->on_owner_thread()) {
     std::fputs(
-        "balrog::http::response: a streaming response destroyed on another thread than the one "
+        "balrog::http::response: a streaming response dropped on another thread than the one "
         "that made the request\n",
         stderr);
     std::abort();
   }
 }
+
+}  // namespace
+
+response::response() noexcept = default;
+response::response(response&&) noexcept = default;
+
+response& response::operator=(response&& other) noexcept {
+  if (this != &other) {
+    check_drop_on_owner(transfer_);
+    status_ = other.status_;
+    reason_ = std::move(other.reason_);
+    headers_ = std::move(other.headers_);
+    body_ = std::move(other.body_);
+    url_ = std::move(other.url_);
+    redirects_ = other.redirects_;
+    version_ = other.version_;
+    elapsed_ = other.elapsed_;
+    body_given_ = other.body_given_;
+    transfer_ = std::move(other.transfer_);
+  }
+  return *this;
+}
+
+response::~response() { check_drop_on_owner(transfer_); }
 
 void response::raise_for_status() const {
   if (status_ < 400) return;

@@ -102,6 +102,30 @@ TEST(HttpCompat, ErrorsAreLibcurls) {
   });
 }
 
+// A fiber counting milliseconds: it only advances while the shard is free to run it.
+class ticker {
+ public:
+  ticker()
+      : fiber_(balrog::spawn([this] {
+          while (!stop_) {
+            balrog::this_fiber::sleep_for(1ms);
+            ++ticks_;
+          }
+        })) {}
+  // Stops it; returns how many ticks it counted.
+  int stop() {
+    stop_ = true;
+    if (fiber_.joinable()) fiber_.join();
+    return ticks_;
+  }
+  ~ticker() { stop(); }
+
+ private:
+  bool stop_ = false;
+  int ticks_ = 0;
+  balrog::fiber<void> fiber_;
+};
+
 struct blocking_writer {
   std::string body;
   balrog::fiber_id caller;
@@ -119,14 +143,7 @@ struct blocking_writer {
 
 TEST(HttpCompat, CallbacksRunOnTheCallingFiberAndMayBlock) {
   balrog::run([] {
-    std::atomic<int> ticks{0};
-    std::atomic<bool> stop{false};
-    auto ticker = balrog::spawn([&] {
-      while (!stop) {
-        balrog::this_fiber::sleep_for(1ms);
-        ++ticks;
-      }
-    });
+    ticker ticks;
     easy_handle e;
     blocking_writer w;
     w.caller = balrog::this_fiber::id();
@@ -142,12 +159,10 @@ TEST(HttpCompat, CallbacksRunOnTheCallingFiberAndMayBlock) {
         });
     curl_easy_setopt(e.h, CURLOPT_HEADERDATA, &headers);
     EXPECT_EQ(balrog::compat::curl_easy_perform(e.h), CURLE_OK);
-    stop = true;
-    ticker.join();
     EXPECT_TRUE(w.on_caller);
     EXPECT_GT(w.calls, 1);
     EXPECT_EQ(w.body.size(), 200000u);
-    EXPECT_GT(ticks.load(), 10);  // the shard ran the ticker meanwhile
+    EXPECT_GT(ticks.stop(), 10);  // the shard ran the ticker meanwhile
     ASSERT_FALSE(headers.empty());
     EXPECT_EQ(headers[0].substr(0, 12), "HTTP/1.1 200");
   });
@@ -327,14 +342,7 @@ TEST(HttpCompat, AThousandFibersOnOneThread) {
 
 TEST(HttpCompat, MultiPollAndWaitOnAFiber) {
   balrog::run([] {
-    std::atomic<int> ticks{0};
-    std::atomic<bool> stop{false};
-    auto ticker = balrog::spawn([&] {
-      while (!stop) {
-        balrog::this_fiber::sleep_for(1ms);
-        ++ticks;
-      }
-    });
+    ticker ticks;
     CURLM* m = curl_multi_init();
     easy_handle a;
     easy_handle b;
@@ -358,7 +366,7 @@ TEST(HttpCompat, MultiPollAndWaitOnAFiber) {
     }
     EXPECT_EQ(body_a, "slow\n");
     EXPECT_EQ(body_b, "slow\n");
-    EXPECT_GT(ticks.load(), 20);  // the waits suspended the fiber, not the thread
+    EXPECT_GT(ticks.stop(), 20);  // the waits suspended the fiber, not the thread
     // An extra fd counts like libcurl's: a readable pipe ends the wait with numfds 1.
     int p[2];
     ASSERT_EQ(::pipe(p), 0);
@@ -372,8 +380,6 @@ TEST(HttpCompat, MultiPollAndWaitOnAFiber) {
     ::close(p[1]);
     for (CURL* h : {a.h, b.h}) curl_multi_remove_handle(m, h);
     curl_multi_cleanup(m);
-    stop = true;
-    ticker.join();
   });
 }
 

@@ -166,15 +166,19 @@ TEST_F(Tls, CoroutinesOnBothSides) {
   });
 }
 
-TEST_F(Tls, SyncModeClientAgainstAFiberServer) {
-  loopback_server srv;
-  const auto sctx = server_context();
-  std::thread server_thread([&] {
+// An echo server for one connection, on a thread of its own running balrog.
+std::thread echo_server_thread(loopback_server& srv, const net::tls_context& sctx) {
+  return std::thread([&srv, sctx] {
     balrog::run([&] {
       net::tls_stream s(srv.l.accept(5s), sctx);
       tls_echo(s);
     });
   });
+}
+
+TEST_F(Tls, SyncModeClientAgainstAFiberServer) {
+  loopback_server srv;
+  std::thread server_thread = echo_server_thread(srv, server_context());
   // This thread runs no runtime: the calls block it in poll(2).
   {
     const auto cctx = client_context();
@@ -186,13 +190,7 @@ TEST_F(Tls, SyncModeClientAgainstAFiberServer) {
 
 TEST_F(Tls, BlockingShimsFromAPlainThreadThroughAwait) {
   loopback_server srv;
-  const auto sctx = server_context();
-  std::thread server_thread([&] {
-    balrog::run([&] {
-      net::tls_stream s(srv.l.accept(5s), sctx);
-      tls_echo(s);
-    });
-  });
+  std::thread server_thread = echo_server_thread(srv, server_context());
   {
     const auto cctx = client_context();
     // balrog::await of the coroutine form on a plain thread: a private scheduler.
