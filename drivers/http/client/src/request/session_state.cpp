@@ -26,9 +26,11 @@ session_state::session_state(session_options o) : options(std::move(o)) {
   curl_share_setopt(share, CURLSHOPT_LOCKFUNC, &lock_share);
   curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, &unlock_share);
   curl_share_setopt(share, CURLSHOPT_USERDATA, this);
+  // Cookies only. DNS entries come from the thread's multi handle anyway; and TLS sessions
+  // must not be shared: libcurl 7.88 drops (leaks) the session cache an easy handle already
+  // has when the handle joins a share of TLS sessions, and pooled handles have one. Each
+  // pooled handle resumes the TLS sessions it made itself.
   curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE);
-  curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-  curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 }
 
 session_state::~session_state() {

@@ -1,6 +1,5 @@
 // What a session shares between its requests (and the shards they run on): its options and a
-// libcurl share holding its cookie jar (used when options.cookies is on), DNS cache and TLS
-// sessions, locked for threads.
+// libcurl share holding its cookie jar (used when options.cookies is on), locked for threads.
 #pragma once
 
 #include <curl/curl.h>
