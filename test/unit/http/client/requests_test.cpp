@@ -2,12 +2,15 @@
 // query parameters, JSON, redirects, cookies, authentication, decompression, statuses.
 #include <curl/curl.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
 #include <chrono>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "balrog/http/client.hpp"
 #include "balrog/run.hpp"
@@ -263,6 +266,30 @@ TEST(HttpRequests, BasicAuth) {
         fetch("GET", python_peer::url("/basic-auth/u/p"), {.basic_auth = {{"u", "p"}}});
     EXPECT_EQ(r.status(), 200);
     EXPECT_EQ(r.json().at("authenticated"), true);
+  });
+}
+
+TEST(HttpRequests, Proxies) {
+  balrog::run([] {
+    // The Python peer answers proxy-style requests ("GET http://host/path") as its own.
+    http::response r = fetch("GET", "http://upstream.invalid/echo?x=1",
+                             {.proxy = "http://127.0.0.1:" + std::to_string(python_peer::port())});
+    const auto echo = echo_of(r);
+    EXPECT_EQ(echo.at("path").as_string(), "/echo");
+    EXPECT_EQ(seen_header(echo, "host"), "upstream.invalid");
+    // The environment's proxy is used by default, and "-" turns it off.
+    // (A no_proxy of the environment is set aside meanwhile.)
+    const std::string closed = "http://127.0.0.1:" + std::to_string(balrog::test::free_port());
+    std::vector<std::pair<std::string, std::string>> saved;
+    for (const char* name : {"no_proxy", "NO_PROXY"}) {
+      if (const char* v = ::getenv(name)) saved.emplace_back(name, v);
+      ::unsetenv(name);
+    }
+    ::setenv("http_proxy", closed.c_str(), 1);
+    EXPECT_THROW(fetch("GET", python_peer::url("/echo")), http::connection_error);
+    EXPECT_EQ(fetch("GET", python_peer::url("/echo"), {.proxy = "-"}).status(), 200);
+    ::unsetenv("http_proxy");
+    for (const auto& [name, value] : saved) ::setenv(name.c_str(), value.c_str(), 1);
   });
 }
 
