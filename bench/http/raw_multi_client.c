@@ -17,7 +17,9 @@
 #include <time.h>
 
 static int epfd;
-static long timeout_ms = -1;
+static double timer_at = -1.0; /* libcurl's timer: when to call it back (monotonic s), or none */
+
+static double now_s(void);
 
 static size_t discard(char *data, size_t size, size_t n, void *user) {
   (void)data;
@@ -45,7 +47,7 @@ static int on_socket(CURL *e, curl_socket_t s, int what, void *user, void *sockp
 static int on_timer(CURLM *m, long ms, void *user) {
   (void)m;
   (void)user;
-  timeout_ms = ms;
+  timer_at = ms < 0 ? -1.0 : now_s() + (double)ms / 1e3;
   return 0;
 }
 
@@ -102,18 +104,22 @@ int main(int argc, char **argv) {
       counted = 0;
     }
     if (t >= window_end) break;
-    int wait = timeout_ms < 0 ? 100 : (int)timeout_ms;
-    const int n = epoll_wait(epfd, events, 64, wait);
-    if (n == 0) {
-      curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    int wait = 100;
+    if (timer_at >= 0.0) {
+      const double left = timer_at - t;
+      wait = left <= 0.0 ? 0 : (int)(left * 1e3) + 1;
     }
+    const int n = epoll_wait(epfd, events, 64, wait);
     for (int i = 0; i < n; ++i) {
       const int mask = (events[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
                        (events[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
                        (events[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
       curl_multi_socket_action(multi, events[i].data.fd, mask, &running);
     }
-    if (timeout_ms == 0) curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    if (timer_at >= 0.0 && now_s() >= timer_at) { /* one-shot: libcurl sets the next one */
+      timer_at = -1.0;
+      curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
     CURLMsg *msg;
     int left;
     while ((msg = curl_multi_info_read(multi, &left)) != NULL) {

@@ -4,7 +4,9 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <cerrno>
 #include <climits>
 #include <new>
@@ -143,7 +145,16 @@ void shard_multi::start(transfer& t) {
     throw invalid_request(
         std::string("balrog::http: curl_multi_add_handle: ") + curl_multi_strerror(code), 0, "");
   }
-  settle();  // libcurl asked for a timeout of 0: the transfer starts here
+  // libcurl asks to be called "now" to start it. Alone, it starts here. Among others, not from
+  // here: the pump's next call of libcurl starts every transfer added meanwhile at once
+  // (libcurl runs its expired timers in every curl_multi_socket_action), so requests that
+  // start together — the fibers one completion batch woke — cost one call, not one each. The
+  // timerfd makes sure that call comes even when no socket wakes the pump first.
+  if (due_now_ && running_.size() > 1) {
+    due_now_ = false;
+    want_timer(clock::now());
+  }
+  settle();
 }
 
 void shard_multi::stop(transfer& t) noexcept {
@@ -190,8 +201,7 @@ task<void> shard_multi::pump() {
       if (e.data.fd == timer_fd_) {
         std::uint64_t expirations = 0;
         (void)!::read(timer_fd_, &expirations, sizeof expirations);
-        timer_armed_ = false;
-        act(CURL_SOCKET_TIMEOUT, 0);
+        if (timer_due()) act(CURL_SOCKET_TIMEOUT, 0);
       } else {
         act(e.data.fd, curl_mask(e.events));
       }
@@ -217,7 +227,7 @@ void shard_multi::settle() noexcept {
     if (!due_now_) return;
     if (budget == 0) {  // still asking: after the shard's other work (the pump's next turn)
       due_now_ = false;
-      arm_timer(1);
+      want_timer(clock::now());
       return;
     }
   }
@@ -238,13 +248,32 @@ void shard_multi::collect_finished() noexcept {
   }
 }
 
-void shard_multi::arm_timer(long long ns) noexcept {
-  if (ns == 0 && !timer_armed_) return;
+void shard_multi::want_timer(deadline when) noexcept {
+  timer_wanted_ = when;
+  if (when.is_never() || when.when() >= timer_armed_.when()) return;  // fires early: fine
+  arm_timerfd(when.when());
+}
+
+bool shard_multi::timer_due() noexcept {
+  timer_armed_ = deadline::never();  // it fired
+  if (timer_wanted_.is_never()) return false;
+  if (timer_wanted_.when() > clock::now()) {  // moved later since: wait for that
+    arm_timerfd(timer_wanted_.when());
+    return false;
+  }
+  timer_wanted_ = deadline::never();  // one-shot: libcurl sets the next one
+  return true;
+}
+
+void shard_multi::arm_timerfd(clock::time_point at) noexcept {
+  // CLOCK_MONOTONIC is steady_clock's clock: an absolute time, never 0 (which would disarm).
+  const auto ns = std::max<std::int64_t>(
+      1, std::chrono::duration_cast<std::chrono::nanoseconds>(at.time_since_epoch()).count());
   itimerspec spec{};
   spec.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
   spec.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-  ::timerfd_settime(timer_fd_, 0, &spec, nullptr);
-  timer_armed_ = ns != 0;
+  ::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &spec, nullptr);
+  timer_armed_ = at;
 }
 
 int shard_multi::on_socket(CURL* /*easy*/, curl_socket_t s, int what, void* self_ptr,
@@ -277,12 +306,13 @@ int shard_multi::on_timer(CURLM* /*multi*/, long timeout_ms, void* self_ptr) {
   auto* self = static_cast<shard_multi*>(self_ptr);
   if (timeout_ms < 0) {
     self->due_now_ = false;
-    self->arm_timer(0);
+    self->want_timer(deadline::never());  // an armed timerfd fires for nothing: ignored
   } else if (timeout_ms == 0) {
     self->due_now_ = true;  // settle() runs it when libcurl returns
+    self->timer_wanted_ = deadline::never();
   } else {
     self->due_now_ = false;
-    self->arm_timer(static_cast<long long>(timeout_ms) * 1'000'000);
+    self->want_timer(std::chrono::milliseconds(timeout_ms));
   }
   return 0;
 }

@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "balrog/deadline.hpp"
 #include "balrog/task.hpp"
 
 namespace balrog::http::detail {
@@ -47,7 +48,7 @@ class shard_multi {
   // Back to the pool (it must not be in the multi handle any more).
   void give_back(CURL* easy) noexcept;
 
-  // Adds `t`'s configured easy handle and lets libcurl start it. Throws request_error-free
+  // Adds `t`'s configured easy handle; the pump starts it on its next turn. Throws
   // std::bad_alloc, or invalid_request for what curl_multi_add_handle refuses.
   void start(transfer& t);
   // Takes a running transfer out (abandoned: its waiter gave up). Never throws.
@@ -69,14 +70,21 @@ class shard_multi {
   // Runs timeouts due now (bounded), then hands finished transfers to their waiters.
   void settle() noexcept;
   void collect_finished() noexcept;
-  // Arms the timerfd to fire after `ns` nanoseconds (> 0), or disarms it (0).
-  void arm_timer(long long ns) noexcept;
+  // libcurl wants to be called back at `when` (never: not at all). The timerfd is re-armed only
+  // when that is earlier than what it is armed for: libcurl moves its timer often, and a timer
+  // that fires early costs one look (the pump re-arms it for the time wanted), not a syscall
+  // per move.
+  void want_timer(deadline when) noexcept;
+  // The timerfd fired: true when libcurl's timer is due (else it was re-armed or dropped).
+  bool timer_due() noexcept;
+  void arm_timerfd(clock::time_point at) noexcept;
   void apply_options() noexcept;
 
   CURLM* multi_ = nullptr;
   int epoll_fd_ = -1;  // libcurl's sockets and the timerfd
   int timer_fd_ = -1;  // libcurl's timer (CLOCK_MONOTONIC)
-  bool timer_armed_ = false;
+  deadline timer_wanted_;  // libcurl's timer
+  deadline timer_armed_;   // what the timerfd fires at
   bool due_now_ = false;  // libcurl asked to be called back at once (timeout 0)
   bool pump_running_ = false;
   std::uint64_t options_generation_ = 0;

@@ -63,9 +63,21 @@ void check_header(const std::string& name, const std::string& value) {
       CURLE_URL_MALFORMAT, url);
 }
 
+bool starts_with_nocase(std::string_view s, std::string_view prefix) noexcept {
+  return s.size() >= prefix.size() && equal_names(s.substr(0, prefix.size()), prefix);
+}
+
+// A URL whose scheme is http or https, with nothing to add to it, and that libcurl may take as
+// it is: no line breaks or spaces (libcurl's own parser, which runs anyway, checks the rest).
+bool plain_http_url(const std::string& url) noexcept {
+  return (starts_with_nocase(url, "http://") || starts_with_nocase(url, "https://")) &&
+         url.find_first_of(" \t\r\n") == std::string::npos;
+}
+
 // base_url + url (RFC 3986 resolution) + params, URL-encoded.
 std::string build_url(const std::string& base, const std::string& url, const fields& params,
                       const std::string& method) {
+  if (base.empty() && params.empty() && plain_http_url(url)) return url;  // the common case
   url_ptr u(curl_url());
   if (!u) throw std::bad_alloc();
   if (!base.empty()) {
@@ -133,9 +145,9 @@ bool has_header(const fields& headers, std::string_view name) {
 }
 
 // Session headers, then the request's (a request header replaces the session's of the same
-// name), then the defaults the body implies.
+// name), then the defaults the body implies (`has_body`: Expect; `content_type`).
 slist_ptr build_headers(const fields& session_headers, const fields& request_headers,
-                        const char* content_type) {
+                        bool has_body, const char* content_type) {
   fields merged;
   for (const auto& h : session_headers) {
     if (!has_header(request_headers, h.first)) merged.push_back(h);
@@ -143,7 +155,7 @@ slist_ptr build_headers(const fields& session_headers, const fields& request_hea
   merged.insert(merged.end(), request_headers.begin(), request_headers.end());
   // libcurl sends "Expect: 100-continue" before large bodies and waits up to a second for
   // the interim answer; python-requests never does. A header given here wins.
-  if (!has_header(merged, "expect")) merged.emplace_back("Expect", "");
+  if (has_body && !has_header(merged, "expect")) merged.emplace_back("Expect", "");
   if (content_type != nullptr && !has_header(merged, "content-type")) {
     merged.emplace_back("Content-Type", content_type);
   }
@@ -255,7 +267,8 @@ void configure_body(transfer& t, const session_options& s, request_options& r) {
   }
   if (m != natural) BALROG_SET(e, CURLOPT_CUSTOMREQUEST, m.c_str());
 
-  res.headers = build_headers(s.headers, r.headers, content_type);
+  if (kind != none) t.watch_uploads();
+  res.headers = build_headers(s.headers, r.headers, kind != none, content_type);
   BALROG_SET(e, CURLOPT_HTTPHEADER, res.headers.get());
 }
 

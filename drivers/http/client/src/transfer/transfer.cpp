@@ -44,7 +44,11 @@ transfer::transfer(shard_multi& multi, body_mode mode, std::size_t max_body)
   curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &transfer::on_write);
   curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
   curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_buffer_);
-  // Progress tells when bytes go out (an upload makes no callback of its own).
+}
+
+void transfer::watch_uploads() noexcept {
+  // Progress tells when bytes go out: sending makes no callback of its own. (Not for requests
+  // without a body: libcurl's progress bookkeeping costs a few percent per request.)
   curl_easy_setopt(easy_, CURLOPT_XFERINFOFUNCTION, &transfer::on_progress);
   curl_easy_setopt(easy_, CURLOPT_XFERINFODATA, this);
   curl_easy_setopt(easy_, CURLOPT_NOPROGRESS, 0L);

@@ -75,6 +75,9 @@ class transfer {
   // Time spent paused for a slow reader does not count.
   void set_idle_timeout(std::chrono::steady_clock::duration idle) noexcept { idle_ = idle; }
 
+  // The request sends a body: its progress counts as activity for the idle timeout.
+  void watch_uploads() noexcept;
+
   // Adds the handle to the thread's multi handle: the transfer runs from now on.
   void start();
   // Waits for news: headers final, a piece of the body, the end. Makes sure something drives
