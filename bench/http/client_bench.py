@@ -60,6 +60,12 @@ def cores():
     return sorted(os.sched_getaffinity(0))
 
 
+def die_with_parent():
+    """preexec_fn: the server gets SIGTERM when this script dies (even by SIGKILL)."""
+    import ctypes
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, 15)  # PR_SET_PDEATHSIG, SIGTERM
+
+
 def pinned(cmd, core):
     """cmd run on one core (taskset), when there are cores to spare."""
     if core is None or shutil.which("taskset") is None:
@@ -106,7 +112,7 @@ class Nginx:
                 "  }\n}\n") % {"d": self.dir, "p": self.port}
         Path(self.dir, "nginx.conf").write_text(conf)
         self.proc = subprocess.Popen(pinned([NGINX, "-p", self.dir, "-c", self.dir + "/nginx.conf"],
-                                            core))
+                                            core), preexec_fn=die_with_parent)
         if not wait_port(self.port):
             raise SystemExit("nginx did not start: " + Path(self.dir, "error.log").read_text())
         self.url = "http://127.0.0.1:%d/hello" % self.port
@@ -122,7 +128,7 @@ class DelayServer:
         self.proc = subprocess.Popen(
             pinned([PYTHON, str(ROOT / "bench" / "http" / "delay_server.py"),
                     "--delay-ms", str(delay_ms)], core),
-            stdout=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, text=True, preexec_fn=die_with_parent)
         line = self.proc.stdout.readline()
         self.url = "http://127.0.0.1:%d/delay" % int(line.split()[1])
 
