@@ -119,8 +119,9 @@ struct request_options {
   bool stream = false;
   // Each piece of the body as it arrives, in order; the response's text() stays empty. It runs
   // where the request is awaited: in coroutine code (a blocking-style call inside it throws
-  // usage_error), and it must not throw. To do blocking work per chunk, use body_channel and
-  // consume the channel from a fiber, or stream = true and next_chunk() on a fiber.
+  // usage_error). An exception it throws stops the transfer and comes out of the request. To
+  // do blocking work per chunk, use body_channel and consume the channel from a fiber, or
+  // stream = true and next_chunk() on a fiber.
   std::function<void(std::string_view)> on_chunk{};
   // Each piece of the body is pushed into this channel as it arrives, waiting for room when it
   // is full (back-pressure: the transfer pauses). The channel is closed after the last piece,
