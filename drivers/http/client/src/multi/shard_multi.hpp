@@ -81,11 +81,11 @@ class shard_multi {
   void apply_options() noexcept;
 
   CURLM* multi_ = nullptr;
-  int epoll_fd_ = -1;  // libcurl's sockets and the timerfd
-  int timer_fd_ = -1;  // libcurl's timer (CLOCK_MONOTONIC)
+  int epoll_fd_ = -1;      // libcurl's sockets and the timerfd
+  int timer_fd_ = -1;      // libcurl's timer (CLOCK_MONOTONIC)
   deadline timer_wanted_;  // libcurl's timer
   deadline timer_armed_;   // what the timerfd fires at
-  bool due_now_ = false;  // libcurl asked to be called back at once (timeout 0)
+  bool due_now_ = false;   // libcurl asked to be called back at once (timeout 0)
   bool pump_running_ = false;
   std::uint64_t options_generation_ = 0;
   std::unordered_map<CURL*, transfer*> running_;

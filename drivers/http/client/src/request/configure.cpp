@@ -146,8 +146,8 @@ bool has_header(const fields& headers, std::string_view name) {
 
 // Session headers, then the request's (a request header replaces the session's of the same
 // name), then the defaults the body implies (`has_body`: Expect; `content_type`).
-slist_ptr build_headers(const fields& session_headers, const fields& request_headers,
-                        bool has_body, const char* content_type) {
+slist_ptr build_headers(const fields& session_headers, const fields& request_headers, bool has_body,
+                        const char* content_type) {
   fields merged;
   for (const auto& h : session_headers) {
     if (!has_header(request_headers, h.first)) merged.push_back(h);
