@@ -64,11 +64,15 @@ TEST(HttpRequests, EveryMethod) {
 
 TEST(HttpRequests, JsonFormAndRawBodies) {
   balrog::run([] {
-    auto echo = echo_of(fetch("POST", python_peer::url("/echo"),
-                              {.json = boost::json::object{{"name", "ada"}, {"n", 1}}}));
+    auto echo =
+        echo_of(fetch("POST", python_peer::url("/echo"), {.json = {{"name", "ada"}, {"n", 1}}}));
     EXPECT_EQ(boost::json::parse(echo.at("body").as_string()),
               (boost::json::value{{"name", "ada"}, {"n", 1}}));
     EXPECT_EQ(seen_header(echo, "content-type"), "application/json");
+    echo = echo_of(fetch("POST", python_peer::url("/echo"), {.json = boost::json::array{1, 2}}));
+    EXPECT_EQ(echo.at("body").as_string(), "[1,2]");
+    echo = echo_of(fetch("POST", python_peer::url("/echo"), {.json = nullptr}));
+    EXPECT_EQ(echo.at("body").as_string(), "null");  // a JSON null is a body, not "none"
 
     echo = echo_of(fetch("PUT", python_peer::url("/echo"),
                          {.form = http::fields{{"a", "1 2"}, {"b", "x&y=z"}}}));

@@ -21,9 +21,11 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -65,6 +67,29 @@ struct tls_options {
   std::string client_key_file{};
 };
 
+// A JSON request body, or none (request_options::json). Takes whatever boost::json::value
+// takes, and brace lists, as python-requests' json= takes a dict:
+//   o.json = {{"name", "ada"}, {"tags", {"a", "b"}}};   // {"name":"ada","tags":["a","b"]}
+//   o.json = boost::json::array{1, 2};
+class json_body {
+ public:
+  json_body() noexcept = default;                                // none
+  json_body(std::initializer_list<boost::json::value_ref> init)  // NOLINT: implicit on purpose
+      : value_(std::in_place, init) {}
+  template <class T>
+    requires(!std::is_same_v<std::remove_cvref_t<T>, json_body> &&
+             std::is_constructible_v<boost::json::value, T &&>)
+  json_body(T&& v)  // NOLINT: implicit on purpose
+      : value_(std::in_place, std::forward<T>(v)) {}
+
+  [[nodiscard]] bool has_value() const noexcept { return value_.has_value(); }
+  explicit operator bool() const noexcept { return has_value(); }
+  [[nodiscard]] const boost::json::value& operator*() const noexcept { return *value_; }
+
+ private:
+  std::optional<boost::json::value> value_;
+};
+
 enum class http_version : unsigned char {
   // HTTP/2 over TLS when the server offers it in ALPN, HTTP/1.1 otherwise (and for http://).
   automatic,
@@ -89,7 +114,7 @@ struct request_options {
   // Raw bytes. Content-Type: application/octet-stream unless `headers` says otherwise.
   std::optional<std::string> data{};
   // Serialized with Boost.JSON; Content-Type: application/json.
-  std::optional<boost::json::value> json{};
+  json_body json{};
   // URL-encoded form fields; Content-Type: application/x-www-form-urlencoded.
   std::optional<fields> form{};
   // multipart/form-data (fields and files); libcurl writes the boundary.
