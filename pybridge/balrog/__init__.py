@@ -1,0 +1,51 @@
+"""balrog: write blocking-style Python, run it concurrently.
+
+Sync code — database queries, sleeps, locks, sockets — runs in greenlets on balrog's C++
+event loop, one hub per thread. See docs/python.md.
+
+    import balrog
+    from balrog import pg
+
+    def handler(n):
+        with pg.connect("dbname=app") as conn:
+            return conn.execute("select %s::int * 2", (n,)).fetchone()[0]
+
+    greenlets = [balrog.spawn(handler, n) for n in range(100)]
+    print(sum(g.join() for g in greenlets))
+"""
+
+from __future__ import annotations
+
+from ._greenlet import Greenlet, GreenletExit, getcurrent, joinall, run, sleep, spawn
+from ._hub import get_hub
+from ._native import CancelledError
+from .queue import Empty, Full, LifoQueue, PriorityQueue, Queue, SimpleQueue
+from .sync import BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore
+from .timeout import Timeout
+
+__all__ = [
+    "BoundedSemaphore",
+    "CancelledError",
+    "Condition",
+    "Empty",
+    "Event",
+    "Full",
+    "Greenlet",
+    "GreenletExit",
+    "LifoQueue",
+    "Lock",
+    "PriorityQueue",
+    "Queue",
+    "RLock",
+    "Semaphore",
+    "SimpleQueue",
+    "Timeout",
+    "get_hub",
+    "getcurrent",
+    "joinall",
+    "run",
+    "sleep",
+    "spawn",
+]
+
+__version__ = "0.1.0"
