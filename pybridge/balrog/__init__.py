@@ -19,6 +19,9 @@ from __future__ import annotations
 from ._greenlet import Greenlet, GreenletExit, getcurrent, joinall, run, sleep, spawn
 from ._hub import get_hub
 from ._native import CancelledError
+from ._local import local
+from ._threads import run_in_thread
+from .patching import is_patched, patch, unpatch
 from .queue import Empty, Full, LifoQueue, PriorityQueue, Queue, SimpleQueue
 from .sync import BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore
 from .timeout import Timeout
@@ -42,10 +45,15 @@ __all__ = [
     "Timeout",
     "get_hub",
     "getcurrent",
+    "is_patched",
     "joinall",
+    "local",
+    "patch",
     "run",
+    "run_in_thread",
     "sleep",
     "spawn",
+    "unpatch",
 ]
 
 __version__ = "0.1.0"
