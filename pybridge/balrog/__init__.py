@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from ._greenlet import Greenlet, GreenletExit, getcurrent, joinall, run, sleep, spawn
 from ._hub import get_hub
+from . import _native
 from ._native import CancelledError
 from ._local import local
 from ._threads import run_in_thread
@@ -57,3 +58,19 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# While a terminal prompt (the REPL, pdb, input()) waits for a line, this thread's hub runs.
+_native.install_input_hook()
+
+
+def load_ipython_extension(ip: object) -> None:
+    """``%load_ext balrog`` in IPython: see balrog.ipython."""
+    from .ipython import load_ipython_extension as load
+
+    load(ip)
+
+
+def unload_ipython_extension(ip: object) -> None:
+    from .ipython import unload_ipython_extension as unload
+
+    unload(ip)

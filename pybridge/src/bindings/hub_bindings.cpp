@@ -14,6 +14,7 @@
 #include "hub/greenlet_api.hpp"
 #include "hub/hub.hpp"
 #include "hub/hub_access.hpp"
+#include "hub/input_hook.hpp"
 
 namespace balrog::python {
 
@@ -156,7 +157,14 @@ void define_hub(py::module_& m) {
       .def("abandon_after_fork", &hub::abandon_after_fork)
       .def("fileno", [](hub& h) { return h.loop().native_handle(); })
       .def_property_readonly("native_alive", [](hub& h) { return h.loop().alive(); })
-      .def_readwrite("error_handler", &hub::error_handler);
+      .def_readwrite("error_handler", &hub::error_handler)
+      .def_property(
+          "interrupt_target",
+          [](const hub& h) { return py::reinterpret_borrow<py::object>(h.interrupt_target()); },
+          [](hub& h, const py::object& g) {
+            if (!g.is_none()) check_greenlet(g);
+            h.set_interrupt_target(g.is_none() ? nullptr : g.ptr());
+          });
 
   py::class_<waiter_object>(m, "Waiter")
       .def(py::init<>())
@@ -174,6 +182,10 @@ void define_hub(py::module_& m) {
       .def("cancel", &timer_object::cancel)
       .def_property_readonly("pending", &timer_object::pending);
 
+  m.def("install_input_hook", &install_input_hook,
+        "Runs the thread's hub while the REPL, pdb or input() waits for the terminal; False "
+        "when another input hook is installed.");
+  m.def("uninstall_input_hook", &uninstall_input_hook);
   m.def("get_hub_or_none", [] {
     hub* h = hub::current();
     return h != nullptr ? py::cast(h, py::return_value_policy::reference) : py::none();

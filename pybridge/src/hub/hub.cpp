@@ -97,6 +97,7 @@ hub::~hub() {
   orphans_.clear();
   // A suspended hub greenlet is killed when its last reference goes (GreenletExit, which
   // run() lets through because dying_ is set).
+  Py_CLEAR(interrupt_target_);
   Py_XDECREF(hub_greenlet_);
 }
 
@@ -476,8 +477,14 @@ void hub::deliver_signals() {
   if (tb != nullptr) PyException_SetTraceback(value, tb);
   Py_XDECREF(type);
   Py_XDECREF(tb);
-  throw_into(main_greenlet_, value);
+  throw_into(interrupt_target(), value);
   Py_DECREF(value);
+}
+
+void hub::set_interrupt_target(PyObject* g) noexcept {
+  Py_XINCREF(g);
+  Py_XDECREF(interrupt_target_);
+  interrupt_target_ = g;
 }
 
 }  // namespace balrog::python

@@ -97,6 +97,12 @@ class hub {
   [[nodiscard]] PyObject* hub_greenlet() const noexcept { return hub_greenlet_; }
   [[nodiscard]] PyObject* main_greenlet() const noexcept { return main_greenlet_; }
   [[nodiscard]] event_loop& loop() noexcept { return *loop_; }
+  // Where Ctrl-C (KeyboardInterrupt and other signal handlers' exceptions) is raised: the main
+  // greenlet unless set (IPython's cell greenlet). Null resets it.
+  [[nodiscard]] PyObject* interrupt_target() const noexcept {
+    return interrupt_target_ != nullptr ? interrupt_target_ : main_greenlet_;
+  }
+  void set_interrupt_target(PyObject* g) noexcept;
   // Python's handler for exceptions that escaped a greenlet the hub switched to (not a
   // balrog.Greenlet, which records its own), called as handler(greenlet, exc). None: print.
   py::object error_handler = py::none();
@@ -118,8 +124,9 @@ class hub {
 
   const std::uint64_t id_;
   std::unique_ptr<event_loop> loop_;
-  PyObject* hub_greenlet_ = nullptr;   // strong
-  PyObject* main_greenlet_ = nullptr;  // borrowed: the thread's root greenlet
+  PyObject* hub_greenlet_ = nullptr;      // strong
+  PyObject* main_greenlet_ = nullptr;     // borrowed: the thread's root greenlet
+  PyObject* interrupt_target_ = nullptr;  // strong, or null: the main greenlet
   py::object run_function_;
   bool dying_ = false;
   bool abandoned_ = false;
