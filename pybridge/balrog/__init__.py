@@ -16,6 +16,8 @@ event loop, one hub per thread. See docs/python.md.
 
 from __future__ import annotations
 
+from typing import Any, Awaitable, Callable, Coroutine, TypeVar
+
 from ._greenlet import Greenlet, GreenletExit, getcurrent, joinall, run, sleep, spawn
 from ._hub import get_hub
 from . import _native
@@ -28,6 +30,7 @@ from .sync import BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore
 from .timeout import Timeout
 
 __all__ = [
+    "await_",
     "BoundedSemaphore",
     "CancelledError",
     "Condition",
@@ -52,12 +55,30 @@ __all__ = [
     "patch",
     "run",
     "run_in_thread",
+    "run_sync",
     "sleep",
     "spawn",
     "unpatch",
 ]
 
 __version__ = "0.1.0"
+
+T = TypeVar("T")
+
+def await_(awaitable: "Awaitable[T]") -> "T":
+    """Runs a coroutine from greenlet code and returns its value: see balrog.asyncio.await_."""
+    from .asyncio import await_ as run_awaitable
+
+    return run_awaitable(awaitable)
+
+
+def run_sync(fn: "Callable[..., T]", *args: Any, **kwargs: Any) -> "Coroutine[Any, Any, T]":
+    """``await balrog.run_sync(fn, ...)`` runs blocking-style fn in a greenlet from a coroutine:
+    see balrog.asyncio.run_sync."""
+    from .asyncio import run_sync as run_in_greenlet
+
+    return run_in_greenlet(fn, *args, **kwargs)
+
 
 # While a terminal prompt (the REPL, pdb, input()) waits for a line, this thread's hub runs.
 _native.install_input_hook()

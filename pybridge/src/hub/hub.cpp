@@ -26,6 +26,74 @@ std::atomic<std::uint64_t> next_hub_id{1};
   throw py::error_already_set();
 }
 
+// asyncio keeps "the running loop" per thread; with greenlets it must be per greenlet: a
+// greenlet that waits (maybe inside a loop's callback: sync code called from a coroutine) takes
+// its running loop with it, and the greenlets that run meanwhile see none (or their own).
+class running_loop_slot {
+ public:
+  running_loop_slot() {
+    if (!functions_ready()) return;
+    PyObject* loop = PyObject_CallNoArgs(get_);
+    if (loop == nullptr) {
+      PyErr_Clear();
+      return;
+    }
+    if (loop == Py_None) {
+      Py_DECREF(loop);
+      return;
+    }
+    saved_ = loop;
+    set(Py_None);
+  }
+  ~running_loop_slot() {
+    if (saved_ == nullptr) return;
+    PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
+    PyErr_Fetch(&type, &value, &tb);  // the switch may have returned with an exception set
+    set(saved_);
+    PyErr_Restore(type, value, tb);
+    Py_DECREF(saved_);
+  }
+  running_loop_slot(const running_loop_slot&) = delete;
+  running_loop_slot& operator=(const running_loop_slot&) = delete;
+
+ private:
+  // _asyncio's C functions, once something imported asyncio (until then no loop can run).
+  static bool functions_ready() {
+    if (get_ != nullptr) return true;
+    PyObject* module = PyImport_GetModule(asyncio_name());  // new reference or null
+    if (module == nullptr) {
+      if (PyErr_Occurred()) PyErr_Clear();
+      return false;
+    }
+    get_ = PyObject_GetAttrString(module, "_get_running_loop");
+    set_ = PyObject_GetAttrString(module, "_set_running_loop");
+    Py_DECREF(module);
+    if (get_ == nullptr || set_ == nullptr) {
+      PyErr_Clear();
+      Py_CLEAR(get_);
+      Py_CLEAR(set_);
+      return false;
+    }
+    return true;
+  }
+  static PyObject* asyncio_name() {
+    static PyObject* name = PyUnicode_InternFromString("_asyncio");
+    return name;
+  }
+  static void set(PyObject* loop) {
+    PyObject* r = PyObject_CallOneArg(set_, loop);
+    if (r == nullptr) {
+      PyErr_Clear();
+    } else {
+      Py_DECREF(r);
+    }
+  }
+
+  static inline PyObject* get_ = nullptr;  // never released: they live as long as _asyncio
+  static inline PyObject* set_ = nullptr;
+  PyObject* saved_ = nullptr;
+};
+
 PyObject* checked_current_greenlet() {
   PyObject* g = greenlets::current();
   if (g == nullptr) throw py::error_already_set();
@@ -198,7 +266,11 @@ bool hub::wait(waiter& w, std::optional<clock::time_point> until) {
       w.deadline.armed = true;
     }
     const std::uint64_t my_id = id_;
-    PyObject* r = greenlets::switch_to(hub_greenlet_);
+    PyObject* r = nullptr;
+    {
+      running_loop_slot keep_loop;
+      r = greenlets::switch_to(hub_greenlet_);
+    }
     if (!still_current(my_id)) {  // the hub is gone (the thread or the interpreter is ending)
       if (r == nullptr) throw py::error_already_set();
       Py_DECREF(r);
@@ -231,7 +303,11 @@ void hub::yield_now() {
   waiting_[w->greenlet] = w.get();
   PyObject* const self = w->greenlet;
   const std::uint64_t my_id = id_;
-  PyObject* r = greenlets::switch_to(hub_greenlet_);
+  PyObject* r = nullptr;
+  {
+    running_loop_slot keep_loop;
+    r = greenlets::switch_to(hub_greenlet_);
+  }
   if (!still_current(my_id)) {
     if (r == nullptr) throw py::error_already_set();
     Py_DECREF(r);
