@@ -51,6 +51,7 @@ def test_results(autoconn, sql, expected):
     (None, None),
     (True, "true"),
     (42, "42"),
+    (2**40, "1099511627776"),
     (2**70, "1180591620717411303424"),
     (-1.25, "-1.25"),
     (float("inf"), "Infinity"),

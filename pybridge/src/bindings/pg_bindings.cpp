@@ -11,6 +11,7 @@
 #include <string>
 #include <utility>
 
+#include "balrog/errors.hpp"
 #include "balrog/pg/connection.hpp"
 #include "balrog/pg/error.hpp"
 #include "balrog/pg/pool.hpp"
@@ -225,7 +226,12 @@ void define_pg(py::module_& parent) {
             o.timeout = to_ms(timeout);
             o.statement_cache = statement_cache;
             o.pipeline = pipeline;
-            pg::connection c = await_task(connect_task(std::move(conninfo), o));
+            pg::connection c;
+            try {
+              c = await_task(connect_task(std::move(conninfo), o));
+            } catch (const usage_error& e) {  // a malformed conninfo (psycopg: "invalid dsn")
+              pg_types::raise_programming(e.what());
+            }
             return std::make_unique<connection_handle>(
                 std::make_shared<connection_state>(std::move(c)));
           },
@@ -293,7 +299,11 @@ void define_pg(py::module_& parent) {
             o.max_idle = to_ms(max_idle);
             o.connect.timeout = to_ms(connect_timeout);
             o.connect.statement_cache = statement_cache;
-            return await_task(pool_task(std::move(conninfo), o));
+            try {
+              return await_task(pool_task(std::move(conninfo), o));
+            } catch (const usage_error& e) {
+              pg_types::raise_programming(e.what());
+            }
           },
           py::arg("conninfo"), py::arg("min_size") = 0, py::arg("max_size") = 10,
           py::arg("acquire_timeout") = 10.0, py::arg("max_lifetime") = 1800.0,

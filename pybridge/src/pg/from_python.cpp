@@ -61,7 +61,11 @@ param scalar(py::handle v) {
     const long long n = PyLong_AsLongLongAndOverflow(o, &overflow);
     if (overflow == 0) {
       if (n == -1 && PyErr_Occurred()) throw py::error_already_set();
-      return {oids::int8, std::to_string(n)};
+      // Typed as Postgres types an integer literal: int4 when it fits (so it matches function
+      // arguments declared integer), else int8.
+      const bool fits_int4 = n >= std::numeric_limits<std::int32_t>::min() &&
+                             n <= std::numeric_limits<std::int32_t>::max();
+      return {fits_int4 ? oids::int4 : oids::int8, std::to_string(n)};
     }
     return {oids::numeric, str_of(v)};
   }
@@ -109,6 +113,7 @@ std::uint32_t array_type_for(const param& sample) {
       return oids::text_array;  // str elements
     case oids::bool_:
       return oids::bool_array;
+    case oids::int4:  // a mix of integer sizes fits int8[]
     case oids::int8:
       return oids::int8_array;
     case oids::numeric:

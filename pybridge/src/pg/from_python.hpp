@@ -1,12 +1,13 @@
 // Python values to statement parameters (docs/python.md, "balrog.pg types").
 //
-//   None -> NULL; bool -> bool; int -> int8 (numeric beyond 64 bits); float -> float8
+//   None -> NULL; bool -> bool; int -> int4, int8 or numeric, the first that holds it (as the
+//   server types an integer literal); float -> float8
 //   (NaN, Infinity); Decimal -> numeric; str -> text, left for the server to type (like a
 //   literal); bytes, bytearray, memoryview -> bytea (binary); datetime -> timestamptz when aware,
 //   timestamp when naive; date -> date; time -> time / timetz; timedelta -> interval;
 //   uuid.UUID -> uuid; balrog.pg.Json / Jsonb (and dict) -> json / jsonb; list and tuple ->
-//   an array (nested lists: more dimensions) typed by its first non-None element (text[] for
-//   str; an array of only None, or empty, is left for the server to type).
+//   an array (nested lists: more dimensions) typed by its first non-None element (int8[] for
+//   int, text[] for str; an array of only None, or empty, is left for the server to type).
 // Anything else raises balrog.pg.ProgrammingError ("can't adapt type ...").
 #pragma once
 
