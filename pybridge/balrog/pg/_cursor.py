@@ -51,9 +51,9 @@ class Cursor:
         self._result: Any = None
         self._pos = 0
         self._closed = False
-        self.description: Optional[list[Column]] = None
+        self._description: Optional[list[Column]] = None
         self.rowcount = -1
-        self.statusmessage: Optional[str] = None
+        self._last: Any = None
         self.lastrowid = None
 
     # --- executing -------------------------------------------------------------------------
@@ -76,7 +76,6 @@ class Cursor:
             total += max(self.rowcount, 0)
         self.rowcount = total
         self._result = None
-        self.description = None
 
     def callproc(self, procname: str, params: Sequence[Any] = ()) -> Sequence[Any]:
         """PEP 249: calls a function by name; its result is fetched like a query's."""
@@ -85,19 +84,34 @@ class Cursor:
         return params
 
     def _set_result(self, result: Any) -> None:
-        self.statusmessage = result.command_tag
         if result.has_rows:
             self._result = result
-            self.description = [_column(*c) for c in result.columns()]
             self.rowcount = len(result)
         else:
+            self._result = None
             self.rowcount = result.rows_affected if result.command_tag else -1
+        self._last = result
 
     def _reset(self) -> None:
         self._result = None
+        self._last = None
         self._pos = 0
-        self.description = None
+        self._description = None
         self.rowcount = -1
+
+    @property
+    def description(self) -> Optional[list[Column]]:
+        """PEP 249: a Column per result column, None after a statement without rows."""
+        if self._result is None:
+            return None
+        if self._description is None:
+            self._description = [_column(*c) for c in self._result.columns()]
+        return self._description
+
+    @property
+    def statusmessage(self) -> Optional[str]:
+        """The server's command tag of the last statement ("INSERT 0 1", "SELECT 3"...)."""
+        return None if self._last is None else str(self._last.command_tag)
 
     # --- fetching --------------------------------------------------------------------------
     def _rows_left(self) -> Any:

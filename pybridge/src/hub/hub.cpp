@@ -359,6 +359,7 @@ void hub::post_remote(waiter& w, PyObject* keep_alive, PyObject* error) {
   {
     std::lock_guard lk(remote_mutex_);
     remote_.push_back({keep_alive, &w, error});
+    remote_pending_.store(true, std::memory_order_release);
   }
   loop_->wake();
 }
@@ -367,6 +368,7 @@ void hub::take_remote_wakes() {
   std::vector<remote_wake> batch;
   {
     std::lock_guard lk(remote_mutex_);
+    remote_pending_.store(false, std::memory_order_relaxed);
     if (remote_.empty()) return;
     batch.swap(remote_);
   }
@@ -533,12 +535,16 @@ void hub::turn() {
                    ? clock::duration(-1)
                    : std::max(clock::duration::zero(), timers_.begin()->first - clock::now());
   }
-  {
+  if (max_wait == clock::duration::zero()) {
+    // A turn that cannot block keeps the GIL: its C++ work never touches Python, and handing
+    // the GIL over twice per round would cost more than the turn.
+    loop_->run_once(max_wait);
+  } else {
     py::gil_scoped_release nogil;
     loop_->run_once(max_wait);
   }
   reap_orphans();
-  take_remote_wakes();
+  if (remote_pending_.load(std::memory_order_acquire)) take_remote_wakes();
   fire_timers();
   deliver_signals();
 }

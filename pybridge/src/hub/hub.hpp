@@ -19,6 +19,7 @@
 
 #include <pybind11/pybind11.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -147,6 +148,7 @@ class hub {
   };
   std::mutex remote_mutex_;
   std::vector<remote_wake> remote_;
+  std::atomic<bool> remote_pending_{false};  // remote_ is not empty (checked without the lock)
 };
 
 }  // namespace balrog::python
