@@ -26,6 +26,22 @@ _local = _thread._local()
 _abandoned: list = []
 
 
+class _Closer:
+    """Closes a thread's hub on that thread when the thread ends (its thread-local goes), even
+    if someone elsewhere still holds the Hub object."""
+
+    __slots__ = ("hub",)
+
+    def __init__(self, hub: _native.Hub) -> None:
+        self.hub = hub
+
+    def __del__(self) -> None:
+        try:
+            self.hub.close()
+        except RuntimeError:
+            pass  # collected on another thread: the hub is leaked, never torn down there
+
+
 def get_hub() -> _native.Hub:
     """This thread's hub, made on first use."""
     hub: Optional[_native.Hub] = getattr(_local, "hub", None)
@@ -33,6 +49,7 @@ def get_hub() -> _native.Hub:
         hub = _native.Hub()
         hub.error_handler = _report_escaped
         _local.hub = hub
+        _local.closer = _Closer(hub)
     return hub
 
 
@@ -56,6 +73,8 @@ def _after_fork_in_child() -> None:
     if hub is None:
         return
     del _local.hub
+    _local.closer.hub = None  # type: ignore[assignment]
+    del _local.closer
     hub.abandon_after_fork()
     _abandoned.append(hub)  # never destroyed: its greenlets must not run here
     current = greenlet.getcurrent()

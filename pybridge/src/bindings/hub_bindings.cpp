@@ -155,6 +155,8 @@ void define_hub(py::module_& m) {
           },
           py::arg("fd"), py::arg("write"), py::arg("timeout") = py::none())
       .def("abandon_after_fork", &hub::abandon_after_fork)
+      .def("close", &hub::close)
+      .def_property_readonly("closed", &hub::closed)
       .def("fileno", [](hub& h) { return h.loop().native_handle(); })
       .def_property_readonly("native_alive", [](hub& h) { return h.loop().alive(); })
       .def_readwrite("error_handler", &hub::error_handler)

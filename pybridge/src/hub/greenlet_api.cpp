@@ -51,6 +51,12 @@ PyObject* switch_to(PyObject* g) noexcept {
   return PyGreenlet_Switch(reinterpret_cast<PyGreenlet*>(g), nullptr, nullptr);
 }
 
+void release(PyObject* g) noexcept {
+  if (g == nullptr) return;
+  life_support_slot keep;
+  Py_DECREF(g);
+}
+
 PyObject* throw_into(PyObject* g, PyObject* exc) noexcept {
   life_support_slot keep;
   return PyGreenlet_Throw(reinterpret_cast<PyGreenlet*>(g),

@@ -19,6 +19,10 @@ PyObject* current() noexcept;
 PyObject* create(PyObject* run, PyObject* parent) noexcept;
 // g.switch(): the value switched back with (new reference), or null with an error set.
 PyObject* switch_to(PyObject* g) noexcept;
+// Drops a reference to a greenlet. If it was the last one and g is suspended, greenlet kills
+// it (GreenletExit), which switches to it and back: done like switch_to, so the switch does
+// not disturb pybind11's per-call state of the calling greenlet.
+void release(PyObject* g) noexcept;
 // g.throw(exc): raises `exc` (an exception instance) in g at its switch point.
 PyObject* throw_into(PyObject* g, PyObject* exc) noexcept;
 // g.parent: a new reference, or null for a root greenlet.

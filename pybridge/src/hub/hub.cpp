@@ -116,15 +116,36 @@ hub::hub() : id_(next_hub_id.fetch_add(1, std::memory_order_relaxed)) {
   run_function_ = py::cpp_function([this] { run(); });
   hub_greenlet_ = greenlets::create(run_function_.ptr(), main_greenlet_);
   if (hub_greenlet_ == nullptr) throw py::error_already_set();
+  thread_ = std::this_thread::get_id();
   this_thread_hub = this;
 }
 
 hub::~hub() {
-  if (abandoned_) {
-    // The parent's tasks must not be cancelled here: their handles are leaked with them.
-    new std::vector<task_handle<void>>(std::move(orphans_));
-    return;
+  if (!closed_ && !abandoned_ && std::this_thread::get_id() == thread_) {
+    try {
+      close();
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable("balrog hub teardown");
+    }
   }
+  if (!closed_) {
+    // Abandoned in a forked child, or dropped on another thread: nothing of it may run here.
+    // The tasks' handles, the loop and the references are leaked with it.
+    new std::vector<task_handle<void>>(std::move(orphans_));
+    (void)loop_.release();
+  }
+}
+
+void hub::check_open() const {
+  if (closed_ || abandoned_) raise_runtime_error("balrog: this hub is closed");
+}
+
+void hub::close() {
+  if (closed_ || abandoned_) return;
+  if (std::this_thread::get_id() != thread_) {
+    raise_runtime_error("balrog: a hub is closed by the thread it serves");
+  }
+  closed_ = true;
   dying_ = true;
   if (this_thread_hub == this) this_thread_hub = nullptr;
   // Waits that can never be resumed now forget this hub (their greenlets may still be
@@ -144,7 +165,7 @@ hub::~hub() {
   for (auto& [when, t] : timers_) t->armed = false;
   timers_.clear();
   for (auto& [g, exc] : pending_throws_) {
-    Py_DECREF(g);
+    greenlets::release(g);
     Py_DECREF(exc);
   }
   pending_throws_.clear();
@@ -165,14 +186,14 @@ hub::~hub() {
   orphans_.clear();
   // A suspended hub greenlet is killed when its last reference goes (GreenletExit, which
   // run() lets through because dying_ is set).
-  Py_CLEAR(interrupt_target_);
-  Py_XDECREF(hub_greenlet_);
+  greenlets::release(std::exchange(interrupt_target_, nullptr));
+  greenlets::release(std::exchange(hub_greenlet_, nullptr));
 }
 
 hub* hub::current() noexcept { return this_thread_hub; }
 
 void hub::abandon_after_fork() noexcept {
-  if (abandoned_) return;
+  if (abandoned_ || closed_) return;
   abandoned_ = true;
   dying_ = true;  // claims and switches stop here
   if (this_thread_hub == this) this_thread_hub = nullptr;
@@ -214,6 +235,7 @@ void hub::unlink_ready(waiter& w) noexcept {
 // --- waiting ---------------------------------------------------------------------------------
 
 void hub::prepare(waiter& w) {
+  check_open();
   PyObject* g = checked_current_greenlet();
   if (g == hub_greenlet_) {
     Py_DECREF(g);
@@ -383,6 +405,7 @@ void hub::take_remote_wakes() {
 }
 
 void hub::spawn(PyObject* greenlet) {
+  check_open();
   auto* w = new waiter();
   Py_INCREF(greenlet);
   w->greenlet = greenlet;  // moves to run_ready() when it starts the greenlet
@@ -421,14 +444,16 @@ void hub::throw_into(PyObject* greenlet, PyObject* exc) {
 void hub::cancel_throw(PyObject* greenlet, PyObject* exc) noexcept {
   auto it = pending_throws_.find(greenlet);
   if (it == pending_throws_.end() || (exc != nullptr && it->second != exc)) return;
-  Py_DECREF(it->first);
+  PyObject* g = it->first;
   Py_DECREF(it->second);
   pending_throws_.erase(it);
+  greenlets::release(g);
 }
 
 // --- timers ----------------------------------------------------------------------------------
 
 void hub::arm(timer& t, clock::time_point when) {
+  check_open();
   disarm(t);
   t.slot = timers_.emplace(when, &t);
   t.armed = true;
@@ -491,12 +516,12 @@ void hub::run_ready() {
     if (r != nullptr) {
       Py_DECREF(r);
     } else if (dying_) {
-      Py_DECREF(g);
+      greenlets::release(g);
       throw py::error_already_set();  // GreenletExit: the hub is being destroyed
     } else {
       handle_escaped(g);
     }
-    Py_DECREF(g);
+    greenlets::release(g);
   }
 }
 
@@ -565,8 +590,7 @@ void hub::deliver_signals() {
 
 void hub::set_interrupt_target(PyObject* g) noexcept {
   Py_XINCREF(g);
-  Py_XDECREF(interrupt_target_);
-  interrupt_target_ = g;
+  greenlets::release(std::exchange(interrupt_target_, g));
 }
 
 }  // namespace balrog::python

@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -40,9 +41,20 @@ class hub {
   // Makes the calling thread's hub (GIL held). Throws RuntimeError when the thread has one, or
   // when the thread runs balrog::run or another event loop.
   hub();
+  // Closes (see close()) on the thread the hub serves. Destroyed on another thread (the last
+  // reference to the Python object dropped there), a hub that was not closed is leaked rather
+  // than torn down from the wrong thread.
   ~hub();
   hub(const hub&) = delete;
   hub& operator=(const hub&) = delete;
+
+  // Tears the hub down, on the thread it serves: cancels what runs on its loop and drains it,
+  // and frees the thread for a new hub (balrog/_hub.py calls it when the thread ends). Every
+  // later use raises RuntimeError. Idempotent; refused (RuntimeError) on another thread.
+  void close();
+  [[nodiscard]] bool closed() const noexcept { return closed_; }
+  // Raises RuntimeError if closed.
+  void check_open() const;
 
   // The calling thread's hub, or null.
   static hub* current() noexcept;
@@ -97,7 +109,11 @@ class hub {
   // The greenlet functions for a function of this hub run in (a hub greenlet that runs it).
   [[nodiscard]] PyObject* hub_greenlet() const noexcept { return hub_greenlet_; }
   [[nodiscard]] PyObject* main_greenlet() const noexcept { return main_greenlet_; }
-  [[nodiscard]] event_loop& loop() noexcept { return *loop_; }
+  // The loop; raises RuntimeError once closed.
+  [[nodiscard]] event_loop& loop() {
+    check_open();
+    return *loop_;
+  }
   // Where Ctrl-C (KeyboardInterrupt and other signal handlers' exceptions) is raised: the main
   // greenlet unless set (IPython's cell greenlet). Null resets it.
   [[nodiscard]] PyObject* interrupt_target() const noexcept {
@@ -131,6 +147,8 @@ class hub {
   py::object run_function_;
   bool dying_ = false;
   bool abandoned_ = false;
+  bool closed_ = false;
+  std::thread::id thread_;
 
   waiter* ready_head_ = nullptr;
   waiter* ready_tail_ = nullptr;
