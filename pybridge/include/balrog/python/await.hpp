@@ -97,11 +97,14 @@ T await_task(task<T> t) {
   detail::native_call<T>& call = *owned;
   task_handle<void> handle = spawn_task(detail::drive(std::move(t), std::move(owned)));
   detail::wait_for(call, handle);
-  std::exception_ptr error = std::move(call.error);
-  std::optional<std::conditional_t<std::is_void_v<T>, bool, T>> value = std::move(call.value);
-  detail::release(std::move(handle));
-  if (error) std::rethrow_exception(error);
-  if constexpr (!std::is_void_v<T>) return std::move(*value);
+  // The outcome lives in the task's frame, which the handle keeps: it is released only after
+  // the value has been moved out (or the exception rethrown).
+  struct release_at_exit {
+    task_handle<void>& h;
+    ~release_at_exit() { detail::release(std::move(h)); }
+  } release{handle};
+  if (call.error) std::rethrow_exception(call.error);
+  if constexpr (!std::is_void_v<T>) return std::move(*call.value);
 }
 
 template <class F>
