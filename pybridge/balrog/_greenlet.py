@@ -50,6 +50,7 @@ class Greenlet(_greenlet_module.greenlet, Generic[T]):
         self._killed_before_start: Optional[BaseException] = None
         self._joiners: list[Waiter] = []
         self._hub = hub
+        self._thrown = False  # kill() sent a throw the hub may still hold
 
     # --- running ---------------------------------------------------------------------------
     def run(self) -> None:  # called by greenlet, in this greenlet
@@ -75,7 +76,8 @@ class Greenlet(_greenlet_module.greenlet, Generic[T]):
 
     def _finish(self) -> None:
         self._fn = self._args = self._kwargs = None  # type: ignore[assignment]
-        self._hub.cancel_throw(self)  # a kill that came too late
+        if self._thrown:
+            self._hub.cancel_throw(self)  # a kill that came too late
         joiners, self._joiners = self._joiners, []
         for w in joiners:
             w.wake()
@@ -135,6 +137,7 @@ class Greenlet(_greenlet_module.greenlet, Generic[T]):
         if not bool(self):  # not started: greenlet is false until it runs
             self._killed_before_start = exc
         else:
+            self._thrown = True
             self._hub.throw(self, exc)
         if block and self is not getcurrent():
             try:

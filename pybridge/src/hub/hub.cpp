@@ -466,6 +466,7 @@ void hub::disarm(timer& t) noexcept {
 }
 
 void hub::fire_timers() {
+  if (timers_.empty()) return;
   const auto now = clock::now();
   while (!timers_.empty() && timers_.begin()->first <= now) {
     timer* t = timers_.begin()->second;
