@@ -41,18 +41,33 @@ def report(completed_at_start, completed_at_end, seconds, cpu, connect_s):
 
 
 class Window:
-    """Warm-up, then a counted window; `sleep` is the library's own."""
+    """Warm-up, then a counted window: measure() with a blocking-style `sleep` (greenlets),
+    measure_async() from a coroutine."""
 
-    def __init__(self, args, sleep):
+    def __init__(self, args, sleep=None):
         self.args, self.sleep, self.completed, self.stop = args, sleep, 0, False
 
     def measure(self, connect_s):
         self.sleep(self.args.warm_up)
-        c0, t0, cpu0 = self.completed, time.monotonic(), cpu_now()
+        start = self._mark()
         self.sleep(self.args.seconds)
-        c1, t1, cpu1 = self.completed, time.monotonic(), cpu_now()
+        self._finish(start, connect_s)
+
+    async def measure_async(self, connect_s):
+        import asyncio
+
+        await asyncio.sleep(self.args.warm_up)
+        start = self._mark()
+        await asyncio.sleep(self.args.seconds)
+        self._finish(start, connect_s)
+
+    def _mark(self):
+        return self.completed, time.monotonic(), cpu_now()
+
+    def _finish(self, start, connect_s):
+        c1, t1, cpu1 = self._mark()
         self.stop = True
-        report(c0, c1, t1 - t0, cpu1 - cpu0, connect_s)
+        report(start[0], c1, t1 - start[1], cpu1 - start[2], connect_s)
 
 
 def run_balrog(args):
@@ -93,7 +108,7 @@ def run_asyncpg(args):
                                          database=ci["dbname"], min_size=args.connections,
                                          max_size=args.connections)
         connect_s = time.monotonic() - t
-        w = Window(args, None)
+        w = Window(args)
 
         async def caller(i):
             rnd = random.Random(i)
@@ -105,12 +120,7 @@ def run_asyncpg(args):
                 w.completed += 1
 
         tasks = [asyncio.create_task(caller(i)) for i in range(args.clients)]
-        await asyncio.sleep(args.warm_up)
-        c0, t0, cpu0 = w.completed, time.monotonic(), cpu_now()
-        await asyncio.sleep(args.seconds)
-        c1, t1, cpu1 = w.completed, time.monotonic(), cpu_now()
-        w.stop = True
-        report(c0, c1, t1 - t0, cpu1 - cpu0, connect_s)
+        await w.measure_async(connect_s)
         await asyncio.gather(*tasks)
         await pool.close()
 
@@ -168,7 +178,7 @@ def run_psycopg3_async(args):
         for _ in range(args.connections):
             free.put_nowait(await psycopg.AsyncConnection.connect(args.conninfo, autocommit=True))
         connect_s = time.monotonic() - t
-        w = Window(args, None)
+        w = Window(args)
 
         async def caller(i):
             rnd = random.Random(i)
@@ -185,12 +195,7 @@ def run_psycopg3_async(args):
                 w.completed += 1
 
         tasks = [asyncio.create_task(caller(i)) for i in range(args.clients)]
-        await asyncio.sleep(args.warm_up)
-        c0, t0, cpu0 = w.completed, time.monotonic(), cpu_now()
-        await asyncio.sleep(args.seconds)
-        c1, t1, cpu1 = w.completed, time.monotonic(), cpu_now()
-        w.stop = True
-        report(c0, c1, t1 - t0, cpu1 - cpu0, connect_s)
+        await w.measure_async(connect_s)
         await asyncio.gather(*tasks)
 
     asyncio.run(main())

@@ -9,43 +9,24 @@ switches back). spawn: spawns N greenlets that return at once and joins each; na
 spawn + join. Prints one line: "ns_per_op X". balrog comes from PYTHONPATH (the release build).
 """
 import argparse
+import importlib
 import time
 
 
-def run_balrog(case, n):
-    import balrog
-
+def run(lib, case, n):
+    """ns per operation with `lib` (balrog or gevent: the same three calls)."""
     if case == "sleep0":
         def loop():
             for _ in range(n):
-                balrog.sleep(0)
+                lib.sleep(0)
 
-        other = balrog.spawn(loop)
+        other = lib.spawn(loop)
         t0 = time.perf_counter()
         loop()
         other.join()
         return (time.perf_counter() - t0) / (2 * n)
     t0 = time.perf_counter()
-    for g in [balrog.spawn(int) for _ in range(n)]:
-        g.join()
-    return (time.perf_counter() - t0) / n
-
-
-def run_gevent(case, n):
-    import gevent
-
-    if case == "sleep0":
-        def loop():
-            for _ in range(n):
-                gevent.sleep(0)
-
-        other = gevent.spawn(loop)
-        t0 = time.perf_counter()
-        loop()
-        other.join()
-        return (time.perf_counter() - t0) / (2 * n)
-    t0 = time.perf_counter()
-    for g in [gevent.spawn(int) for _ in range(n)]:
+    for g in [lib.spawn(int) for _ in range(n)]:
         g.join()
     return (time.perf_counter() - t0) / n
 
@@ -56,9 +37,9 @@ def main():
     p.add_argument("--case", choices=["sleep0", "spawn"], required=True)
     p.add_argument("--ops", type=int, default=200_000)
     a = p.parse_args()
-    fn = run_balrog if a.lib == "balrog" else run_gevent
-    fn(a.case, max(a.ops // 20, 100))  # warm-up
-    print("ns_per_op %.1f" % (1e9 * fn(a.case, a.ops)))
+    lib = importlib.import_module(a.lib)
+    run(lib, a.case, max(a.ops // 20, 100))  # warm-up
+    print("ns_per_op %.1f" % (1e9 * run(lib, a.case, a.ops)))
 
 
 if __name__ == "__main__":

@@ -62,12 +62,50 @@ class _Waiters:
             self.queue.popleft().wake()
 
     def leave(self, w: Waiter) -> None:
-        """After a wait ended: drop `w`, or pass on a wake it got but did not use."""
+        """After a wait ended: drop `w` (it may have been popped by a wake already)."""
         with self.guard:
             try:
                 self.queue.remove(w)
-            except ValueError:  # it was popped (woken) already
+            except ValueError:
                 pass
+
+    def take(self, try_take: Callable[[], bool], available: Callable[[], bool],
+             wait_for: Optional[float]) -> bool:
+        """Takes one unit (a lock, a semaphore count): try_take() under the guard, waiting up to
+        `wait_for` seconds (None: forever, 0: not at all) between attempts. A waiter woken but
+        leaving without a unit (interrupted, timed out) passes the wake on."""
+        with self.guard:
+            if try_take():
+                return True
+        if wait_for == 0.0:
+            return False
+        deadline = None if wait_for is None else monotonic() + wait_for
+        while True:
+            w = Waiter()
+            with self.guard:
+                if try_take():
+                    return True
+                self.queue.append(w)
+            remaining = None if deadline is None else max(0.0, deadline - monotonic())
+            try:
+                woken = w.wait(remaining)
+            except BaseException:
+                self._give_up(w, available)
+                raise
+            with self.guard:
+                if try_take():
+                    return True
+            if not woken:
+                self._give_up(w, available)
+                return False
+
+    def _give_up(self, w: Waiter, available: Callable[[], bool]) -> None:
+        with self.guard:
+            try:
+                self.queue.remove(w)
+            except ValueError:  # popped by a wake we will not use
+                if available():
+                    self.wake_one()
 
 
 class Lock:
@@ -80,48 +118,16 @@ class Lock:
         self._locked = False
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        wait_for = _check_timeout(blocking, timeout)
-        waiters = self._waiters
-        with waiters.guard:
-            if not self._locked:
-                self._locked = True
-                return True
-        if wait_for == 0.0:
-            return False
-        deadline = None if wait_for is None else monotonic() + wait_for
-        while True:
-            w = Waiter()
-            with waiters.guard:
-                if not self._locked:
-                    self._locked = True
-                    w = None  # type: ignore[assignment]
-                    return True
-                waiters.queue.append(w)
-            remaining = None if deadline is None else max(0.0, deadline - monotonic())
-            try:
-                woken = w.wait(remaining)
-            except BaseException:
-                self._leave(w)
-                raise
-            with waiters.guard:
-                if not self._locked:
-                    self._locked = True
-                    return True
-                if not woken:
-                    try:
-                        waiters.queue.remove(w)
-                    except ValueError:
-                        waiters.wake_one()  # we were woken as we timed out: pass it on
-                    return False
+        return self._waiters.take(self._try_take, self._free, _check_timeout(blocking, timeout))
 
-    def _leave(self, w: Waiter) -> None:
-        waiters = self._waiters
-        with waiters.guard:
-            try:
-                waiters.queue.remove(w)
-            except ValueError:
-                if not self._locked:
-                    waiters.wake_one()
+    def _try_take(self) -> bool:  # with the guard held
+        if self._locked:
+            return False
+        self._locked = True
+        return True
+
+    def _free(self) -> bool:
+        return not self._locked
 
     def release(self) -> None:
         waiters = self._waiters
@@ -313,39 +319,16 @@ class Semaphore:
     def acquire(self, blocking: bool = True, timeout: Optional[float] = None) -> bool:
         if not blocking and timeout is not None:
             raise ValueError("can't specify timeout for non-blocking acquire")
-        waiters = self._waiters
-        deadline = None if timeout is None else monotonic() + timeout
-        while True:
-            w = Waiter()
-            with waiters.guard:
-                if self._value > 0:
-                    self._value -= 1
-                    return True
-                if not blocking:
-                    return False
-                waiters.queue.append(w)
-            remaining = None if deadline is None else max(0.0, deadline - monotonic())
-            try:
-                woken = w.wait(remaining)
-            except BaseException:
-                self._leave(w)
-                raise
-            if not woken:
-                self._leave(w)
-                with waiters.guard:
-                    if self._value > 0:
-                        self._value -= 1
-                        return True
-                return False
+        return self._waiters.take(self._try_take, self._available, timeout if blocking else 0.0)
 
-    def _leave(self, w: Waiter) -> None:
-        waiters = self._waiters
-        with waiters.guard:
-            try:
-                waiters.queue.remove(w)
-            except ValueError:
-                if self._value > 0:
-                    waiters.wake_one()  # the wake we got and did not use
+    def _try_take(self) -> bool:  # with the guard held
+        if self._value <= 0:
+            return False
+        self._value -= 1
+        return True
+
+    def _available(self) -> bool:
+        return self._value > 0
 
     __enter__ = acquire
 

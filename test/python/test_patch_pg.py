@@ -65,8 +65,10 @@ def check_same_outcomes(connect):
         conn.close()
 
 
-def test_psycopg2_results_and_errors_match_unpatched(pg_dsn):
-    connect = lambda: psycopg2.connect(pg_dsn)  # noqa: E731
+@pytest.mark.parametrize("driver", ["psycopg2", "psycopg"])
+def test_results_and_errors_match_unpatched(pg_dsn, driver):
+    mod = psycopg2 if driver == "psycopg2" else psycopg
+    connect = lambda: mod.connect(pg_dsn)  # noqa: E731
     unpatched = check_same_outcomes(connect)
     balrog.patch()
     try:
@@ -74,19 +76,7 @@ def test_psycopg2_results_and_errors_match_unpatched(pg_dsn):
     finally:
         balrog.unpatch()
     assert patched == unpatched
-    assert unpatched[1] == (psycopg2.errors.DivisionByZero, "22012")
-
-
-def test_psycopg3_results_and_errors_match_unpatched(pg_dsn):
-    connect = lambda: psycopg.connect(pg_dsn)  # noqa: E731
-    unpatched = check_same_outcomes(connect)
-    balrog.patch()
-    try:
-        patched = balrog.run(check_same_outcomes, connect)
-    finally:
-        balrog.unpatch()
-    assert patched == unpatched
-    assert unpatched[1] == (psycopg.errors.DivisionByZero, "22012")
+    assert unpatched[1] == (mod.errors.DivisionByZero, "22012")
 
 
 def test_psycopg3_connect_timeout_matches(patched):

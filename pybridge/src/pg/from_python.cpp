@@ -1,10 +1,9 @@
 #include "pg/from_python.hpp"
 
-#include <datetime.h>
-
 #include <limits>
 #include <string>
 
+#include "pg/extra_types.hpp"
 #include "pg/python_types.hpp"
 
 namespace balrog::python::pg_convert {
@@ -14,16 +13,6 @@ namespace oids = balrog::pg::oids;
 using balrog::pg::param;
 
 namespace {
-
-constexpr std::uint32_t time_oid = 1083, timetz_oid = 1266, interval_oid = 1186;
-constexpr std::uint32_t time_array = 1183, timetz_array = 1270, interval_array = 1187;
-
-void import_datetime() {
-  if (PyDateTimeAPI == nullptr) {
-    PyDateTime_IMPORT;
-    if (PyDateTimeAPI == nullptr) throw py::error_already_set();
-  }
-}
 
 std::string utf8(py::handle s) {
   Py_ssize_t n = 0;

@@ -1,12 +1,11 @@
 #include "pg/to_python.hpp"
 
-#include <datetime.h>
-
 #include <charconv>
 #include <chrono>
 #include <string>
 
 #include "balrog/pg/types.hpp"
+#include "pg/extra_types.hpp"
 #include "pg/python_types.hpp"
 
 namespace balrog::python::pg_convert {
@@ -14,17 +13,6 @@ namespace balrog::python::pg_convert {
 namespace oids = balrog::pg::oids;
 
 namespace {
-
-// Types without a name in balrog::pg::oids.
-constexpr std::uint32_t time_oid = 1083, timetz_oid = 1266, interval_oid = 1186;
-constexpr std::uint32_t time_array = 1183, timetz_array = 1270, interval_array = 1187;
-
-void import_datetime() {
-  if (PyDateTimeAPI == nullptr) {
-    PyDateTime_IMPORT;
-    if (PyDateTimeAPI == nullptr) throw py::error_already_set();
-  }
-}
 
 [[noreturn]] void bad_value(const char* type, std::string_view text) {
   pg_types::raise("22P02", std::string("invalid ") + type + " value from the server: \"" +
