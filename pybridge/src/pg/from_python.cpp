@@ -95,42 +95,22 @@ param scalar(py::handle v) {
   cannot_adapt(v);
 }
 
-// The array type for elements like `sample` (0: let the server infer).
+// The array type for elements like `sample` (0: let the server infer): the driver's table,
+// plus what Python values need beyond it.
 std::uint32_t array_type_for(const param& sample) {
   switch (sample.oid) {
     case 0:
       return oids::text_array;  // str elements
-    case oids::bool_:
-      return oids::bool_array;
-    case oids::int4:  // a mix of integer sizes fits int8[]
-    case oids::int8:
+    case oids::int4:            // a mix of integer sizes fits int8[]
       return oids::int8_array;
-    case oids::numeric:
-      return oids::numeric_array;
-    case oids::float8:
-      return oids::float8_array;
-    case oids::bytea:
-      return oids::bytea_array;
-    case oids::timestamp:
-      return oids::timestamp_array;
-    case oids::timestamptz:
-      return oids::timestamptz_array;
-    case oids::date:
-      return oids::date_array;
     case time_oid:
       return time_array;
     case timetz_oid:
       return timetz_array;
     case interval_oid:
       return interval_array;
-    case oids::uuid:
-      return oids::uuid_array;
-    case oids::json:
-      return oids::json_array;
-    case oids::jsonb:
-      return oids::jsonb_array;
     default:
-      return 0;
+      return balrog::pg::detail::array_type_of(sample.oid);
   }
 }
 
