@@ -184,6 +184,7 @@ void hub::close() {
     loop_.reset();
   }
   orphans_.clear();
+  calls_.clear();  // never run: the thread's Python is ending
   // A suspended hub greenlet is killed when its last reference goes (GreenletExit, which
   // run() lets through because dying_ is set).
   greenlets::release(std::exchange(interrupt_target_, nullptr));
@@ -571,8 +572,30 @@ void hub::turn() {
   }
   reap_orphans();
   if (remote_pending_.load(std::memory_order_acquire)) take_remote_wakes();
+  if (!calls_.empty()) run_calls();
   fire_timers();
   deliver_signals();
+}
+
+void hub::call_soon(std::function<void()> fn) {
+  if (!closed_ && !abandoned_) calls_.push_back(std::move(fn));
+}
+
+void hub::run_calls() {
+  std::vector<std::function<void()>> batch;
+  batch.swap(calls_);
+  for (auto& fn : batch) {
+    try {
+      fn();
+    } catch (py::error_already_set& e) {
+      e.restore();
+      handle_escaped(hub_greenlet_);
+    } catch (const std::exception& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
+      handle_escaped(hub_greenlet_);
+    }
+    fn = nullptr;  // its captures go here, with the GIL
+  }
 }
 
 void hub::deliver_signals() {

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -103,6 +104,13 @@ class hub {
   // ever runs or unwinds here. The object must then be kept alive (and never used).
   void abandon_after_fork() noexcept;
 
+  // C++ running on the loop (a fiber, a task, a completion) reaching into Python: `fn` runs in
+  // the hub greenlet, with the GIL, after the current turn. It must not wait (it may spawn a
+  // greenlet for work that waits); an exception it raises goes to error_handler. Callable
+  // without the GIL, on the hub's thread only; captures must not own Python references unless
+  // something keeps them alive until `fn` has run (a shared_ptr copy costs no refcount).
+  void call_soon(std::function<void()> fn);
+
   // A native call's task that its greenlet gave up on: kept until it finishes.
   void adopt(task_handle<void>&& orphan);
 
@@ -130,6 +138,7 @@ class hub {
   void turn();       // the loop's turn, then timers, cross-thread wakes, signals
   void fire_timers();
   void take_remote_wakes();
+  void run_calls();
   void reap_orphans() noexcept;
   void deliver_signals();
   void handle_escaped(PyObject* greenlet);  // a switch returned with an exception set
@@ -158,6 +167,7 @@ class hub {
   std::unordered_map<PyObject*, waiter*> waiting_;           // greenlet -> its current wait
   std::unordered_map<PyObject*, PyObject*> pending_throws_;  // strong both
   std::vector<task_handle<void>> orphans_;
+  std::vector<std::function<void()>> calls_;  // call_soon(), run after each turn
 
   struct remote_wake {
     PyObject* keep_alive;  // strong

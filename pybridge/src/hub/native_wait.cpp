@@ -42,6 +42,13 @@ void wait_for(native_call_base& call, task_handle<void>& handle) {
   call_access::waiter_of(call) = nullptr;
 }
 
+bool call_in_hub(std::function<void()> fn) {
+  hub* h = hub::current();
+  if (h == nullptr) return false;
+  h->call_soon(std::move(fn));
+  return true;
+}
+
 void release(task_handle<void>&& handle) noexcept {
   if (handle.done()) {
     task_handle<void> finished = std::move(handle);

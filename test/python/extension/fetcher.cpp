@@ -2,6 +2,7 @@
 #include <pybind11/pybind11.h>
 
 #include <chrono>
+#include <memory>
 
 #include "balrog/errors.hpp"
 #include "balrog/python/await.hpp"
@@ -33,4 +34,14 @@ PYBIND11_MODULE(fetcher, m) {
     });
   });
   m.def("times_out", [] { return balrog::python::await_task(times_out()); });
+  // C++ on a fiber calling back into Python through the hub (a server handing requests over).
+  m.def("count_in_fiber", [](pybind11::function callback, int n) {
+    auto shared = std::make_shared<pybind11::function>(std::move(callback));  // made with the GIL
+    balrog::python::await_fiber([shared, n] {
+      for (int i = 0; i < n; ++i) {
+        balrog::python::call_in_hub([shared, i] { (*shared)(i); });
+        balrog::this_fiber::sleep_for(std::chrono::milliseconds(1));
+      }
+    });
+  });
 }

@@ -39,6 +39,10 @@ except balrog.Timeout:
     pass
 assert time.monotonic() - t0 < 2.0
 assert balrog.run(fetcher.slow_double, 21, 1) == 42
+seen = []
+fetcher.count_in_fiber(seen.append, 5)
+balrog.sleep(0.01)  # the last call runs after the fiber's last turn
+assert seen == [0, 1, 2, 3, 4], seen
 print("extension module ok")
 '''
 

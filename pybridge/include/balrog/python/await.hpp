@@ -23,9 +23,18 @@
 //
 // await_fiber(fn) runs blocking-style C++ (balrog's fiber API, compat calls) on a fiber of the
 // hub's loop the same way.
+//
+// call_in_hub(fn) is the other direction: C++ running on the loop (a fiber, a task) that needs
+// Python — a server handing a request to a Python handler — queues `fn`, which the hub runs
+// with the GIL, in the hub greenlet, after the loop's current turn. `fn` must not wait: to run
+// Python code that waits, spawn a greenlet from it. Call it on the hub's thread (code on the
+// loop is), without the GIL; `fn`'s captures must not copy Python objects there (hold them in
+// a shared_ptr made with the GIL). Raises nothing: without a hub on this thread it returns
+// false and drops `fn`.
 #pragma once
 
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -84,6 +93,8 @@ BALROG_PYTHON_API void prepare_to_wait();
 // task, hands `handle` to the hub (it is dropped once the task has unwound) and throws
 // pybind11::error_already_set.
 BALROG_PYTHON_API void wait_for(native_call_base& call, task_handle<void>& handle);
+BALROG_PYTHON_API bool call_in_hub(std::function<void()> fn);
+
 // After wait_for returned: drops a finished task's handle, or lets the hub keep it until the
 // task has unwound (a task that completed through a foreign awaitable finishes a bit later).
 BALROG_PYTHON_API void release(task_handle<void>&& handle) noexcept;
@@ -106,6 +117,8 @@ T await_task(task<T> t) {
   if (call.error) std::rethrow_exception(call.error);
   if constexpr (!std::is_void_v<T>) return std::move(*call.value);
 }
+
+inline bool call_in_hub(std::function<void()> fn) { return detail::call_in_hub(std::move(fn)); }
 
 template <class F>
 std::invoke_result_t<std::decay_t<F>> await_fiber(F fn) {
