@@ -31,7 +31,8 @@ class Hub:
         """Suspends the calling greenlet; a non-positive `seconds` yields."""
     def throw(self, g: greenlet.greenlet, exc: BaseException) -> None:
         """Raises `exc` in `g` at its current wait, or its next one; at once in the caller."""
-    def cancel_throw(self, greenlet: greenlet.greenlet, exc: Optional[BaseException] = None) -> None:
+    def cancel_throw(self, greenlet: greenlet.greenlet,
+                     exc: Optional[BaseException] = None) -> None:
         """Drops a throw into `greenlet` not yet delivered (only `exc`, if given)."""
     def wait_fd(self, fd: int, write: bool, timeout: Optional[float] = None) -> bool:
         """Waits until `fd` is readable (writable); False when `timeout` seconds passed first.
@@ -102,7 +103,8 @@ class _PgModule:
         @property
         def in_transaction(self) -> bool: ...
         def cancel(self) -> None: ...
-        def wait_notification(self, timeout: Optional[float] = None) -> Optional[tuple[str, str, int]]: ...
+        def wait_notification(
+            self, timeout: Optional[float] = None) -> Optional[tuple[str, str, int]]: ...
         def discard(self) -> None: ...
         def close(self) -> None: ...
         @property

@@ -35,7 +35,8 @@ def test_asyncpg_from_sync_code(pg_dsn):
 
 def _asyncpg_dsn(libpq_dsn):
     parts = dict(p.split("=", 1) for p in libpq_dsn.split())
-    return f"postgresql://{parts['user']}@/{parts['dbname']}?host={parts['host']}&port={parts['port']}"
+    return (f"postgresql://{parts['user']}@/{parts['dbname']}"
+            f"?host={parts['host']}&port={parts['port']}")
 
 
 def test_a_killed_greenlet_cancels_its_coroutine():

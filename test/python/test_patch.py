@@ -2,7 +2,6 @@
 same exceptions), plus what patching is for: other greenlets run while one waits."""
 
 import queue
-import socket
 import threading
 import time
 
@@ -41,7 +40,8 @@ def test_time_sleep_lets_other_greenlets_run(patched):
     assert took < 0.35  # unpatched: 0.5 s, one after another
 
 
-@pytest.mark.parametrize("arg, error", [(-1, ValueError), ("x", TypeError), (float("nan"), ValueError)])
+@pytest.mark.parametrize("arg, error",
+                         [(-1, ValueError), ("x", TypeError), (float("nan"), ValueError)])
 def test_time_sleep_errors_match_the_real_one(arg, error):
     with pytest.raises(error) as real:
         time.sleep(arg)

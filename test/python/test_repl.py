@@ -3,7 +3,6 @@ while the prompt is idle (PyOS_InputHook), Ctrl-C."""
 
 import os
 import socket
-import sys
 import textwrap
 import time
 

@@ -11,8 +11,6 @@ everything back (for tests). See docs/python.md, "Patching".
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._registry import is_patched, unpatch
 
 __all__ = ["patch", "unpatch", "is_patched"]

@@ -99,7 +99,7 @@ class _Cooperative:
         if err not in _WOULD_BLOCK:
             return err
         _wait(self.fileno(), True, _Deadline(self._balrog_timeout))  # type: ignore[attr-defined]
-        return self.getsockopt(_socket_module.SOL_SOCKET, _socket_module.SO_ERROR)  # type: ignore[attr-defined,no-any-return]
+        return self.getsockopt(_socket_module.SOL_SOCKET, _socket_module.SO_ERROR)
 
 
 def _resolved(sock: Any, address: Any) -> Any:
@@ -144,10 +144,10 @@ class socket(_Cooperative, _real_socket):  # noqa: N801 - the module's name for 
         return self._cooperate(lambda: _real_socket._accept(self), False)
 
     def recv(self, *args: Any) -> bytes:
-        return self._cooperate(lambda: _real_socket.recv(self, *args), False)  # type: ignore[no-any-return]
+        return self._cooperate(lambda: _real_socket.recv(self, *args), False)
 
     def recv_into(self, *args: Any) -> int:
-        return self._cooperate(lambda: _real_socket.recv_into(self, *args), False)  # type: ignore[no-any-return]
+        return self._cooperate(lambda: _real_socket.recv_into(self, *args), False)
 
     def recvfrom(self, *args: Any) -> Any:
         return self._cooperate(lambda: _real_socket.recvfrom(self, *args), False)
@@ -159,13 +159,13 @@ class socket(_Cooperative, _real_socket):  # noqa: N801 - the module's name for 
         return self._cooperate(lambda: _real_socket.recvmsg(self, *args), False)
 
     def send(self, *args: Any) -> int:
-        return self._cooperate(lambda: _real_socket.send(self, *args), True)  # type: ignore[no-any-return]
+        return self._cooperate(lambda: _real_socket.send(self, *args), True)
 
     def sendto(self, *args: Any) -> int:
-        return self._cooperate(lambda: _real_socket.sendto(self, *args), True)  # type: ignore[no-any-return]
+        return self._cooperate(lambda: _real_socket.sendto(self, *args), True)
 
     def sendmsg(self, *args: Any) -> int:
-        return self._cooperate(lambda: _real_socket.sendmsg(self, *args), True)  # type: ignore[no-any-return]
+        return self._cooperate(lambda: _real_socket.sendmsg(self, *args), True)
 
     def sendall(self, data: Any, flags: int = 0) -> None:
         view = memoryview(data).cast("B")
@@ -206,24 +206,25 @@ class SSLSocket(_Cooperative, _real_sslsocket):  # type: ignore[misc]
         return _cooperative_ssl_call(self, lambda: _real_sslsocket.read(self, len, buffer))
 
     def write(self, data: Any) -> int:
-        return _cooperative_ssl_call(self, lambda: _real_sslsocket.write(self, data))  # type: ignore[no-any-return]
+        return _cooperative_ssl_call(self, lambda: _real_sslsocket.write(self, data))
 
     def send(self, data: Any, flags: int = 0) -> int:
         if self._sslobj is not None:
             if flags != 0:
-                raise ValueError(f"non-zero flags not allowed in calls to send() on {self.__class__}")
+                raise ValueError("non-zero flags not allowed in calls to send() on %s"
+                                 % self.__class__)
             return self.write(data)
-        return _cooperative_ssl_call(self, lambda: _real_socket.send(self, data, flags))  # type: ignore[no-any-return]
+        return _cooperative_ssl_call(self, lambda: _real_socket.send(self, data, flags))
 
     def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
         if self._sslobj is not None:
-            return _real_sslsocket.recv(self, buflen, flags)  # type: ignore[no-any-return] # calls read()
-        return _cooperative_ssl_call(self, lambda: _real_socket.recv(self, buflen, flags))  # type: ignore[no-any-return]
+            return _real_sslsocket.recv(self, buflen, flags)
+        return _cooperative_ssl_call(self, lambda: _real_socket.recv(self, buflen, flags))
 
     def recv_into(self, buffer: Any, nbytes: Optional[int] = None, flags: int = 0) -> int:
         if self._sslobj is not None:
-            return _real_sslsocket.recv_into(self, buffer, nbytes, flags)  # type: ignore[no-any-return]
-        return _cooperative_ssl_call(  # type: ignore[no-any-return]
+            return _real_sslsocket.recv_into(self, buffer, nbytes, flags)
+        return _cooperative_ssl_call(
             self, lambda: _real_socket.recv_into(self, buffer, nbytes or 0, flags))
 
     def unwrap(self) -> Any:
@@ -262,7 +263,7 @@ def getaddrinfo(*args: Any, **kwargs: Any) -> Any:
 
 
 def gethostbyname(name: str) -> str:
-    return run_in_thread(original(_socket_module, "gethostbyname"), name)  # type: ignore[no-any-return]
+    return run_in_thread(original(_socket_module, "gethostbyname"), name)
 
 
 def gethostbyname_ex(name: str) -> Any:
@@ -321,7 +322,8 @@ class poll:  # noqa: N801 - select's name
         self._poll = _real_poll()
         self._interest: dict[int, int] = {}
 
-    def register(self, fd: Any, eventmask: int = _select.POLLIN | _select.POLLPRI | _select.POLLOUT) -> None:
+    def register(self, fd: Any,
+                 eventmask: int = _select.POLLIN | _select.POLLPRI | _select.POLLOUT) -> None:
         self._poll.register(fd, eventmask)
         self._interest[_fileno(fd)] = eventmask
 
@@ -339,7 +341,7 @@ class poll:  # noqa: N801 - select's name
             return ready
         seconds = None if timeout is None or timeout < 0 else timeout / 1000.0
         _wait_on_epoll(self._interest, seconds)
-        return self._poll.poll(0)  # type: ignore[no-any-return]
+        return self._poll.poll(0)
 
 
 class epoll:  # noqa: N801 - select's name
@@ -359,9 +361,10 @@ class epoll:  # noqa: N801 - select's name
             return ready
         wait = None if timeout is None or timeout < 0 else timeout
         get_hub().wait_fd(self._ep.fileno(), False, wait)
-        return self._ep.poll(0, maxevents)  # type: ignore[no-any-return]
+        return self._ep.poll(0, maxevents)
 
-    def register(self, fd: Any, eventmask: int = _select.EPOLLIN | _select.EPOLLPRI | _select.EPOLLOUT) -> None:
+    def register(self, fd: Any,
+                 eventmask: int = _select.EPOLLIN | _select.EPOLLPRI | _select.EPOLLOUT) -> None:
         self._ep.register(fd, eventmask)
 
     def modify(self, fd: Any, eventmask: int) -> None:
@@ -371,14 +374,14 @@ class epoll:  # noqa: N801 - select's name
         self._ep.unregister(fd)
 
     def fileno(self) -> int:
-        return self._ep.fileno()  # type: ignore[no-any-return]
+        return self._ep.fileno()
 
     def close(self) -> None:
         self._ep.close()
 
     @property
     def closed(self) -> bool:
-        return self._ep.closed  # type: ignore[no-any-return]
+        return self._ep.closed
 
     def __enter__(self) -> "epoll":
         return self
