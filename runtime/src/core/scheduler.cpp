@@ -254,10 +254,12 @@ void scheduler::drain_remote() {
 
 // --- the loop ----------------------------------------------------------------------------
 
-void scheduler::wait_for_events() {
-  clock::duration timeout = clock::duration(-1);  // forever
+void scheduler::wait_for_events(clock::duration limit) {
+  clock::duration timeout = limit;  // negative: forever
   if (!timers_.empty()) {
-    timeout = std::max(clock::duration::zero(), timers_.next() - clock::now());
+    const clock::duration to_timer =
+        std::max(clock::duration::zero(), timers_.next() - clock::now());
+    if (timeout < clock::duration::zero() || to_timer < timeout) timeout = to_timer;
   }
   sleeping_.store(true, std::memory_order_seq_cst);
   if (remote_pending_.load(std::memory_order_seq_cst)) {
@@ -337,22 +339,66 @@ void scheduler::run() {
       continue;
     }
     if (reactor_.waiters() > 0) reactor_.poll(clock::duration::zero());
-    budget_ = dispatch_budget;
-    watch.turn_started_ns.store(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(loop_now_.time_since_epoch()).count(),
-        std::memory_order_relaxed);
-    dispatch(ready_.pop());
-    watch.turn_started_ns.store(0, std::memory_order_relaxed);
-    watch.turn_number.fetch_add(1, std::memory_order_relaxed);
+    run_one(ready_.pop());
   }
-  // Stopped: refuse further posts; what was posted but never ran is dropped here (a fiber
-  // another shard spawned on us learns through its join that it never started).
+  stop_accepting_posts();
+}
+
+void scheduler::run_one(runnable* r) {
+  budget_ = dispatch_budget;
+  watch.turn_started_ns.store(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(loop_now_.time_since_epoch()).count(),
+      std::memory_order_relaxed);
+  dispatch(r);
+  watch.turn_started_ns.store(0, std::memory_order_relaxed);
+  watch.turn_number.fetch_add(1, std::memory_order_relaxed);
+}
+
+void scheduler::stop_accepting_posts() noexcept {
+  // What was posted but never ran is dropped here (a fiber another shard spawned on us learns
+  // through its join that it never started).
   std::vector<std::function<void()>> leftovers;
   {
     std::lock_guard lk(remote_mutex_);
     accepting_posts_ = false;
     leftovers.swap(remote_tasks_);
   }
+}
+
+// --- host-driven loops (balrog/event_loop.hpp) ----------------------------------------------
+
+void scheduler::run_turn(clock::duration max_wait) {
+  drain_remote();
+  loop_now_ = clock::now();
+  if (!timers_.empty()) timers_.fire_due(loop_now_);
+  if (ready_.empty() && max_wait != clock::duration::zero()) {
+    wait_for_events(max_wait);
+    drain_remote();
+    loop_now_ = clock::now();
+    if (!timers_.empty()) timers_.fire_due(loop_now_);
+  } else if (reactor_.waiters() > 0) {
+    reactor_.poll(clock::duration::zero());
+  }
+  // Only what is ready now: what these wake goes to ready_ and waits for the next turn (the
+  // fibers among them may still be switched to directly, within the dispatch budget).
+  ready_queue batch;
+  batch.splice(ready_);
+  while (!batch.empty()) run_one(batch.pop());
+}
+
+void scheduler::shut_down() {
+  shutting_down_ = true;
+  cancel_everything();
+  while (live_ > 0) run_turn(clock::duration(-1));
+  stop_accepting_posts();
+}
+
+void scheduler::forget_after_fork() noexcept {
+  // The registry's other entries are the parent's threads, which do not exist here either;
+  // only this thread's own entry matters to a scheduler the child makes next.
+  unregister_scheduler(*this);
+  reactor_.close_after_fork();
+  current_ = nullptr;
 }
 
 }  // namespace balrog::detail

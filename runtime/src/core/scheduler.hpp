@@ -11,6 +11,8 @@
 //   wakers (any thread)   — schedule(fiber)  (same thread: ready queue; else: remote queue)
 //   any thread            — post(task): runs `task` on the loop, e.g. a cross-thread cancel
 //   balrog::run           — run(main)
+//   balrog::event_loop    — run_turn(max_wait) from its host, then shut_down() (or
+//                           forget_after_fork() in a forked child)
 #pragma once
 
 #include <atomic>
@@ -94,6 +96,20 @@ class scheduler {
   // and drained.
   void run();
 
+  // Host-driven loops (balrog/event_loop.hpp). One turn: wake-ups, timers, a wait of at most
+  // `max_wait` (negative: until the next timer) when nothing is ready, then everything that
+  // was ready at that point.
+  void run_turn(clock::duration max_wait);
+  [[nodiscard]] bool has_ready() const noexcept {
+    return !ready_.empty() || remote_pending_.load(std::memory_order_acquire);
+  }
+  [[nodiscard]] std::size_t live() const noexcept { return live_; }
+  // Cancels everything alive, runs turns until it has unwound, then refuses posts.
+  void shut_down();
+  // In a forked child: this thread forgets the scheduler without running anything (see
+  // event_loop::abandon_after_fork); the caller leaks the object.
+  void forget_after_fork() noexcept;
+
   [[nodiscard]] fiber_context* running() const noexcept { return running_; }
   // The coroutine task whose code the loop is running now, or null.
   [[nodiscard]] task_context* running_task() const noexcept { return running_task_; }
@@ -134,7 +150,12 @@ class scheduler {
   fiber_context* next_ready() noexcept;
   void check_canary(const fiber_context& leaving) const noexcept;
   void drain_remote();
-  void wait_for_events();
+  // Waits in epoll until the next timer, or for at most `limit` when that is sooner
+  // (negative: no limit of its own).
+  void wait_for_events(clock::duration limit = clock::duration(-1));
+  // Runs one ready runnable with the watchdog's turn markers around it.
+  void run_one(runnable* r);
+  void stop_accepting_posts() noexcept;
   void cancel_everything() noexcept;
   void link(joinable_context& j) noexcept;
   void unlink(joinable_context& j) noexcept;

@@ -10,9 +10,26 @@
 
 namespace balrog::detail {
 
+namespace {
+
+offload_pool* pool_instance = nullptr;  // never destroyed: see the header
+
+}  // namespace
+
+// The child of a fork() has none of the parent's threads, but a copy of the pool that counts
+// them (and maybe a mutex one of them held): it starts over with an empty pool. Jobs queued or
+// running in the parent are not the child's to finish; whoever waited on them there belongs to
+// the parent's copy of the process too. (glibc's fork leaves malloc usable in the child.)
+void offload_pool::start_over_in_child() noexcept { pool_instance = new offload_pool(); }
+
 offload_pool& offload_pool::instance() {
-  static offload_pool* pool = new offload_pool();  // never destroyed: see the header
-  return *pool;
+  static offload_pool* const first = [] {
+    pool_instance = new offload_pool();
+    ::pthread_atfork(nullptr, nullptr, &start_over_in_child);
+    return pool_instance;
+  }();
+  (void)first;
+  return *pool_instance;
 }
 
 void offload_pool::submit(std::shared_ptr<offload_job> job) {

@@ -32,6 +32,7 @@ class offload_pool {
 
  private:
   offload_pool() = default;
+  static void start_over_in_child() noexcept;  // pthread_atfork
   void worker();
 
   std::mutex mutex_;

@@ -65,8 +65,14 @@ reactor::reactor() : events_(256) {
 }
 
 reactor::~reactor() {
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+}
+
+void reactor::close_after_fork() noexcept {
   ::close(wake_fd_);
   ::close(epoll_fd_);
+  wake_fd_ = epoll_fd_ = -1;
 }
 
 reactor::fd_entry& reactor::entry(int fd) {

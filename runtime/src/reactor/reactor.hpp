@@ -47,6 +47,10 @@ class reactor {
   // Makes a concurrent or the next poll() return. Thread-safe, async-signal-safe.
   void interrupt() noexcept;
 
+  // In a forked child that abandons this reactor: closes the child's copies of the epoll fd and
+  // the eventfd (the parent's stay open); the object must not be used afterwards.
+  void close_after_fork() noexcept;
+
   [[nodiscard]] std::size_t waiters() const noexcept { return waiters_; }
   [[nodiscard]] int native_handle() const noexcept { return epoll_fd_; }
 

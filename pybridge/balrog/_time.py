@@ -1,0 +1,5 @@
+"""The clock balrog's timeouts use (time.monotonic, captured before any patching)."""
+
+from time import monotonic
+
+__all__ = ["monotonic"]
