@@ -8,6 +8,7 @@
 #include "balrog/errors.hpp"
 #include "balrog/io.hpp"
 #include "core/scheduler.hpp"
+#include "reactor/timeouts.hpp"
 
 namespace balrog {
 
@@ -21,15 +22,7 @@ std::string describe(const char* call, int fd) {
 void poll_fd(int fd, bool for_write, deadline until, bool scope_first, const char* call) {
   pollfd p{fd, static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
   for (;;) {
-    int timeout_ms = -1;
-    if (!until.is_never()) {
-      const auto left = until.when() - clock::now();
-      timeout_ms =
-          left <= clock::duration::zero()
-              ? 0
-              : static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
-    }
-    const int n = ::poll(&p, 1, timeout_ms);
+    const int n = ::poll(&p, 1, detail::poll_timeout_ms(until));
     if (n > 0) {
       if ((p.revents & POLLNVAL) != 0) {
         throw io_error(std::make_error_code(std::errc::bad_file_descriptor), describe(call, fd));
