@@ -38,6 +38,11 @@ transfer_waiter::next transfer_waiter::wait(bool continuation, bool sleep_only) 
     if (r == 0) return next::timed_out;
     if (r < 0) return next::failed;
     revents = static_cast<short>(r);
+    // Closed under the wait (the number may already mean another connection): never retry.
+    if ((revents & POLLNVAL) != 0) {
+      errno = EBADF;
+      return next::failed;
+    }
   }
   const short error_pending =
       static_cast<short>(POLLERR | POLLNVAL | (dir_ == direction::out ? POLLHUP : 0));
@@ -46,9 +51,10 @@ transfer_waiter::next transfer_waiter::wait(bool continuation, bool sleep_only) 
 }
 
 ssize_t read_not_socket(int fd, void* buf, std::size_t count) noexcept {
-  if (!fd_is_nonblocking(fd) && poll_now(fd, POLLIN) == 0 &&
-      wait_for_fd(fd, POLLIN, deadline::never()) < 0) {
-    return -1;
+  if (!fd_is_nonblocking(fd) && poll_now(fd, POLLIN) == 0) {
+    const int r = wait_for_fd(fd, POLLIN, deadline::never());
+    if (r < 0) return -1;
+    if ((r & POLLNVAL) != 0) return fail(EBADF);  // closed under the wait
   }
   return ::read(fd, buf, count);
 }
@@ -68,6 +74,7 @@ ssize_t write_not_socket(int fd, const void* buf, std::size_t count) noexcept {
     if (revents == 0) {
       const int r = wait_for_fd(fd, POLLOUT, deadline::never());
       if (r < 0) return partial_or_fail(done, errno);
+      if ((r & POLLNVAL) != 0) return partial_or_fail(done, EBADF);  // closed under the wait
       revents = static_cast<short>(r);
     }
     if (done > 0 && (revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {

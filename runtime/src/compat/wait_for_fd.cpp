@@ -10,12 +10,13 @@
 
 #include "balrog/errors.hpp"
 #include "core/scheduler.hpp"
+#include "reactor/fd_waits.hpp"
 
 namespace balrog::compat::detail {
 
 namespace {
 
-using balrog::detail::fd_wait;
+using balrog::detail::fd_waits;
 using balrog::detail::reactor;
 using balrog::detail::scheduler;
 using balrog::detail::wake_reason;
@@ -38,55 +39,17 @@ bool precise(short events) noexcept {
   return (reads || writes) && rest == 0 && ((events & POLLRDHUP) == 0 || reads);
 }
 
-// The reactor registrations of one wait (one per fd and direction, all for the same context),
-// removed when it ends. The first event claims the context (try_wake); the reactor skips the
-// other registrations when their events come, and the destructor unqueues the rest. A few live
-// inline; poll/select over many fds use the heap.
-class registrations {
- public:
-  registrations(reactor& r, balrog::detail::execution_context& ctx, std::size_t capacity)
-      : reactor_(r), ctx_(ctx) {
-    if (capacity > inline_.size()) heap_ = std::make_unique<std::optional<fd_wait>[]>(capacity);
-  }
-  registrations(const registrations&) = delete;
-  registrations& operator=(const registrations&) = delete;
-  ~registrations() {
-    for (std::size_t i = 0; i < used_; ++i) {
-      if (std::optional<fd_wait>& w = slot(i)) reactor_.remove(*w);
-    }
-  }
+// Takes back the claim of a wait that turned out unnecessary (only this thread wakes fd
+// waiters, so nobody can have claimed it; absorbed all the same if someone did).
+void take_back(balrog::detail::execution_context& ctx) noexcept {
+  if (!ctx.withdraw_wait()) (void)ctx.wait(deadline::never());
+}
 
-  enum class outcome : std::uint8_t { waiting, ready_now, failed };
-  // `err` holds the reason after `failed`.
-  outcome add(int fd, bool for_write, int& err) {
-    std::optional<fd_wait>& w = slot(used_++);
-    w.emplace(ctx_, fd, for_write);
-    try {
-      if (reactor_.add(*w) == reactor::registration::waiting) return outcome::waiting;
-      w.reset();  // epoll cannot watch it (regular file): always ready
-      return outcome::ready_now;
-    } catch (const io_error& e) {
-      w.reset();
-      // A bad fd is the caller's to report, through its own call: treat it as ready.
-      if (e.code() == std::errc::bad_file_descriptor) return outcome::ready_now;
-      err = e.code().value();
-      return outcome::failed;
-    }
-  }
-
- private:
-  std::optional<fd_wait>& slot(std::size_t i) noexcept { return heap_ ? heap_[i] : inline_[i]; }
-
-  reactor& reactor_;
-  balrog::detail::execution_context& ctx_;
-  std::array<std::optional<fd_wait>, 2> inline_{};
-  std::unique_ptr<std::optional<fd_wait>[]> heap_;
-  std::size_t used_ = 0;
-};
-
-// Registers every interest, waits, and unregisters (before returning: the caller may yield).
-// After `failed`, `err` holds the errno.
-wait_status wait_registered(std::span<const pollfd> fds, deadline own, scheduler& s, int& err) {
+// Publishes every interest, waits, and unpublishes (before returning: the caller may yield).
+// After `failed`, `err` holds the errno; `revents` gets what the reactor saw (0: nothing in
+// particular, POLLNVAL: an fd was closed or is bad).
+wait_status wait_registered(std::span<const pollfd> fds, deadline own, scheduler& s, int& err,
+                            std::uint32_t& revents) {
   balrog::detail::execution_context& ctx = *s.running();
   std::size_t needed = 0;
   bool sliced = false;
@@ -96,29 +59,39 @@ wait_status wait_registered(std::span<const pollfd> fds, deadline own, scheduler
         ((p.events & read_interest) != 0 ? 1 : 0) + ((p.events & write_interest) != 0 ? 1 : 0);
     sliced = sliced || !precise(p.events);
   }
-  // Registering before prepare_wait is safe: only this thread's loop wakes fd waiters.
-  registrations regs(s.io(), ctx, needed);
+  // The fd-wait path's order (reactor/fd_waits.hpp): prepare, publish, wait, unpublish.
+  ctx.prepare_wait();
+  fd_waits waits(ctx, needed);
   for (const pollfd& p : fds) {
     if (p.fd < 0) continue;
     for (const bool for_write : {false, true}) {
       if ((p.events & (for_write ? write_interest : read_interest)) == 0) continue;
-      switch (regs.add(p.fd, for_write, err)) {
-        case registrations::outcome::waiting:
-          break;
-        case registrations::outcome::ready_now:
-          return wait_status::woken;
-        case registrations::outcome::failed:
+      try {
+        if (waits.add(s.io(), p.fd, for_write) == reactor::queued::waiting) continue;
+        revents = waits.revents();
+      } catch (const io_error& e) {
+        // A bad fd is the caller's to report, through its own call: treat it as ready.
+        if (e.code() != std::errc::bad_file_descriptor) {
+          err = e.code().value();
+          waits.remove_all();
+          take_back(ctx);
           return wait_status::failed;
+        }
+        revents = POLLNVAL;
       }
+      waits.remove_all();
+      take_back(ctx);
+      return wait_status::woken;
     }
   }
   deadline until = own;
   if (sliced) until = earliest(own, deadline(recheck_slice));
   const bool slice_first = until.when() < own.when();
-  ctx.prepare_wait();
   ctx.waiting_on = fds.empty() ? "compat sleep" : "compat fd";
   const wake_reason why = ctx.wait(until);
   ctx.waiting_on = nullptr;
+  waits.remove_all();
+  revents = waits.revents();
   switch (why) {
     case wake_reason::notified:
       return wait_status::woken;
@@ -147,16 +120,18 @@ place current_place() noexcept {
   return place::fiber;
 }
 
-wait_status wait_any(std::span<const pollfd> fds, deadline own) noexcept {
+wait_status wait_any(std::span<const pollfd> fds, deadline own, std::uint32_t* revents) noexcept {
   if (current_place() != place::fiber) {
     errno = EDEADLK;
     return wait_status::failed;
   }
   scheduler& s = *scheduler::current();
   int err = 0;
+  std::uint32_t seen = 0;
   wait_status status = wait_status::failed;
   try {
-    status = wait_registered(fds, own, s, err);
+    status = wait_registered(fds, own, s, err, seen);
+    if (revents != nullptr) *revents = seen;
   } catch (const std::bad_alloc&) {
     err = ENOMEM;
   } catch (const io_error& e) {
@@ -182,8 +157,11 @@ short poll_now(int fd, short events) noexcept {
 
 int wait_for_fd(int fd, short events, deadline own) noexcept {
   const pollfd interest{fd, events, 0};
+  // What poll(2) would report for `events`: those, and the conditions it always reports.
+  const auto reported = static_cast<std::uint32_t>(events | POLLERR | POLLHUP | POLLNVAL);
   for (;;) {
-    switch (wait_any({&interest, 1}, own)) {
+    std::uint32_t revents = 0;
+    switch (wait_any({&interest, 1}, own, &revents)) {
       case wait_status::woken:
         break;
       case wait_status::timed_out:
@@ -191,7 +169,10 @@ int wait_for_fd(int fd, short events, deadline own) noexcept {
       case wait_status::failed:
         return -1;
     }
-    if (const short revents = poll_now(fd, events)) return revents;
+    // The reactor's event says what is ready: no poll(2) to confirm it. Woken for nothing in
+    // particular (a re-check slice), look.
+    if (const auto known = static_cast<short>(revents & reported)) return known;
+    if (const short now = poll_now(fd, events)) return now;
   }
 }
 

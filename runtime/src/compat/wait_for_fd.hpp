@@ -35,15 +35,20 @@ enum class wait_status : std::uint8_t {
 // re-checked every 10 ms: the wait then also ends as `woken` at each slice.
 // The fiber yields once before returning `failed` with ECANCELED or ETIMEDOUT, so callers that
 // retry on any error cannot starve the shard.
-wait_status wait_any(std::span<const pollfd> fds, deadline own) noexcept;
+// `revents`, if given, gets what the reactor saw for the fd that ended the wait (epoll's bits,
+// which are poll's; POLLNVAL: the fd was closed under the wait, or is bad; 0: nothing known).
+wait_status wait_any(std::span<const pollfd> fds, deadline own,
+                     std::uint32_t* revents = nullptr) noexcept;
 
 // The revents of a zero-timeout poll(2) of `fd` for `events`; 0 when nothing is ready.
 // POLLERR when poll itself fails (the caller's next call reports the problem).
 short poll_now(int fd, short events) noexcept;
 
-// Waits (wait_any, then poll_now to confirm) until `fd` reports `events` or an error
-// condition. Returns the revents (> 0), 0 when `own` passed first, -1 when wait_any failed
-// (errno set). Starts by waiting: call poll_now first when the fd may be ready already.
+// Waits until `fd` reports `events` or an error condition, as the reactor's event says (a
+// poll(2) only when the wake-up says nothing: a re-check slice). Returns the revents (> 0;
+// POLLNVAL when the fd was closed under the wait: the caller's next call must not use the
+// number), 0 when `own` passed first, -1 when wait_any failed (errno set). Starts by waiting:
+// call poll_now first when the fd may be ready already.
 int wait_for_fd(int fd, short events, deadline own) noexcept;
 
 // Suspends the calling fiber until `until`; a time already past yields to the other ready
