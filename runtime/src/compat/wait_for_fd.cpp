@@ -45,71 +45,6 @@ void take_back(balrog::detail::execution_context& ctx) noexcept {
   if (!ctx.withdraw_wait()) (void)ctx.wait(deadline::never());
 }
 
-// Publishes every interest, waits, and unpublishes (before returning: the caller may yield).
-// After `failed`, `err` holds the errno; `revents` gets what the reactor saw (0: nothing in
-// particular, POLLNVAL: an fd was closed or is bad).
-wait_status wait_registered(std::span<const pollfd> fds, deadline own, scheduler& s, int& err,
-                            std::uint32_t& revents) {
-  balrog::detail::execution_context& ctx = *s.running();
-  std::size_t needed = 0;
-  bool sliced = false;
-  for (const pollfd& p : fds) {
-    if (p.fd < 0) continue;
-    needed +=
-        ((p.events & read_interest) != 0 ? 1 : 0) + ((p.events & write_interest) != 0 ? 1 : 0);
-    sliced = sliced || !precise(p.events);
-  }
-  // The fd-wait path's order (reactor/fd_waits.hpp): prepare, publish, wait, unpublish.
-  ctx.prepare_wait();
-  fd_waits waits(ctx, needed);
-  for (const pollfd& p : fds) {
-    if (p.fd < 0) continue;
-    for (const bool for_write : {false, true}) {
-      if ((p.events & (for_write ? write_interest : read_interest)) == 0) continue;
-      try {
-        if (waits.add(s.io(), p.fd, for_write) == reactor::queued::waiting) continue;
-        revents = waits.revents();
-      } catch (const io_error& e) {
-        // A bad fd is the caller's to report, through its own call: treat it as ready.
-        if (e.code() != std::errc::bad_file_descriptor) {
-          err = e.code().value();
-          waits.remove_all();
-          take_back(ctx);
-          return wait_status::failed;
-        }
-        revents = POLLNVAL;
-      }
-      waits.remove_all();
-      take_back(ctx);
-      return wait_status::woken;
-    }
-  }
-  deadline until = own;
-  if (sliced) until = earliest(own, deadline(recheck_slice));
-  const bool slice_first = until.when() < own.when();
-  ctx.waiting_on = fds.empty() ? "compat sleep" : "compat fd";
-  const wake_reason why = ctx.wait(until);
-  ctx.waiting_on = nullptr;
-  waits.remove_all();
-  revents = waits.revents();
-  switch (why) {
-    case wake_reason::notified:
-      return wait_status::woken;
-    case wake_reason::timeout:
-      return slice_first ? wait_status::woken : wait_status::timed_out;
-    case wake_reason::scope_timeout:
-      err = ETIMEDOUT;
-      return wait_status::failed;
-    case wake_reason::cancelled:
-      err = ECANCELED;
-      return wait_status::failed;
-    case wake_reason::misuse:
-      break;
-  }
-  err = EDEADLK;
-  return wait_status::failed;
-}
-
 }  // namespace
 
 place current_place() noexcept {
@@ -120,29 +55,118 @@ place current_place() noexcept {
   return place::fiber;
 }
 
-wait_status wait_any(std::span<const pollfd> fds, deadline own, std::uint32_t* revents) noexcept {
+armed_wait::armed_wait(std::span<const pollfd> fds) noexcept : fds_(fds) {}
+
+armed_wait::~armed_wait() {
+  if (prepared_) cancel();
+}
+
+armed_wait::state armed_wait::arm() noexcept {
   if (current_place() != place::fiber) {
     errno = EDEADLK;
-    return wait_status::failed;
+    return state::failed;
   }
   scheduler& s = *scheduler::current();
+  ctx_ = s.running();
+  std::size_t needed = 0;
+  for (const pollfd& p : fds_) {
+    if (p.fd < 0) continue;
+    needed +=
+        ((p.events & read_interest) != 0 ? 1 : 0) + ((p.events & write_interest) != 0 ? 1 : 0);
+    sliced_ = sliced_ || !precise(p.events);
+  }
+  // The fd-wait path's order (reactor/fd_waits.hpp): prepare, publish, wait, unpublish.
+  ctx_->prepare_wait();
+  prepared_ = true;
   int err = 0;
-  std::uint32_t seen = 0;
-  wait_status status = wait_status::failed;
   try {
-    status = wait_registered(fds, own, s, err, seen);
-    if (revents != nullptr) *revents = seen;
+    waits_.emplace(*ctx_, needed);
+    for (const pollfd& p : fds_) {
+      if (p.fd < 0) continue;
+      for (const bool for_write : {false, true}) {
+        if ((p.events & (for_write ? write_interest : read_interest)) == 0) continue;
+        try {
+          if (waits_->add(s.io(), p.fd, for_write) == reactor::queued::waiting) continue;
+          revents_ = waits_->revents();
+        } catch (const io_error& e) {
+          // A bad fd is the caller's to report, through its own call: treat it as ready.
+          if (e.code() != std::errc::bad_file_descriptor) throw;
+          revents_ = POLLNVAL;
+        }
+        cancel();
+        return state::ready;
+      }
+    }
+    return state::armed;
   } catch (const std::bad_alloc&) {
     err = ENOMEM;
   } catch (const io_error& e) {
     err = e.code().value();
   }
-  if (status != wait_status::failed) return status;
+  cancel();
+  errno = err;
+  return state::failed;
+}
+
+balrog::detail::fd_facts& armed_wait::facts() noexcept {
+  return *scheduler::current()->io().facts(fds_.front().fd);
+}
+
+void armed_wait::cancel() noexcept {
+  if (!prepared_) return;
+  if (waits_) waits_->remove_all();
+  take_back(*ctx_);
+  prepared_ = false;
+}
+
+wait_status armed_wait::wait(deadline own) noexcept {
+  deadline until = own;
+  if (sliced_) until = earliest(own, deadline(recheck_slice));
+  const bool slice_first = until.when() < own.when();
+  ctx_->waiting_on = fds_.empty() ? "compat sleep" : "compat fd";
+  const wake_reason why = ctx_->wait(until);
+  ctx_->waiting_on = nullptr;
+  if (waits_) {
+    waits_->remove_all();
+    revents_ = waits_->revents();
+  }
+  prepared_ = false;
+  int err = EDEADLK;
+  switch (why) {
+    case wake_reason::notified:
+      return wait_status::woken;
+    case wake_reason::timeout:
+      return slice_first ? wait_status::woken : wait_status::timed_out;
+    case wake_reason::scope_timeout:
+      err = ETIMEDOUT;
+      break;
+    case wake_reason::cancelled:
+      err = ECANCELED;
+      break;
+    case wake_reason::misuse:
+      break;
+  }
   // Code that retries on any error must not starve the other fibers of the shard: a sticky
   // cancellation or a passed deadline would otherwise fail every call at once.
-  if (err == ECANCELED || err == ETIMEDOUT) s.yield();
+  if (err == ECANCELED || err == ETIMEDOUT) scheduler::current()->yield();
   errno = err;
   return wait_status::failed;
+}
+
+wait_status wait_any(std::span<const pollfd> fds, deadline own, std::uint32_t* revents) noexcept {
+  armed_wait w(fds);
+  wait_status status = wait_status::woken;
+  switch (w.arm()) {
+    case armed_wait::state::failed:
+      return wait_status::failed;
+    case armed_wait::state::ready:
+      break;
+    case armed_wait::state::armed:
+      status = w.wait(own);
+      break;
+  }
+  if (revents != nullptr) *revents = w.revents();
+  return status;
 }
 
 short poll_now(int fd, short events) noexcept {
