@@ -280,6 +280,16 @@ reactor::queued reactor::add(fd_wait& w, io_registration& reg, io_mode mode) {
       e.ready = static_cast<std::uint8_t>(e.ready & ~(w.for_write ? write_bit : read_bit));
   }
   w.through_registration = true;
+  const queued q = join(w, e, false);
+  if (q == queued::waiting || mode != io_mode::level || (w.revents & fd_closed_event) == 0)
+    return q;
+  // The registered file was closed behind its owner's back and the number means another file
+  // now: a level owner (a library's socket) waits on the fd as it is, so register that one.
+  w.revents = 0;
+  if (!register_fd(w.fd, e, mode, reg)) {
+    w.revents = interest_of(w.for_write);
+    return queued::ready;
+  }
   return join(w, e, false);
 }
 
