@@ -129,7 +129,18 @@ clock::time_point timer_wheel::next() const noexcept {
   int level = 0;
   int slot = 0;
   (void)next_slot(start, level, slot);
-  return start_of(start);
+  // Slots of a higher level cover later ticks than every slot below it, so the earliest
+  // occupied slot holds the earliest deadline: when it holds few timers, find it, and the loop
+  // sleeps once instead of waking at the slot's start to move its timers closer.
+  constexpr int scan_at_most = 16;
+  clock::time_point earliest = clock::time_point::max();
+  int seen = 0;
+  for (const timer_node* n = slots_[static_cast<std::size_t>(level * slots_per_level + slot)];
+       n != nullptr; n = n->next) {
+    if (++seen > scan_at_most) return start_of(start);
+    if (n->when < earliest) earliest = n->when;
+  }
+  return earliest;
 }
 
 std::size_t timer_wheel::fire_due(clock::time_point now) noexcept {

@@ -10,9 +10,10 @@
 // tick comes does it enter the heap, which orders the timers of that tick exactly: by
 // deadline, ties in arming order. Timers fire at their exact deadline, never early.
 //
-// next() is the earliest deadline when the heap has one, else the start of the earliest
-// occupied slot (a lower bound): the loop wakes there, fire_due() moves that slot's timers
-// closer, and next() says more. Nodes live in the waiting frames (no allocation per timer).
+// next() is the earliest deadline when the heap has one or the earliest occupied slot holds
+// few timers, else the start of that slot (a lower bound): the loop wakes there, fire_due()
+// moves the slot's timers closer, and next() says more. Nodes live in the waiting frames (no
+// allocation per timer).
 #pragma once
 
 #include <array>
