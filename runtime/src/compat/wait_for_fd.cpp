@@ -169,16 +169,6 @@ wait_status wait_any(std::span<const pollfd> fds, deadline own, std::uint32_t* r
   return status;
 }
 
-short poll_now(int fd, short events) noexcept {
-  pollfd p{fd, events, 0};
-  int n = 0;
-  do {
-    n = ::poll(&p, 1, 0);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return POLLERR;
-  return n > 0 ? p.revents : short{0};
-}
-
 int wait_for_fd(int fd, short events, deadline own) noexcept {
   const pollfd interest{fd, events, 0};
   // What poll(2) would report for `events`: those, and the conditions it always reports.

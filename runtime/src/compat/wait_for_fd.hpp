@@ -76,9 +76,8 @@ class armed_wait {
   bool prepared_ = false;
 };
 
-// The revents of a zero-timeout poll(2) of `fd` for `events`; 0 when nothing is ready.
-// POLLERR when poll itself fails (the caller's next call reports the problem).
-short poll_now(int fd, short events) noexcept;
+// The revents of a zero-timeout poll(2): the runtime's one (reactor/fd_waits.hpp).
+using balrog::detail::poll_now;
 
 // Waits until `fd` reports `events` or an error condition, as the reactor's event says (a
 // poll(2) only when the wake-up says nothing: a re-check slice). Returns the revents (> 0;

@@ -18,7 +18,9 @@ std::optional<fd_wait_outcome> look_if_past(const execution_context& ctx, int fd
                                             deadline until) noexcept {
   const deadline scope = ctx.scope_deadline;
   if (!earliest(until, scope).expired()) return std::nullopt;
-  if (const std::uint32_t r = look(fd, for_write)) return fd_wait_outcome{wake_reason::notified, r};
+  if (const short r = poll_now(fd, for_write ? POLLOUT : POLLIN)) {
+    return fd_wait_outcome{wake_reason::notified, static_cast<std::uint16_t>(r)};
+  }
   // As the wait would have decided (execution_context::claim_before_parking): own wins ties.
   return fd_wait_outcome{
       scope.when() < until.when() ? wake_reason::scope_timeout : wake_reason::timeout, 0};
@@ -94,14 +96,14 @@ reactor* current_reactor() noexcept {
   return s != nullptr ? &s->io() : nullptr;
 }
 
-std::uint32_t look(int fd, bool for_write) noexcept {
-  pollfd p{fd, static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
+short poll_now(int fd, short events) noexcept {
+  pollfd p{fd, events, 0};
   int n = 0;
   do {
     n = ::poll(&p, 1, 0);
   } while (n < 0 && errno == EINTR);
-  if (n < 0) return POLLERR;  // the caller's next call on the fd reports the problem
-  return n > 0 ? static_cast<std::uint16_t>(p.revents) : 0U;
+  if (n < 0) return POLLERR;
+  return n > 0 ? p.revents : short{0};
 }
 
 fd_wait_outcome wait_for_fd(execution_context& ctx, int fd, bool for_write, deadline until,

@@ -70,9 +70,11 @@ void require_scheduler(std::string_view what);
 // The reactor of this thread's scheduler, or null (sync mode).
 reactor* current_reactor() noexcept;
 
-// What a zero-timeout poll(2) of `fd` reports for reading or writing (0: nothing ready;
-// POLLNVAL, which is fd_closed_event, for a bad fd).
-std::uint32_t look(int fd, bool for_write) noexcept;
+// The revents of a zero-timeout poll(2) of `fd` for `events` (EINTR retried): 0 when nothing
+// is ready, POLLNVAL (which is fd_closed_event) for a bad fd, POLLERR when poll itself fails
+// (the caller's next call on the fd reports the problem). The one "look, don't wait" of the
+// runtime: past deadlines, the compat layer, plain waits on edge registrations.
+short poll_now(int fd, short events) noexcept;
 
 // Several fds for one fiber at once (compat poll, select, and its transfers): steps 3 and 5 on
 // the reactor, one queued wait per fd and direction; the first event claims the fiber and the

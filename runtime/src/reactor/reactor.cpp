@@ -15,6 +15,7 @@
 
 #include "balrog/errors.hpp"
 #include "reactor/describe_call.hpp"
+#include "reactor/fd_waits.hpp"
 #include "reactor/timeouts.hpp"
 
 namespace balrog::detail {
@@ -224,9 +225,8 @@ reactor::queued reactor::join(fd_wait& w, fd_entry& e, bool verify) {
         return queued::ready;
       }
       // Nobody clears this readiness for a plain waiter: ask the kernel about now.
-      pollfd p{w.fd, static_cast<short>(w.for_write ? POLLOUT : POLLIN), 0};
-      if (::poll(&p, 1, 0) > 0) {
-        w.revents = static_cast<std::uint16_t>(p.revents);
+      if (const short now = poll_now(w.fd, w.for_write ? POLLOUT : POLLIN)) {
+        w.revents = static_cast<std::uint16_t>(now);
         return queued::ready;
       }
       e.ready = static_cast<std::uint8_t>(e.ready & ~bit);
