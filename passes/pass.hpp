@@ -56,6 +56,9 @@ struct api_function {
   std::string replacement;          // e.g. "balrog::compat::recv"
   std::string header;               // include for the replacement; defaults to the map's
   std::string coroutine_form;       // optional: what to suggest inside coroutines
+  // False for calls that never wait but must reach the runtime (close, dup2, fcntl...): they
+  // are rewritten everywhere, coroutines included, and described as such.
+  bool blocks = true;
 };
 
 struct api_map {

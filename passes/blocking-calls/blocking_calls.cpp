@@ -167,7 +167,8 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
                 const clang::DynTypedNode& node, const std::string& name, const entry& e,
                 clang::SourceLocation begin, clang::SourceLocation name_end) {
     const api_function& f = *e.fn;
-    if (inside_coroutine(ctx, node)) {
+    // A call that never waits (close, fcntl...) is as harmless in a coroutine as anywhere.
+    if (f.blocks && inside_coroutine(ctx, node)) {
       sink_->diagnose(sm, begin, severity::warning,
                       "call to '" + name +
                           "' inside a C++20 coroutine would block every fiber and task of the "
@@ -177,20 +178,25 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
                       pass_name);
       return;
     }
+    const std::string why = "call to '" + name + "' " + effect(f);
     if (begin.isMacroID() && sm.isMacroArgExpansion(begin) && !rewrite_in_macro_args_) {
       sink_->diagnose(sm, begin, severity::warning,
-                      "call to '" + name +
-                          "' blocks the thread; not rewritten: it is inside a macro argument "
+                      why +
+                          "; not rewritten: it is inside a macro argument "
                           "(rewrite it by hand, or set the blocking-calls option "
                           "rewrite-in-macro-args)",
                       pass_name);
       return;
     }
     const auto range = clang::CharSourceRange::getTokenRange(begin, name_end);
-    if (sink_->replace(sm, range, f.replacement, "call to '" + name + "' blocks the thread",
-                       pass_name)) {
+    if (sink_->replace(sm, range, f.replacement, why, pass_name)) {
       sink_->require_include(sm, begin, f.header);
     }
+  }
+
+  // Why a call of `f` must be rewritten: what the original does on a fiber.
+  static std::string effect(const api_function& f) {
+    return f.blocks ? "blocks the thread" : "changes an fd behind the runtime's back";
   }
 
   void handle_reference(clang::ASTContext& ctx, const clang::SourceManager& sm,
@@ -204,10 +210,9 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
                                                               : ref.getNameInfo().getBeginLoc();
     if (!is_callee(ctx, ref)) {
       sink_->diagnose(sm, begin, severity::warning,
-                      "'" + name +
-                          "' is taken by address; calls through the pointer block the thread "
-                          "and are not rewritten (call '" +
-                          e->fn->replacement + "' instead)",
+                      "'" + name + "' is taken by address; calls through the pointer " +
+                          (e->fn->blocks ? "block the thread" : "are not seen by the runtime") +
+                          " and are not rewritten (call '" + e->fn->replacement + "' instead)",
                       pass_name);
       return;
     }

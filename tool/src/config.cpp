@@ -78,6 +78,7 @@ struct MappingTraits<api_function> {
     io.mapRequired("replacement", f.replacement);
     io.mapOptional("header", f.header);
     io.mapOptional("coroutine-form", f.coroutine_form);
+    io.mapOptional("blocks", f.blocks, true);
   }
 };
 

@@ -29,6 +29,7 @@ int finish_connecting(int fd, deadline until) noexcept {
     const int r = detail::wait_for_fd(fd, POLLOUT, until);
     if (r == 0) return static_cast<int>(detail::fail(EINPROGRESS));
     if (r < 0) return -1;
+    if ((r & POLLNVAL) != 0) return static_cast<int>(detail::fail(EBADF));  // closed meanwhile
     const auto outcome = net::detail::finish_connect(fd);
     switch (outcome.state) {
       case net::detail::progress::done:
@@ -79,6 +80,7 @@ int accept_on_fiber(int fd, Call call) {
     const int r = detail::wait_for_fd(fd, POLLIN, detail::socket_timeout(fd, SO_RCVTIMEO));
     if (r == 0) return static_cast<int>(detail::fail(EAGAIN));
     if (r < 0) return -1;
+    if ((r & POLLNVAL) != 0) return static_cast<int>(detail::fail(EBADF));  // closed meanwhile
   }
   return keep(call());
 }

@@ -8,6 +8,7 @@
 #include <cstddef>
 
 #include "balrog/deadline.hpp"
+#include "reactor/reactor.hpp"
 
 namespace balrog::compat::detail {
 
@@ -21,6 +22,13 @@ namespace balrog::compat::detail {
 
 // A SOCK_STREAM socket (TCP, Unix stream): the only kind whose transfers can be partial.
 [[nodiscard]] bool is_stream_socket(int fd) noexcept;
+
+// The same questions, answered from what the reactor remembers of the fd's file (`facts`, as
+// armed_wait::facts() gives them right after arming the fd) and asked of the kernel only the
+// first time.
+[[nodiscard]] bool is_nonblocking(int fd, balrog::detail::fd_facts& facts) noexcept;
+[[nodiscard]] bool is_stream(int fd, balrog::detail::fd_facts& facts) noexcept;
+[[nodiscard]] deadline timeout_of(int fd, int option, balrog::detail::fd_facts& facts) noexcept;
 
 // -1 with errno = err.
 inline ssize_t fail(int err) noexcept {

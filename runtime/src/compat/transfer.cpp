@@ -13,42 +13,73 @@
 
 namespace balrog::compat::detail {
 
-bool transfer_waiter::blocking() noexcept {
-  if (!blocking_) blocking_ = !fd_is_nonblocking(fd_);
-  return *blocking_;
-}
-
-bool transfer_waiter::keeps_going(int flags) noexcept {
-  if (dir_ == direction::out) return blocking();
-  return (flags & MSG_WAITALL) != 0 && blocking() && is_stream_socket(fd_);
-}
-
-transfer_waiter::next transfer_waiter::wait(bool continuation, bool sleep_only) noexcept {
-  if (!until_) until_ = socket_timeout(fd_, dir_ == direction::in ? SO_RCVTIMEO : SO_SNDTIMEO);
+transfer_waiter::next transfer_waiter::wait(std::size_t done, bool partial,
+                                            bool sleep_only) noexcept {
+  const short events = dir_ == direction::in ? POLLIN : POLLOUT;
+  const pollfd interest{fd_, events, 0};
+  armed_wait w({&interest, 1});
+  switch (w.arm()) {
+    case armed_wait::state::failed:
+      return next::failed;
+    case armed_wait::state::ready:
+      // Ready already (or closed: never retry then, the number may mean another file now).
+      if ((w.revents() & POLLNVAL) != 0) {
+        errno = EBADF;
+        return next::failed;
+      }
+      return next::retry;
+    case armed_wait::state::armed:
+      break;
+  }
+  balrog::detail::fd_facts& facts = w.facts();
+  // Blocking semantics: wait at all (blocking fd), and after a partial transfer go on (sends;
+  // receives with MSG_WAITALL on a stream socket).
+  if (is_nonblocking(fd_, facts)) return next::would_block;
+  if (partial && dir_ == direction::in && !is_stream(fd_, facts)) return next::stop;
+  if (!until_) {
+    until_ = timeout_of(fd_, dir_ == direction::in ? SO_RCVTIMEO : SO_SNDTIMEO, facts);
+  }
   if (sleep_only) {
+    w.cancel();
     if (until_->expired()) return next::timed_out;
     return sleep_until(earliest(*until_, deadline(std::chrono::milliseconds(1)))) == 0
                ? next::retry
                : next::failed;
   }
-  const short events = dir_ == direction::in ? POLLIN : POLLOUT;
-  short revents = continuation ? poll_now(fd_, events) : short{0};
-  if (revents == 0) {
-    const int r = wait_for_fd(fd_, events, *until_);
-    if (r == 0) return next::timed_out;
-    if (r < 0) return next::failed;
-    revents = static_cast<short>(r);
+  if (done > 0) {
+    // Before each further attempt: a pending error (POLLERR; POLLHUP for sends) ends the call
+    // with the count, leaving the error for the next call as the kernel does.
+    const short error_pending =
+        static_cast<short>(POLLERR | POLLNVAL | (dir_ == direction::out ? POLLHUP : 0));
+    const short now = poll_now(fd_, events);
+    if ((now & error_pending) != 0) return next::stop;
+    if (now != 0) return next::retry;
   }
-  const short error_pending =
-      static_cast<short>(POLLERR | POLLNVAL | (dir_ == direction::out ? POLLHUP : 0));
-  if (continuation && (revents & error_pending) != 0) return next::stop;
+  switch (w.wait(*until_)) {
+    case wait_status::timed_out:
+      return next::timed_out;
+    case wait_status::failed:
+      return next::failed;
+    case wait_status::woken:
+      break;
+  }
+  const std::uint32_t revents = w.revents();
+  // Closed under the wait (the number may already mean another connection): never retry.
+  if ((revents & POLLNVAL) != 0) {
+    errno = EBADF;
+    return next::failed;
+  }
+  const auto error_pending =
+      static_cast<std::uint32_t>(POLLERR | (dir_ == direction::out ? POLLHUP : 0));
+  if (done > 0 && (revents & error_pending) != 0) return next::stop;
   return next::retry;
 }
 
 ssize_t read_not_socket(int fd, void* buf, std::size_t count) noexcept {
-  if (!fd_is_nonblocking(fd) && poll_now(fd, POLLIN) == 0 &&
-      wait_for_fd(fd, POLLIN, deadline::never()) < 0) {
-    return -1;
+  if (!fd_is_nonblocking(fd) && poll_now(fd, POLLIN) == 0) {
+    const int r = wait_for_fd(fd, POLLIN, deadline::never());
+    if (r < 0) return -1;
+    if ((r & POLLNVAL) != 0) return fail(EBADF);  // closed under the wait
   }
   return ::read(fd, buf, count);
 }
@@ -68,6 +99,7 @@ ssize_t write_not_socket(int fd, const void* buf, std::size_t count) noexcept {
     if (revents == 0) {
       const int r = wait_for_fd(fd, POLLOUT, deadline::never());
       if (r < 0) return partial_or_fail(done, errno);
+      if ((r & POLLNVAL) != 0) return partial_or_fail(done, EBADF);  // closed under the wait
       revents = static_cast<short>(r);
     }
     if (done > 0 && (revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {

@@ -28,34 +28,34 @@ namespace balrog::compat::detail {
 
 enum class direction : std::uint8_t { in, out };
 
-// What a transfer learns about its fd as it goes (each fact is asked once, when first needed),
-// and how it waits between attempts.
+// How a transfer waits between attempts, and what it needs to know about its fd to decide
+// whether to wait at all (blocking mode, stream socket, SO_RCVTIMEO / SO_SNDTIMEO). Those
+// facts are remembered by the reactor for the fd's file: each wait first arms the fd (which
+// proves the number still means that file), then asks only what it does not know yet. So a
+// recv that has to wait costs the EAGAIN attempt, one epoll_ctl, the wait and the attempt
+// that succeeds.
 class transfer_waiter {
  public:
   transfer_waiter(int fd, direction dir) noexcept : fd_(fd), dir_(dir) {}
 
-  // The fd is in blocking mode (else the caller wants the EAGAIN or the partial count).
-  [[nodiscard]] bool blocking() noexcept;
-  // After a partial transfer with these caller's flags, blocking semantics want more: sends
-  // on a blocking fd; receives with MSG_WAITALL on a blocking stream socket.
-  [[nodiscard]] bool keeps_going(int flags) noexcept;
-
   enum class next : std::uint8_t {
-    retry,      // make the next attempt
-    stop,       // part was transferred and an error is pending: return the count
-    timed_out,  // SO_RCVTIMEO / SO_SNDTIMEO passed
-    failed,     // errno: ECANCELED, ETIMEDOUT, EDEADLK...
+    retry,        // make the next attempt
+    stop,         // part was transferred and the call ends there: return the count
+    would_block,  // non-blocking fd: the caller wants the EAGAIN (or the partial count)
+    timed_out,    // SO_RCVTIMEO / SO_SNDTIMEO passed
+    failed,       // errno: ECANCELED, ETIMEDOUT, EDEADLK, EBADF (closed meanwhile)...
   };
-  // Waits before the next attempt. `continuation`: part of the request was transferred.
+  // After an attempt that would block, or a partial transfer that blocking semantics may want
+  // to complete (`partial`: a send, or a receive with MSG_WAITALL), with `done` bytes
+  // transferred so far: decides whether to wait, and waits.
   // `sleep_only`: readiness cannot tell when to retry (MSG_PEEK|MSG_WAITALL with some data
   // there): sleep a millisecond.
-  next wait(bool continuation, bool sleep_only) noexcept;
+  next wait(std::size_t done, bool partial, bool sleep_only) noexcept;
 
  private:
   int fd_;
   direction dir_;
-  std::optional<bool> blocking_;
-  std::optional<deadline> until_;
+  std::optional<deadline> until_;  // from the first wait on
 };
 
 // Runs a socket transfer of `total` bytes. `attempt(done, flags)` makes the call for the part
@@ -70,24 +70,23 @@ ssize_t socket_transfer(int fd, direction dir, int flags, std::size_t total, Att
   std::size_t done = 0;
   for (;;) {
     const ssize_t n = attempt(repeek ? std::size_t{0} : done, flags | MSG_DONTWAIT);
-    bool sleep_only = false;
+    bool partial = false;
     if (n < 0) {
       const int err = errno;
-      if ((err != EAGAIN && err != EWOULDBLOCK) || !waiter.blocking()) {
-        return partial_or_fail(done, err);
-      }
+      if (err != EAGAIN && err != EWOULDBLOCK) return partial_or_fail(done, err);
     } else {
       done = repeek ? static_cast<std::size_t>(n) : done + static_cast<std::size_t>(n);
-      if (n == 0 || done >= total || !waiter.keeps_going(flags)) {
-        return static_cast<ssize_t>(done);
-      }
-      sleep_only = repeek;
+      if (n == 0 || done >= total) return static_cast<ssize_t>(done);
+      // A receive returns what is there, unless MSG_WAITALL asks for the whole request.
+      if (dir == direction::in && (flags & MSG_WAITALL) == 0) return static_cast<ssize_t>(done);
+      partial = true;
     }
-    switch (waiter.wait(done > 0, sleep_only)) {
+    switch (waiter.wait(done, partial, partial && repeek)) {
       case transfer_waiter::next::retry:
         break;
       case transfer_waiter::next::stop:
         return static_cast<ssize_t>(done);
+      case transfer_waiter::next::would_block:
       case transfer_waiter::next::timed_out:
         return partial_or_fail(done, EAGAIN);
       case transfer_waiter::next::failed:

@@ -10,12 +10,13 @@
 
 #include "balrog/errors.hpp"
 #include "core/scheduler.hpp"
+#include "reactor/fd_waits.hpp"
 
 namespace balrog::compat::detail {
 
 namespace {
 
-using balrog::detail::fd_wait;
+using balrog::detail::fd_waits;
 using balrog::detail::reactor;
 using balrog::detail::scheduler;
 using balrog::detail::wake_reason;
@@ -38,103 +39,10 @@ bool precise(short events) noexcept {
   return (reads || writes) && rest == 0 && ((events & POLLRDHUP) == 0 || reads);
 }
 
-// The reactor registrations of one wait (one per fd and direction, all for the same context),
-// removed when it ends. The first event claims the context (try_wake); the reactor skips the
-// other registrations when their events come, and the destructor unqueues the rest. A few live
-// inline; poll/select over many fds use the heap.
-class registrations {
- public:
-  registrations(reactor& r, balrog::detail::execution_context& ctx, std::size_t capacity)
-      : reactor_(r), ctx_(ctx) {
-    if (capacity > inline_.size()) heap_ = std::make_unique<std::optional<fd_wait>[]>(capacity);
-  }
-  registrations(const registrations&) = delete;
-  registrations& operator=(const registrations&) = delete;
-  ~registrations() {
-    for (std::size_t i = 0; i < used_; ++i) {
-      if (std::optional<fd_wait>& w = slot(i)) reactor_.remove(*w);
-    }
-  }
-
-  enum class outcome : std::uint8_t { waiting, ready_now, failed };
-  // `err` holds the reason after `failed`.
-  outcome add(int fd, bool for_write, int& err) {
-    std::optional<fd_wait>& w = slot(used_++);
-    w.emplace(ctx_, fd, for_write);
-    try {
-      if (reactor_.add(*w) == reactor::registration::waiting) return outcome::waiting;
-      w.reset();  // epoll cannot watch it (regular file): always ready
-      return outcome::ready_now;
-    } catch (const io_error& e) {
-      w.reset();
-      // A bad fd is the caller's to report, through its own call: treat it as ready.
-      if (e.code() == std::errc::bad_file_descriptor) return outcome::ready_now;
-      err = e.code().value();
-      return outcome::failed;
-    }
-  }
-
- private:
-  std::optional<fd_wait>& slot(std::size_t i) noexcept { return heap_ ? heap_[i] : inline_[i]; }
-
-  reactor& reactor_;
-  balrog::detail::execution_context& ctx_;
-  std::array<std::optional<fd_wait>, 2> inline_{};
-  std::unique_ptr<std::optional<fd_wait>[]> heap_;
-  std::size_t used_ = 0;
-};
-
-// Registers every interest, waits, and unregisters (before returning: the caller may yield).
-// After `failed`, `err` holds the errno.
-wait_status wait_registered(std::span<const pollfd> fds, deadline own, scheduler& s, int& err) {
-  balrog::detail::execution_context& ctx = *s.running();
-  std::size_t needed = 0;
-  bool sliced = false;
-  for (const pollfd& p : fds) {
-    if (p.fd < 0) continue;
-    needed +=
-        ((p.events & read_interest) != 0 ? 1 : 0) + ((p.events & write_interest) != 0 ? 1 : 0);
-    sliced = sliced || !precise(p.events);
-  }
-  // Registering before prepare_wait is safe: only this thread's loop wakes fd waiters.
-  registrations regs(s.io(), ctx, needed);
-  for (const pollfd& p : fds) {
-    if (p.fd < 0) continue;
-    for (const bool for_write : {false, true}) {
-      if ((p.events & (for_write ? write_interest : read_interest)) == 0) continue;
-      switch (regs.add(p.fd, for_write, err)) {
-        case registrations::outcome::waiting:
-          break;
-        case registrations::outcome::ready_now:
-          return wait_status::woken;
-        case registrations::outcome::failed:
-          return wait_status::failed;
-      }
-    }
-  }
-  deadline until = own;
-  if (sliced) until = earliest(own, deadline(recheck_slice));
-  const bool slice_first = until.when() < own.when();
-  ctx.prepare_wait();
-  ctx.waiting_on = fds.empty() ? "compat sleep" : "compat fd";
-  const wake_reason why = ctx.wait(until);
-  ctx.waiting_on = nullptr;
-  switch (why) {
-    case wake_reason::notified:
-      return wait_status::woken;
-    case wake_reason::timeout:
-      return slice_first ? wait_status::woken : wait_status::timed_out;
-    case wake_reason::scope_timeout:
-      err = ETIMEDOUT;
-      return wait_status::failed;
-    case wake_reason::cancelled:
-      err = ECANCELED;
-      return wait_status::failed;
-    case wake_reason::misuse:
-      break;
-  }
-  err = EDEADLK;
-  return wait_status::failed;
+// Takes back the claim of a wait that turned out unnecessary (only this thread wakes fd
+// waiters, so nobody can have claimed it; absorbed all the same if someone did).
+void take_back(balrog::detail::execution_context& ctx) noexcept {
+  if (!ctx.withdraw_wait()) (void)ctx.wait(deadline::never());
 }
 
 }  // namespace
@@ -147,43 +55,127 @@ place current_place() noexcept {
   return place::fiber;
 }
 
-wait_status wait_any(std::span<const pollfd> fds, deadline own) noexcept {
+armed_wait::armed_wait(std::span<const pollfd> fds) noexcept : fds_(fds) {}
+
+armed_wait::~armed_wait() {
+  if (prepared_) cancel();
+}
+
+armed_wait::state armed_wait::arm() noexcept {
   if (current_place() != place::fiber) {
     errno = EDEADLK;
-    return wait_status::failed;
+    return state::failed;
   }
   scheduler& s = *scheduler::current();
+  ctx_ = s.running();
+  std::size_t needed = 0;
+  for (const pollfd& p : fds_) {
+    if (p.fd < 0) continue;
+    needed +=
+        ((p.events & read_interest) != 0 ? 1 : 0) + ((p.events & write_interest) != 0 ? 1 : 0);
+    sliced_ = sliced_ || !precise(p.events);
+  }
+  // The fd-wait path's order (reactor/fd_waits.hpp): prepare, publish, wait, unpublish.
+  ctx_->prepare_wait();
+  prepared_ = true;
   int err = 0;
-  wait_status status = wait_status::failed;
   try {
-    status = wait_registered(fds, own, s, err);
+    waits_.emplace(*ctx_, needed);
+    for (const pollfd& p : fds_) {
+      if (p.fd < 0) continue;
+      for (const bool for_write : {false, true}) {
+        if ((p.events & (for_write ? write_interest : read_interest)) == 0) continue;
+        try {
+          if (waits_->add(s.io(), p.fd, for_write) == reactor::queued::waiting) continue;
+          revents_ = waits_->revents();
+        } catch (const io_error& e) {
+          // A bad fd is the caller's to report, through its own call: treat it as ready.
+          if (e.code() != std::errc::bad_file_descriptor) throw;
+          revents_ = POLLNVAL;
+        }
+        cancel();
+        return state::ready;
+      }
+    }
+    return state::armed;
   } catch (const std::bad_alloc&) {
     err = ENOMEM;
   } catch (const io_error& e) {
     err = e.code().value();
   }
-  if (status != wait_status::failed) return status;
+  cancel();
+  errno = err;
+  return state::failed;
+}
+
+balrog::detail::fd_facts& armed_wait::facts() noexcept {
+  return *scheduler::current()->io().facts(fds_.front().fd);
+}
+
+void armed_wait::cancel() noexcept {
+  if (!prepared_) return;
+  if (waits_) waits_->remove_all();
+  take_back(*ctx_);
+  prepared_ = false;
+}
+
+wait_status armed_wait::wait(deadline own) noexcept {
+  deadline until = own;
+  if (sliced_) until = earliest(own, deadline(recheck_slice));
+  const bool slice_first = until.when() < own.when();
+  ctx_->waiting_on = fds_.empty() ? "compat sleep" : "compat fd";
+  const wake_reason why = ctx_->wait(until);
+  ctx_->waiting_on = nullptr;
+  if (waits_) {
+    waits_->remove_all();
+    revents_ = waits_->revents();
+  }
+  prepared_ = false;
+  int err = EDEADLK;
+  switch (why) {
+    case wake_reason::notified:
+      return wait_status::woken;
+    case wake_reason::timeout:
+      return slice_first ? wait_status::woken : wait_status::timed_out;
+    case wake_reason::scope_timeout:
+      err = ETIMEDOUT;
+      break;
+    case wake_reason::cancelled:
+      err = ECANCELED;
+      break;
+    case wake_reason::misuse:
+      break;
+  }
   // Code that retries on any error must not starve the other fibers of the shard: a sticky
   // cancellation or a passed deadline would otherwise fail every call at once.
-  if (err == ECANCELED || err == ETIMEDOUT) s.yield();
+  if (err == ECANCELED || err == ETIMEDOUT) scheduler::current()->yield();
   errno = err;
   return wait_status::failed;
 }
 
-short poll_now(int fd, short events) noexcept {
-  pollfd p{fd, events, 0};
-  int n = 0;
-  do {
-    n = ::poll(&p, 1, 0);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return POLLERR;
-  return n > 0 ? p.revents : short{0};
+wait_status wait_any(std::span<const pollfd> fds, deadline own, std::uint32_t* revents) noexcept {
+  armed_wait w(fds);
+  wait_status status = wait_status::woken;
+  switch (w.arm()) {
+    case armed_wait::state::failed:
+      return wait_status::failed;
+    case armed_wait::state::ready:
+      break;
+    case armed_wait::state::armed:
+      status = w.wait(own);
+      break;
+  }
+  if (revents != nullptr) *revents = w.revents();
+  return status;
 }
 
 int wait_for_fd(int fd, short events, deadline own) noexcept {
   const pollfd interest{fd, events, 0};
+  // What poll(2) would report for `events`: those, and the conditions it always reports.
+  const auto reported = static_cast<std::uint32_t>(events | POLLERR | POLLHUP | POLLNVAL);
   for (;;) {
-    switch (wait_any({&interest, 1}, own)) {
+    std::uint32_t revents = 0;
+    switch (wait_any({&interest, 1}, own, &revents)) {
       case wait_status::woken:
         break;
       case wait_status::timed_out:
@@ -191,7 +183,10 @@ int wait_for_fd(int fd, short events, deadline own) noexcept {
       case wait_status::failed:
         return -1;
     }
-    if (const short revents = poll_now(fd, events)) return revents;
+    // The reactor's event says what is ready: no poll(2) to confirm it. Woken for nothing in
+    // particular (a re-check slice), look.
+    if (const auto known = static_cast<short>(revents & reported)) return known;
+    if (const short now = poll_now(fd, events)) return now;
   }
 }
 

@@ -6,9 +6,11 @@
 #include <poll.h>
 
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "balrog/deadline.hpp"
+#include "reactor/fd_waits.hpp"
 
 namespace balrog::compat::detail {
 
@@ -35,15 +37,53 @@ enum class wait_status : std::uint8_t {
 // re-checked every 10 ms: the wait then also ends as `woken` at each slice.
 // The fiber yields once before returning `failed` with ECANCELED or ETIMEDOUT, so callers that
 // retry on any error cannot starve the shard.
-wait_status wait_any(std::span<const pollfd> fds, deadline own) noexcept;
+// `revents`, if given, gets what the reactor saw for the fd that ended the wait (epoll's bits,
+// which are poll's; POLLNVAL: the fd was closed under the wait, or is bad; 0: nothing known).
+wait_status wait_any(std::span<const pollfd> fds, deadline own,
+                     std::uint32_t* revents = nullptr) noexcept;
 
-// The revents of a zero-timeout poll(2) of `fd` for `events`; 0 when nothing is ready.
-// POLLERR when poll itself fails (the caller's next call reports the problem).
-short poll_now(int fd, short events) noexcept;
+// wait_any in two halves, so that a caller can decide between them whether to wait at all:
+// arm() publishes the interests on the reactor — which proves each fd number still means the
+// file the reactor remembers facts about —, wait() waits and unpublishes. Not waiting after
+// arm() (cancel(), or the destructor) takes everything back. On a fiber only.
+class armed_wait {
+ public:
+  explicit armed_wait(std::span<const pollfd> fds) noexcept;
+  armed_wait(const armed_wait&) = delete;
+  armed_wait& operator=(const armed_wait&) = delete;
+  ~armed_wait();
 
-// Waits (wait_any, then poll_now to confirm) until `fd` reports `events` or an error
-// condition. Returns the revents (> 0), 0 when `own` passed first, -1 when wait_any failed
-// (errno set). Starts by waiting: call poll_now first when the fd may be ready already.
+  enum class state : std::uint8_t {
+    armed,   // published: wait() or cancel()
+    ready,   // something is ready (or closed, or bad) already: revents() says what; not armed
+    failed,  // errno: EDEADLK (not on a fiber), ENOMEM, why the reactor cannot watch an fd
+  };
+  state arm() noexcept;
+  // After arm() returned armed: what the reactor remembers of fds[0], for this file.
+  [[nodiscard]] balrog::detail::fd_facts& facts() noexcept;
+  // wait_any's second half: woken, timed_out, or failed (errno: ECANCELED, ETIMEDOUT...).
+  wait_status wait(deadline own) noexcept;
+  void cancel() noexcept;
+  // What the reactor saw (as wait_any's `revents`).
+  [[nodiscard]] std::uint32_t revents() const noexcept { return revents_; }
+
+ private:
+  std::span<const pollfd> fds_;
+  balrog::detail::execution_context* ctx_ = nullptr;
+  std::optional<balrog::detail::fd_waits> waits_;
+  std::uint32_t revents_ = 0;
+  bool sliced_ = false;
+  bool prepared_ = false;
+};
+
+// The revents of a zero-timeout poll(2): the runtime's one (reactor/fd_waits.hpp).
+using balrog::detail::poll_now;
+
+// Waits until `fd` reports `events` or an error condition, as the reactor's event says (a
+// poll(2) only when the wake-up says nothing: a re-check slice). Returns the revents (> 0;
+// POLLNVAL when the fd was closed under the wait: the caller's next call must not use the
+// number), 0 when `own` passed first, -1 when wait_any failed (errno set). Starts by waiting:
+// call poll_now first when the fd may be ready already.
 int wait_for_fd(int fd, short events, deadline own) noexcept;
 
 // Suspends the calling fiber until `until`; a time already past yields to the other ready

@@ -17,7 +17,7 @@
 #include "balrog/detail/wait_queue.hpp"
 #include "balrog/fiber.hpp"
 #include "core/runnable.hpp"
-#include "reactor/timer_heap.hpp"
+#include "reactor/timer_wheel.hpp"
 
 namespace balrog::detail {
 

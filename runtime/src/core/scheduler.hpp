@@ -32,7 +32,7 @@
 #include "debug/backtrace.hpp"
 #include "debug/watchdog.hpp"
 #include "reactor/reactor.hpp"
-#include "reactor/timer_heap.hpp"
+#include "reactor/timer_wheel.hpp"
 #include "stack/overflow_guard.hpp"
 #include "stack/stack_pools.hpp"
 
@@ -132,7 +132,7 @@ class scheduler {
   void release_attachment() noexcept;
 
   reactor& io() noexcept { return reactor_; }
-  timer_heap& timers() noexcept { return timers_; }
+  timer_wheel& timers() noexcept { return timers_; }
 
   // Fiber entry and exit (called on the fiber's own stack).
   void fiber_entered(boost::context::fiber&& from) noexcept;
@@ -172,7 +172,7 @@ class scheduler {
   unsigned budget_ = 0;
 
   ready_queue ready_;
-  timer_heap timers_;
+  timer_wheel timers_;
   reactor reactor_;
   stack_pools stacks_;
   overflow_guard overflow_guard_;

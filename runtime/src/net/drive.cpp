@@ -5,9 +5,26 @@
 
 #include "balrog/detail/execution_context.hpp"
 #include "balrog/errors.hpp"
-#include "balrog/io.hpp"
 
 namespace balrog::net::detail {
+
+namespace {
+
+// wait_ready's and ready_awaiter's result: true for readiness or a close() (the caller re-reads
+// the fd), false for the call's own deadline; the rest throws.
+bool ready_or_closed(const balrog::detail::fd_wait_outcome& o) {
+  switch (o.why) {
+    case balrog::detail::wake_reason::notified:
+      return true;
+    case balrog::detail::wake_reason::timeout:
+      return false;
+    default:
+      balrog::detail::throw_if_failed(o.why);
+      return false;
+  }
+}
+
+}  // namespace
 
 void throw_closed(const char* call, const char* owner) {
   throw io_error(std::make_error_code(std::errc::bad_file_descriptor),
@@ -15,64 +32,34 @@ void throw_closed(const char* call, const char* owner) {
 }
 
 bool wait_ready(owned_socket& s, int fd, progress wanted, deadline until) {
-  balrog::detail::execution_context& ctx = balrog::detail::current_context();
-  // wait_readable parks a fiber and blocks a plain thread in poll(2) (see owned_socket.hpp).
-  socket_waiter node(ctx, /*polls=*/!ctx.is_fiber());
-  if (!s.add_waiter(node, fd)) return true;  // closed meanwhile: the caller's re-check throws
-  struct unregister {
-    owned_socket& s;
-    socket_waiter& node;
-    ~unregister() { s.remove_waiter(node); }
-  } guard{s, node};
-  // Which deadline wins decides what a timeout means, as inside wait_readable: an enclosing
-  // scope's timeout stays the plain timeout_error that every suspension point throws.
-  const bool own_first = own_deadline_first(until);
-  try {
-    if (wanted == progress::want_read) {
-      wait_readable(fd, until);
-    } else {
-      wait_writable(fd, until);
-    }
-  } catch (const timeout_error&) {
-    if (own_first) return false;
-    throw;
-  }
-  return true;
+  return ready_or_closed(balrog::detail::wait_for_fd(balrog::detail::current_context(), fd,
+                                                     wanted == progress::want_write, until, &s));
 }
 
 ready_awaiter::~ready_awaiter() {
-  if (node_) s_.remove_waiter(*node_);
+  if (wait_) balrog::detail::finish_coroutine_wait(*wait_);
 }
 
 bool ready_awaiter::await_suspend(std::coroutine_handle<> h) {
-  // The coroutine parks in the wait protocol whoever drives it: close() wakes it with try_wake.
-  node_.emplace(balrog::detail::current_context(), /*polls=*/false);
-  if (!s_.add_waiter(*node_, fd_)) {  // closed meanwhile: the caller's re-check throws
-    node_.reset();
-    return false;
-  }
-  own_first_ = own_deadline_first(until_);  // as in wait_ready
+  balrog::detail::require_scheduler("balrog::net");
+  wait_.emplace(balrog::detail::current_context(), fd_, for_write_, &s_);
+  bool suspended = false;
   try {
-    return ready_.await_suspend(h);
-  } catch (...) {  // no scheduler on this thread, a bad fd: nothing was suspended
-    s_.remove_waiter(*node_);
-    node_.reset();
+    suspended = balrog::detail::start_coroutine_wait(*wait_, h, until_, outcome_);
+  } catch (...) {
+    wait_.reset();
     throw;
   }
+  if (!suspended) wait_.reset();
+  return suspended;
 }
 
 bool ready_awaiter::await_resume() {
-  if (node_) {
-    s_.remove_waiter(*node_);
-    node_.reset();
+  if (wait_) {
+    outcome_ = balrog::detail::finish_coroutine_wait(*wait_);
+    wait_.reset();
   }
-  try {
-    ready_.await_resume();
-  } catch (const timeout_error&) {
-    if (own_first_) return false;
-    throw;
-  }
-  return true;
+  return ready_or_closed(outcome_);
 }
 
 }  // namespace balrog::net::detail

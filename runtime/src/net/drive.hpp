@@ -12,11 +12,17 @@
 //    async_ call uses it, whoever awaits the task: a spawn_task task, a coroutine, or a fiber
 //    or plain thread through balrog::await.
 //
-// Deadline behaviour, shared by every call of balrog::net, blocking or not: the first step is
-// made before any wait, so an operation that can complete at once succeeds even with a past
-// deadline; the first wait then fails with timeout_error. Cancellation likewise strikes only
-// at a wait. Both waits register on the owner's owned_socket, so close() wakes them, and both
-// re-read the fd after every wait.
+// Deadline behaviour, shared by every call of balrog::net, blocking or not: an operation that
+// can complete at once succeeds even with a past deadline (a past deadline looks before it
+// gives up); otherwise the first wait fails with timeout_error. Cancellation strikes only at a
+// wait. Both waits take the fd-wait path (reactor/fd_waits.hpp) with the owned_socket as the
+// fd's owner, so close() on any thread wakes them, and both re-read the fd after every wait.
+//
+// Readiness (edge-triggered registrations, reactor.hpp): on a fiber or a task, a turn first
+// asks the reactor whether the direction the operation needs is known not to be ready (a
+// would-block since the last event); then it waits instead of making an attempt that would
+// find EAGAIN. After a would-block, or a short read or write (the socket's buffer is drained
+// or full), it tells the reactor so.
 #pragma once
 
 #include <coroutine>
@@ -29,17 +35,18 @@
 #include "balrog/task.hpp"
 #include "net/operations.hpp"
 #include "net/socket_ops.hpp"
+#include "reactor/fd_waits.hpp"
 
 namespace balrog::net::detail {
 
 // Throws io_error(EBADF): "balrog::net::stream::read_some: stream is closed".
 [[noreturn]] void throw_closed(const char* call, const char* owner);
 
-// Waits until `fd` (the fd of `s`) is ready as `wanted` asks (want_read or want_write),
-// registered on `s` so that closing `s` wakes the wait (see owned_socket.hpp).
-// Returns true on readiness or on such a wake-up (the caller re-reads s.fd()), false when
-// `until` passed before the enclosing deadline_scope's deadline. Throws timeout_error for the
-// scope's deadline, cancelled, io_error for a bad fd.
+// Waits until `fd` (the fd of `s`) is ready as `wanted` asks (want_read or want_write), on a
+// fiber (the reactor) or a plain thread (poll(2)); close() of `s` wakes it. Returns true on
+// readiness or on such a wake-up (the caller re-reads s.fd()), false when `until` passed
+// before the enclosing deadline_scope's deadline. Throws timeout_error for the scope's
+// deadline, cancelled, usage_error in coroutine code, io_error for a bad fd.
 bool wait_ready(owned_socket& s, int fd, progress wanted, deadline until);
 
 // The coroutine twin of wait_ready: `co_await ready_awaiter(s, fd, wanted, until)` yields and
@@ -49,44 +56,65 @@ bool wait_ready(owned_socket& s, int fd, progress wanted, deadline until);
 class ready_awaiter {
  public:
   ready_awaiter(owned_socket& s, int fd, progress wanted, deadline until) noexcept
-      : s_(s), fd_(fd), until_(until), ready_(fd, wanted == progress::want_write, until) {}
+      : s_(s), fd_(fd), for_write_(wanted == progress::want_write), until_(until) {}
   ready_awaiter(const ready_awaiter&) = delete;
   ready_awaiter& operator=(const ready_awaiter&) = delete;
-  ~ready_awaiter();  // unregisters if the coroutine is destroyed while suspended here
+  ~ready_awaiter();  // unpublishes if the coroutine is destroyed while suspended here
 
   bool await_ready() const noexcept { return false; }
-  bool await_suspend(std::coroutine_handle<> h);  // false: closed meanwhile, resume at once
+  bool await_suspend(std::coroutine_handle<> h);  // false: no need to wait
   bool await_resume();
 
  private:
   owned_socket& s_;
   int fd_;
+  bool for_write_;
   deadline until_;
-  fd_awaiter ready_;  // the reactor wait: co_await balrog::readable / writable
-  bool own_first_ = false;
-  std::optional<socket_waiter> node_;  // engaged while registered on s_
+  std::optional<balrog::detail::fd_wait_state> wait_;  // engaged while suspended
+  balrog::detail::fd_wait_outcome outcome_;
 };
 
 // One turn of a driver's loop, the part both drivers share: re-reads the fd (close() may
-// have run during the last wait), steps the operation on it, and throws what a closed socket
-// or a failed step means. Returns the fd and the progress: done, or what to wait for.
+// have run during the last wait), steps the operation on it — unless, on the call's first
+// turn, the reactor knows the readiness the step needs is absent —, tells the reactor what the
+// step learned, and throws what a closed socket or a failed step means. Returns the fd and the
+// progress: done, or what to wait for. After a wait a turn always steps: the wait ended
+// because the fd looked ready, whether or not the reactor has seen its event yet.
 struct turn {
   int fd;
   progress wanted;
 };
 template <class Op>
-turn next_turn(owned_socket& s, Op& op) {
+turn next_turn(owned_socket& s, Op& op, bool first) {
   const int fd = s.fd();
   if (fd < 0) throw_closed(Op::call, Op::owner);
+  balrog::detail::reactor* r = balrog::detail::current_reactor();
+  if (r == nullptr) {  // sync mode: nothing is known, try
+    const progress p = op.step(fd);
+    if (p == progress::failed) throw_failure(op, fd);
+    return {fd, p};
+  }
+  const balrog::detail::io_registration reg = s.registration();
+  const progress needs = op.needs();
+  const bool for_write = needs == progress::want_write;
+  if (first && needs != progress::done && !r->ready(reg, for_write)) {
+    return {fd, needs};  // the attempt would find EAGAIN: wait first
+  }
+  const std::uint64_t since = r->tick();
   const progress p = op.step(fd);
   if (p == progress::failed) throw_failure(op, fd);
+  if (p == progress::want_read || p == progress::want_write) {
+    r->clear_ready(reg, p == progress::want_write, since);
+  } else if (p == progress::done && needs != progress::done && op.drained()) {
+    r->clear_ready(reg, for_write, since);
+  }
   return {fd, p};
 }
 
 template <class Op>
 decltype(auto) drive_blocking(owned_socket& s, Op& op, deadline until) {
-  for (;;) {
-    const turn t = next_turn(s, op);
+  for (bool first = true;; first = false) {
+    const turn t = next_turn(s, op, first);
     if (t.wanted == progress::done) return op.take();
     if (!wait_ready(s, t.fd, t.wanted, until)) throw_timeout(op, t.fd);
   }
@@ -100,8 +128,8 @@ using result_of = std::remove_cvref_t<decltype(std::declval<Op&>().take())>;
 // the task.
 template <class Op>
 task<result_of<Op>> drive_async(owned_socket& s, Op op, deadline until) {
-  for (;;) {
-    const turn t = next_turn(s, op);
+  for (bool first = true;; first = false) {
+    const turn t = next_turn(s, op, first);
     if (t.wanted == progress::done) co_return op.take();
     if (!co_await ready_awaiter(s, t.fd, t.wanted, until)) throw_timeout(op, t.fd);
   }

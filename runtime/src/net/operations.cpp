@@ -9,10 +9,6 @@
 
 namespace balrog::net::detail {
 
-std::string describe_call(const char* call, int fd) {
-  return std::string(call) + "(fd " + std::to_string(fd) + ")";
-}
-
 progress read_some_op::step(int fd) noexcept {
   const attempt<std::size_t> r = receive_once(fd, buffer);
   got = r.value;

@@ -10,6 +10,12 @@
 //   static constexpr const char* owner; // "stream": "<owner> is closed" when the fd is gone
 //   int error;                          // errno, after a failed step
 //   progress step(int fd);              // one non-blocking attempt; never waits or throws
+//   progress needs() const;             // the readiness the next step needs: want_read,
+//                                       // want_write, or done (none: always attempt)
+//   bool drained() const;               // after done: the last attempt emptied the receive
+//                                       // buffer (or filled the send buffer), as a short read
+//                                       // (write) shows: the next one in that direction
+//                                       // would find EAGAIN
 //   R take();                           // after done: the result (may throw end_of_stream)
 //   std::string describe(int fd) const; // optional: what errors call it (default: call(fd N))
 //
@@ -34,11 +40,12 @@
 #include "balrog/errors.hpp"
 #include "balrog/net/endpoint.hpp"
 #include "net/socket_ops.hpp"
+#include "reactor/describe_call.hpp"
 
 namespace balrog::net::detail {
 
 // "balrog::net::stream::read_some(fd 7)".
-std::string describe_call(const char* call, int fd);
+using balrog::detail::describe_call;
 
 // How errors of `op` on `fd` name it.
 template <class Op>
@@ -77,6 +84,8 @@ struct read_some_op {
   int error = 0;
 
   progress step(int fd) noexcept;
+  progress needs() const noexcept { return progress::want_read; }
+  bool drained() const noexcept { return got > 0 && got < buffer.size(); }
   std::size_t take() const noexcept { return got; }
 };
 
@@ -90,7 +99,9 @@ struct read_exact_op {
   int error = 0;
 
   progress step(int fd) noexcept;
-  void take() const;  // throws end_of_stream when `ended`
+  progress needs() const noexcept { return progress::want_read; }
+  bool drained() const noexcept { return false; }  // full: more may wait
+  void take() const;                               // throws end_of_stream when `ended`
 };
 
 struct write_some_op {
@@ -101,6 +112,8 @@ struct write_some_op {
   int error = 0;
 
   progress step(int fd) noexcept;
+  progress needs() const noexcept { return progress::want_write; }
+  bool drained() const noexcept { return sent > 0 && sent < buffer.size(); }
   std::size_t take() const noexcept { return sent; }
 };
 
@@ -112,6 +125,8 @@ struct write_all_op {
   int error = 0;
 
   progress step(int fd) noexcept;
+  progress needs() const noexcept { return progress::want_write; }
+  bool drained() const noexcept { return false; }  // all sent: room may be left
   void take() const noexcept {}
 };
 
@@ -122,6 +137,8 @@ struct accept_op {
   int error = 0;
 
   progress step(int fd) noexcept;
+  progress needs() const noexcept { return progress::want_read; }
+  bool drained() const noexcept { return false; }  // more connections may be queued
   // The new connection's fd (non-blocking, close-on-exec); the caller owns it.
   int take() const noexcept { return accepted; }
 };
@@ -135,6 +152,9 @@ struct connect_op {
   int error = 0;
 
   progress step(int fd) noexcept;
+  // Starting needs nothing; finishing needs the socket writable.
+  progress needs() const noexcept { return started ? progress::want_write : progress::done; }
+  bool drained() const noexcept { return false; }
   void take() const noexcept {}
   std::string describe(int fd) const;  // names the endpoint
 

@@ -5,28 +5,59 @@
 
 #include <mutex>
 
+#include "reactor/fd_waits.hpp"
+
 namespace balrog::net::detail {
+
+using balrog::detail::io_registration;
+
+namespace {
+
+// Ends `reg` if it was made on this thread's reactor (another thread's cannot be reached: that
+// entry goes stale, and its next arm finds out).
+void end_registration(io_registration& reg, bool still_open) noexcept {
+  if (reg.reactor == 0) return;
+  if (balrog::detail::reactor* r = balrog::detail::current_reactor())
+    r->deregister(reg, still_open);
+}
+
+}  // namespace
+
+owned_socket::owned_socket(owned_socket&& other) noexcept {
+  bool threads = false;
+  io_registration reg;
+  fd_.store(other.take_and_wake(threads, reg), std::memory_order_release);
+  reg_ = reg;
+}
 
 owned_socket& owned_socket::operator=(owned_socket&& other) noexcept {
   if (this != &other) {
     close();
-    fd_.store(other.release(), std::memory_order_release);
+    bool threads = false;
+    io_registration reg;
+    const int fd = other.take_and_wake(threads, reg);
+    std::lock_guard lk(lock_);
+    fd_.store(fd, std::memory_order_release);
+    reg_ = reg;
   }
   return *this;
 }
 
-int owned_socket::take_and_wake(bool& threads) noexcept {
+int owned_socket::take_and_wake(bool& threads, io_registration& reg) noexcept {
   threads = false;
   std::lock_guard lk(lock_);
   // Closed first, then woken: a waiter that runs at once (on another thread) must see -1.
   const int fd = fd_.exchange(-1, std::memory_order_acq_rel);
+  reg = reg_;
+  reg_ = {};
   while (balrog::detail::waiter* front = waiters_.front()) {
-    auto& w = static_cast<socket_waiter&>(*front);  // add_waiter queues nothing else
+    auto& w = static_cast<balrog::detail::owner_waiter&>(*front);  // add_waiter queues nothing else
     waiters_.erase(w);
     if (w.polls) {
       threads = true;  // blocked in poll(2), not parked: try_wake cannot reach it
     } else {
-      // A fiber or a coroutine (a task reports is_fiber() == false, yet is parked).
+      // A fiber or a coroutine (a task reports is_fiber() == false, yet is parked). It
+      // published itself after prepare_wait, so this claim cannot come too early.
       w.ctx->try_wake(balrog::detail::wake_reason::notified);
     }
   }
@@ -35,29 +66,44 @@ int owned_socket::take_and_wake(bool& threads) noexcept {
 
 void owned_socket::close() noexcept {
   bool threads = false;
-  const int fd = take_and_wake(threads);
+  io_registration reg;
+  const int fd = take_and_wake(threads, reg);
   if (fd < 0) return;
   // poll(2) does not return when another thread closes the fd; a shutdown makes it readable
   // and writable (hung up), and the woken thread then finds the socket closed.
   if (threads) ::shutdown(fd, SHUT_RDWR);
+  end_registration(reg, /*still_open=*/false);
   ::close(fd);
 }
 
 int owned_socket::release() noexcept {
   bool threads = false;
-  return take_and_wake(threads);
+  io_registration reg;
+  const int fd = take_and_wake(threads, reg);
+  end_registration(reg, /*still_open=*/true);
+  return fd;
 }
 
-bool owned_socket::add_waiter(socket_waiter& w, int fd) noexcept {
+bool owned_socket::add_waiter(balrog::detail::owner_waiter& w, int fd) noexcept {
   std::lock_guard lk(lock_);
   if (fd_.load(std::memory_order_relaxed) != fd) return false;
   waiters_.push_back(w);
   return true;
 }
 
-void owned_socket::remove_waiter(socket_waiter& w) noexcept {
+void owned_socket::remove_waiter(balrog::detail::owner_waiter& w) noexcept {
   std::lock_guard lk(lock_);
   if (w.linked) waiters_.erase(w);
+}
+
+bool owned_socket::queue(balrog::detail::reactor& r, balrog::detail::fd_wait& w) {
+  std::lock_guard lk(lock_);
+  return r.add(w, reg_, balrog::detail::io_mode::edge) == balrog::detail::reactor::queued::waiting;
+}
+
+io_registration owned_socket::registration() const noexcept {
+  std::lock_guard lk(lock_);
+  return reg_;
 }
 
 }  // namespace balrog::net::detail

@@ -1,15 +1,36 @@
 // The reactor of one scheduler: epoll, plus an eventfd other threads use to interrupt it.
 //
-// Level-triggered with EPOLLONESHOT, armed per wait. Why not edge-triggered with a permanent
-// registration (Go, Tokio)? Because balrog waits on fds it does not own: the compat layer
-// (recv, send, PQconsumeInput...) waits on fds the user opens and closes behind our back, and
-// a stale permanent registration of a closed-and-reused fd number would miss its first edge
-// and hang a fiber. A oneshot arm per wait costs one epoll_ctl, and survives fd reuse: MOD
-// failing with ENOENT means "closed since", and we ADD again. Level triggering also means a
-// waiter that leaves early (timeout) loses nothing: readiness is reported again to the next.
+// One entry per fd number, with a generation that changes whenever the number stops meaning
+// the file the entry described (closed, replaced by dup2, deregistered). Epoll events carry
+// (generation, fd), so an event of a file that is gone is recognised and dropped, and a waiter
+// queued for a file that is gone is woken with fd_closed_event instead of being handed the
+// readiness of whatever file reuses the number. An entry is armed in one of three ways:
 //
-// Several contexts may wait on one fd in the same direction (e.g. fibers sharing a listener);
-// each event wakes one of them, in arrival order, and re-arms for the rest.
+//  - oneshot (fds balrog does not own: the compat layer's, wait_readable on any fd):
+//    level-triggered with EPOLLONESHOT, armed per wait. The user closes these behind our back;
+//    a MOD failing with ENOENT, or an ADD succeeding where we believed a registration, proves
+//    the number now means another file: the entry is retired (new generation, old waiters
+//    woken as closed) and the new file armed. Each event wakes one waiter per direction and
+//    re-arms for the rest.
+//  - edge (fds the runtime owns and reads itself: net streams and listeners): registered once,
+//    EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET. Readiness is remembered per direction (tokio's
+//    ScheduledIo): an event sets it, the owner clears it when a call would block, checked
+//    against the event tick, so an event that arrived meanwhile is not lost. The owner makes
+//    no attempt it knows would find EAGAIN, and a wait costs no system call. An event wakes
+//    every waiter of its direction.
+//  - level (fds a library owns and reads behind us: libpq's socket, through registered_fd):
+//    registered once, level-triggered, so a wait sees the readiness of now whatever the
+//    library consumed. A direction nobody waits for is dropped from the registration when it
+//    is reported a second time unclaimed (a woken waiter that has not run yet gets one report
+//    of grace), so an idle readable socket does not keep the loop awake.
+//
+// An owner deregisters before it closes its fd (a close on another thread cannot reach this
+// reactor: the entry then goes stale, which the next ADD on the number detects). A plain wait
+// on an fd some owner registered checks with an ADD that the registration is still the fd's
+// (EEXIST) and then waits through it.
+//
+// Regular files (EPERM from epoll) are always ready. Timeouts use epoll_pwait2 (nanoseconds),
+// falling back to epoll_wait rounded up to milliseconds.
 #pragma once
 
 #include <sys/epoll.h>
@@ -21,56 +42,141 @@
 #include "balrog/deadline.hpp"
 #include "balrog/detail/fd_wait.hpp"
 #include "balrog/detail/wait_queue.hpp"
+#include "reactor/event_loop.hpp"
 
 namespace balrog::detail {
 
-class reactor {
+// What the compat layer asks about an fd before emulating a blocking call (compat/fd_facts),
+// remembered in the fd's entry for the entry's generation. Only trusted right after an arm of
+// the fd succeeded, which proves the number still means the same file; the compat fcntl,
+// ioctl and setsockopt forget them.
+struct fd_facts {
+  enum : std::uint8_t {
+    nonblocking_known = 1,
+    stream_known = 2,
+    rcvtimeo_known = 4,
+    sndtimeo_known = 8
+  };
+  std::uint8_t known = 0;
+  bool nonblocking = false;
+  bool stream = false;
+  clock::duration rcvtimeo{};  // zero: none
+  clock::duration sndtimeo{};
+};
+
+class reactor final : public event_loop {
  public:
   reactor();
   ~reactor();
-  reactor(const reactor&) = delete;
-  reactor& operator=(const reactor&) = delete;
 
-  enum class registration { waiting, always_ready };
+  // --- the seam (event_loop.hpp): the scheduler's loop ---------------------------------------
+  std::size_t poll(clock::duration timeout) override;
+  void interrupt() noexcept override;
+  [[nodiscard]] std::size_t waiters() const noexcept override { return waiters_; }
 
-  // Queues `w` and arms its fd. `always_ready` means epoll cannot watch this fd (regular
-  // files): nothing was queued. Throws io_error for a bad fd.
-  registration add(fd_wait& w);
-  // Dequeues a waiter that left early (timeout, cancellation). The fd stays armed: a later
-  // event finds nobody and is dropped.
+  [[nodiscard]] int native_handle() const noexcept { return epoll_fd_; }
+  // Unique in the process (reactors come and go with schedulers); never 0.
+  [[nodiscard]] std::uint64_t serial() const noexcept { return serial_; }
+
+  // --- waits (the fd-wait path, fd_waits.hpp; this reactor's thread only) --------------------
+  enum class queued : std::uint8_t {
+    waiting,  // queued: the wait goes on until the reactor wakes it
+    ready,    // not queued, do not wait: w.revents says what is known (readiness, or closed)
+  };
+  // Queues `w`, arming its fd as the fd's entry needs. With `reg`, a registration of its owner:
+  // waits through it when it is registered here and still current, else registers it here
+  // first (in `mode`). Throws io_error: EBADF for a bad fd, what epoll_ctl says otherwise.
+  queued add(fd_wait& w);
+  queued add(fd_wait& w, io_registration& reg, io_mode mode);
+  // Dequeues a wait that is over (woken, timed out, cancelled); idempotent.
   void remove(fd_wait& w) noexcept;
 
-  // Waits for events up to `timeout` (negative: forever; zero: just look) and wakes the
-  // waiters of ready fds. Returns how many waiters it woke.
-  std::size_t poll(clock::duration timeout);
+  // --- registrations (their owners, on this thread) -------------------------------------------
+  // The registration is registered here and still describes its fd.
+  [[nodiscard]] bool current(const io_registration& reg) const noexcept;
+  // Ends a registration made here (nothing for one made elsewhere: that entry goes stale).
+  // `still_open`: the fd stays open (so it is removed from epoll); else its owner is about to
+  // close it. Waiters still queued on the fd are woken.
+  void deregister(io_registration& reg, bool still_open) noexcept;
 
-  // Makes a concurrent or the next poll() return. Thread-safe, async-signal-safe.
-  void interrupt() noexcept;
+  // Edge registrations: whether a direction may be ready (false only when a call in that
+  // direction would block and no event came since). A registration that is not current here
+  // may always be ready: try, and learn.
+  [[nodiscard]] bool ready(const io_registration& reg, bool for_write) const noexcept;
+  // A call in that direction would block (or drained the socket's buffer): forget its
+  // readiness, unless an event came after `since` (the tick() read before the call).
+  void clear_ready(const io_registration& reg, bool for_write, std::uint64_t since) noexcept;
+  // Advanced by every poll() that brings events.
+  [[nodiscard]] std::uint64_t tick() const noexcept { return tick_; }
 
   // In a forked child that abandons this reactor: closes the child's copies of the epoll fd and
   // the eventfd (the parent's stay open); the object must not be used afterwards.
   void close_after_fork() noexcept;
 
-  [[nodiscard]] std::size_t waiters() const noexcept { return waiters_; }
-  [[nodiscard]] int native_handle() const noexcept { return epoll_fd_; }
+  // --- what compat sees (compat/posix_net: close, dup2, dup3, fcntl, ioctl, setsockopt) -------
+  // This thread is about to close `fd` or make it another file's (dup2/dup3): its waiters are
+  // woken as closed, and the number starts a new generation.
+  void closing(int fd) noexcept;
+  // The fd's remembered facts, for the current generation (reset when it changed). Null for a
+  // number the reactor never armed.
+  [[nodiscard]] fd_facts* facts(int fd) noexcept;
+  // Status flags or socket options of `fd` changed: its facts must be asked again.
+  void forget_facts(int fd) noexcept;
 
  private:
+  enum class arming : std::uint8_t {
+    none,     // not in the epoll set as far as we know
+    oneshot,  // per-wait EPOLLONESHOT arms (fds we do not own)
+    edge,     // a persistent edge-triggered registration
+    level,    // a persistent level-triggered registration
+  };
+  static constexpr std::uint8_t read_bit = 1;
+  static constexpr std::uint8_t write_bit = 2;
+
   struct fd_entry {
-    wait_queue readers;
+    wait_queue readers;  // fd_waits only
     wait_queue writers;
-    std::uint32_t armed = 0;  // events armed now; EPOLLONESHOT clears them on delivery
-    bool registered = false;  // believed to be in the epoll set (fd reuse can make this stale)
+    std::uint32_t generation = 1;
+    arming mode = arming::none;
+    std::uint32_t armed = 0;      // oneshot: events armed now; level: interest registered now
+    bool level_parked = false;    // level: disabled by EPOLLONESHOT until a wait enables it again
+    std::uint8_t ready = 0;       // edge: readiness known (read_bit, write_bit)
+    std::uint8_t handed = 0;      // level: a waiter was woken, its readiness not yet consumed
+    std::uint64_t read_tick = 0;  // edge: when the readiness was learned
+    std::uint64_t write_tick = 0;
+    std::uint32_t facts_generation = 0;
+    fd_facts facts;
   };
 
   fd_entry& entry(int fd);
-  // Arms the events `e`'s waiters need; false if epoll cannot watch the fd. Throws io_error.
-  bool arm(int fd, fd_entry& e);
-  // Wakes the first claimable waiter of `q` (or all of them).
-  std::size_t wake(wait_queue& q, bool all) noexcept;
+  fd_entry* find(int fd) noexcept;
+  [[nodiscard]] bool registered_here(const io_registration& reg, const fd_entry& e) const noexcept;
+  // epoll_ctl with the event data (generation, fd); returns errno, 0 on success.
+  int control(int op, int fd, std::uint32_t events, std::uint32_t generation) noexcept;
+  // Arms a plain (ownerless) wait for `want` on `fd`. False if epoll cannot watch the fd.
+  bool arm_plain(int fd, fd_entry& e, std::uint32_t want);
+  // Persistent registration of `fd` in `mode`; fills `reg`. False: epoll cannot watch it.
+  bool register_fd(int fd, fd_entry& e, io_mode mode, io_registration& reg);
+  // Makes sure a level registration reports `want`. False if the fd is gone (entry retired).
+  bool enable_level(int fd, fd_entry& e, std::uint32_t want);
+  // Waits through a live registration (plain or not); `verify`: for a plain wait on an edge
+  // registration, confirm remembered readiness with poll(2) (nobody clears it for it).
+  queued join(fd_wait& w, fd_entry& e, bool verify);
+  void enqueue(fd_wait& w, fd_entry& e) noexcept;
+  // The number no longer means the entry's file: new generation, nothing armed, every waiter
+  // woken with `revents`.
+  void retire(fd_entry& e, std::uint32_t revents) noexcept;
+  // Wakes waiters of `q` with `revents`: the first claimable one, or all.
+  std::size_t wake(wait_queue& q, std::uint32_t revents, bool all) noexcept;
+  std::size_t dispatch(const epoll_event& ev);
+  std::size_t dispatch_oneshot(int fd, fd_entry& e, std::uint32_t events);
+  std::size_t dispatch_level(int fd, fd_entry& e, std::uint32_t events);
   void drain_interrupts() noexcept;
 
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
+  std::uint64_t serial_;
+  std::uint64_t tick_ = 1;  // advanced by every poll() that brought events
   std::vector<fd_entry> fds_;
   std::size_t waiters_ = 0;
   std::vector<epoll_event> events_;

@@ -22,12 +22,6 @@ using balrog::detail::current_context;
 using balrog::detail::execution_context;
 using balrog::detail::scheduler;
 
-int socket_of(PGconn* conn) {
-  const int fd = PQsocket(conn);
-  if (fd < 0) throw_connection_error(conn, "the connection has no socket");
-  return fd;
-}
-
 // Sends PQcancel for the connection on a detached fiber (PQcancel blocks: it goes to the
 // offload pool). Fire and forget: the statement's caller has already left.
 void cancel_in_background(PGconn* conn) noexcept {
@@ -307,7 +301,7 @@ task<void> connection_state::pump(request* mine, deadline until) {
     // Push everything out (reading meanwhile, so a server busy writing to us is not stuck).
     for (int f; (f = PQflush(conn_.get())) != 0;) {
       if (f < 0) throw_connection_error(conn_.get(), "sending to the server");
-      co_await writable(socket_of(conn_.get()), deadline::never());
+      co_await socket_writable(conn_.get(), deadline::never(), "sending to the server");
       read_available();
     }
     if (results_may_wait) read_available();
@@ -333,10 +327,10 @@ task<void> connection_state::pump(request* mine, deadline until) {
     // per wait is avoidable here. OpenSSL may hold input the socket does not show.
     if (tls_input_pending(conn_.get())) continue;
     if (mine != nullptr) {
-      co_await readable(socket_of(conn_.get()), deadline::never());
+      co_await socket_readable(conn_.get(), deadline::never(), "waiting for the server");
     } else {
       try {
-        co_await readable(socket_of(conn_.get()), until);
+        co_await socket_readable(conn_.get(), until, "waiting for the server");
       } catch (const timeout_error&) {
         if (until.expired()) co_return;  // our own deadline: no notification
         throw;

@@ -8,6 +8,7 @@
 #include "balrog/io.hpp"
 #include "balrog/offload.hpp"
 #include "balrog/pg/error.hpp"
+#include "wait/socket_registration.hpp"
 
 namespace balrog::pg::detail {
 
@@ -21,7 +22,29 @@ int socket_of(const PGconn* conn, const char* doing) {
   return fd;
 }
 
+// The socket wait of a step: through the registration when the connection has one.
+fd_awaiter socket_wait(const PGconn* conn, bool for_write, deadline until, const char* doing) {
+  const int fd = socket_of(conn, doing);
+  if (registered_fd* reg = socket_registration(conn)) {
+    return for_write ? reg->writable(until) : reg->readable(until);
+  }
+  return for_write ? writable(fd, until) : readable(fd, until);
+}
+
 }  // namespace
+
+void connection_deleter::operator()(PGconn* c) const noexcept {
+  unregister_socket(c);
+  PQfinish(c);
+}
+
+fd_awaiter socket_readable(const PGconn* conn, deadline until, const char* doing) {
+  return socket_wait(conn, false, until, doing);
+}
+
+fd_awaiter socket_writable(const PGconn* conn, deadline until, const char* doing) {
+  return socket_wait(conn, true, until, doing);
+}
 
 bool tls_input_pending(const PGconn* conn) noexcept {
   auto* c = const_cast<PGconn*>(conn);  // libpq's TLS getters take non-const pointers
@@ -36,7 +59,7 @@ bool tls_input_pending(const PGconn* conn) noexcept {
 
 task<void> wait_input(const PGconn* conn, deadline until, const char* doing) {
   if (tls_input_pending(conn)) co_return;
-  co_await readable(socket_of(conn, doing), until);
+  co_await socket_readable(conn, until, doing);
 }
 
 std::string last_error(const PGconn* conn, const char* fallback) {
@@ -78,6 +101,7 @@ task<connection_ptr> connect(std::vector<std::pair<std::string, std::string>> pa
   if (PQstatus(conn.get()) == CONNECTION_BAD) throw_connection_error(conn.get(), "connect");
   co_await finish_connect(conn.get(), until);
   if (PQsetnonblocking(conn.get(), 1) != 0) throw_connection_error(conn.get(), "PQsetnonblocking");
+  register_socket(conn.get());  // the socket is final now
   co_return conn;
 }
 
@@ -107,8 +131,7 @@ task<void> flush(PGconn* conn, deadline until) {
     if (r == 0) co_return;
     if (r < 0) throw_connection_error(conn, "sending to the server");
     // Not all sent: wait until we can write, reading meanwhile if the server talks.
-    const int fd = socket_of(conn, "flush");
-    co_await writable(fd, until);
+    co_await socket_writable(conn, until, "flush");
     if (PQconsumeInput(conn) == 0) throw_connection_error(conn, "reading from the server");
   }
 }
@@ -137,7 +160,7 @@ task<void> put_copy_data(PGconn* conn, const char* data, int size, deadline unti
     const int r = PQputCopyData(conn, data, size);
     if (r == 1) break;
     if (r < 0) throw_connection_error(conn, "COPY");
-    co_await writable(socket_of(conn, "COPY"), until);  // 0: libpq's buffer is full
+    co_await socket_writable(conn, until, "COPY");  // 0: libpq's buffer is full
   }
   co_await flush(conn, until);
 }
@@ -147,7 +170,7 @@ task<void> put_copy_end(PGconn* conn, const char* error_message, deadline until)
     const int r = PQputCopyEnd(conn, error_message);
     if (r == 1) break;
     if (r < 0) throw_connection_error(conn, "ending COPY");
-    co_await writable(socket_of(conn, "ending COPY"), until);
+    co_await socket_writable(conn, until, "ending COPY");
   }
   co_await flush(conn, until);
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "balrog/deadline.hpp"
+#include "balrog/io.hpp"
 #include "balrog/task.hpp"
 
 namespace balrog::pg::detail {
@@ -25,8 +26,10 @@ struct result_deleter {
 };
 using result_ptr = std::unique_ptr<PGresult, result_deleter>;
 
+// Ends the socket's registration with the reactor (wait/socket_registration.hpp), then
+// PQfinish.
 struct connection_deleter {
-  void operator()(PGconn* c) const noexcept { PQfinish(c); }
+  void operator()(PGconn* c) const noexcept;
 };
 using connection_ptr = std::unique_ptr<PGconn, connection_deleter>;
 
@@ -41,6 +44,13 @@ bool tls_input_pending(const PGconn* conn) noexcept;
 
 // Waits until libpq has input to read: the socket is readable, or OpenSSL already holds some.
 task<void> wait_input(const PGconn* conn, deadline until, const char* doing);
+
+// co_await socket_readable(conn, until, doing): waits for conn's socket through its
+// registration with the reactor (no system call per wait) when it has one — a connection
+// connect() made —, else plainly (balrog::readable). Throws pg::connection_error ("<doing>:
+// the connection has no socket") when libpq has none, then what the wait throws.
+fd_awaiter socket_readable(const PGconn* conn, deadline until, const char* doing);
+fd_awaiter socket_writable(const PGconn* conn, deadline until, const char* doing);
 
 // Starts connecting (PQconnectStartParams on the offload pool: libpq may resolve host names
 // and read ~/.pgpass or service files there) and drives PQconnectPoll to the end. Returns a

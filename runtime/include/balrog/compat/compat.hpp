@@ -11,10 +11,13 @@
 //
 //   posix_net.hpp    connect, accept, accept4, read, write, recv, send, recvfrom, sendto,
 //                    recvmsg, sendmsg, poll, select
+//   posix_fd.hpp     close, dup2, dup3, fcntl, ioctl, setsockopt: never wait; they tell the
+//                    runtime that an fd ends or changes
 //   posix_time.hpp   sleep, usleep, nanosleep
 //   this_thread.hpp  this_thread::sleep_for, sleep_until, yield
 #pragma once
 
+#include "balrog/compat/posix_fd.hpp"
 #include "balrog/compat/posix_net.hpp"
 #include "balrog/compat/posix_time.hpp"
 #include "balrog/compat/this_thread.hpp"

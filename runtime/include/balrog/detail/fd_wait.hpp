@@ -1,16 +1,87 @@
-// balrog/detail/fd_wait.hpp — one context's wait for one fd, as the reactor queues it.
+// balrog/detail/fd_wait.hpp — one context's wait for one fd as the reactor queues it, and an
+// fd's registration as its owner keeps it.
 #pragma once
+
+#include <cstdint>
+#include <optional>
 
 #include "balrog/detail/wait_queue.hpp"
 
 namespace balrog::detail {
 
-struct fd_wait {
-  fd_wait(execution_context& ctx, int fd_, bool for_write_) noexcept
-      : node(ctx), fd(fd_), for_write(for_write_) {}
-  waiter node;
+// How a registered fd's readiness is learned (runtime/src/reactor/reactor.hpp says more).
+enum class io_mode : std::uint8_t {
+  // balrog makes the fd's system calls itself and tells the reactor when one would block (net
+  // streams and listeners): edge-triggered, readiness remembered between waits.
+  edge,
+  // A library makes the system calls behind balrog's back (libpq): a wait asks the kernel for
+  // the readiness of now (level-triggered), since nobody reports what the library consumed.
+  level,
+};
+
+// An fd registered once with one thread's reactor (a persistent epoll registration), as its
+// owner keeps it: a plain value, meaningful only to that reactor. The owner ends it (or the
+// reactor learns it is stale) before the fd's number can mean another file.
+struct io_registration {
+  std::uint64_t reactor = 0;  // the serial of the reactor it is registered with; 0: none
+  int fd = -1;
+  std::uint32_t generation = 0;  // the reactor's generation of that fd when it was registered
+  bool always_ready = false;     // epoll cannot watch the fd (a regular file): never wait
+};
+
+// revents bit of a wait that ended because its fd was closed (or replaced, or deregistered)
+// while it waited: the caller must not touch the fd number again. Epoll never reports this
+// value; it is poll(2)'s POLLNVAL.
+inline constexpr std::uint32_t fd_closed_event = 0x020;
+
+struct fd_wait : waiter {
+  fd_wait(execution_context& context, int fd_, bool for_write_) noexcept
+      : waiter(context), fd(fd_), for_write(for_write_) {}
   int fd;
   bool for_write;
+  bool through_registration = false;  // queued through its owner's registration
+  // What the reactor saw when it woke this wait: epoll's event bits (EPOLLIN, EPOLLOUT,
+  // EPOLLERR, EPOLLHUP, EPOLLRDHUP: the same values as poll(2)'s), or fd_closed_event; 0 when it
+  // woke for nothing in particular (look again).
+  std::uint32_t revents = 0;
+};
+
+// A context (or a plain thread about to poll) waiting on an fd owner's own list.
+struct owner_waiter : waiter {
+  owner_waiter(execution_context& context, bool polls_) noexcept : waiter(context), polls(polls_) {}
+  // True for a plain thread blocked in poll(2): the owner must shut the socket down to wake it.
+  // False for a context parked in the wait protocol (a fiber, a coroutine): claimed with try_wake.
+  bool polls;
+};
+
+class reactor;  // runtime/src/reactor/reactor.hpp
+
+// The owner of an fd that keeps a registration for it and, maybe, a list of the waits on it so
+// that it can wake them itself (net's owned_socket, registered_fd). The fd-wait path calls it
+// in the wait protocol's order: add_waiter after prepare_wait, then queue on the reactor.
+class fd_owner {
+ public:
+  // Publishes `w` if the owner's fd is still `fd`; false (nothing published) when it changed
+  // or was closed meanwhile: the caller must not wait on `fd`.
+  virtual bool add_waiter(owner_waiter& w, int fd) noexcept = 0;
+  virtual void remove_waiter(owner_waiter& w) noexcept = 0;
+  // Queues `w` on `r` (this thread's reactor) through the owner's registration, registering
+  // the fd there first if needed. True: queued; false: do not wait (w.revents says why).
+  // Throws io_error like reactor::add.
+  virtual bool queue(reactor& r, fd_wait& w) = 0;
+
+ protected:
+  ~fd_owner() = default;
+};
+
+// One wait for one fd in progress, as an awaiter keeps it between await_suspend and
+// await_resume (runtime/src/reactor/fd_waits.hpp drives it).
+struct fd_wait_state {
+  fd_wait_state(execution_context& context, int fd, bool for_write, fd_owner* owner_) noexcept
+      : node(context, fd, for_write), owner(owner_) {}
+  fd_wait node;
+  fd_owner* owner;
+  std::optional<owner_waiter> owner_node;  // engaged while published on the owner's list
 };
 
 }  // namespace balrog::detail

@@ -41,11 +41,12 @@
 // each get some of the bytes, in no useful order. Any of them may close() it: the calls
 // waiting on the stream (blocking or co_await) wake and throw io_error (EBADF, "stream is
 // closed"), and never touch a socket that has since reused the fd number. That is guaranteed
-// for calls on the closing thread; a call waiting on another thread also ends with an
-// io_error, unless it was just about to start waiting when the number got reused, in which
-// case it ends at its deadline. So, as with plain fds, prefer closing a stream on the thread
-// that uses it. Destroying or moving a stream while another fiber, coroutine or thread is
-// inside one of its calls is a use-after-free, as for any object: close() it instead.
+// for fibers and coroutines on any thread (a wait publishes itself on the stream only once it
+// can be woken). A plain thread (sync mode) that was just about to enter poll(2) when the
+// number got reused ends at its deadline instead. So, as with plain fds, prefer closing a
+// stream on the thread that uses it. Destroying or moving a stream while another fiber,
+// coroutine or thread is inside one of its calls is a use-after-free, as for any object:
+// close() it instead.
 //
 // Deadlines: every call that may wait takes a `deadline` (a duration from now, a time point,
 // or deadline::never()), combined with the enclosing deadline_scope (the earlier wins). A

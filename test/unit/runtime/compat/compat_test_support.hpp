@@ -49,6 +49,8 @@ class unique_fd {
     if (fd_ >= 0) ::close(fd_);
     fd_ = fd;
   }
+  // Gives up ownership (the caller closed the fd, or will).
+  int release() { return std::exchange(fd_, -1); }
 
  private:
   int fd_ = -1;

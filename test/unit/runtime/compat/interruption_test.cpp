@@ -201,7 +201,10 @@ TEST(CompatInterruption, DeadlineScopeEndsWaitsWithEtimedout) {
     const balrog::deadline_scope scope(1s);
     pollfd p{a, POLLIN, 0};
     EXPECT_EQ(call([&] { return compat::poll(&p, 1, 10); }), (outcome{0, 0}));
-    set_timeout(a, SO_RCVTIMEO, 10ms);
+    // Through the compat setsockopt, as rewritten code does: the compat layer remembers the
+    // fd's timeouts from the recv calls above (balrog/compat/posix_fd.hpp).
+    const timeval tv{0, 10'000};
+    ASSERT_EQ(compat::setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
     EXPECT_EQ(call([&] { return compat::recv(a, buf, sizeof buf, 0); }), (outcome{-1, EAGAIN}));
   });
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "balrog/run.hpp"
+#include "balrog/sync/semaphore.hpp"
 #include "balrog/this_fiber.hpp"
 
 using namespace std::chrono_literals;
@@ -89,4 +90,27 @@ TEST(Timers, AHundredThousandSleepingFibers) {
     return count;
   });
   EXPECT_EQ(woke, n);
+}
+
+// Deadlines that never fire, armed and cancelled a hundred thousand times (every wait with a
+// deadline that ends early): each is cancelled, none fires, nothing is left armed.
+TEST(Timers, AHundredThousandDeadlinesArmedAndCancelled) {
+  static constexpr int n = 100'000;
+  balrog::run([] {
+    balrog::semaphore ready(0);
+    balrog::semaphore taken(0);
+    int acquired = 0;
+    auto waiter = balrog::spawn([&] {
+      for (int i = 0; i < n; ++i) {
+        if (ready.try_acquire_for(1h)) ++acquired;  // waits (a deadline armed), then handed one
+        taken.release();
+      }
+    });
+    for (int i = 0; i < n; ++i) {
+      ready.release();
+      EXPECT_TRUE(taken.try_acquire_for(1h));
+    }
+    waiter.join();
+    EXPECT_EQ(acquired, n);
+  });
 }

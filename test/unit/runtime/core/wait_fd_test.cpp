@@ -8,9 +8,11 @@
 #include <cstdio>
 #include <thread>
 
+#include "balrog/await.hpp"
 #include "balrog/errors.hpp"
 #include "balrog/io.hpp"
 #include "balrog/run.hpp"
+#include "balrog/task.hpp"
 #include "balrog/this_fiber.hpp"
 
 using namespace std::chrono_literals;
@@ -164,4 +166,45 @@ TEST(WaitFd, ClosedAndReusedFdNumbersStillWork) {
       f.join();
     }
   });
+}
+
+// A past deadline means "look, don't wait", as poll(fd, 0) does: a ready fd returns, an idle
+// one throws timeout_error, the same on a fiber, in sync mode and in coroutine code.
+TEST(WaitFd, APastDeadlineLooksFirstOnAFiberAndInSyncMode) {
+  pipe_pair p;
+  const auto look = [&] {
+    EXPECT_THROW(balrog::wait_readable(p.read_end, 0ms), balrog::timeout_error);
+    EXPECT_THROW(balrog::wait_readable(p.read_end, -1s), balrog::timeout_error);
+    balrog::wait_writable(p.write_end, 0ms);  // an empty pipe has room
+    p.put('r');
+    balrog::wait_readable(p.read_end, 0ms);
+    balrog::wait_readable(p.read_end, balrog::clock::now() - 1h);
+    char c = 0;
+    EXPECT_EQ(::read(p.read_end, &c, 1), 1);
+  };
+  look();  // sync mode
+  balrog::run(look);
+}
+
+TEST(WaitFd, AwaitingReadinessWithAPastDeadlineLooksFirst) {
+  pipe_pair p;
+  const auto look = [&]() -> balrog::task<void> {
+    bool timed_out = false;
+    try {
+      co_await balrog::readable(p.read_end, 0ms);
+    } catch (const balrog::timeout_error&) {
+      timed_out = true;
+    }
+    EXPECT_TRUE(timed_out);
+    co_await balrog::writable(p.write_end, 0ms);
+    p.put('r');
+    co_await balrog::readable(p.read_end, 0ms);
+    char c = 0;
+    EXPECT_EQ(::read(p.read_end, &c, 1), 1);
+  };
+  balrog::run([&] {
+    balrog::await(look());              // a chain driven by a fiber
+    balrog::spawn_task(look()).join();  // a coroutine task
+  });
+  balrog::await(look());  // sync mode: a private scheduler
 }

@@ -10,37 +10,36 @@
 // chain a fiber or plain thread drives through balrog::await), parks in the wait protocol of
 // execution_context.hpp and is woken with try_wake; a plain thread blocked in poll(2) is not
 // parked and only a shutdown(2) of the socket wakes it. The waiter says which it is
-// (socket_waiter::polls): the context's kind cannot tell, since a coroutine task is no fiber
-// yet parks like one.
+// (owner_waiter::polls): the context's kind cannot tell, since a coroutine task is no fiber
+// yet parks like one. Waits publish themselves here after prepare_wait (the fd-wait path's
+// order), so a close() on another thread always finds them claimable.
+//
+// The socket is registered once (edge-triggered) with the reactor of the thread whose fiber or
+// task first waits on it, and stays registered until close() or release(); waits on that
+// thread go through the registration, waits elsewhere register it on their own thread. A
+// close() on the registering thread ends the registration; one on another thread cannot reach
+// that reactor, whose entry then goes stale and is found out by the next arm of the number.
 //
 // Thread-safe: in sync mode a reader thread and a writer thread may share a socket, so the
-// waiter list has its own spinlock and the fd is atomic.
+// waiter list and the registration have their own spinlock and the fd is atomic.
 #pragma once
 
 #include <atomic>
 
+#include "balrog/detail/fd_wait.hpp"
 #include "balrog/detail/spinlock.hpp"
 #include "balrog/detail/wait_queue.hpp"
 
 namespace balrog::net::detail {
 
-// A context waiting for an owned_socket's fd (see above).
-struct socket_waiter : balrog::detail::waiter {
-  socket_waiter(balrog::detail::execution_context& context, bool polls_) noexcept
-      : waiter(context), polls(polls_) {}
-  // True for a plain thread blocked in poll(2): close() shuts the socket down to wake it.
-  // False for a context parked in the wait protocol (a fiber, a coroutine): close() claims
-  // it with try_wake.
-  bool polls;
-};
-
-class owned_socket {
+class owned_socket final : public balrog::detail::fd_owner {
  public:
   owned_socket() noexcept = default;
   explicit owned_socket(int fd) noexcept : fd_(fd) {}
-  // Moving hands over the fd, not the waiters: contexts waiting on the moved-from object are
-  // woken and find it closed (moving a socket that is in use is a bug, but not a crash).
-  owned_socket(owned_socket&& other) noexcept : fd_(other.release()) {}
+  // Moving hands over the fd and its registration, not the waiters: contexts waiting on the
+  // moved-from object are woken and find it closed (moving a socket that is in use is a bug,
+  // but not a crash).
+  owned_socket(owned_socket&& other) noexcept;
   owned_socket& operator=(owned_socket&& other) noexcept;
   owned_socket(const owned_socket&) = delete;
   owned_socket& operator=(const owned_socket&) = delete;
@@ -57,19 +56,26 @@ class owned_socket {
   // closed. Plain threads in poll(2) on it are not woken.
   int release() noexcept;
 
-  // Registers `w` (a context about to wait for `fd`) so that close() wakes it. False, without
-  // registering, if `fd` is no longer this socket's fd (closed meanwhile): don't wait then.
-  [[nodiscard]] bool add_waiter(socket_waiter& w, int fd) noexcept;
-  void remove_waiter(socket_waiter& w) noexcept;
+  // fd_owner (the fd-wait path): publishes `w` (a context about to wait for `fd`) so that
+  // close() wakes it; false, without publishing, if `fd` is no longer this socket's fd (closed
+  // meanwhile): don't wait then. queue() waits through the socket's registration.
+  [[nodiscard]] bool add_waiter(balrog::detail::owner_waiter& w, int fd) noexcept override;
+  void remove_waiter(balrog::detail::owner_waiter& w) noexcept override;
+  bool queue(balrog::detail::reactor& r, balrog::detail::fd_wait& w) override;
+
+  // The registration as it is now (what the drivers ask the reactor about readiness with).
+  [[nodiscard]] balrog::detail::io_registration registration() const noexcept;
 
  private:
-  // Takes the fd (-1 if none) and wakes every waiter; `threads` tells whether some waiter
-  // polls (a plain thread in poll(2)), which only a shutdown(2) of the socket can wake.
-  int take_and_wake(bool& threads) noexcept;
+  // Takes the fd (-1 if none) and its registration, and wakes every waiter; `threads` tells
+  // whether some waiter polls (a plain thread in poll(2)), which only a shutdown(2) of the
+  // socket can wake.
+  int take_and_wake(bool& threads, balrog::detail::io_registration& reg) noexcept;
 
   std::atomic<int> fd_{-1};
-  balrog::detail::spinlock lock_;
-  balrog::detail::wait_queue waiters_;  // socket_waiters only; under lock_
+  mutable balrog::detail::spinlock lock_;
+  balrog::detail::wait_queue waiters_;     // owner_waiters only; under lock_
+  balrog::detail::io_registration reg_{};  // under lock_
 };
 
 }  // namespace balrog::net::detail

@@ -1,0 +1,184 @@
+#include "reactor/fd_waits.hpp"
+
+#include <cerrno>
+
+#include "balrog/errors.hpp"
+#include "core/scheduler.hpp"
+#include "reactor/describe_call.hpp"
+#include "reactor/timeouts.hpp"
+
+namespace balrog::detail {
+
+namespace {
+
+const char* what_it_waits_on(bool for_write) noexcept { return for_write ? "fd-write" : "fd-read"; }
+
+// Step 1: the earlier of `until` and the scope's deadline has passed. nullopt: it has not.
+std::optional<fd_wait_outcome> look_if_past(const execution_context& ctx, int fd, bool for_write,
+                                            deadline until) noexcept {
+  const deadline scope = ctx.scope_deadline;
+  if (!earliest(until, scope).expired()) return std::nullopt;
+  if (const short r = poll_now(fd, for_write ? POLLOUT : POLLIN)) {
+    return fd_wait_outcome{wake_reason::notified, static_cast<std::uint16_t>(r)};
+  }
+  // As the wait would have decided (execution_context::claim_before_parking): own wins ties.
+  return fd_wait_outcome{
+      scope.when() < until.when() ? wake_reason::scope_timeout : wake_reason::timeout, 0};
+}
+
+void unpublish(fd_wait_state& st, reactor* r) noexcept {
+  if (r != nullptr) r->remove(st.node);
+  if (st.owner_node) {
+    st.owner->remove_waiter(*st.owner_node);
+    st.owner_node.reset();
+  }
+}
+
+// Steps 2-3. True: queued, go on waiting. False: nothing to wait for (st.node.revents says why:
+// ready, or closed), nothing left published; the caller takes its claim back (step 4).
+bool publish(fd_wait_state& st, reactor& r) {
+  execution_context& ctx = *st.node.ctx;
+  ctx.prepare_wait();
+  if (st.owner != nullptr) {
+    st.owner_node.emplace(ctx, /*polls=*/false);
+    if (!st.owner->add_waiter(*st.owner_node, st.node.fd)) {
+      st.owner_node.reset();
+      st.node.revents = fd_closed_event;
+      return false;
+    }
+  }
+  bool queued = false;
+  try {
+    queued = st.owner != nullptr ? st.owner->queue(r, st.node)
+                                 : r.add(st.node) == reactor::queued::waiting;
+  } catch (...) {
+    unpublish(st, &r);
+    if (!ctx.withdraw_wait()) (void)ctx.wait(deadline::never());  // absorb a close's wake-up
+    throw;
+  }
+  if (!queued) unpublish(st, &r);
+  return queued;
+}
+
+// Sync mode: block the thread in poll(2) until ready or `until`.
+fd_wait_outcome poll_for_fd(execution_context& ctx, int fd, bool for_write, deadline until,
+                            fd_owner* owner) {
+  std::optional<owner_waiter> node;
+  if (owner != nullptr) {
+    node.emplace(ctx, /*polls=*/true);
+    if (!owner->add_waiter(*node, fd)) return {wake_reason::notified, fd_closed_event};
+  }
+  struct leave {
+    fd_owner* owner;
+    std::optional<owner_waiter>& node;
+    ~leave() {
+      if (node) owner->remove_waiter(*node);
+    }
+  } guard{owner, node};
+  const deadline scope = ctx.scope_deadline;
+  const bool scope_first = scope.when() < until.when();
+  const deadline first = scope_first ? scope : until;
+  pollfd p{fd, static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
+  for (;;) {
+    const int n = ::poll(&p, 1, poll_timeout_ms(first));
+    if (n > 0) return {wake_reason::notified, static_cast<std::uint16_t>(p.revents)};
+    if (n < 0 && errno != EINTR) throw_errno(describe_call("balrog: poll", fd));
+    if (n == 0 && first.expired()) {
+      return {scope_first ? wake_reason::scope_timeout : wake_reason::timeout, 0};
+    }
+  }
+}
+
+}  // namespace
+
+reactor* current_reactor() noexcept {
+  scheduler* s = scheduler::current();
+  return s != nullptr ? &s->io() : nullptr;
+}
+
+short poll_now(int fd, short events) noexcept {
+  pollfd p{fd, events, 0};
+  int n = 0;
+  do {
+    n = ::poll(&p, 1, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return POLLERR;
+  return n > 0 ? p.revents : short{0};
+}
+
+fd_wait_outcome wait_for_fd(execution_context& ctx, int fd, bool for_write, deadline until,
+                            fd_owner* owner) {
+  scheduler* s = scheduler::current();
+  if (!ctx.is_fiber()) {
+    // A coroutine task, or the scheduler's loop: blocking here would stall the whole shard.
+    if (s != nullptr) return {wake_reason::misuse, 0};
+    return poll_for_fd(ctx, fd, for_write, until, owner);
+  }
+  if (auto past = look_if_past(ctx, fd, for_write, until)) return *past;
+  fd_wait_state st(ctx, fd, for_write, owner);
+  if (!publish(st, s->io())) {
+    if (!ctx.withdraw_wait()) (void)ctx.wait(deadline::never());  // absorb a close's wake-up
+    return {wake_reason::notified, st.node.revents};
+  }
+  ctx.waiting_on = what_it_waits_on(for_write);
+  const wake_reason why = ctx.wait(until);
+  ctx.waiting_on = nullptr;
+  unpublish(st, &s->io());
+  return {why, st.node.revents};
+}
+
+bool start_coroutine_wait(fd_wait_state& st, std::coroutine_handle<> h, deadline until,
+                          fd_wait_outcome& out) {
+  execution_context& ctx = *st.node.ctx;
+  if (auto past = look_if_past(ctx, st.node.fd, st.node.for_write, until)) {
+    out = *past;
+    return false;
+  }
+  if (!publish(st, scheduler::current()->io())) {
+    out = {wake_reason::notified, st.node.revents};
+    if (ctx.withdraw_wait()) return false;
+    // A close() on another thread claimed us first: its wake-up resumes the coroutine.
+    ctx.suspend_coroutine(h, deadline::never());
+    return true;
+  }
+  ctx.waiting_on = what_it_waits_on(st.node.for_write);
+  ctx.suspend_coroutine(h, until);
+  return true;
+}
+
+fd_wait_outcome finish_coroutine_wait(fd_wait_state& st) noexcept {
+  execution_context& ctx = *st.node.ctx;
+  ctx.waiting_on = nullptr;
+  scheduler* s = scheduler::current();
+  unpublish(st, s != nullptr ? &s->io() : nullptr);
+  return {ctx.last_wake, st.node.revents};
+}
+
+// --- several fds -----------------------------------------------------------------------------
+
+fd_waits::fd_waits(execution_context& ctx, std::size_t capacity) : ctx_(ctx) {
+  if (capacity > inline_.size()) heap_ = std::make_unique<std::optional<fd_wait>[]>(capacity);
+}
+
+reactor::queued fd_waits::add(reactor& r, int fd, bool for_write) {
+  reactor_ = &r;
+  std::optional<fd_wait>& w = slot(used_++);
+  w.emplace(ctx_, fd, for_write);
+  return r.add(*w);  // on a throw the slot stays, unqueued: remove_all() skips it
+}
+
+void fd_waits::remove_all() noexcept {
+  if (reactor_ == nullptr) return;
+  for (std::size_t i = 0; i < used_; ++i) {
+    if (std::optional<fd_wait>& w = slot(i)) reactor_->remove(*w);
+  }
+}
+
+std::uint32_t fd_waits::revents() const noexcept {
+  for (std::size_t i = used_; i-- > 0;) {
+    if (const std::optional<fd_wait>& w = slot(i); w && w->revents != 0) return w->revents;
+  }
+  return 0;
+}
+
+}  // namespace balrog::detail
