@@ -95,7 +95,14 @@ turn next_turn(owned_socket& s, Op& op, bool first) {
     return {fd, p};
   }
   const balrog::detail::io_registration reg = s.registration();
-  const progress needs = op.needs();
+  // An operation that cannot know the direction of its next attempt (TLS: OpenSSL may hold
+  // decrypted input, a handshake wants either) has no needs()/drained(): it always attempts.
+  constexpr bool knows_needs = requires(const Op& o) {
+    o.needs();
+    o.drained();
+  };
+  progress needs = progress::done;
+  if constexpr (knows_needs) needs = op.needs();
   const bool for_write = needs == progress::want_write;
   if (first && needs != progress::done && !r->ready(reg, for_write)) {
     return {fd, needs};  // the attempt would find EAGAIN: wait first
@@ -105,8 +112,10 @@ turn next_turn(owned_socket& s, Op& op, bool first) {
   if (p == progress::failed) throw_failure(op, fd);
   if (p == progress::want_read || p == progress::want_write) {
     r->clear_ready(reg, p == progress::want_write, since);
-  } else if (p == progress::done && needs != progress::done && op.drained()) {
-    r->clear_ready(reg, for_write, since);
+  } else if constexpr (knows_needs) {
+    if (p == progress::done && needs != progress::done && op.drained()) {
+      r->clear_ready(reg, for_write, since);
+    }
   }
   return {fd, p};
 }

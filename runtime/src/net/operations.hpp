@@ -10,8 +10,10 @@
 //   static constexpr const char* owner; // "stream": "<owner> is closed" when the fd is gone
 //   int error;                          // errno, after a failed step
 //   progress step(int fd);              // one non-blocking attempt; never waits or throws
-//   progress needs() const;             // the readiness the next step needs: want_read,
-//                                       // want_write, or done (none: always attempt)
+//   progress needs() const;             // optional: the readiness the next step needs:
+//                                       // want_read, want_write, or done (none: always
+//                                       // attempt); without it (TLS) the driver always attempts
+//                                       // and needs no drained()
 //   bool drained() const;               // after done: the last attempt emptied the receive
 //                                       // buffer (or filled the send buffer), as a short read
 //                                       // (write) shows: the next one in that direction
