@@ -121,9 +121,9 @@ bool connection::serve_one() {
     return false;
   }
   const auto& head = reader_.message();
-  route_match match = router_.find(
-      head.method(), {head.method_string().data(), head.method_string().size()},
-      path_of({head.target().data(), head.target().size()}));
+  route_match match =
+      router_.find(head.method(), {head.method_string().data(), head.method_string().size()},
+                   path_of({head.target().data(), head.target().size()}));
   const unsigned version = head.version();
   if (reader_.has_body()) {
     if (reader_.expects_continue()) {
@@ -174,8 +174,7 @@ bool connection::upgrade(request& req, route_match& match, response& placeholder
   std::shared_ptr<websocket::detail::core> core =
       host_.take_for_websocket(std::move(leftover), ws_options);
   if (!core) {
-    response refused =
-        response::text("WebSocket is not available here\n", status::not_implemented);
+    response refused = response::text("WebSocket is not available here\n", status::not_implemented);
     writer_.write(refused, {.version = req.version(), .head = false, .keep_alive = false});
     return false;
   }

@@ -56,11 +56,13 @@ std::string_view content_type_for(std::string_view file_name) noexcept {
   const std::string_view ext = file_name.substr(dot + 1);
   if (ext.empty() || ext.size() > 8) return "application/octet-stream";
   char lower[8];
-  std::transform(ext.begin(), ext.end(), lower,
-                 [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+  std::transform(ext.begin(), ext.end(), lower, [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  });
   const std::string_view key(lower, ext.size());
-  const auto it = std::lower_bound(types.begin(), types.end(), key,
-                                   [](const auto& entry, std::string_view k) { return entry.first < k; });
+  const auto it =
+      std::lower_bound(types.begin(), types.end(), key,
+                       [](const auto& entry, std::string_view k) { return entry.first < k; });
   if (it != types.end() && it->first == key) return it->second;
   return "application/octet-stream";
 }

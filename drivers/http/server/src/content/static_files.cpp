@@ -186,10 +186,9 @@ response serve_file(const request& req, const std::filesystem::path& root,
     return r;
   }
   const std::string_view type = content_type_for(name);
-  response r = kind == range_kind::partial
-                   ? response::file(file.get(), range.first, range.length, type,
-                                    status::partial_content)
-                   : response::file(file.get(), 0, size, type);
+  response r = kind == range_kind::partial ? response::file(file.get(), range.first, range.length,
+                                                            type, status::partial_content)
+                                           : response::file(file.get(), 0, size, type);
   (void)file.release();
   if (kind == range_kind::partial) {
     r.set(field::content_range, "bytes " + std::to_string(range.first) + "-" +

@@ -8,8 +8,7 @@ namespace balrog::http::server::detail {
 
 namespace {
 
-constexpr std::array<const char*, 7> day_names = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri",
-                                                  "Sat"};
+constexpr std::array<const char*, 7> day_names = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 constexpr std::array<const char*, 12> month_names = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 constexpr std::size_t date_length = 29;  // "Sun, 06 Nov 1994 08:49:37 GMT"

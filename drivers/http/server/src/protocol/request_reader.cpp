@@ -121,7 +121,8 @@ request_reader::result request_reader::read_body(deadline until) {
     } catch (const timeout_error&) {
       return fail(status::request_timeout, "request body timeout");
     }
-    if (n == static_cast<std::size_t>(-1)) return fail(status::bad_request, "chunk header too long");
+    if (n == static_cast<std::size_t>(-1))
+      return fail(status::bad_request, "chunk header too long");
     if (n == 0) {
       // End of stream: a body delimited by the connection's end is complete; any other is not.
       boost::system::error_code ec;

@@ -62,8 +62,8 @@ class stream_writer final : public chunk_writer {
       return;
     }
     scratch_.clear();
-    append_buffers(scratch_, beast_http::make_chunk(boost::asio::const_buffer(data.data(),
-                                                                              data.size())));
+    append_buffers(scratch_,
+                   beast_http::make_chunk(boost::asio::const_buffer(data.data(), data.size())));
     transport_.write_all(scratch_, stall_);
   }
 

@@ -37,9 +37,9 @@ void socket_transport::send_file(int fd, std::uint64_t offset, std::uint64_t cou
     }
     if (n == 0) {
       // The file is shorter than when its size was read (it was truncated since).
-      throw io_error(std::make_error_code(std::errc::io_error),
-                     "balrog::http::server: sendfile(fd " + std::to_string(fd) +
-                         "): the file ended early");
+      throw io_error(
+          std::make_error_code(std::errc::io_error),
+          "balrog::http::server: sendfile(fd " + std::to_string(fd) + "): the file ended early");
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN) {

@@ -32,8 +32,7 @@ bool same_method(const method_route& m, verb method, std::string_view method_str
   return method != verb::unknown || m.method_string == method_string;
 }
 
-const method_route* method_of(const route_node& node, verb method,
-                              std::string_view method_string) {
+const method_route* method_of(const route_node& node, verb method, std::string_view method_string) {
   for (const auto& m : node.methods) {
     if (same_method(m, method, method_string)) return &m;
   }
@@ -228,8 +227,6 @@ response route_table::run_chain(std::size_t position, request& req, route_match&
 
 namespace balrog::http::server {
 
-response next::operator()(request& req) const {
-  return table_.run_chain(position_, req, match_);
-}
+response next::operator()(request& req) const { return table_.run_chain(position_, req, match_); }
 
 }  // namespace balrog::http::server

@@ -13,10 +13,10 @@
 namespace balrog::http::server::detail {
 
 struct route {
-  std::string pattern;                 // as registered, for messages
-  std::vector<std::string> params;     // the pattern's parameter names, in order
-  handler fn;                          // an HTTP route
-  websocket_handler on_websocket;      // a WebSocket route (fn is empty)
+  std::string pattern;              // as registered, for messages
+  std::vector<std::string> params;  // the pattern's parameter names, in order
+  handler fn;                       // an HTTP route
+  websocket_handler on_websocket;   // a WebSocket route (fn is empty)
   websocket::options websocket_options;
 };
 

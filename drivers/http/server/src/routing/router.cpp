@@ -12,7 +12,8 @@ router::router(router&&) noexcept = default;
 router& router::operator=(router&&) noexcept = default;
 
 router& router::add(verb method, std::string_view pattern, handler h) {
-  if (!h) throw usage_error("balrog::http::server::router: an empty handler for " + std::string(pattern));
+  if (!h)
+    throw usage_error("balrog::http::server::router: an empty handler for " + std::string(pattern));
   auto r = std::make_unique<detail::route>();
   r->fn = std::move(h);
   table_->add(method, {}, pattern, std::move(r));
@@ -21,7 +22,9 @@ router& router::add(verb method, std::string_view pattern, handler h) {
 
 router& router::websocket(std::string_view pattern, websocket_handler fn,
                           websocket::options options) {
-  if (!fn) throw usage_error("balrog::http::server::router: an empty WebSocket handler for " + std::string(pattern));
+  if (!fn)
+    throw usage_error("balrog::http::server::router: an empty WebSocket handler for " +
+                      std::string(pattern));
   if (options.max_message_bytes == 0) {
     throw usage_error("balrog::http::server::router: websocket::options::max_message_bytes is 0");
   }
@@ -47,8 +50,7 @@ router& router::use(middleware m) {
   return *this;
 }
 
-route_match router::find(verb method, std::string_view method_string,
-                         std::string_view path) const {
+route_match router::find(verb method, std::string_view method_string, std::string_view path) const {
   return table_->find(method, method_string, path);
 }
 

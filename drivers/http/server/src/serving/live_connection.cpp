@@ -26,8 +26,8 @@ bool live_connection::stopping() const noexcept {
 std::shared_ptr<websocket::detail::core> live_connection::take_for_websocket(
     std::string leftover, const websocket::options& options) {
   phase_ = phase::websocket;
-  websocket_ = websocket::detail::core::make_server(std::move(stream_), std::move(leftover),
-                                                    options);
+  websocket_ =
+      websocket::detail::core::make_server(std::move(stream_), std::move(leftover), options);
   return websocket_;
 }
 

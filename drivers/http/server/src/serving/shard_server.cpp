@@ -32,8 +32,8 @@ void shard_server::accept_loop() {
     } catch (const io_error& e) {
       state_.slots.release();
       if (!listener_.is_open()) return;  // shutdown closed it
-      if (e.code().value() == EMFILE || e.code().value() == ENFILE ||
-          e.code().value() == ENOBUFS || e.code().value() == ENOMEM) {
+      if (e.code().value() == EMFILE || e.code().value() == ENFILE || e.code().value() == ENOBUFS ||
+          e.code().value() == ENOMEM) {
         // Out of descriptors or memory: the connection stays queued; try again shortly
         // rather than spin.
         this_fiber::sleep_for(std::chrono::milliseconds(50));

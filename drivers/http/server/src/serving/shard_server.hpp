@@ -13,8 +13,8 @@
 namespace balrog::http::server::detail {
 
 class live_connection;
-using live_hook = boost::intrusive::list_base_hook<boost::intrusive::link_mode<
-    boost::intrusive::normal_link>>;
+using live_hook =
+    boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::normal_link>>;
 
 class shard_server {
  public:

@@ -25,8 +25,8 @@ class thread_connection final : public connection_host, public thread_hook {
   }
   std::shared_ptr<websocket::detail::core> take_for_websocket(
       std::string leftover, const websocket::options& options) override {
-    auto core = websocket::detail::core::make_server(std::move(stream_), std::move(leftover),
-                                                     options);
+    auto core =
+        websocket::detail::core::make_server(std::move(stream_), std::move(leftover), options);
     std::lock_guard guard(owner_.connections_lock());
     websocket_ = core;
     return core;

@@ -14,8 +14,8 @@
 namespace balrog::http::server::detail {
 
 class thread_connection;
-using thread_hook = boost::intrusive::list_base_hook<boost::intrusive::link_mode<
-    boost::intrusive::normal_link>>;
+using thread_hook =
+    boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::normal_link>>;
 
 class thread_server {
  public:

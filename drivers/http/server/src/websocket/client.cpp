@@ -11,7 +11,7 @@ namespace balrog::http::websocket {
 namespace {
 
 struct ws_url {
-  std::string host;   // without brackets
+  std::string host;  // without brackets
   std::uint16_t port = 80;
   std::string host_header;  // as the Host field wants it
   std::string target;       // path and query, "/" at least

@@ -177,9 +177,8 @@ void core::handshake(const std::string& host, const std::string& target,
                                                   " instead of 101 Switching Protocols");
     }
     if (io_failure_) std::rethrow_exception(std::exchange(io_failure_, nullptr));
-    if (is_websocket_error(ec) || ec.category() == beast_http::make_error_code(
-                                                       beast_http::error::bad_version)
-                                                       .category()) {
+    if (is_websocket_error(ec) ||
+        ec.category() == beast_http::make_error_code(beast_http::error::bad_version).category()) {
       throw handshake_error(0, "balrog::http::websocket::connect: " + host + target +
                                    ": the answer is not a WebSocket upgrade: " + ec.message());
     }
@@ -208,8 +207,8 @@ std::optional<close_reason> core::peer_close() const {
   if (state_.load() != state::closed) return std::nullopt;
   const beast_ws::close_reason& r = ws_->reason();
   if (r.code == beast_ws::close_code::none) return std::nullopt;
-  return close_reason{static_cast<std::uint16_t>(r.code), std::string(r.reason.data(),
-                                                                      r.reason.size())};
+  return close_reason{static_cast<std::uint16_t>(r.code),
+                      std::string(r.reason.data(), r.reason.size())};
 }
 
 bool core::must_delegate() const noexcept {
@@ -236,8 +235,9 @@ void core::teardown() noexcept { ::shutdown(fd_, SHUT_RDWR); }
   }
   if (ec == boost::asio::error::eof) {
     throw io_error(std::make_error_code(std::errc::connection_reset),
-                   describe(during, fd_) + ": the peer ended the TCP connection without a close "
-                                           "frame");
+                   describe(during, fd_) +
+                       ": the peer ended the TCP connection without a close "
+                       "frame");
   }
   if (ec == boost::asio::error::operation_aborted) {
     throw connection_closed(describe(during, fd_) + ": the connection is closed");
@@ -247,9 +247,7 @@ void core::teardown() noexcept { ::shutdown(fd_, SHUT_RDWR); }
 
 // --- the adapter's reads and writes ---------------------------------------------------------
 
-void core::settle_writes() {
-  const write_section wait_for_writer(writes_);
-}
+void core::settle_writes() { const write_section wait_for_writer(writes_); }
 
 std::size_t core::read_into(std::span<char> into, boost::system::error_code& ec) {
   ec = {};
@@ -460,9 +458,8 @@ void core::ping(std::string_view payload) {
 
 void core::close(std::uint16_t code, std::string_view reason) {
   if (must_delegate()) {
-    mailbox_->run([self = shared_from_this(), code, copy = std::string(reason)] {
-      self->close(code, copy);
-    });
+    mailbox_->run(
+        [self = shared_from_this(), code, copy = std::string(reason)] { self->close(code, copy); });
     return;
   }
   if (state_.load() != state::open) {

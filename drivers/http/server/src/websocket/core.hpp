@@ -53,8 +53,7 @@ class core : public std::enable_shared_from_this<core> {
 
   // A server-side connection over an accepted socket; `leftover`: bytes the client sent after
   // its upgrade request. The handshake is accept()'s.
-  static std::shared_ptr<core> make_server(net::stream s, std::string leftover,
-                                           const options& o);
+  static std::shared_ptr<core> make_server(net::stream s, std::string leftover, const options& o);
   // A client-side connection over a connected socket; the handshake is handshake()'s.
   static std::shared_ptr<core> make_client(net::stream s, const options& o);
 

@@ -27,8 +27,8 @@ struct hub_state {
   std::vector<std::shared_ptr<core>> open_members(const std::string_view* key) {
     std::vector<std::shared_ptr<core>> out;
     std::lock_guard guard(lock);
-    auto [first, last] = key != nullptr ? members.equal_range(*key)
-                                        : std::pair(members.begin(), members.end());
+    auto [first, last] =
+        key != nullptr ? members.equal_range(*key) : std::pair(members.begin(), members.end());
     for (auto it = first; it != last;) {
       if (it->second.connection->is_open()) {
         out.push_back(it->second.connection);

@@ -87,7 +87,6 @@ class stream_adapter {
 
 // Beast's customization point, found by argument-dependent lookup: ends the TCP connection
 // after the close handshake (or a failure) without waiting.
-void teardown(boost::beast::role_type role, stream_adapter& stream,
-              boost::system::error_code& ec);
+void teardown(boost::beast::role_type role, stream_adapter& stream, boost::system::error_code& ec);
 
 }  // namespace balrog::http::websocket::detail
