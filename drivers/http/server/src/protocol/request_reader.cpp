@@ -1,6 +1,8 @@
 #include "protocol/request_reader.hpp"
 
+#include <algorithm>
 #include <boost/beast/http/error.hpp>
+#include <cctype>
 #include <iterator>
 
 #include "balrog/errors.hpp"
@@ -10,6 +12,16 @@ namespace balrog::http::server::detail {
 namespace beast_http = boost::beast::http;
 
 namespace {
+
+// Whether the request line at the start of `bytes` is "method target HTTP/d.d".
+bool names_a_version(std::string_view bytes) {
+  const std::string_view line = bytes.substr(0, bytes.find("\r\n"));
+  if (line.size() < 9 || std::count(line.begin(), line.end(), ' ') != 2) return false;
+  const std::string_view v = line.substr(line.size() - 9);
+  return v.starts_with(" HTTP/") && std::isdigit(static_cast<unsigned char>(v[6])) && v[7] == '.' &&
+         std::isdigit(static_cast<unsigned char>(v[8]));
+}
+
 // Room beyond the header limit, so that the limit, not the buffer, decides (Beast reports
 // header_limit itself once it has seen that many bytes without the header's end).
 constexpr std::size_t header_slack = 64;
@@ -21,7 +33,8 @@ request_reader::result request_reader::fail(status code, std::string reason) {
   return result::failed;
 }
 
-request_reader::result request_reader::fail_for(const boost::system::error_code& ec) {
+request_reader::result request_reader::fail_for(const boost::system::error_code& ec,
+                                                std::string_view start) {
   if (ec == beast_http::error::header_limit) {
     // Beast parses the request line as soon as it is complete. If the target is still
     // unknown, the request line alone is longer than the header may be: the URL is too long.
@@ -29,6 +42,10 @@ request_reader::result request_reader::fail_for(const boost::system::error_code&
     return fail(status::request_header_fields_too_large, "request header too large");
   }
   if (ec == beast_http::error::body_limit) return fail(status::payload_too_large, "body too large");
+  if (ec == beast_http::error::bad_version && names_a_version(start)) {
+    // Beast reads HTTP/1.x only: a well-formed other version is not supported, not malformed.
+    return fail(status::http_version_not_supported, "HTTP version not supported");
+  }
   return fail(status::bad_request, "malformed request: " + ec.message());
 }
 
@@ -70,9 +87,10 @@ request_reader::result request_reader::read_header(deadline until) {
   for (;;) {
     if (!in_.empty()) {
       boost::system::error_code ec;
-      const std::size_t used = parser_->put(boost::asio::buffer(in_.data()), ec);
+      const std::string_view start = in_.data();
+      const std::size_t used = parser_->put(boost::asio::buffer(start), ec);
+      if (ec && ec != beast_http::error::need_more) return fail_for(ec, start);
       in_.consume(used);
-      if (ec && ec != beast_http::error::need_more) return fail_for(ec);
       if (parser_->is_header_done()) return check_header();
       if (parser_->get().target().size() > options_.max_url_bytes) {
         return fail(status::uri_too_long, "URI too long");  // known as soon as the line is
@@ -111,7 +129,7 @@ request_reader::result request_reader::read_body(deadline until) {
       boost::system::error_code ec;
       const std::size_t used = parser_->put(boost::asio::buffer(in_.data()), ec);
       in_.consume(used);
-      if (ec && ec != beast_http::error::need_more) return fail_for(ec);
+      if (ec && ec != beast_http::error::need_more) return fail_for(ec, {});
       if (parser_->is_done()) return result::complete;
       if (!ec && used > 0) continue;
     }

@@ -47,7 +47,8 @@ class request_reader {
 
  private:
   result fail(status code, std::string reason);
-  result fail_for(const boost::system::error_code& ec);
+  // `start`: the bytes the failed put() was given (to tell a bad version from a malformed line).
+  result fail_for(const boost::system::error_code& ec, std::string_view start);
   result check_header();
   // Reads more bytes into the buffer (bounded by `max_buffer`). 0: end of stream.
   std::size_t read_more(deadline until, std::size_t max_buffer);

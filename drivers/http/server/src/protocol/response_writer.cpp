@@ -3,6 +3,7 @@
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <variant>
 
@@ -81,7 +82,10 @@ bool response_writer::complete(response& res, const reply_context& ctx) {
   message.version(ctx.version);
   if (!options_.server_name.empty()) message.set(beast_http::field::server, options_.server_name);
   message.set(beast_http::field::date, http_date_now());
-  bool keep_alive = ctx.keep_alive && message.keep_alive();
+  // The handler may close the connection with "Connection: close"; otherwise the request
+  // decides (message.keep_alive() would say false for any HTTP/1.0 response).
+  bool keep_alive = ctx.keep_alive &&
+                    !beast_http::token_list{message[beast_http::field::connection]}.exists("close");
   auto& body = res.special_body();
   if (is_bodiless(message.result())) {
     message.body().clear();

@@ -82,15 +82,8 @@ struct matcher {
   }
 
   bool walk(const route_node& node, std::size_t index) {
-    if (index == segments.size()) {
-      if (at_leaf(node)) return true;
-      if (node.rest) {  // {rest...} matches nothing too
-        values.emplace_back();
-        if (at_leaf(*node.rest)) return true;
-        values.pop_back();
-      }
-      return false;
-    }
+    // "/a/{rest...}" matches "/a/" (rest empty) but not "/a": the segment after "a" must exist.
+    if (index == segments.size()) return at_leaf(node);
     const std::string decoded = percent_decode(segments[index]);
     if (const auto it = node.literals.find(decoded); it != node.literals.end()) {
       if (walk(*it->second, index + 1)) return true;
