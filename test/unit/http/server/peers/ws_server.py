@@ -10,6 +10,7 @@ Listens on 127.0.0.1 on a free port and prints "port N". Scenarios:
 Exits after its first connection ends.
 """
 import asyncio
+import http
 import sys
 
 import websockets
@@ -35,7 +36,7 @@ async def close(ws):
 
 def reject(path, headers):
     done.set_result(None)
-    return (403, [], b"no\n")
+    return (http.HTTPStatus.FORBIDDEN, [], b"no\n")
 
 
 async def main(scenario):
