@@ -32,6 +32,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,11 +51,7 @@ def log(msg):
 
 
 def median(v):
-    s = sorted(v)
-    n = len(s)
-    if n == 0:
-        return None
-    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2.0
+    return statistics.median(v) if v else None
 
 
 def pinned(cpu, cmd):
@@ -236,28 +233,19 @@ def idle_cases(args, server_cpu, client_cpu):
             memory[k].append(per)
             threads[k].append(t)
     n = "{:,}".format(args.connections)
-    emit({
-        "case": "%s idle keep-alive connections: server memory per connection vs nginx" % n,
-        "unit": "bytes", "better": "lower",
-        "balrog": median(memory["balrog"]), "balrog_samples": memory["balrog"],
-        "peer": PEER_NAMES["nginx"], "peer_value": median(memory["nginx"]),
-        "peer_samples": memory["nginx"], "rounds": args.idle_rounds,
-    })
-    emit({
-        "case": "%s idle keep-alive connections: server memory per connection vs thread per "
-                "connection" % n,
-        "unit": "bytes", "better": "lower",
-        "balrog": median(memory["balrog"]), "balrog_samples": memory["balrog"],
-        "peer": PEER_NAMES["threads"], "peer_value": median(memory["threads"]),
-        "peer_samples": memory["threads"], "rounds": args.idle_rounds,
-    })
-    emit({
-        "case": "%s idle keep-alive connections: server threads vs thread per connection" % n,
-        "unit": "threads", "better": "lower",
-        "balrog": median(threads["balrog"]), "balrog_samples": threads["balrog"],
-        "peer": PEER_NAMES["threads"], "peer_value": median(threads["threads"]),
-        "peer_samples": threads["threads"], "rounds": args.idle_rounds,
-    })
+
+    def case(name, unit, values, peer):
+        emit({
+            "case": "%s idle keep-alive connections: %s" % (n, name),
+            "unit": unit, "better": "lower",
+            "balrog": median(values["balrog"]), "balrog_samples": values["balrog"],
+            "peer": PEER_NAMES[peer], "peer_value": median(values[peer]),
+            "peer_samples": values[peer], "rounds": args.idle_rounds,
+        })
+
+    case("server memory per connection vs nginx", "bytes", memory, "nginx")
+    case("server memory per connection vs thread per connection", "bytes", memory, "threads")
+    case("server threads vs thread per connection", "threads", threads, "threads")
 
 
 def emit(case):

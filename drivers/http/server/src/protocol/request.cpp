@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 
 #include "balrog/errors.hpp"
+#include "protocol/field_lookup.hpp"
 #include "protocol/target.hpp"
 
 namespace balrog::http::server {
@@ -68,16 +69,10 @@ std::optional<std::string> request::query_param(std::string_view name) const {
   return std::nullopt;
 }
 
-std::string_view request::header(field name) const {
-  const auto it = message_.find(name);
-  if (it == message_.end()) return {};
-  return {it->value().data(), it->value().size()};
-}
+std::string_view request::header(field name) const { return detail::field_value(message_, name); }
 
 std::string_view request::header(std::string_view name) const {
-  const auto it = message_.find(boost::beast::string_view(name.data(), name.size()));
-  if (it == message_.end()) return {};
-  return {it->value().data(), it->value().size()};
+  return detail::field_value(message_, detail::beast_view(name));
 }
 
 boost::json::value request::json() const {

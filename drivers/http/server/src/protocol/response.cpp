@@ -4,6 +4,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "protocol/field_lookup.hpp"
+
 namespace balrog::http::server {
 
 namespace detail {
@@ -63,16 +65,10 @@ response response::websocket_upgrade() {
   return r;
 }
 
-std::string_view response::header(field name) const {
-  const auto it = message_.find(name);
-  if (it == message_.end()) return {};
-  return {it->value().data(), it->value().size()};
-}
+std::string_view response::header(field name) const { return detail::field_value(message_, name); }
 
 std::string_view response::header(std::string_view name) const {
-  const auto it = message_.find(boost::beast::string_view(name.data(), name.size()));
-  if (it == message_.end()) return {};
-  return {it->value().data(), it->value().size()};
+  return detail::field_value(message_, detail::beast_view(name));
 }
 
 std::int64_t response::body_size() const noexcept {
