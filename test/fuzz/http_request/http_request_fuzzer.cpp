@@ -83,7 +83,7 @@ std::vector<std::size_t> pieces_for(std::uint8_t mode, std::size_t size) {
       pieces.assign(size, 1);
       break;
     case 2:
-      for (std::size_t i = 0, n = 0; n < size; ++i, n += 7) pieces.push_back(7);
+      for (std::size_t n = 0; n < size; n += 7) pieces.push_back(7);
       break;
     default:
       for (std::size_t n = 0, step = 1; n < size; n += step, step = step * 3 % 61 + 1) {

@@ -163,3 +163,24 @@ TEST(HttpRequest, JsonBodiesParseOrAnswer400) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(HttpServerOptions, NonsenseIsRefusedAtConstruction) {
+  const auto refused = [](hs::options o) {
+    EXPECT_THROW(hs::server(hs::router(), std::move(o)), balrog::usage_error);
+  };
+  refused({.max_header_bytes = 10});
+  refused({.max_header_fields = 0});
+  refused({.max_url_bytes = 0});
+  refused({.max_connections = 0});
+  refused({.header_timeout = std::chrono::milliseconds(0)});
+  refused({.idle_timeout = std::chrono::milliseconds(-1)});
+  refused({.idle_fiber_linger = std::chrono::milliseconds(-1)});
+  EXPECT_NO_THROW(hs::server(hs::router(), {.idle_fiber_linger = std::chrono::milliseconds(0)}));
+  hs::server idle{hs::router()};
+  EXPECT_THROW((void)idle.local_endpoint(), balrog::usage_error);
+  EXPECT_NO_THROW(idle.shutdown());  // never listened: nothing to do
+}
+
+}  // namespace
