@@ -1,10 +1,12 @@
 #include "protocol/response_writer.hpp"
 
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/core/buffer_traits.hpp>
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/rfc7230.hpp>
-#include <boost/beast/http/serializer.hpp>
+#include <charconv>
+#include <optional>
 #include <variant>
 
 #include "protocol/http_date.hpp"
@@ -28,21 +30,45 @@ void append_buffers(std::string& out, const Buffers& buffers) {
   }
 }
 
-// Serializes the header of `message` (not its body) into `out` with Beast's serializer.
-template <class Body>
-void serialize_header(beast_http::response<Body>& message, std::string& out) {
-  beast_http::serializer<false, Body> sr{message};
-  sr.split(true);
-  boost::system::error_code ec;
-  while (!ec && !sr.is_header_done()) {
-    sr.next(ec, [&](boost::system::error_code& step_ec, const auto& buffers) {
-      step_ec = {};
-      const std::size_t before = out.size();
-      append_buffers(out, buffers);
-      sr.consume(out.size() - before);
-    });
+// Serializes the status line and the fields of `message` with Beast's fields writer (the
+// serializer's own header step, without its buffer-sequence adapters, which cost more than
+// the copy), leaving off the header's final CRLF.
+template <class Fields>
+void serialize_header_start(const Fields& message, unsigned version, unsigned code,
+                            std::string& out) {
+  const typename Fields::writer w(message, version, code);
+  const auto buffers = w.get();
+  const std::size_t n = boost::beast::buffer_bytes(buffers);
+  const std::size_t at = out.size();
+  out.resize(at + n);
+  boost::asio::buffer_copy(boost::asio::mutable_buffer(out.data() + at, n), buffers);
+  out.resize(out.size() - 2);  // the empty line ending the header: written by the caller
+}
+
+// The fields the server adds to every response — Content-Length, Server, Date — are written
+// straight behind Beast's part of the header instead of being inserted into the message's
+// field list (two allocations and a tree insertion each, on every response). A handler that
+// set Server or Date keeps its own.
+void append_server_fields(std::string& out, const response::message_type& message, const options& o,
+                          std::optional<std::uint64_t> content_length) {
+  if (content_length) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, *content_length).ptr;
+    out += "Content-Length: ";
+    out.append(digits, end);
+    out += "\r\n";
   }
-  // The header serializer of an in-memory message does not fail.
+  if (!o.server_name.empty() && message.count(beast_http::field::server) == 0) {
+    out += "Server: ";
+    out += o.server_name;
+    out += "\r\n";
+  }
+  if (message.count(beast_http::field::date) == 0) {
+    out += "Date: ";
+    out += http_date_now();
+    out += "\r\n";
+  }
+  out += "\r\n";
 }
 
 bool is_bodiless(status code) noexcept {
@@ -77,41 +103,50 @@ class stream_writer final : public chunk_writer {
 
 }  // namespace
 
-bool response_writer::complete(response& res, const reply_context& ctx) {
+response_writer::framing response_writer::complete(response& res, const reply_context& ctx) {
   auto& message = res.message();
   message.version(ctx.version);
-  if (!options_.server_name.empty()) message.set(beast_http::field::server, options_.server_name);
-  message.set(beast_http::field::date, http_date_now());
   // The handler may close the connection with "Connection: close"; otherwise the request
   // decides (message.keep_alive() would say false for any HTTP/1.0 response).
-  bool keep_alive = ctx.keep_alive &&
-                    !beast_http::token_list{message[beast_http::field::connection]}.exists("close");
+  const auto connection = message[beast_http::field::connection];
+  framing f;
+  f.keep_alive =
+      ctx.keep_alive && (connection.empty() || !beast_http::token_list{connection}.exists("close"));
   auto& body = res.special_body();
+  const bool has_length = message.count(beast_http::field::content_length) != 0;
   if (is_bodiless(message.result())) {
     message.body().clear();
-    if (message.result() != status::not_modified) message.erase(beast_http::field::content_length);
-    message.erase(beast_http::field::transfer_encoding);
-  } else if (auto* part = std::get_if<detail::file_part>(&body)) {
-    message.content_length(part->length);
-  } else if (std::holds_alternative<detail::stream_producer>(body)) {
-    if (ctx.version >= 11) {
-      message.chunked(true);
-    } else {
-      // HTTP/1.0 has no chunked coding: the end of the body is the end of the connection.
+    if (message.result() != status::not_modified && has_length) {
       message.erase(beast_http::field::content_length);
-      keep_alive = false;
     }
+    message.erase(beast_http::field::transfer_encoding);
   } else {
-    message.content_length(message.body().size());
+    if (has_length) message.erase(beast_http::field::content_length);  // the server's to say
+    if (auto* part = std::get_if<detail::file_part>(&body)) {
+      f.content_length = part->length;
+    } else if (std::holds_alternative<detail::stream_producer>(body)) {
+      if (ctx.version >= 11) {
+        message.chunked(true);
+      } else {
+        // HTTP/1.0 has no chunked coding: the end of the body is the end of the connection.
+        f.keep_alive = false;
+      }
+    } else {
+      f.content_length = message.body().size();
+    }
   }
-  message.keep_alive(keep_alive);
-  return keep_alive;
+  // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes unless told.
+  if (ctx.version < 11 || !f.keep_alive || !connection.empty()) message.keep_alive(f.keep_alive);
+  return f;
 }
 
 bool response_writer::write(response& res, const reply_context& ctx) {
-  const bool keep_alive = complete(res, ctx);
+  const framing f = complete(res, ctx);
+  const bool keep_alive = f.keep_alive;
   auto& message = res.message();
-  serialize_header(message, pending_);
+  serialize_header_start(static_cast<const beast_http::fields&>(message), message.version(),
+                         message.result_int(), pending_);
+  append_server_fields(pending_, message, options_, f.content_length);
   if (ctx.head || is_bodiless(message.result())) {
     // header only
   } else if (auto* part = std::get_if<detail::file_part>(&res.special_body())) {
@@ -140,8 +175,7 @@ void response_writer::write_stream(const detail::stream_producer& producer, bool
 }
 
 void response_writer::write_continue() {
-  beast_http::response<beast_http::empty_body> interim{status::continue_, 11};
-  serialize_header(interim, pending_);
+  pending_ += "HTTP/1.1 100 Continue\r\n\r\n";  // no fields: nothing for Beast to add
   flush();
 }
 

@@ -1,11 +1,13 @@
 // Writes responses: completes the header (version, Date, Server, Content-Length or chunked
-// coding, Connection), serializes it with Beast's serializer, then sends the body: a text body
+// coding, Connection), serializes it with Beast's fields writer, then sends the body: a text body
 // from memory, a file part with sendfile, or a stream as Beast-made chunks.
 //
 // Small responses wait in an output buffer, so that answers to pipelined requests leave in one
 // write; the connection flushes before it waits to read.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "balrog/http/server/options.hpp"
@@ -37,8 +39,13 @@ class response_writer {
   [[nodiscard]] bool has_pending() const noexcept { return !pending_.empty(); }
 
  private:
-  bool complete(response& res, const reply_context& ctx);
-  void append_header(response::message_type& message);
+  // What complete() decided: whether the connection stays open, and the Content-Length to
+  // send (none for streams, 1xx, 204 and 304).
+  struct framing {
+    bool keep_alive = true;
+    std::optional<std::uint64_t> content_length;
+  };
+  framing complete(response& res, const reply_context& ctx);
   void write_stream(const detail::stream_producer& producer, bool chunked);
 
   transport& transport_;

@@ -1,6 +1,7 @@
 #include "routing/route_table.hpp"
 
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/container/small_vector.hpp>
 #include <set>
 
 #include "balrog/errors.hpp"
@@ -9,9 +10,11 @@ namespace balrog::http::server::detail {
 
 namespace {
 
-// "/a/b/" -> {"a", "b", ""}; "/" -> {""}. Views into `path`, which starts with '/'.
-std::vector<std::string_view> split_segments(std::string_view path) {
-  std::vector<std::string_view> out;
+// "/a/b/" -> {"a", "b", ""}; "/" -> {""}. Views into `path`, which starts with '/'. Paths of
+// up to 8 segments need no allocation.
+using segment_list = boost::container::small_vector<std::string_view, 8>;
+segment_list split_segments(std::string_view path) {
+  segment_list out;
   std::string_view rest = path.substr(1);
   for (;;) {
     const std::size_t slash = rest.find('/');
@@ -63,7 +66,7 @@ std::string allow_of(const route_node& node) {
 struct matcher {
   verb method;
   std::string_view method_string;
-  const std::vector<std::string_view>& segments;
+  const segment_list& segments;
   std::vector<std::string> values;
   const route_node* first_path_match = nullptr;
   const method_route* found = nullptr;
@@ -113,7 +116,7 @@ void route_table::add(verb method, std::string_view method_string, std::string_v
                       std::unique_ptr<route> r) {
   if (pattern.empty() || pattern.front() != '/') bad_pattern(pattern, "it must start with '/'");
   route_node* node = &root;
-  const std::vector<std::string_view> segments = split_segments(pattern);
+  const segment_list segments = split_segments(pattern);
   for (std::size_t i = 0; i < segments.size(); ++i) {
     const std::string_view seg = segments[i];
     const bool braced = !seg.empty() && seg.front() == '{';
@@ -159,7 +162,7 @@ route_match route_table::find(verb method, std::string_view method_string,
                               std::string_view path) const {
   route_match result;
   if (path.empty() || path.front() != '/') return result;  // "*": no route
-  const std::vector<std::string_view> segments = split_segments(path);
+  const segment_list segments = split_segments(path);
   matcher m{method, method_string, segments, {}, nullptr, nullptr};
   if (m.walk(root, 0)) {
     const route& r = *m.found->target;

@@ -29,7 +29,8 @@ ws_url parse(std::string_view url) {
   const std::string_view authority = rest.substr(0, path_at);
   std::string_view target = path_at == std::string_view::npos ? "/" : rest.substr(path_at);
   ws_url out;
-  out.target = target.front() == '/' ? std::string(target) : "/" + std::string(target);
+  if (target.front() != '/') out.target.push_back('/');  // "ws://h?x" asks for "/?x"
+  out.target.append(target);
   if (const std::size_t hash = out.target.find('#'); hash != std::string::npos) {
     out.target.resize(hash);
   }
