@@ -19,6 +19,14 @@ void live_connection::start(bool resumed) {
   worker_ = spawn([this, resumed] { run(resumed); }, shard_.state().opts.connection_fiber);
 }
 
+void live_connection::start_or_finish() noexcept {
+  try {
+    start(/*resumed=*/false);
+  } catch (...) {
+    finish();
+  }
+}
+
 bool live_connection::stopping() const noexcept {
   return shard_.state().stopping.load(std::memory_order_relaxed);
 }

@@ -28,6 +28,8 @@ class live_connection final : public connection_host, public live_hook {
 
   // Spawns the fiber that serves it; resumed: it was parked and bytes arrived.
   void start(bool resumed);
+  // A new connection's start: when no fiber can be had (no stack), it is closed instead.
+  void start_or_finish() noexcept;
 
   bool stopping() const noexcept override;
   std::shared_ptr<websocket::detail::core> take_for_websocket(

@@ -29,32 +29,33 @@ void shard_server::accept_loop() {
     try {
       s = listener_.accept();
       peer = s.remote_endpoint();
+      s.set_nodelay(true);  // answers are written whole: do not hold their last segment back
     } catch (const io_error& e) {
       state_.slots.release();
       if (!listener_.is_open()) return;  // shutdown closed it
-      if (e.code().value() == EMFILE || e.code().value() == ENFILE || e.code().value() == ENOBUFS ||
-          e.code().value() == ENOMEM) {
+      const int err = e.code().value();
+      if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
         // Out of descriptors or memory: the connection stays queued; try again shortly
         // rather than spin.
         this_fiber::sleep_for(std::chrono::milliseconds(50));
       }
-      continue;  // ENOTCONN from remote_endpoint: reset already; others are transient
+      continue;  // ENOTCONN and the like: the client reset already
     } catch (...) {
       state_.slots.release();
-      throw;
+      throw;  // cancelled
     }
-    s.set_nodelay(true);  // answers are written whole; do not hold their last segment back
+    live_connection* c = nullptr;
+    try {
+      c = new live_connection(*this, std::move(s), std::move(peer));
+    } catch (const std::bad_alloc&) {
+      state_.slots.release();  // the stream closes with `s`
+      continue;
+    }
     state_.accepted.fetch_add(1, std::memory_order_relaxed);
     state_.open.fetch_add(1, std::memory_order_relaxed);
     live_.add();
-    auto* c = new live_connection(*this, std::move(s), std::move(peer));
     connections_.push_back(*c);
-    try {
-      c->start(/*resumed=*/false);
-    } catch (...) {
-      c->force_close();
-      throw;
-    }
+    c->start_or_finish();
   }
 }
 

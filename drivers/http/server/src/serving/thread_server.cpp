@@ -102,6 +102,7 @@ void thread_server::accept_loop() {
       // just before this wait began is still seen within a second.
       s = listener_.accept(std::chrono::seconds(1));
       peer = s.remote_endpoint();
+      s.set_nodelay(true);
     } catch (const std::exception& e) {
       state_.slots.release();
       const auto* io = dynamic_cast<const io_error*>(&e);
@@ -114,11 +115,16 @@ void thread_server::accept_loop() {
       state_.slots.release();
       break;
     }
-    s.set_nodelay(true);
+    thread_connection* c = nullptr;
+    try {
+      c = new thread_connection(*this, std::move(s), std::move(peer));
+    } catch (const std::bad_alloc&) {
+      state_.slots.release();
+      continue;
+    }
     state_.accepted.fetch_add(1, std::memory_order_relaxed);
     state_.open.fetch_add(1, std::memory_order_relaxed);
     live_.add();
-    auto* c = new thread_connection(*this, std::move(s), std::move(peer));
     {
       std::lock_guard guard(lock_);
       connections_.push_back(*c);
