@@ -55,10 +55,6 @@ hs::router demo_router() {
         },
         "text/plain");
   });
-  r.get("/slow", [](hs::request&) {
-    balrog::this_fiber::sleep_for(400ms);
-    return hs::response::text("slow done\n");
-  });
   r.get("/big", [](hs::request&) { return hs::response::text(std::string(8 << 20, 'z')); });
   return r;
 }
@@ -362,7 +358,14 @@ TEST(HttpServerPeers, AtTheConnectionLimitNewClientsWaitForAFreeSlot) {
 
 TEST(HttpServerPeers, ShutdownAnswersRequestsInFlightAndClosesIdleOnes) {
   balrog::run([] {
-    hs::server srv(demo_router());
+    hs::router r = demo_router();
+    balrog::event entered;
+    r.get("/slow-signal", [&entered](hs::request&) {
+      entered.set();
+      balrog::this_fiber::sleep_for(400ms);
+      return hs::response::text("slow done\n");
+    });
+    hs::server srv(std::move(r));
     srv.listen(net::endpoint::loopback(0));
     const std::string url = base_url(srv);
     const net::endpoint at = srv.local_endpoint();
@@ -370,14 +373,12 @@ TEST(HttpServerPeers, ShutdownAnswersRequestsInFlightAndClosesIdleOnes) {
     idle.write_all("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
     std::array<std::byte, 4096> buf{};
     (void)idle.read_some(buf, 5s);
-    auto slow = balrog::spawn([url] {
-      return peer({python, peer_script("http_client.py"), "slow_request", url});
-    });
-    while (srv.open_connections() < 2) balrog::this_fiber::sleep_for(5ms);
-    balrog::this_fiber::sleep_for(100ms);  // the slow request is in its handler now
+    auto slow = balrog::spawn(
+        [url] { return peer({python, peer_script("http_client.py"), "slow_request", url}); });
+    entered.wait();  // the request is in its handler now
     srv.shutdown(10s);
-    const auto r = slow.join();
-    EXPECT_EQ(r.status, 0) << r.output;
+    const auto r2 = slow.join();
+    EXPECT_EQ(r2.status, 0) << r2.output;
     EXPECT_EQ(read_all(idle, 5s), "") << "the idle connection was not closed";
     EXPECT_THROW(net::connect(at, 2s), balrog::io_error);
     EXPECT_EQ(srv.open_connections(), 0u);
@@ -388,7 +389,9 @@ TEST(HttpServerPeers, ShutdownCancelsWhatOutlivesTheGrace) {
   balrog::run([] {
     hs::router r;
     std::atomic<bool> cancelled{false};
+    balrog::event entered;
     r.get("/forever", [&](hs::request&) {
+      entered.set();
       try {
         balrog::this_fiber::sleep_for(60s);
       } catch (const balrog::cancelled&) {
@@ -401,8 +404,7 @@ TEST(HttpServerPeers, ShutdownCancelsWhatOutlivesTheGrace) {
     srv.listen(net::endpoint::loopback(0));
     net::stream s = dial(srv);
     s.write_all("GET /forever HTTP/1.1\r\nHost: x\r\n\r\n");
-    while (srv.open_connections() < 1) balrog::this_fiber::sleep_for(5ms);
-    balrog::this_fiber::sleep_for(50ms);
+    entered.wait();
     const auto started = balrog::clock::now();
     srv.shutdown(200ms);
     EXPECT_LT(balrog::clock::now() - started, 30s);

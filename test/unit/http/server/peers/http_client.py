@@ -45,7 +45,7 @@ def http_client_head_and_10(base):
 
 def slow_request(base):
     # A request whose handler takes a while: the test shuts the server down meanwhile.
-    r = requests.get(base + "/slow", timeout=30)
+    r = requests.get(base + "/slow-signal", timeout=30)
     assert r.status_code == 200 and r.text == "slow done\n", (r.status_code, r.text)
     assert r.headers.get("Connection") == "close", r.headers
 
