@@ -373,8 +373,9 @@ TEST(HttpServerPeers, ShutdownAnswersRequestsInFlightAndClosesIdleOnes) {
     idle.write_all("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
     std::array<std::byte, 4096> buf{};
     (void)idle.read_some(buf, 5s);
-    auto slow = balrog::spawn(
-        [url] { return peer({python, peer_script("http_client.py"), "slow_request", url}); });
+    auto slow = balrog::spawn([url] {
+      return peer({python, peer_script("http_client.py"), "slow_request", url});
+    });
     entered.wait();  // the request is in its handler now
     srv.shutdown(10s);
     const auto r2 = slow.join();

@@ -20,7 +20,7 @@
 
 namespace balrog::http::server::detail {
 
-class live_connection final : public connection_host, public live_hook {
+class live_connection final : public connection_host, public connection_hook {
  public:
   live_connection(shard_server& shard, net::stream s, net::endpoint peer);
   live_connection(const live_connection&) = delete;

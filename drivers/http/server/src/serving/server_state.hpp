@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/intrusive/list.hpp>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -21,6 +22,15 @@ namespace balrog::http::server::detail {
 class shard_server;
 class thread_server;
 class signal_watch;
+
+// The list a shard (or the sync-mode server) keeps its connections in: intrusive, so joining
+// and leaving it allocates nothing.
+using connection_hook =
+    boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::normal_link>>;
+template <class Connection>
+using connection_list =
+    boost::intrusive::list<Connection, boost::intrusive::base_hook<connection_hook>,
+                           boost::intrusive::constant_time_size<false>>;
 
 class server_state {
  public:

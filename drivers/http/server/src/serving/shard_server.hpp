@@ -2,7 +2,6 @@
 // it accepted (each served on this shard only), and its share of a graceful shutdown.
 #pragma once
 
-#include <boost/intrusive/list.hpp>
 #include <cstddef>
 
 #include "balrog/net/listener.hpp"
@@ -13,8 +12,6 @@
 namespace balrog::http::server::detail {
 
 class live_connection;
-using live_hook =
-    boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::normal_link>>;
 
 class shard_server {
  public:
@@ -39,9 +36,7 @@ class shard_server {
   server_state& state_;
   net::listener listener_;
   std::size_t index_;
-  boost::intrusive::list<live_connection, boost::intrusive::base_hook<live_hook>,
-                         boost::intrusive::constant_time_size<false>>
-      connections_;
+  connection_list<live_connection> connections_;
   wait_group live_;
 };
 

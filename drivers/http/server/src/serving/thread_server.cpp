@@ -12,7 +12,7 @@
 
 namespace balrog::http::server::detail {
 
-class thread_connection final : public connection_host, public thread_hook {
+class thread_connection final : public connection_host, public connection_hook {
  public:
   thread_connection(thread_server& owner, net::stream s, net::endpoint peer)
       : owner_(owner),

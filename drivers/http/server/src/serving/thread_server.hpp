@@ -2,7 +2,6 @@
 // running the same connection loop (blocking in poll(2) instead of suspending a fiber).
 #pragma once
 
-#include <boost/intrusive/list.hpp>
 #include <chrono>
 #include <thread>
 
@@ -14,8 +13,6 @@
 namespace balrog::http::server::detail {
 
 class thread_connection;
-using thread_hook =
-    boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::normal_link>>;
 
 class thread_server {
  public:
@@ -43,9 +40,7 @@ class thread_server {
   // The connections, guarded by `lock_`: shutdown touches their sockets from another thread,
   // so a connection leaves the list before its socket is closed.
   mutex lock_;
-  boost::intrusive::list<thread_connection, boost::intrusive::base_hook<thread_hook>,
-                         boost::intrusive::constant_time_size<false>>
-      connections_;
+  connection_list<thread_connection> connections_;
   wait_group live_;
   mutex stopping_;  // one stop() at a time
   bool stopped_ = false;
