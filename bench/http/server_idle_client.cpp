@@ -1,8 +1,8 @@
-// bench_http_idle_client — opens N keep-alive connections to a server, sends one GET on each,
-// reads the answer, then keeps them all open and idle; prints "ready <n>" and waits until its
+// bench_http_server_idle_client — opens N keep-alive connections to a server, sends one GET on
+// each, reads the answer, then keeps them all open and idle; prints "ready <n>" and waits until its
 // stdin closes. server_bench.py measures the server's memory and threads meanwhile.
 //
-//   bench_http_idle_client --port P --connections N [--path /plaintext]
+//   bench_http_server_idle_client --port P --connections N [--path /plaintext]
 //
 // The client is itself a balrog program: a dense-stack fiber per connection on one thread.
 #include <array>
