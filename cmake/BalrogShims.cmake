@@ -73,3 +73,12 @@ balrog_shims(runtime/include/balrog/generated/blocking.hpp TARGET balrog_runtime
 # COPY and pool operations, each a balrog::await of the coroutine form.
 balrog_shims(drivers/pg/include/balrog/pg/generated/blocking.hpp TARGET balrog_pg
              HEADERS balrog/pg/connection.hpp balrog/pg/pool.hpp)
+# TLS streams (balrog::net::blocking, beside the plain streams' shims): handshake, reads,
+# writes, shutdown and tls_connect.
+balrog_shims(runtime/include/balrog/generated/tls_blocking.hpp TARGET balrog_runtime
+             HEADERS balrog/net/tls_stream.hpp)
+# The HTTP client's blocking-style API (balrog::http::blocking): the request functions, the
+# session's, and a streaming response's next_chunk / read_all.
+balrog_shims(drivers/http/include/balrog/http/generated/client_blocking.hpp
+             TARGET balrog_http_client
+             HEADERS balrog/http/client.hpp balrog/http/session.hpp balrog/http/response.hpp)

@@ -15,7 +15,9 @@
    server must have held all N connections in progress at the same time (on 1 thread when
    wrapped, on N when not).
    The wrapped build also links balrog::pg from the package (roll_call_pg_probe: a refused
-   connection must end in pg::connection_error).
+   connection must end in pg::connection_error) and balrog::http (roll_call_http_probe: a
+   refused request must end in http::connection_error, and compat curl_easy_perform in
+   CURLE_COULDNT_CONNECT).
 3. Wrapped build only: a second build does nothing; touching a source re-runs balrog-gen but
    recompiles nothing (its rewritten copy is written only if it changed); editing it
    recompiles that file only; editing the CONFIG file re-runs balrog-gen on every source.
@@ -107,7 +109,7 @@ def run_consumer_test(build, timings, key):
     proc, timings[key + " test"] = run(["ctest", "--test-dir", build, "-V", "-L", "e2e"],
                                        check=False)
     lines = [line.split(": ", 1)[-1] for line in proc.stdout.splitlines()
-             if re.search(r"(server|client|pg_probe): |PASS$|FAIL$|roll_call_check: ", line)]
+             if re.search(r"(server|client|pg_probe|http_probe): |PASS$|FAIL$|roll_call_check: ", line)]
     for line in lines:
         print(f"  {key}: {line}")
     if proc.returncode != 0:

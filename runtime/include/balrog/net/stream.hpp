@@ -184,6 +184,7 @@ class stream {
 
  private:
   friend class listener;
+  friend class tls_stream;  // drives its TLS steps on this socket (tls_stream.hpp)
   friend stream connect(const endpoint& to, deadline until);
   friend task<stream> detail::connect_task(endpoint to, deadline until);
 
