@@ -198,6 +198,8 @@ TEST(WebSocket, TheHubSendsFromAnyShardInOrder) {
         }
       }).join();
     }
+    // From a plain thread (no runtime there): handed to the connection's shard as well.
+    EXPECT_EQ(balrog::offload([&] { return customers.send("alice", "from a plain thread"); }), 1u);
     const auto curl =
         peer({"curl", "-sS", "--data-binary", "Order #7 will be delivered in 20 minutes.",
               "http://127.0.0.1:" + std::to_string(srv.local_endpoint().port()) + "/notify/alice"});
@@ -209,6 +211,7 @@ TEST(WebSocket, TheHubSendsFromAnyShardInOrder) {
         expected.push_back("got s" + std::to_string(s) + "-" + std::to_string(i));
       }
     }
+    expected.emplace_back("got from a plain thread");
     expected.emplace_back("got Order #7 will be delivered in 20 minutes.");
     for (const auto& line : expected) {
       EXPECT_EQ(balrog::offload([&] { return listener.read_line(); }), line);
