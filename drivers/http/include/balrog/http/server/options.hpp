@@ -51,7 +51,7 @@ struct options {
   std::uint64_t max_body_bytes = 1024 * 1024;
   // Open connections, over all shards. At the limit the server stops accepting: new clients
   // wait in the kernel's accept queue (listen.backlog) until a connection closes. Each
-  // connection costs a file descriptor (check ulimit -n) and, while idle, about a kilobyte.
+  // connection costs a file descriptor (check ulimit -n) and, while idle, a few kilobytes.
   std::size_t max_connections = 10'000;
 
   // --- timeouts -----------------------------------------------------------------------------

@@ -20,7 +20,7 @@
 // kernel spreads connections) and an acceptor fiber; each connection is served by a fiber of
 // the shard that accepted it and never leaves it. A connection idle for
 // options::idle_fiber_linger gives its fiber back and waits as a small coroutine on the reactor
-// (about a kilobyte), so thousands of idle keep-alive connections cost no stacks.
+// (a few kilobytes), so thousands of idle keep-alive connections cost no stacks.
 //
 // Sync mode (listen() called on a plain thread, no runtime): the same router and handlers,
 // served by an acceptor thread and a thread per connection, blocking in poll(2). No fibers, so
