@@ -1,9 +1,9 @@
 # Thin wrapper over CMake presets. The two commands of the README:
 #   make demo   — the main job: builds and runs the demo
-#   make test   — every test: dev preset, then ASan+UBSan preset
+#   make test   — every test: dev preset, ASan+UBSan preset, then the fuzzers (fuzz preset)
 # Both run scripts/bootstrap first, which installs whatever Debian packages are missing.
 
-.PHONY: all bootstrap demo test test-dev test-asan bench format check-format clean
+.PHONY: all bootstrap demo test test-dev test-asan test-fuzz bench format check-format clean
 
 all: test
 
@@ -25,7 +25,7 @@ demo: bootstrap
 	  echo "or examples/pg-sessions failed (the errors are above)."; \
 	fi
 
-test: test-dev test-asan
+test: test-dev test-asan test-fuzz
 
 test-dev: bootstrap
 	cmake --preset dev
@@ -36,6 +36,23 @@ test-asan: bootstrap
 	cmake --preset asan
 	cmake --build --preset asan
 	ctest --preset asan
+
+# The libFuzzer targets (clang-16, ASan + UBSan; test/fuzz), each for FUZZ_SECONDS starting
+# from its seed corpus (test/fuzz/<target>/corpus, read only); inputs it finds go to
+# build/fuzz/corpus, and any crash fails the run (the input is kept in build/fuzz/artifacts).
+FUZZ_SECONDS ?= 60
+FUZZERS = http_request websocket_frame
+test-fuzz: bootstrap
+	cmake --preset fuzz
+	cmake --build --preset fuzz --target $(addsuffix _fuzzer,$(FUZZERS))
+	@set -e; for f in $(FUZZERS); do \
+	  mkdir -p build/fuzz/corpus/$$f build/fuzz/artifacts/$$f; \
+	  echo "fuzzing $$f for $(FUZZ_SECONDS) s"; \
+	  build/fuzz/test/fuzz/$${f}_fuzzer -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	    -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
+	    -artifact_prefix=build/fuzz/artifacts/$$f/ \
+	    build/fuzz/corpus/$$f test/fuzz/$$f/corpus; \
+	done
 
 bench: bootstrap
 	scripts/bench all
