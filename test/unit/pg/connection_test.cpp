@@ -103,6 +103,62 @@ TEST(PgConnection, ServerErrorsCarrySqlstateAndFields) {
   });
 }
 
+TEST(PgConnection, ErrorTypesFollowTheSqlstateClassesAndCarryTheDiagnostics) {
+  balrog::run([] {
+    auto c = connect();
+    balrog::await(c.execute_script(
+        "drop table if exists diag; create table diag(id int primary key, "
+        "v int constraint v_positive check (v > 0), n text not null default 'x')"));
+    q(c, "insert into diag values (1, 1)");
+    try {
+      q(c, "insert into diag values (1, 2)");
+      FAIL();
+    } catch (const pg::unique_violation& e) {
+      EXPECT_EQ(e.sqlstate(), "23505");
+      EXPECT_EQ(e.constraint(), "diag_pkey");
+      EXPECT_EQ(e.table(), "diag");
+      EXPECT_EQ(e.schema(), "public");
+      EXPECT_NE(e.detail().find("(id)=(1)"), std::string::npos) << e.detail();
+    }
+    EXPECT_THROW(q(c, "insert into diag values (2, -1)"), pg::check_violation);
+    try {
+      q(c, "insert into diag values (3, 1, null)");
+      FAIL();
+    } catch (const pg::integrity_constraint_violation& e) {  // not_null_violation's class
+      EXPECT_EQ(e.sqlstate(), "23502");
+      EXPECT_EQ(e.column(), "n");
+      EXPECT_NE(dynamic_cast<const pg::not_null_violation*>(&e), nullptr);
+    }
+    try {
+      q(c, "select nosuchcolumn from diag");
+      FAIL();
+    } catch (const pg::undefined_column& e) {
+      EXPECT_EQ(e.position(), 8);
+    }
+    EXPECT_THROW(q(c, "select 1/0"), pg::division_by_zero);
+    EXPECT_THROW(q(c, "select 'x'::int"), pg::invalid_text_representation);
+    EXPECT_THROW(q(c, "select * from nosuchtable"), pg::undefined_table);
+    EXPECT_THROW(q(c, "selec 1"), pg::syntax_error);
+    // A condition without a type of its own is thrown as its class's type: 22023
+    // (invalid_parameter_value) is a data_exception.
+    try {
+      q(c, "select repeat('x', 1) from generate_series(1, 1, 0)");
+      FAIL();
+    } catch (const pg::data_exception& e) {
+      EXPECT_EQ(e.sqlstate(), "22023");
+    }
+    try {
+      q(c,
+        "do $$ begin raise exception 'custom' using errcode = 'P0001', hint = 'try again'; "
+        "end $$");
+      FAIL();
+    } catch (const pg::raise_exception& e) {
+      EXPECT_EQ(e.hint(), "try again");
+      EXPECT_NE(e.context().find("PL/pgSQL"), std::string::npos) << e.context();
+    }
+  });
+}
+
 TEST(PgConnection, ConnectFailuresAreConnectionErrors) {
   balrog::run([] {
     EXPECT_THROW(balrog::await(pg::connection::connect("host=127.0.0.1 port=1 connect_timeout=2")),
@@ -334,7 +390,7 @@ TEST(PgConnection, ServerKilledMidQueryGivesConnectionErrors) {
   });
 }
 
-TEST(PgConnection, DeadlockIsASerializationFailure) {
+TEST(PgConnection, DeadlockIsATransactionRollback) {
   balrog::run([] {
     auto a = connect();
     auto b = connect();
@@ -351,8 +407,9 @@ TEST(PgConnection, DeadlockIsASerializationFailure) {
     for (auto* f : {&fa, &fb}) {
       try {
         f->join();
-      } catch (const pg::serialization_failure& e) {
+      } catch (const pg::deadlock_detected& e) {
         EXPECT_EQ(e.sqlstate(), "40P01");
+        EXPECT_NE(dynamic_cast<const pg::transaction_rollback*>(&e), nullptr);
         ++deadlocks;
       }
     }
