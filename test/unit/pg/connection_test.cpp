@@ -1,6 +1,7 @@
 // pg::connection against a real server: queries, automatic pipelining, error isolation,
 // transactions, LISTEN/NOTIFY, COPY, cancellation and broken connections.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <atomic>
 #include <string>
@@ -15,6 +16,7 @@
 #include "balrog/sync/wait_group.hpp"
 #include "balrog/this_fiber.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/pg_test_support.hpp"
 
 using namespace std::chrono_literals;
 namespace pg = balrog::pg;
@@ -490,5 +492,35 @@ TEST(PgConnection, TakingTurnsWithoutThePipelineServesEveryone) {
     }
     for (auto& fib : fibers) fib.join();
     EXPECT_EQ(ok.load(), 200);
+  });
+}
+
+// C13: connect_timeout in the conninfo applies per host, as in libpq: against a server that
+// never answers it fails in about that time...
+TEST(PgConnection, ConnectTimeoutInTheConninfoIsHonoured) {
+  balrog::run([] {
+    balrog::test::tcp_fault_proxy silent(balrog::test::pg_support::server_port());
+    silent.blackhole(true);
+    balrog::deadline_scope backstop(10s);
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_THROW(balrog::await(pg::connection::connect(
+                     balrog::test::pg_support::through(silent) + " connect_timeout=1",
+                     {.timeout = std::chrono::milliseconds(0)})),
+                 pg::connection_error);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  });
+}
+
+// ... and a multi-host conninfo whose first host never answers moves on to the next one.
+TEST(PgConnection, AMultiHostConninfoFailsOverPastASilentHost) {
+  balrog::run([] {
+    balrog::test::tcp_fault_proxy silent(balrog::test::pg_support::server_port());
+    silent.blackhole(true);
+    balrog::deadline_scope backstop(10s);
+    auto c = balrog::await(pg::connection::connect(
+        "host=127.0.0.1,127.0.0.1 port=" + std::to_string(silent.port()) + "," +
+        pg_cluster::port() + " user=postgres dbname=postgres connect_timeout=1"));
+    EXPECT_EQ(text(q(c, "select 1")), "1");
+    EXPECT_EQ(std::string(PQport(c.native_handle())), pg_cluster::port());
   });
 }

@@ -15,6 +15,7 @@
 // case-sensitive, like PQfnumber with a quoted name.
 #pragma once
 
+#include <compare>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -104,21 +105,44 @@ class row {
   std::size_t index_;
 };
 
+// Rows by index. A C++20 random-access iterator whose reference is a row (a small view, made
+// on demand): std::distance, std::vector<row>(r.begin(), r.end()) and std::ranges algorithms
+// work. (As a C++17 iterator it is an input iterator: *it is not a true reference.)
 class result::iterator {
  public:
-  using iterator_category = std::random_access_iterator_tag;
+  using iterator_category = std::input_iterator_tag;
+  using iterator_concept = std::random_access_iterator_tag;
   using value_type = row;
   using difference_type = std::ptrdiff_t;
   using reference = row;
+  struct pointer {  // what operator-> returns: a row kept alive for the member access
+    row r;
+    const row* operator->() const noexcept { return &r; }
+  };
+
   iterator() noexcept = default;
   iterator(const result* r, std::size_t i) noexcept : r_(r), i_(i) {}
   row operator*() const noexcept { return row(*r_, i_); }
-  iterator& operator++() noexcept {
-    ++i_;
+  pointer operator->() const noexcept { return pointer{row(*r_, i_)}; }
+  row operator[](difference_type n) const noexcept { return *(*this + n); }
+
+  iterator& operator++() noexcept { return *this += 1; }
+  iterator operator++(int) noexcept { return iterator(r_, i_++); }
+  iterator& operator--() noexcept { return *this -= 1; }
+  iterator operator--(int) noexcept { return iterator(r_, i_--); }
+  iterator& operator+=(difference_type n) noexcept {
+    i_ = static_cast<std::size_t>(static_cast<difference_type>(i_) + n);
     return *this;
   }
-  iterator operator++(int) noexcept { return iterator(r_, i_++); }
+  iterator& operator-=(difference_type n) noexcept { return *this += -n; }
+  friend iterator operator+(iterator it, difference_type n) noexcept { return it += n; }
+  friend iterator operator+(difference_type n, iterator it) noexcept { return it += n; }
+  friend iterator operator-(iterator it, difference_type n) noexcept { return it -= n; }
+  friend difference_type operator-(const iterator& a, const iterator& b) noexcept {
+    return static_cast<difference_type>(a.i_) - static_cast<difference_type>(b.i_);
+  }
   friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.i_ == b.i_; }
+  friend auto operator<=>(const iterator& a, const iterator& b) noexcept { return a.i_ <=> b.i_; }
 
  private:
   const result* r_ = nullptr;
