@@ -8,6 +8,7 @@
 #include "balrog/io.hpp"
 #include "balrog/offload.hpp"
 #include "balrog/pg/error.hpp"
+#include "wait/readable_or_writable.hpp"
 
 namespace balrog::pg::detail {
 
@@ -88,7 +89,7 @@ task<void> finish_connect(PGconn* conn, deadline until, bool resetting) {
       case PGRES_POLLING_OK:
         co_return;
       case PGRES_POLLING_READING:
-        co_await readable(socket_of(conn, "connect"), until);
+        co_await wait_input(conn, until, "connect");  // OpenSSL may hold handshake input
         break;
       case PGRES_POLLING_WRITING:
         co_await writable(socket_of(conn, "connect"), until);
@@ -106,9 +107,10 @@ task<void> flush(PGconn* conn, deadline until) {
     const int r = PQflush(conn);
     if (r == 0) co_return;
     if (r < 0) throw_connection_error(conn, "sending to the server");
-    // Not all sent: wait until we can write, reading meanwhile if the server talks.
+    // Not all sent: wait until we can write or the server talks (it may wait for us to read
+    // before it reads on: review C10), and read what came.
     const int fd = socket_of(conn, "flush");
-    co_await writable(fd, until);
+    co_await readable_or_writable(fd, until);
     if (PQconsumeInput(conn) == 0) throw_connection_error(conn, "reading from the server");
   }
 }
