@@ -524,3 +524,45 @@ TEST(PgConnection, AMultiHostConninfoFailsOverPastASilentHost) {
     EXPECT_EQ(std::string(PQport(c.native_handle())), pg_cluster::port());
   });
 }
+
+// The caller's deadline travels to the server as the statement's statement_timeout: the server
+// stops the statement by itself (no cancel request needed), even where the session has a longer
+// statement_timeout of its own, and the session's value is untouched afterwards.
+TEST(PgConnection, ADeadlineTravelsToTheServerAsStatementTimeout) {
+  balrog::run([] {
+    auto c = connect();
+    q(c, "set statement_timeout = '10s'");
+    const auto start = std::chrono::steady_clock::now();
+    {
+      balrog::deadline_scope bound(200ms);
+      EXPECT_THROW(q(c, "select pg_sleep(3)"), balrog::timeout_error);
+    }
+    EXPECT_EQ(text(q(c, "select 1")), "1");  // the sleep was stopped, not waited for
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+    EXPECT_EQ(text(q(c, "show statement_timeout")), "10s");
+    // Inside a transaction the session's value comes back after the statement.
+    {
+      auto t = balrog::await(c.begin());
+      {
+        balrog::deadline_scope bound(5s);
+        EXPECT_EQ(text(balrog::await(t.query("select 2"))), "2");
+      }
+      EXPECT_EQ(text(balrog::await(t.query("show statement_timeout"))), "10s");
+      {
+        balrog::deadline_scope bound(200ms);
+        EXPECT_THROW(balrog::await(t.query("select pg_sleep(3)")), balrog::timeout_error);
+      }
+      balrog::await(t.rollback());
+    }
+    EXPECT_EQ(text(q(c, "show statement_timeout")), "10s");
+    // A session timeout shorter than the deadline is the server's own: query_cancelled.
+    q(c, "set statement_timeout = '100ms'");
+    {
+      balrog::deadline_scope bound(5s);
+      EXPECT_THROW(q(c, "select pg_sleep(2)"), pg::query_cancelled);
+      // Utility statements are left alone (they refuse to run in a pipeline segment).
+      EXPECT_NO_THROW(q(c, "vacuum pg_class"));
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
+  });
+}

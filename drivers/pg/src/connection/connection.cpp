@@ -488,7 +488,9 @@ task<void> transaction::commit() {
   try {
     r = co_await state_->run(req, "commit");
   } catch (const connection_error& e) {
-    if (!state_->may_have_reached_server(*req)) throw;  // nothing was committed
+    // The server's own answer (a FATAL for the COMMIT), or a COMMIT that never reached it:
+    // nothing was committed.
+    if (req->answered || !state_->may_have_reached_server(*req)) throw;
     throw commit_in_doubt({"08007", "ERROR",
                            "the connection was lost after COMMIT was sent; the transaction may "
                            "or may not have been committed (" +

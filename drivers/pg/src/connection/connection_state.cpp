@@ -33,6 +33,18 @@ int socket_of(PGconn* conn) {
   return fd;
 }
 
+bool interruption(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const cancelled&) {
+    return true;
+  } catch (const timeout_error&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 std::exception_ptr closed_error() {
   return std::make_exception_ptr(
       connection_error({"08003", "FATAL", "the connection was closed", "", ""}));
@@ -146,10 +158,20 @@ void connection_state::fail_everything(std::exception_ptr why) noexcept {
     while (!q.empty()) {
       std::shared_ptr<request> r = std::move(q.front());
       q.pop_front();
-      if (!r->done) {
+      if (r->done) continue;
+      // The server answered before the connection went (a COMMIT's tag, a FATAL error for it)
+      // and only the Sync's reply is missing: that answer is the outcome.
+      std::exception_ptr answer = r->result ? error_from_result(r->result.get()) : nullptr;
+      if (answer || (r->result && r->queries_ended > r->main_query)) {
+        r->answered = true;
+        if (answer) {
+          r->error = answer;
+          r->result.reset();
+        }
+      } else {
         r->error = why;
-        complete(*r);
       }
+      complete(*r);
     }
   };
   fail(in_flight_);
@@ -344,6 +366,11 @@ task<void> connection_state::wait_for(const std::shared_ptr<request>& r) {
     }
   } catch (...) {
     left = std::current_exception();
+  }
+  if (left && r->done && !interruption(left)) {
+    // The leader's read failed (the connection broke), but its own request has its outcome:
+    // the server's answer, kept by fail_everything. That is what its caller must see.
+    left = nullptr;
   }
   if (left) {
     abandon(r);
@@ -679,6 +706,11 @@ void connection_state::read_available() {
   while (!in_flight_.empty() && PQisBusy(conn_.get()) == 0) {
     request& head = *in_flight_.front();
     result_ptr res(PQgetResult(conn_.get()));
+    if (PQstatus(conn_.get()) == CONNECTION_BAD) {
+      // The connection is gone; what libpq returns from now on is its own account of that,
+      // not the server's. Requests that had the server's answer keep it (fail_everything).
+      throw_connection_error(conn_.get(), "reading from the server");
+    }
     if (head.queries_ended == head.queries) {
       // Expect the Sync that closes this request.
       if (!res || PQresultStatus(res.get()) != PGRES_PIPELINE_SYNC) {
@@ -717,6 +749,7 @@ void connection_state::read_available() {
 void connection_state::complete_head() {
   std::shared_ptr<request> done = std::move(in_flight_.front());
   in_flight_.pop_front();
+  done->answered = true;
   if (done->result) {
     note_command(done->result.get());
     if (std::exception_ptr e = error_from_result(done->result.get())) {

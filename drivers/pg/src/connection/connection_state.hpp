@@ -75,6 +75,7 @@ struct request {
   std::exception_ptr error;
   std::exception_ptr wrapper_error;  // from the statements around it (statement_timeout)
   bool done = false;
+  bool answered = false;   // the server's reply completed it (not a lost connection)
   bool abandoned = false;  // its caller left; drop the outcome
   bool lead = false;       // asked to take over pumping
   balrog::detail::execution_context* waiter = nullptr;

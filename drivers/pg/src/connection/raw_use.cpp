@@ -116,10 +116,21 @@ task<void> connection_state::clean_up() {
         }
         pending_cleanup_ = leftover::results;
         break;
-      case leftover::results:
-        while (auto r = co_await next_result(c, deadline::never())) note_command(r.get());
-        pending_cleanup_ = leftover::none;
+      case leftover::results: {
+        // A statement whose start was interrupted may turn out to be a COPY: end it too.
+        leftover next = leftover::none;
+        while (auto r = co_await next_result(c, deadline::never())) {
+          const ExecStatusType st = PQresultStatus(r.get());
+          if (st == PGRES_COPY_OUT || st == PGRES_COPY_IN) {
+            next = st == PGRES_COPY_OUT ? leftover::copy_out : leftover::copy_in;
+            if (cleanup_reason_.empty()) cleanup_reason_ = "balrog: the COPY was abandoned";
+            break;
+          }
+          note_command(r.get());
+        }
+        pending_cleanup_ = next;
         break;
+      }
       case leftover::none:
         break;
     }
