@@ -67,6 +67,16 @@ bool interrupted(const std::exception_ptr& e) {
   }
 }
 
+bool broke_connection(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const connection_error&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 // Queues the end of a COPY IN (CopyDone, or CopyFail with `error_message`), waiting while
 // libpq's buffer is full. Sending it is the caller's next step.
 task<void> queue_copy_end(PGconn* c, const char* error_message) {
@@ -187,6 +197,60 @@ task<void> start_copy(connection_state& s, std::uint64_t token, bool owns, const
   std::rethrow_exception(failure);
 }
 
+// Starts a statement in single-row mode inside section `token` (owned: the section ends with
+// the stream), alone in the pipeline. On failure the section is given back (when owned).
+task<void> start_stream(connection_state& s, std::uint64_t token, bool owns, const std::string& sql,
+                        const std::vector<param>& params) {
+  try {
+    co_await s.enter_raw(token, true);
+  } catch (...) {
+    if (owns) s.release_exclusive(token);
+    throw;
+  }
+  PGconn* c = s.raw();
+  std::exception_ptr failure;
+  try {
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    std::vector<int> formats;
+    std::vector<Oid> types;
+    for (const param& p : params) {
+      values.push_back(p.value ? p.value->data() : nullptr);
+      lengths.push_back(p.value ? static_cast<int>(p.value->size()) : 0);
+      formats.push_back(p.binary ? 1 : 0);
+      types.push_back(p.oid);
+    }
+    if (PQsendQueryParams(c, sql.c_str(), static_cast<int>(params.size()), types.data(),
+                          values.data(), lengths.data(), formats.data(),
+                          s.options().binary_results ? 1 : 0) != 1 ||
+        PQpipelineSync(c) != 1 || PQsetSingleRowMode(c) != 1) {
+      detail::throw_connection_error(c, "starting a stream");
+    }
+    co_await detail::flush(c, deadline::never());
+    co_return;
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (interrupted(failure)) {
+    s.abandon_raw(token, leftover::pipeline_results, "", owns, true);
+  } else {
+    s.mark_broken(failure);  // libpq refused or the connection broke
+  }
+  std::rethrow_exception(failure);
+}
+
+// The rest of a stream's results, up to its Sync; throws the first error among them.
+task<void> finish_stream(PGconn* c, detail::result_ptr first) {
+  std::exception_ptr first_error = first ? detail::error_from_result(first.get()) : nullptr;
+  for (;;) {
+    detail::result_ptr r = co_await detail::next_result(c, deadline::never());
+    if (r && PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) break;
+    if (!r) continue;
+    if (auto e = detail::error_from_result(r.get()); e && !first_error) first_error = e;
+  }
+  if (first_error) std::rethrow_exception(first_error);
+}
+
 const char* isolation_sql(isolation level) {
   switch (level) {
     case isolation::read_committed:
@@ -289,6 +353,33 @@ task<result> connection::query(std::string sql, std::vector<param> params) {
   detail::result_ptr r =
       co_await s.run(statement(std::move(sql), std::move(params), format, 0), "query");
   co_return result(r.release());
+}
+
+task<result> connection::query_one(std::string sql, std::vector<param> params) {
+  result r = co_await query(std::move(sql), std::move(params));
+  r.expect_rows(1, 1);
+  co_return r;
+}
+
+task<result> connection::query_opt(std::string sql, std::vector<param> params) {
+  result r = co_await query(std::move(sql), std::move(params));
+  r.expect_rows(0, 1);
+  co_return r;
+}
+
+task<std::uint64_t> connection::execute(std::string sql, std::vector<param> params) {
+  result r = co_await query(std::move(sql), std::move(params));
+  co_return r.rows_affected();
+}
+
+task<row_stream> connection::stream(std::string sql, std::vector<param> params) {
+  auto keep = state_;
+  connection_state& s = usable(keep, "stream");
+  s.check_statement(*statement(sql, params, 0, 0), "stream");
+  const std::uint64_t token = co_await s.acquire_exclusive("stream");
+  co_await start_stream(s, token, true, sql, params);
+  row_stream rows(state_, token, true);
+  co_return rows;
 }
 
 task<void> connection::execute_script(std::string sql) {
@@ -437,6 +528,32 @@ task<result> transaction::query(std::string sql, std::vector<param> params) {
   detail::result_ptr r =
       co_await state_->run(statement(std::move(sql), std::move(params), format, token_), "query");
   co_return result(r.release());
+}
+
+task<result> transaction::query_one(std::string sql, std::vector<param> params) {
+  result r = co_await query(std::move(sql), std::move(params));
+  r.expect_rows(1, 1);
+  co_return r;
+}
+
+task<result> transaction::query_opt(std::string sql, std::vector<param> params) {
+  result r = co_await query(std::move(sql), std::move(params));
+  r.expect_rows(0, 1);
+  co_return r;
+}
+
+task<std::uint64_t> transaction::execute(std::string sql, std::vector<param> params) {
+  result r = co_await query(std::move(sql), std::move(params));
+  co_return r.rows_affected();
+}
+
+task<row_stream> transaction::stream(std::string sql, std::vector<param> params) {
+  check_open("stream");
+  auto keep = state_;
+  state_->check_statement(*statement(sql, params, 0, token_), "stream");
+  co_await start_stream(*state_, token_, false, sql, params);
+  row_stream rows(state_, token_, false);
+  co_return rows;
 }
 
 task<copy_writer> transaction::copy_in(std::string sql) {
@@ -675,6 +792,51 @@ task<std::optional<std::string>> copy_reader::next() {
   if (failure && interrupted(failure)) {
     state_->abandon_raw(token_, leftover::results, "", owns_section_, false);
   } else {
+    state_->leave_raw(token_, owns_section_);
+  }
+  if (failure) std::rethrow_exception(failure);
+  co_return std::nullopt;
+}
+
+// --- streams -------------------------------------------------------------------------------
+
+row_stream::row_stream(std::shared_ptr<detail::connection_state> s, std::uint64_t token,
+                       bool owns_section) noexcept
+    : state_(std::move(s)), token_(token), owns_section_(owns_section), open_(true) {}
+row_stream::row_stream(row_stream&& o) noexcept
+    : state_(std::move(o.state_)),
+      token_(o.token_),
+      owns_section_(o.owns_section_),
+      open_(std::exchange(o.open_, false)),
+      current_(std::move(o.current_)) {}
+row_stream::~row_stream() {
+  if (!open_ || !state_ || !state_->open()) return;
+  state_->abandon_raw(token_, leftover::pipeline_results, "", owns_section_, true);
+}
+
+task<std::optional<row>> row_stream::next() {
+  if (!open_) co_return std::nullopt;
+  auto keep = state_;
+  PGconn* c = state_->raw();
+  std::exception_ptr failure;
+  try {
+    detail::result_ptr r = co_await detail::next_result(c, deadline::never());
+    if (r && PQresultStatus(r.get()) == PGRES_SINGLE_TUPLE) {
+      current_ = result(r.release());
+      co_return row(current_, 0);
+    }
+    // The end: the final (empty) result or the statement's error, then the Sync.
+    current_ = result();
+    co_await finish_stream(c, std::move(r));
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  open_ = false;
+  if (failure && interrupted(failure)) {
+    // Given up mid-stream: the server is asked to stop, the next user drains the rest.
+    state_->abandon_raw(token_, leftover::pipeline_results, "", owns_section_, true);
+  } else {
+    if (failure && broke_connection(failure)) state_->mark_broken(failure);
     state_->leave_raw(token_, owns_section_);
   }
   if (failure) std::rethrow_exception(failure);

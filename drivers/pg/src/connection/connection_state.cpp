@@ -108,6 +108,22 @@ connection_state::connection_state(connection_ptr c, connect_options o)
     throw_connection_error(conn_.get(), "entering pipeline mode");
   }
   in_pipeline_ = true;
+  if (options_.on_notice) PQsetNoticeReceiver(conn_.get(), &connection_state::receive_notice, this);
+}
+
+void connection_state::receive_notice(void* self, const PGresult* res) noexcept {
+  auto field = [res](int code) {
+    const char* v = PQresultErrorField(res, code);
+    return std::string(v != nullptr ? v : "");
+  };
+  try {
+    static_cast<connection_state*>(self)->options_.on_notice(
+        notice{field(PG_DIAG_SEVERITY_NONLOCALIZED), field(PG_DIAG_SQLSTATE),
+               field(PG_DIAG_MESSAGE_PRIMARY), field(PG_DIAG_MESSAGE_DETAIL),
+               field(PG_DIAG_MESSAGE_HINT)});
+  } catch (...) {
+    // a receiver's exception cannot cross libpq: dropped, as documented
+  }
 }
 
 void connection_state::check_usable(const char* call) const {
@@ -309,28 +325,32 @@ void connection_state::apply_deadline(request& r) const {
   r.caller_deadline = d;
 }
 
-task<result_ptr> connection_state::run(std::shared_ptr<request> req, const char* call) {
-  check_usable(call);
-  if (req->owner == 0 && req->what != request::kind::sync && !req->internal) {
-    check_not_holder(call);
-  }
-  if (req->params.size() > max_parameters) {
+void connection_state::check_statement(const request& r, const char* call) const {
+  if (r.params.size() > max_parameters) {
     throw usage_error(std::string("balrog::pg::connection::") + call + ": " +
-                      std::to_string(req->params.size()) +
+                      std::to_string(r.params.size()) +
                       " parameters; the protocol allows at most 65535");
   }
-  for (const param& p : req->params) {
+  for (const param& p : r.params) {
     if (!p.binary && p.value && p.value->find('\0') != std::string::npos) {
       throw_error({"22021", "ERROR",
                    "a text parameter contains a NUL byte, which text values cannot hold",
                    "send bytes as pg::bytea (binary)", ""});
     }
   }
-  if (req->what == request::kind::query && is_copy_through_client(req->sql)) {
+  if (r.what == request::kind::query && is_copy_through_client(r.sql)) {
     throw usage_error(std::string("balrog::pg::connection::") + call +
                       ": COPY ... FROM STDIN / TO STDOUT cannot run through query(); use "
                       "copy_in() / copy_out()");
   }
+}
+
+task<result_ptr> connection_state::run(std::shared_ptr<request> req, const char* call) {
+  check_usable(call);
+  if (req->owner == 0 && req->what != request::kind::sync && !req->internal) {
+    check_not_holder(call);
+  }
+  check_statement(*req, call);
   apply_deadline(*req);
   auto self = shared_from_this();  // the state outlives this call even if the owner lets go
   req = through_cache(std::move(req));

@@ -95,6 +95,11 @@ class connection_state : public std::enable_shared_from_this<connection_state> {
   // is safe (connect_options::deadline_statement_timeout).
   task<result_ptr> run(std::shared_ptr<request> req, const char* call);
 
+  // Refuses what no server would take, for this caller alone (usage_error, or
+  // character_not_in_repertoire for a text parameter holding a NUL byte): too many parameters,
+  // COPY ... STDIN / STDOUT in the pipeline.
+  void check_statement(const request& r, const char* call) const;
+
   // Exclusive sections. acquire waits its turn in the queue (throws usage_error when the caller
   // already holds a section of this connection: it would wait for itself). The token tags the
   // section's requests.
@@ -110,17 +115,19 @@ class connection_state : public std::enable_shared_from_this<connection_state> {
   void note_holder(std::uint64_t token) noexcept;
 
   // Raw use: inside section `token`, waits until every request sent so far has its results,
-  // then leaves pipeline mode and gives the caller libpq to itself (COPY, the simple protocol,
-  // single-row mode). leave_raw goes back to the pipeline and, with end_section, ends the
-  // section.
-  task<void> enter_raw(std::uint64_t token);
+  // then gives the caller libpq to itself: out of pipeline mode (COPY, the simple protocol) or,
+  // with stay_in_pipeline, in it (a stream: single-row mode, which libpq leaves set for the
+  // next query when a query ends outside pipeline mode). leave_raw goes back to the pipeline
+  // and, with end_section, ends the section.
+  task<void> enter_raw(std::uint64_t token, bool stay_in_pipeline = false);
   void leave_raw(std::uint64_t token, bool end_section) noexcept;
   // A raw use stopped half-way (its holder was interrupted or dropped): whoever leads next
   // finishes it, then ends the section when end_section. `what`: a COPY IN to abort with
   // `reason`; output still in libpq's buffer to send (a COPY's end, a script), then results to
   // read; a COPY OUT to drain; results to read. With cancel, the server is asked to stop what
   // it runs (nothing else can be hit: the section holds until the clean-up is done).
-  enum class leftover { none, copy_in, output, copy_out, results };
+  // pipeline_results: the results of a statement sent in pipeline mode, up to its Sync.
+  enum class leftover { none, copy_in, output, copy_out, results, pipeline_results };
   void abandon_raw(std::uint64_t token, leftover what, std::string reason, bool end_section,
                    bool cancel) noexcept;
 
@@ -151,6 +158,9 @@ class connection_state : public std::enable_shared_from_this<connection_state> {
  private:
   class request_awaiter;
 
+  // libpq's notice receiver: forwards to connect_options::on_notice (the PGconn lives and dies
+  // with this state, so `self` outlives it).
+  static void receive_notice(void* self, const PGresult* res) noexcept;
   // Waits until `r` is done, leading when nobody else does. When the caller gives up, withdraws
   // or abandons the request (see abandon) and rethrows.
   task<void> wait_for(const std::shared_ptr<request>& r);

@@ -14,7 +14,7 @@
 
 namespace balrog::pg::detail {
 
-task<void> connection_state::enter_raw(std::uint64_t token) {
+task<void> connection_state::enter_raw(std::uint64_t token, bool stay_in_pipeline) {
   // A notification waiter leading the pipeline stands aside (it would otherwise lead for ever:
   // review C8); leaders of other callers stop when their statement is done.
   want_raw_ = true;
@@ -29,6 +29,11 @@ task<void> connection_state::enter_raw(std::uint64_t token) {
     sync->owner = token;
     co_await run(sync, "copy");
     if (in_flight_.empty() && !pumping_) break;
+  }
+  if (stay_in_pipeline) {
+    raw_ = true;
+    pumping_ = true;
+    co_return;
   }
   if (PQexitPipelineMode(conn_.get()) != 1) {
     std::exception_ptr why;
@@ -131,6 +136,13 @@ task<void> connection_state::clean_up() {
         pending_cleanup_ = next;
         break;
       }
+      case leftover::pipeline_results:
+        for (;;) {
+          result_ptr r = co_await next_result(c, deadline::never());
+          if (r && PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) break;
+        }
+        pending_cleanup_ = leftover::none;
+        break;
       case leftover::none:
         break;
     }

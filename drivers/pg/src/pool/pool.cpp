@@ -295,6 +295,12 @@ task<result> pool::query(std::string sql, std::vector<param> params) {
   co_return co_await std::move(running);
 }
 
+task<std::uint64_t> pool::execute(std::string sql, std::vector<param> params) {
+  pooled_connection c = co_await acquire();
+  task<std::uint64_t> running = c->execute(std::move(sql), std::move(params));
+  co_return co_await std::move(running);
+}
+
 pool_stats pool::stats() const { return state_ ? state_->stats() : pool_stats{}; }
 const pool_options& pool::options() const {
   if (!state_) throw usage_error("balrog::pg::pool::options: moved-from pool");

@@ -117,8 +117,11 @@ task<void> flush(PGconn* conn, deadline until) {
 
 task<result_ptr> next_result(PGconn* conn, deadline until) {
   for (;;) {
-    if (PQconsumeInput(conn) == 0) throw_connection_error(conn, "reading from the server");
+    // Read only when what libpq holds is not enough: PQconsumeInput first moves the unread
+    // input to the front of its buffer, which per row of a streamed result is quadratic.
     if (PQisBusy(conn) == 0) co_return result_ptr(PQgetResult(conn));
+    if (PQconsumeInput(conn) == 0) throw_connection_error(conn, "reading from the server");
+    if (PQisBusy(conn) == 0) continue;
     co_await wait_input(conn, until, "waiting for a result");
   }
 }

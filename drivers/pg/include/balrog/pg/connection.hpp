@@ -113,6 +113,7 @@ struct notification {
 class transaction;
 class copy_writer;
 class copy_reader;
+class row_stream;
 namespace detail {
 class pool_state;
 }
@@ -137,6 +138,35 @@ class connection {
     requires(!std::is_same_v<std::decay_t<A>, std::vector<param>>)
   task<result> query(std::string sql, const A& first, const More&... more) {
     return query(std::move(sql), std::vector<param>{to_param(first), to_param(more)...});
+  }
+  // The same, for a statement that must return exactly one row (else pg::unexpected_rows:
+  // 02000 for none, 21000 for more) — r.one<T>() reads it — or at most one (query_opt).
+  task<result> query_one(std::string sql, std::vector<param> params = {});
+  template <class A, class... More>
+    requires(!std::is_same_v<std::decay_t<A>, std::vector<param>>)
+  task<result> query_one(std::string sql, const A& first, const More&... more) {
+    return query_one(std::move(sql), std::vector<param>{to_param(first), to_param(more)...});
+  }
+  task<result> query_opt(std::string sql, std::vector<param> params = {});
+  template <class A, class... More>
+    requires(!std::is_same_v<std::decay_t<A>, std::vector<param>>)
+  task<result> query_opt(std::string sql, const A& first, const More&... more) {
+    return query_opt(std::move(sql), std::vector<param>{to_param(first), to_param(more)...});
+  }
+  // A statement run for its effect: the number of rows it inserted, updated, deleted, copied...
+  task<std::uint64_t> execute(std::string sql, std::vector<param> params = {});
+  template <class A, class... More>
+    requires(!std::is_same_v<std::decay_t<A>, std::vector<param>>)
+  task<std::uint64_t> execute(std::string sql, const A& first, const More&... more) {
+    return execute(std::move(sql), std::vector<param>{to_param(first), to_param(more)...});
+  }
+  // A large result row by row (libpq's single-row mode): memory holds one row at a time. The
+  // stream has the connection to itself until its end (like COPY).
+  task<row_stream> stream(std::string sql, std::vector<param> params = {});
+  template <class A, class... More>
+    requires(!std::is_same_v<std::decay_t<A>, std::vector<param>>)
+  task<row_stream> stream(std::string sql, const A& first, const More&... more) {
+    return stream(std::move(sql), std::vector<param>{to_param(first), to_param(more)...});
   }
 
   // Several statements separated by semicolons, no parameters (simple protocol), run alone.
@@ -196,11 +226,37 @@ class transaction {
   transaction(const transaction&) = delete;
   ~transaction();  // rolls back if still open (queued at once; nothing else runs in between)
 
+  // As the connection's (query, query_one, query_opt, execute, stream), inside the
+  // transaction.
   task<result> query(std::string sql, std::vector<param> params = {});
   template <class A, class... More>
     requires(!std::is_same_v<std::decay_t<A>, std::vector<param>>)
   task<result> query(std::string sql, const A& first, const More&... more) {
     return query(std::move(sql), std::vector<param>{to_param(first), to_param(more)...});
+  }
+  task<result> query_one(std::string sql, std::vector<param> params = {});
+  template <class A, class... More>
+    requires(!std::is_same_v<std::decay_t<A>, std::vector<param>>)
+  task<result> query_one(std::string sql, const A& first, const More&... more) {
+    return query_one(std::move(sql), std::vector<param>{to_param(first), to_param(more)...});
+  }
+  task<result> query_opt(std::string sql, std::vector<param> params = {});
+  template <class A, class... More>
+    requires(!std::is_same_v<std::decay_t<A>, std::vector<param>>)
+  task<result> query_opt(std::string sql, const A& first, const More&... more) {
+    return query_opt(std::move(sql), std::vector<param>{to_param(first), to_param(more)...});
+  }
+  task<std::uint64_t> execute(std::string sql, std::vector<param> params = {});
+  template <class A, class... More>
+    requires(!std::is_same_v<std::decay_t<A>, std::vector<param>>)
+  task<std::uint64_t> execute(std::string sql, const A& first, const More&... more) {
+    return execute(std::move(sql), std::vector<param>{to_param(first), to_param(more)...});
+  }
+  task<row_stream> stream(std::string sql, std::vector<param> params = {});
+  template <class A, class... More>
+    requires(!std::is_same_v<std::decay_t<A>, std::vector<param>>)
+  task<row_stream> stream(std::string sql, const A& first, const More&... more) {
+    return stream(std::move(sql), std::vector<param>{to_param(first), to_param(more)...});
   }
   // Inside the transaction: COPY (the ETL pattern BEGIN; COPY into staging; INSERT ... SELECT;
   // COMMIT) and scripts. The transaction keeps the connection when they end.
@@ -285,6 +341,37 @@ class copy_reader {
   std::uint64_t token_ = 0;
   bool owns_section_ = true;
   bool open_ = false;
+};
+
+// Rows of one statement, one at a time (connection::stream, transaction::stream).
+//
+//   auto rows = co_await conn.stream("select id, payload from events where day = $1", day);
+//   while (auto row = co_await rows.next()) handle(row->get<std::int64_t>(0), ...);
+//
+// Each row is read when asked for; the statement's error (if it fails half-way) is thrown by
+// next() after the rows before it. A stream dropped before its end asks the server to stop,
+// and the next user of the connection drains what was already sent.
+class row_stream {
+ public:
+  row_stream(row_stream&&) noexcept;
+  row_stream& operator=(row_stream&&) = delete;
+  row_stream(const row_stream&) = delete;
+  row_stream& operator=(const row_stream&) = delete;
+  ~row_stream();
+  // The next row, or nullopt at the end. The row is a view, valid until the next call of next()
+  // (or the stream's destruction or move).
+  task<std::optional<row>> next();
+
+ private:
+  friend class connection;
+  friend class transaction;
+  row_stream(std::shared_ptr<detail::connection_state> s, std::uint64_t token,
+             bool owns_section) noexcept;
+  std::shared_ptr<detail::connection_state> state_;
+  std::uint64_t token_ = 0;
+  bool owns_section_ = true;
+  bool open_ = false;
+  result current_;
 };
 
 }  // namespace balrog::pg

@@ -55,7 +55,9 @@
 //   │  └─ query_cancelled             57014: statement_timeout, or a cancel request
 //   ├─ system_error                   58xxx
 //   ├─ plpgsql_error                  P0xxx (raise_exception P0001: RAISE EXCEPTION)
-//   └─ internal_error                 XXxxx
+//   ├─ internal_error                 XXxxx
+//   └─ unexpected_rows                02000 / 21000, the client's: query_one() of no row or of
+//                                     two, query_opt() of two (result::one/opt too)
 //
 // COMMIT of a transaction in which a statement failed: PostgreSQL rolls back and answers with
 // the tag ROLLBACK and no error; commit() then throws transaction_rollback (40000).
@@ -164,6 +166,9 @@ BALROG_PG_ERROR_CLASS(system_error, error);
 BALROG_PG_ERROR_CLASS(plpgsql_error, error);
 BALROG_PG_ERROR_CLASS(raise_exception, plpgsql_error);
 BALROG_PG_ERROR_CLASS(internal_error, error);
+// The client's: a statement returned a number of rows the caller ruled out (query_one of no
+// row: 02000 no_data; of two: 21000 cardinality_violation).
+BALROG_PG_ERROR_CLASS(unexpected_rows, error);
 
 #undef BALROG_PG_ERROR_CLASS
 

@@ -122,6 +122,15 @@ class pool {
     return query(std::move(sql), std::vector<param>{to_param(first), to_param(more)...});
   }
 
+  // One statement run for its effect, on a connection borrowed for its duration: the number of
+  // rows it affected.
+  task<std::uint64_t> execute(std::string sql, std::vector<param> params = {});
+  template <class A, class... More>
+    requires(!std::is_same_v<std::decay_t<A>, std::vector<param>>)
+  task<std::uint64_t> execute(std::string sql, const A& first, const More&... more) {
+    return execute(std::move(sql), std::vector<param>{to_param(first), to_param(more)...});
+  }
+
   [[nodiscard]] pool_stats stats() const;
   [[nodiscard]] const pool_options& options() const;
 
