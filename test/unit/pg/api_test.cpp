@@ -219,6 +219,14 @@ TEST(PgApi, TransactRetriesSerializationFailures) {
                                             })),
                  pg::division_by_zero);
     EXPECT_EQ(attempts, 1);
+    // The pool form: a connection for each attempt.
+    auto p = balrog::await(pg::pool::create(pg_cluster::conninfo(), {.max_size = 1}));
+    EXPECT_EQ(balrog::await(pg::transact(p,
+                                         [](pg::transaction& t) -> balrog::task<int> {
+                                           auto r = co_await t.query_one("select 5");
+                                           co_return r.one<int>();
+                                         })),
+              5);
   });
   // Blocking style, on a plain thread.
   auto c = pg::blocking::connect(pg_cluster::conninfo());

@@ -9,8 +9,8 @@
 //   proxy.cut_after_server_bytes(n) // n more bytes reach clients, then both sides are closed
 //                                   // (a connection lost in the middle of a message)
 //   proxy.cut_after_client_sends("COMMIT")  // once a client sends bytes containing the
-//                                   // pattern, they reach the server, but the connection is
-//                                   // closed before any reply reaches the client
+//                                   // pattern, they reach the server (then a FIN), but the
+//                                   // client's side is closed before any reply reaches it
 //
 // The proxy runs on its own plain thread (poll(2)), independent of balrog's runtime, so it keeps
 // working whatever the code under test does. Every connection a client opens gets its own
@@ -122,6 +122,7 @@ class tcp_fault_proxy {
     pipe up;                             // client -> server
     pipe down;                           // server -> client
     bool close_after_up_drains = false;  // the cut pattern went by: close once it is delivered
+    bool draining_server = false;        // the client is gone; the server reads to its end
     std::string pattern_tail;            // the end of what the client sent, for matching
     void close_both(bool reset) {
       for (int* fd : {&client, &server}) {
@@ -244,9 +245,19 @@ class tcp_fault_proxy {
       for (auto& c : conns_) {
         if (c->client < 0) continue;
         const bool ok = blackholed || (flush(c->server, c->up) && flush(c->client, c->down));
-        if (!ok || (c->close_after_up_drains && c->up.pending.empty())) c->close_both(false);
+        if (!ok) {
+          c->close_both(false);
+        } else if (c->close_after_up_drains && c->up.pending.empty()) {
+          // The client hears nothing more. The server gets a FIN after the data and is read
+          // (and ignored) to its end: closing with unread input would send it a RST, which
+          // may throw away what it has not read yet.
+          ::close(c->client);
+          c->client = -1;
+          ::shutdown(c->server, SHUT_WR);
+          c->draining_server = true;
+        }
       }
-      std::erase_if(conns_, [](const auto& c) { return c->client < 0; });
+      std::erase_if(conns_, [](const auto& c) { return c->client < 0 && c->server < 0; });
       open_ = static_cast<int>(conns_.size());
 
       std::vector<pollfd> fds{{wake_, POLLIN, 0}, {listener_, POLLIN, 0}};
@@ -254,7 +265,9 @@ class tcp_fault_proxy {
       for (auto& c : conns_) {
         short up = 0;
         short down = 0;
-        if (!blackholed) {
+        if (c->draining_server) {
+          down = POLLIN;
+        } else if (!blackholed) {
           if (c->up.buffered < max_buffered) up |= POLLIN;
           if (c->down.buffered < max_buffered) down |= POLLIN;
           for (pipe* p : {&c->up, &c->down}) {
@@ -284,6 +297,13 @@ class tcp_fault_proxy {
       if ((fds[1].revents & POLLIN) != 0) accept_all();
       for (std::size_t i = 0; i + 2 < fds.size() && i / 2 < conns_.size(); i += 2) {
         connection& c = *conns_[i / 2];
+        if (c.draining_server) {
+          if ((fds[i + 3].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+            char sink[65536];
+            if (::recv(c.server, sink, sizeof sink, 0) <= 0) c.close_both(false);
+          }
+          continue;
+        }
         if (c.client < 0 || blackholed) continue;
         const short from_client = fds[i + 2].revents;
         const short from_server = fds[i + 3].revents;

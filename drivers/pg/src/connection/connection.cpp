@@ -9,8 +9,10 @@
 #include "balrog/offload.hpp"
 #include "balrog/pg/error.hpp"
 #include "connection/connection_state.hpp"
+#include "connection/failure_kind.hpp"
 #include "connection/result_errors.hpp"
 #include "protocol/connect_timeout.hpp"
+#include "protocol/conninfo_arrays.hpp"
 #include "wait/readable_or_writable.hpp"
 
 namespace balrog::pg {
@@ -55,26 +57,17 @@ std::string quoted_identifier(PGconn* conn, const std::string& name) {
   return out;
 }
 
-bool interrupted(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const cancelled&) {
-    return true;
-  } catch (const timeout_error&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
+// query_one / query_opt: the statement's result, checked to have `least` to `most` rows.
+task<result> with_rows(task<result> running, std::size_t least, std::size_t most) {
+  result r = co_await std::move(running);
+  r.expect_rows(least, most);
+  co_return r;
 }
 
-bool broke_connection(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const connection_error&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
+// execute: the number of rows the statement affected.
+task<std::uint64_t> rows_affected(task<result> running) {
+  result r = co_await std::move(running);
+  co_return r.rows_affected();
 }
 
 // Queues the end of a COPY IN (CopyDone, or CopyFail with `error_message`), waiting while
@@ -141,7 +134,7 @@ task<void> script_in_section(connection_state& s, std::uint64_t token, bool owns
   } catch (...) {
     failure = std::current_exception();
   }
-  if (failure && interrupted(failure)) {
+  if (failure && detail::is_interruption(failure)) {
     // What the script still runs is read by the next leader; the server is asked to stop it
     // (nothing else can be hit: the section holds until then).
     s.abandon_raw(token, leftover::output, "", owns, true);
@@ -189,7 +182,7 @@ task<void> start_copy(connection_state& s, std::uint64_t token, bool owns, const
   } catch (...) {
     failure = std::current_exception();
   }
-  if (interrupted(failure)) {
+  if (detail::is_interruption(failure)) {
     s.abandon_raw(token, left, "balrog: the COPY's start was interrupted", owns, true);
   } else {
     s.leave_raw(token, owns);
@@ -231,7 +224,7 @@ task<void> start_stream(connection_state& s, std::uint64_t token, bool owns, con
   } catch (...) {
     failure = std::current_exception();
   }
-  if (interrupted(failure)) {
+  if (detail::is_interruption(failure)) {
     s.abandon_raw(token, leftover::pipeline_results, "", owns, true);
   } else {
     s.mark_broken(failure);  // libpq refused or the connection broke
@@ -271,15 +264,9 @@ task<detail::connection_ptr> connect_offloaded(
   deadline_scope bound(until);
   auto connecting = on_fiber([params] {
     return offload([params] {
-      std::vector<const char*> keys;
-      std::vector<const char*> values;
-      for (const auto& [k, v] : params) {
-        keys.push_back(k.c_str());
-        values.push_back(v.c_str());
-      }
-      keys.push_back(nullptr);
-      values.push_back(nullptr);
-      return detail::connection_ptr(PQconnectdbParams(keys.data(), values.data(), 0));
+      return detail::with_libpq_arrays(params, [](const char* const* k, const char* const* v) {
+        return detail::connection_ptr(PQconnectdbParams(k, v, 0));
+      });
     });
   });
   detail::connection_ptr conn = co_await std::move(connecting);
@@ -356,20 +343,15 @@ task<result> connection::query(std::string sql, std::vector<param> params) {
 }
 
 task<result> connection::query_one(std::string sql, std::vector<param> params) {
-  result r = co_await query(std::move(sql), std::move(params));
-  r.expect_rows(1, 1);
-  co_return r;
+  return with_rows(query(std::move(sql), std::move(params)), 1, 1);
 }
 
 task<result> connection::query_opt(std::string sql, std::vector<param> params) {
-  result r = co_await query(std::move(sql), std::move(params));
-  r.expect_rows(0, 1);
-  co_return r;
+  return with_rows(query(std::move(sql), std::move(params)), 0, 1);
 }
 
 task<std::uint64_t> connection::execute(std::string sql, std::vector<param> params) {
-  result r = co_await query(std::move(sql), std::move(params));
-  co_return r.rows_affected();
+  return rows_affected(query(std::move(sql), std::move(params)));
 }
 
 task<row_stream> connection::stream(std::string sql, std::vector<param> params) {
@@ -531,20 +513,15 @@ task<result> transaction::query(std::string sql, std::vector<param> params) {
 }
 
 task<result> transaction::query_one(std::string sql, std::vector<param> params) {
-  result r = co_await query(std::move(sql), std::move(params));
-  r.expect_rows(1, 1);
-  co_return r;
+  return with_rows(query(std::move(sql), std::move(params)), 1, 1);
 }
 
 task<result> transaction::query_opt(std::string sql, std::vector<param> params) {
-  result r = co_await query(std::move(sql), std::move(params));
-  r.expect_rows(0, 1);
-  co_return r;
+  return with_rows(query(std::move(sql), std::move(params)), 0, 1);
 }
 
 task<std::uint64_t> transaction::execute(std::string sql, std::vector<param> params) {
-  result r = co_await query(std::move(sql), std::move(params));
-  co_return r.rows_affected();
+  return rows_affected(query(std::move(sql), std::move(params)));
 }
 
 task<row_stream> transaction::stream(std::string sql, std::vector<param> params) {
@@ -616,7 +593,7 @@ task<void> transaction::commit() {
   } catch (const error&) {
     throw;  // the server's answer: the COMMIT failed, nothing was committed
   } catch (...) {
-    if (!interrupted(std::current_exception())) throw;
+    if (!detail::is_interruption(std::current_exception())) throw;
     if (!req->sent) {
       // Still queued: roll back instead, so the outcome is known (and nothing of anyone else
       // runs inside the transaction).
@@ -718,7 +695,7 @@ task<std::uint64_t> copy_writer::finish() {
   } catch (...) {
     failure = std::current_exception();
   }
-  if (failure && interrupted(failure)) {
+  if (failure && detail::is_interruption(failure)) {
     state_->abandon_raw(token_, leftover::results, "", owns_section_, false);
   } else {
     state_->leave_raw(token_, owns_section_);
@@ -738,7 +715,7 @@ task<void> copy_writer::abort(std::string reason) {
   } catch (...) {
     failure = std::current_exception();
   }
-  if (failure && interrupted(failure)) {
+  if (failure && detail::is_interruption(failure)) {
     state_->abandon_raw(token_, leftover::results, "", owns_section_, false);
   } else {
     state_->leave_raw(token_, owns_section_);
@@ -789,7 +766,7 @@ task<std::optional<std::string>> copy_reader::next() {
   } catch (...) {
     failure = std::current_exception();
   }
-  if (failure && interrupted(failure)) {
+  if (failure && detail::is_interruption(failure)) {
     state_->abandon_raw(token_, leftover::results, "", owns_section_, false);
   } else {
     state_->leave_raw(token_, owns_section_);
@@ -832,11 +809,11 @@ task<std::optional<row>> row_stream::next() {
     failure = std::current_exception();
   }
   open_ = false;
-  if (failure && interrupted(failure)) {
+  if (failure && detail::is_interruption(failure)) {
     // Given up mid-stream: the server is asked to stop, the next user drains the rest.
     state_->abandon_raw(token_, leftover::pipeline_results, "", owns_section_, true);
   } else {
-    if (failure && broke_connection(failure)) state_->mark_broken(failure);
+    if (failure && detail::is_connection_loss(failure)) state_->mark_broken(failure);
     state_->leave_raw(token_, owns_section_);
   }
   if (failure) std::rethrow_exception(failure);

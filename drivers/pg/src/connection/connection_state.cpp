@@ -14,6 +14,7 @@
 #include "balrog/io.hpp"
 #include "balrog/offload.hpp"
 #include "balrog/pg/error.hpp"
+#include "connection/failure_kind.hpp"
 #include "connection/result_errors.hpp"
 #include "connection/statement_text.hpp"
 #include "wait/current_shard.hpp"
@@ -31,18 +32,6 @@ int socket_of(PGconn* conn) {
   const int fd = PQsocket(conn);
   if (fd < 0) throw_connection_error(conn, "the connection has no socket");
   return fd;
-}
-
-bool interruption(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const cancelled&) {
-    return true;
-  } catch (const timeout_error&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
 }
 
 std::exception_ptr closed_error() {
@@ -387,7 +376,7 @@ task<void> connection_state::wait_for(const std::shared_ptr<request>& r) {
   } catch (...) {
     left = std::current_exception();
   }
-  if (left && r->done && !interruption(left)) {
+  if (left && r->done && !is_interruption(left)) {
     // The leader's read failed (the connection broke), but its own request has its outcome:
     // the server's answer, kept by fail_everything. That is what its caller must see.
     left = nullptr;
@@ -784,13 +773,7 @@ void connection_state::complete_head() {
     done->error = done->wrapper_error;
   }
   if (done->what == request::kind::prepare && done->error) {
-    bool exists = false;
-    try {
-      std::rethrow_exception(done->error);
-    } catch (const error& e) {
-      exists = e.sqlstate() == "42P05";
-    } catch (...) {
-    }
+    const bool exists = sqlstate_of(done->error) == "42P05";
     // The cache names a statement after its text and types: one of that name is this one.
     if (exists && !done->cache_key.empty()) {
       done->error = nullptr;

@@ -18,6 +18,7 @@
 
 #include "balrog/pg/error.hpp"
 #include "connection/connection_state.hpp"
+#include "connection/failure_kind.hpp"
 
 namespace balrog::pg::detail {
 
@@ -61,16 +62,6 @@ void build_key(std::string& key, const std::string& sql, const std::vector<param
     key += '\0';
     key.append(reinterpret_cast<const char*>(&p.oid), sizeof p.oid);
     key += p.binary ? 'b' : 't';
-  }
-}
-
-std::string sqlstate_of(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const error& err) {
-    return err.sqlstate();
-  } catch (...) {
-    return {};
   }
 }
 

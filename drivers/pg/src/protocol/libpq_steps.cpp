@@ -8,6 +8,7 @@
 #include "balrog/io.hpp"
 #include "balrog/offload.hpp"
 #include "balrog/pg/error.hpp"
+#include "protocol/conninfo_arrays.hpp"
 #include "wait/readable_or_writable.hpp"
 
 namespace balrog::pg::detail {
@@ -63,15 +64,9 @@ task<connection_ptr> connect(std::vector<std::pair<std::string, std::string>> pa
   // captures inside a co_await full-expression (see balrog/task.hpp).
   auto starting = on_fiber([params]() {
     return offload([params]() {
-      std::vector<const char*> keys;
-      std::vector<const char*> values;
-      for (const auto& [k, v] : params) {
-        keys.push_back(k.c_str());
-        values.push_back(v.c_str());
-      }
-      keys.push_back(nullptr);
-      values.push_back(nullptr);
-      return connection_ptr(PQconnectStartParams(keys.data(), values.data(), 0));
+      return with_libpq_arrays(params, [](const char* const* k, const char* const* v) {
+        return connection_ptr(PQconnectStartParams(k, v, 0));
+      });
     });
   });
   connection_ptr conn = co_await std::move(starting);

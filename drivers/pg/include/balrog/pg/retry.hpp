@@ -63,53 +63,57 @@ using transact_result_t = balrog::detail::await_result_t<std::invoke_result_t<F&
 
 }  // namespace detail
 
+namespace detail {
+
+// One attempt on `conn`: BEGIN, fn, COMMIT.
+template <class F>
+task<transact_result_t<F>> attempt(connection& conn, F& fn, const retry_options& o) {
+  transaction t = co_await conn.begin(o.level, o.read_only);
+  if constexpr (std::is_void_v<transact_result_t<F>>) {
+    co_await fn(t);
+    co_await t.commit();
+  } else {
+    transact_result_t<F> value = co_await fn(t);
+    co_await t.commit();
+    co_return value;
+  }
+}
+
+// Runs `one()` (an attempt, as a task) until it succeeds or fails for good.
+template <class R, class One>
+task<R> with_retries(One one, const retry_options& o) {
+  for (int n = 1;; ++n) {
+    std::exception_ptr failed;
+    try {
+      co_return co_await one();
+    } catch (...) {
+      failed = std::current_exception();  // the attempt's transaction, if open, rolled back
+    }
+    if (!worth_retrying(failed, n, o)) std::rethrow_exception(failed);
+    co_await sleep_for(backoff_before_next(n, o));
+  }
+}
+
+}  // namespace detail
+
 template <class F>
 task<detail::transact_result_t<F>> transact(connection& conn, F fn, retry_options o = {}) {
   using R = detail::transact_result_t<F>;
-  for (int attempt = 1;; ++attempt) {
-    std::exception_ptr failed;
-    try {
-      transaction t = co_await conn.begin(o.level, o.read_only);
-      if constexpr (std::is_void_v<R>) {
-        co_await fn(t);
-        co_await t.commit();
-        co_return;
-      } else {
-        R value = co_await fn(t);
-        co_await t.commit();
-        co_return value;
-      }
-    } catch (...) {
-      failed = std::current_exception();  // the transaction, if open, rolls back
-    }
-    if (!detail::worth_retrying(failed, attempt, o)) std::rethrow_exception(failed);
-    co_await sleep_for(detail::backoff_before_next(attempt, o));
-  }
+  // The task is made first: GCC 12 mishandles closure temporaries in a co_await expression.
+  task<R> running = detail::with_retries<R>([&]() { return detail::attempt(conn, fn, o); }, o);
+  co_return co_await std::move(running);
 }
 
 template <class F>
 task<detail::transact_result_t<F>> transact(pool& p, F fn, retry_options o = {}) {
   using R = detail::transact_result_t<F>;
-  for (int attempt = 1;; ++attempt) {
-    std::exception_ptr failed;
-    try {
-      pooled_connection conn = co_await p.acquire();
-      transaction t = co_await conn->begin(o.level, o.read_only);
-      if constexpr (std::is_void_v<R>) {
-        co_await fn(t);
-        co_await t.commit();
-        co_return;
-      } else {
-        R value = co_await fn(t);
-        co_await t.commit();
-        co_return value;
-      }
-    } catch (...) {
-      failed = std::current_exception();
-    }
-    if (!detail::worth_retrying(failed, attempt, o)) std::rethrow_exception(failed);
-    co_await sleep_for(detail::backoff_before_next(attempt, o));
-  }
+  task<R> running = detail::with_retries<R>(
+      [&]() -> task<R> {
+        pooled_connection conn = co_await p.acquire();
+        co_return co_await detail::attempt(*conn, fn, o);
+      },
+      o);
+  co_return co_await std::move(running);
 }
 
 namespace blocking {
