@@ -95,6 +95,7 @@ TEST(PgTransactionState, ACommitWhoseReplyIsLostIsInDoubt) {
     fresh_table(setup, "c7d");
     balrog::test::tcp_fault_proxy proxy(server_port());
     auto c = connect_through(proxy);
+    const int pid = c.backend_pid();
     auto t = balrog::await(c.begin());
     balrog::await(t.query("insert into c7d values (1)"));
     proxy.cut_after_client_sends("COMMIT");
@@ -105,7 +106,11 @@ TEST(PgTransactionState, ACommitWhoseReplyIsLostIsInDoubt) {
       EXPECT_EQ(e.sqlstate(), "08007");  // transaction_resolution_unknown
     }
     EXPECT_FALSE(c.is_open());
-    // The server did commit: "in doubt" was the honest answer.
+    // The server did commit: "in doubt" was the honest answer. (It commits while we hear of
+    // the lost connection: wait for its backend to end.)
+    const std::string gone =
+        "select count(*) from pg_stat_activity where pid = " + std::to_string(pid);
+    for (int i = 0; i < 500 && outside(gone) != "0"; ++i) balrog::this_fiber::sleep_for(10ms);
     EXPECT_EQ(outside("select count(*) from c7d"), "1");
   });
 }

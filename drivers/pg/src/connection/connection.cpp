@@ -9,6 +9,7 @@
 #include "balrog/offload.hpp"
 #include "balrog/pg/error.hpp"
 #include "connection/connection_state.hpp"
+#include "connection/drain.hpp"
 #include "connection/failure_kind.hpp"
 #include "connection/result_errors.hpp"
 #include "protocol/connect_timeout.hpp"
@@ -106,8 +107,7 @@ task<detail::result_ptr> run_simple(connection_state& s, const std::string& sql,
         co_await queue_copy_end(c, "balrog: COPY in execute_script");
         co_await detail::flush(c, deadline::never());
       } else {
-        while (co_await detail::get_copy_data(c, deadline::never())) {
-        }
+        co_await detail::drop_copy_out(c);
       }
       continue;
     }
@@ -170,8 +170,7 @@ task<void> start_copy(connection_state& s, std::uint64_t token, bool owns, const
       co_await detail::flush(c, deadline::never());
     } else if (got == PGRES_COPY_OUT) {
       left = leftover::copy_out;
-      while (co_await detail::get_copy_data(c, deadline::never())) {
-      }
+      co_await detail::drop_copy_out(c);
       left = leftover::results;
     }
     while (auto rest = co_await detail::next_result(c, deadline::never())) {

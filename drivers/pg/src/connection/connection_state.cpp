@@ -481,7 +481,10 @@ task<void> connection_state::pump(request* mine, deadline until) {
     // the reply instead, and anything unsolicited (a notice) is read with it.
     const bool results_may_wait = !in_flight_.empty() || mine == nullptr;
     send_ready();
-    co_await flush_out(true);
+    // Usually everything goes at once; await the flush loop only when it did not (a task that
+    // completes without suspending, once per turn, would nest stack frames where the compiler
+    // makes no tail calls: ASan builds).
+    if (PQflush(conn_.get()) != 0) co_await flush_out(true);
     flushed_upto_ = sent_count_;
     if (results_may_wait) read_available();
     if (mine != nullptr ? mine->done : !notifications_.empty() || want_raw_) co_return;

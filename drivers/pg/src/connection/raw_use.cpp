@@ -10,6 +10,7 @@
 // middle leaves the rest to the next one.
 #include "balrog/pg/error.hpp"
 #include "connection/connection_state.hpp"
+#include "connection/drain.hpp"
 #include "wait/readable_or_writable.hpp"
 
 namespace balrog::pg::detail {
@@ -117,32 +118,22 @@ task<void> connection_state::clean_up() {
         pending_cleanup_ = leftover::results;
         break;
       case leftover::copy_out:
-        while (co_await get_copy_data(c, deadline::never())) {
-        }
+        co_await drop_copy_out(c);
         pending_cleanup_ = leftover::results;
         break;
-      case leftover::results: {
-        // A statement whose start was interrupted may turn out to be a COPY: end it too.
-        leftover next = leftover::none;
-        while (auto r = co_await next_result(c, deadline::never())) {
-          const ExecStatusType st = PQresultStatus(r.get());
-          if (st == PGRES_COPY_OUT || st == PGRES_COPY_IN) {
-            next = st == PGRES_COPY_OUT ? leftover::copy_out : leftover::copy_in;
-            if (cleanup_reason_.empty()) cleanup_reason_ = "balrog: the COPY was abandoned";
-            break;
-          }
-          note_command(r.get());
+      case leftover::results:
+      case leftover::pipeline_results: {
+        const drained d =
+            co_await drop_results(c, pending_cleanup_ == leftover::pipeline_results, this);
+        if (d != drained::done && cleanup_reason_.empty()) {
+          cleanup_reason_ = "balrog: the COPY was abandoned";
         }
-        pending_cleanup_ = next;
+        // A statement whose start was interrupted may turn out to be a COPY: end it too.
+        pending_cleanup_ = d == drained::copy_in    ? leftover::copy_in
+                           : d == drained::copy_out ? leftover::copy_out
+                                                    : leftover::none;
         break;
       }
-      case leftover::pipeline_results:
-        for (;;) {
-          result_ptr r = co_await next_result(c, deadline::never());
-          if (r && PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) break;
-        }
-        pending_cleanup_ = leftover::none;
-        break;
       case leftover::none:
         break;
     }
