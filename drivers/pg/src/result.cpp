@@ -52,6 +52,18 @@ std::uint64_t result::rows_affected() const noexcept {
   return n != nullptr && *n != '\0' ? std::strtoull(n, nullptr, 10) : 0;
 }
 
+void result::expect_rows(std::size_t least, std::size_t most) const {
+  const std::size_t n = size();
+  if (n >= least && n <= most) return;
+  error::fields f;
+  f.sqlstate = n < least ? "02000" : "21000";  // no_data / cardinality_violation
+  f.severity = "ERROR";
+  f.primary = "the statement returned " + std::to_string(n) + " row(s); expected " +
+              (least == most ? std::to_string(least)
+                             : std::to_string(least) + " to " + std::to_string(most));
+  throw unexpected_rows(std::move(f));
+}
+
 row result::operator[](std::size_t i) const {
   if (i >= size()) {
     throw_usage("result: no row " + std::to_string(i) + " (the result has " +

@@ -6,6 +6,8 @@
 // RUN: clang++-16 -fsyntax-only %balrog_std_flags -I/usr/include/postgresql -I%S/../../../drivers/pg/include %t.cpp
 
 #include <libpq-fe.h>
+#include <libpq/libpq-fs.h>
+#include <stdio.h>
 #include <sys/select.h>
 // CHECK-FIXES: #include <balrog/compat/posix_net.hpp>
 // CHECK-FIXES-NEXT: #include <balrog/pg/compat/libpq.hpp>
@@ -43,9 +45,9 @@ int queries(PGconn* conn) {
   // CHECK-FIXES: PQclear(balrog::compat::PQdescribePrepared(conn, "s"));
   PQclear(PQdescribePortal(conn, "cur"));
   // CHECK-FIXES: PQclear(balrog::compat::PQdescribePortal(conn, "cur"));
-  // The asynchronous API: only PQgetResult waits.
+  // The asynchronous API: its sending calls wait too, on a connection in blocking mode.
   PQsendQuery(conn, "select 1; select 2");
-  // CHECK-FIXES: PQsendQuery(conn, "select 1; select 2");
+  // CHECK-FIXES: balrog::compat::PQsendQuery(conn, "select 1; select 2");
   int n = 0;
   while (PGresult* each = PQgetResult(conn)) {
     // CHECK-FIXES: while (PGresult* each = balrog::compat::PQgetResult(conn)) {
@@ -72,6 +74,68 @@ int copy(PGconn* conn) {
     ++rows;
   }
   return rows;
+}
+
+int pipeline(PGconn* conn, const char* const* params) {
+  PQenterPipelineMode(conn);
+  // CHECK-FIXES: PQenterPipelineMode(conn);
+  PQsendQueryParams(conn, "select $1::int", 1, nullptr, params, nullptr, nullptr, 0);
+  // CHECK-FIXES: balrog::compat::PQsendQueryParams(conn, "select $1::int", 1, nullptr, params, nullptr, nullptr, 0);
+  PQsendPrepare(conn, "p", "select $1::int", 1, nullptr);
+  // CHECK-FIXES: balrog::compat::PQsendPrepare(conn, "p", "select $1::int", 1, nullptr);
+  PQsendQueryPrepared(conn, "p", 1, params, nullptr, nullptr, 0);
+  // CHECK-FIXES: balrog::compat::PQsendQueryPrepared(conn, "p", 1, params, nullptr, nullptr, 0);
+  PQsendDescribePrepared(conn, "p");
+  // CHECK-FIXES: balrog::compat::PQsendDescribePrepared(conn, "p");
+  PQsendDescribePortal(conn, "");
+  // CHECK-FIXES: balrog::compat::PQsendDescribePortal(conn, "");
+  PQsendFlushRequest(conn);
+  // CHECK-FIXES: balrog::compat::PQsendFlushRequest(conn);
+  PQflush(conn);
+  // CHECK-FIXES: balrog::compat::PQflush(conn);
+  return PQpipelineSync(conn);
+  // CHECK-FIXES: return balrog::compat::PQpipelineSync(conn);
+}
+
+int large_objects(PGconn* conn, char* buf) {
+  PQsetClientEncoding(conn, "UTF8");
+  // CHECK-FIXES: balrog::compat::PQsetClientEncoding(conn, "UTF8");
+  Oid lo = lo_creat(conn, INV_READ | INV_WRITE);
+  // CHECK-FIXES: Oid lo = balrog::compat::lo_creat(conn, INV_READ | INV_WRITE);
+  lo = lo_create(conn, lo);
+  // CHECK-FIXES: lo = balrog::compat::lo_create(conn, lo);
+  const int fd = lo_open(conn, lo, INV_READ | INV_WRITE);
+  // CHECK-FIXES: const int fd = balrog::compat::lo_open(conn, lo, INV_READ | INV_WRITE);
+  lo_write(conn, fd, "abc", 3);
+  // CHECK-FIXES: balrog::compat::lo_write(conn, fd, "abc", 3);
+  lo_lseek(conn, fd, 0, SEEK_SET);
+  // CHECK-FIXES: balrog::compat::lo_lseek(conn, fd, 0, SEEK_SET);
+  lo_lseek64(conn, fd, 0, SEEK_SET);
+  // CHECK-FIXES: balrog::compat::lo_lseek64(conn, fd, 0, SEEK_SET);
+  int n = lo_read(conn, fd, buf, 3);
+  // CHECK-FIXES: int n = balrog::compat::lo_read(conn, fd, buf, 3);
+  n += lo_tell(conn, fd) + static_cast<int>(lo_tell64(conn, fd));
+  // CHECK-FIXES: n += balrog::compat::lo_tell(conn, fd) + static_cast<int>(balrog::compat::lo_tell64(conn, fd));
+  lo_truncate(conn, fd, 1);
+  // CHECK-FIXES: balrog::compat::lo_truncate(conn, fd, 1);
+  lo_truncate64(conn, fd, 1);
+  // CHECK-FIXES: balrog::compat::lo_truncate64(conn, fd, 1);
+  lo_close(conn, fd);
+  // CHECK-FIXES: balrog::compat::lo_close(conn, fd);
+  lo_export(conn, lo, "/tmp/x");
+  // CHECK-FIXES: balrog::compat::lo_export(conn, lo, "/tmp/x");
+  lo_unlink(conn, lo);
+  // CHECK-FIXES: balrog::compat::lo_unlink(conn, lo);
+  lo = lo_import(conn, "/tmp/x");
+  // CHECK-FIXES: lo = balrog::compat::lo_import(conn, "/tmp/x");
+  lo = lo_import_with_oid(conn, "/tmp/x", lo);
+  // CHECK-FIXES: lo = balrog::compat::lo_import_with_oid(conn, "/tmp/x", lo);
+  int result = 0;
+  int length = 0;
+  PQArgBlock arg{};
+  PQclear(PQfn(conn, 1, &result, &length, 1, &arg, 1));
+  // CHECK-FIXES: PQclear(balrog::compat::PQfn(conn, 1, &result, &length, 1, &arg, 1));
+  return n;
 }
 
 bool cancel(PGconn* conn) {

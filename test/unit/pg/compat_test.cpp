@@ -3,6 +3,8 @@
 // poll() pattern, COPY, cancellation, and a differential test against libpq itself.
 #include "balrog/pg/compat/libpq.hpp"
 
+#include <libpq/libpq-fs.h>
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -15,6 +17,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -163,8 +166,19 @@ void exercise_everything() {
   PQclear(r);
   EXPECT_EQ(compat::PQgetResult(c), nullptr);
 
-  // Cancel a running statement.
+  // Cancel a running statement (once it runs: a cancel that arrives first is ignored).
   ASSERT_EQ(PQsendQuery(c, "select pg_sleep(30)"), 1);
+  PGconn* watcher = compat::PQconnectdb(ci.c_str());
+  const std::string running =
+      "select count(*) from pg_stat_activity where pid = " + std::to_string(PQbackendPID(c)) +
+      " and state = 'active' and query like 'select pg_sleep%'";
+  for (int i = 0; i < 500; ++i) {
+    PGresult* w = compat::PQexec(watcher, running.c_str());
+    const bool runs = value(w) == "1";
+    PQclear(w);
+    if (runs) break;
+  }
+  PQfinish(watcher);
   PGcancel* cancel = PQgetCancel(c);
   char errbuf[256] = {};
   const auto cancelled_at = steady::now();
@@ -484,6 +498,82 @@ TEST(PgCompat, DeadlineScopeAndApplicationNonblockingMode) {
   });
 }
 
+// On a connection in blocking mode, libpq's PQsendQueryParams and PQpipelineSync block the
+// thread until the message is sent: 16 MB behind a statement that keeps the server busy is
+// half a second of a frozen shard. The compat twins let the other fibers run meanwhile.
+TEST(PgCompat, SendingCallsDoNotBlockTheThread) {
+  balrog::run([] {
+    PGconn* c = compat::PQconnectdb(pg_cluster::conninfo().c_str());
+    ASSERT_EQ(PQstatus(c), CONNECTION_OK);
+    ASSERT_EQ(PQisnonblocking(c), 0);
+    int ticks = 0;
+    bool stop = false;
+    auto ticker = balrog::spawn([&] {
+      while (!stop) {
+        balrog::this_fiber::sleep_for(10ms);
+        ++ticks;
+      }
+    });
+    ASSERT_EQ(PQenterPipelineMode(c), 1);
+    ASSERT_EQ(compat::PQsendQueryParams(c, "select pg_sleep(0.5)", 0, nullptr, nullptr, nullptr,
+                                        nullptr, 0),
+              1);
+    const std::string big(16 << 20, 'x');
+    const char* values[] = {big.c_str()};
+    const int before = ticks;
+    ASSERT_EQ(compat::PQsendQueryParams(c, "select length($1::text)", 1, nullptr, values, nullptr,
+                                        nullptr, 0),
+              1);
+    ASSERT_EQ(compat::PQpipelineSync(c), 1);
+    EXPECT_GE(ticks - before, 10) << "the thread was blocked while the message waited";
+    EXPECT_EQ(PQisnonblocking(c), 0);  // the application's mode is kept
+    std::vector<std::string> got;
+    for (;;) {
+      PGresult* r = compat::PQgetResult(c);
+      if (r == nullptr) continue;  // between the statements' results
+      const ExecStatusType st = PQresultStatus(r);
+      if (st == PGRES_TUPLES_OK) got.push_back(value(r));
+      PQclear(r);
+      if (st == PGRES_PIPELINE_SYNC) break;
+    }
+    EXPECT_EQ(got, (std::vector<std::string>{"", std::to_string(16 << 20)}));
+    EXPECT_EQ(PQexitPipelineMode(c), 1);
+    stop = true;
+    ticker.join();
+    PQfinish(c);
+  });
+}
+
+// Large objects from 30 sessions at once on one thread: each lo_* call runs on the offload
+// pool while its fiber waits.
+TEST(PgCompat, LargeObjectsOnConcurrentFibers) {
+  balrog::run([] {
+    std::atomic<int> ok{0};
+    std::vector<balrog::fiber<void>> sessions;
+    for (int i = 0; i < 30; ++i) {
+      sessions.push_back(balrog::spawn([&, i] {
+        PGconn* c = compat::PQconnectdb(pg_cluster::conninfo().c_str());
+        PQclear(compat::PQexec(c, "begin"));
+        const Oid lo = compat::lo_creat(c, INV_READ | INV_WRITE);
+        const int fd = compat::lo_open(c, lo, INV_READ | INV_WRITE);
+        const std::string data(200'000 + i, static_cast<char>('a' + i % 26));
+        const bool written =
+            compat::lo_write(c, fd, data.data(), data.size()) == static_cast<int>(data.size());
+        compat::lo_lseek64(c, fd, 0, SEEK_SET);
+        std::string back(data.size(), '\0');
+        const int n = compat::lo_read(c, fd, back.data(), back.size());
+        compat::lo_close(c, fd);
+        compat::lo_unlink(c, lo);
+        PQclear(compat::PQexec(c, "commit"));
+        if (written && n == static_cast<int>(data.size()) && back == data) ++ok;
+        PQfinish(c);
+      }));
+    }
+    for (auto& s : sessions) s.join();
+    EXPECT_EQ(ok, 30);
+  });
+}
+
 // --- Differential: the same script through libpq (plain thread) and compat (fibers) ---------
 
 namespace {
@@ -503,17 +593,78 @@ struct api {
   int (*put_copy_end)(PGconn*, const char*);
   int (*get_copy_data)(PGconn*, char**, int);
   PGPing (*ping)(const char*);
+  int (*send_query)(PGconn*, const char*);
+  int (*send_query_params)(PGconn*, const char*, int, const Oid*, const char* const*, const int*,
+                           const int*, int);
+  int (*pipeline_sync)(PGconn*);
+  int (*flush)(PGconn*);
+  int (*set_client_encoding)(PGconn*, const char*);
+  PGresult* (*fn)(PGconn*, int, int*, int*, int, const PQArgBlock*, int);
+  Oid (*lo_create)(PGconn*, Oid);
+  int (*lo_open)(PGconn*, Oid, int);
+  int (*lo_write)(PGconn*, int, const char*, size_t);
+  int (*lo_lseek)(PGconn*, int, int, int);
+  int (*lo_read)(PGconn*, int, char*, size_t);
+  pg_int64 (*lo_tell64)(PGconn*, int);
+  int (*lo_truncate)(PGconn*, int, size_t);
+  int (*lo_close)(PGconn*, int);
+  int (*lo_unlink)(PGconn*, Oid);
 };
 
-const api libpq{::PQconnectdb,      ::PQexec,         ::PQexecParams,
-                ::PQprepare,        ::PQexecPrepared, ::PQdescribePrepared,
-                ::PQdescribePortal, ::PQgetResult,    ::PQputCopyData,
-                ::PQputCopyEnd,     ::PQgetCopyData,  ::PQping};
-const api balrog_compat{
-    compat::PQconnectdb,      compat::PQexec,         compat::PQexecParams,
-    compat::PQprepare,        compat::PQexecPrepared, compat::PQdescribePrepared,
-    compat::PQdescribePortal, compat::PQgetResult,    compat::PQputCopyData,
-    compat::PQputCopyEnd,     compat::PQgetCopyData,  compat::PQping};
+const api libpq{::PQconnectdb,
+                ::PQexec,
+                ::PQexecParams,
+                ::PQprepare,
+                ::PQexecPrepared,
+                ::PQdescribePrepared,
+                ::PQdescribePortal,
+                ::PQgetResult,
+                ::PQputCopyData,
+                ::PQputCopyEnd,
+                ::PQgetCopyData,
+                ::PQping,
+                ::PQsendQuery,
+                ::PQsendQueryParams,
+                ::PQpipelineSync,
+                ::PQflush,
+                ::PQsetClientEncoding,
+                ::PQfn,
+                ::lo_create,
+                ::lo_open,
+                ::lo_write,
+                ::lo_lseek,
+                ::lo_read,
+                ::lo_tell64,
+                ::lo_truncate,
+                ::lo_close,
+                ::lo_unlink};
+const api balrog_compat{compat::PQconnectdb,
+                        compat::PQexec,
+                        compat::PQexecParams,
+                        compat::PQprepare,
+                        compat::PQexecPrepared,
+                        compat::PQdescribePrepared,
+                        compat::PQdescribePortal,
+                        compat::PQgetResult,
+                        compat::PQputCopyData,
+                        compat::PQputCopyEnd,
+                        compat::PQgetCopyData,
+                        compat::PQping,
+                        compat::PQsendQuery,
+                        compat::PQsendQueryParams,
+                        compat::PQpipelineSync,
+                        compat::PQflush,
+                        compat::PQsetClientEncoding,
+                        compat::PQfn,
+                        compat::lo_create,
+                        compat::lo_open,
+                        compat::lo_write,
+                        compat::lo_lseek,
+                        compat::lo_read,
+                        compat::lo_tell64,
+                        compat::lo_truncate,
+                        compat::lo_close,
+                        compat::lo_unlink};
 
 std::string describe(PGconn* c, PGresult* r) {
   std::string s;
@@ -590,10 +741,88 @@ std::string script(const api& a, const std::string& ci) {
   t += describe(c, a.exec(c, "rollback"));
 
   // Unread results are discarded by the next PQexec.
-  t += "send=" + std::to_string(PQsendQuery(c, "select 'unread'; select 'unread too'")) + "\n";
+  t += "send=" + std::to_string(a.send_query(c, "select 'unread'; select 'unread too'")) + "\n";
   t += describe(c, a.exec(c, "select 'after'"));
-  t += "send=" + std::to_string(PQsendQuery(c, "select 'a'; selec; select 'c'")) + "\n";
+  t += "send=" + std::to_string(a.send_query(c, "select 'a'; selec; select 'c'")) + "\n";
   t += drain(a, c);
+  t += "send busy=" + std::to_string(a.send_query(c, "select 1"));
+  t += " then " + std::to_string(a.send_query(c, "select 2"));
+  t += " err=[" + std::string(PQerrorMessage(c)) + "]\n";
+  t += drain(a, c);
+  t += "send null=" + std::to_string(a.send_query(c, nullptr));
+  t += " err=[" + std::string(PQerrorMessage(c)) + "]\n";
+  t += "flush=" + std::to_string(a.flush(c)) + "\n";
+
+  // Client encodings: a good one, a bad one, back.
+  t += "encoding=" + std::to_string(a.set_client_encoding(c, "LATIN1"));
+  t += std::string(" now ") + pg_encoding_to_char(PQclientEncoding(c)) + "\n";
+  t += "encoding=" + std::to_string(a.set_client_encoding(c, "NO_SUCH_ENCODING"));
+  t += " err=[" + std::string(PQerrorMessage(c)) + "] now " +
+       pg_encoding_to_char(PQclientEncoding(c)) + "\n";
+  t += "encoding=" + std::to_string(a.set_client_encoding(c, "UTF8")) + "\n";
+
+  // Large objects (fixed OIDs: both runs make the same ones) and the fast-path call.
+  t += describe(c, a.exec(c, "begin"));
+  const Oid lo = a.lo_create(c, 4242420);
+  t += "lo_create=" + std::to_string(lo) + "\n";
+  const int fd = a.lo_open(c, lo, INV_READ | INV_WRITE);
+  const std::string blob(100000, 'b');
+  t += "lo_write=" + std::to_string(a.lo_write(c, fd, blob.data(), blob.size())) + "\n";
+  t += "lo_lseek=" + std::to_string(a.lo_lseek(c, fd, 99990, SEEK_SET)) + "\n";
+  char tail[64] = {};
+  t += "lo_read=" + std::to_string(a.lo_read(c, fd, tail, sizeof tail));
+  t += std::string(" ") + tail + "\n";
+  t += "lo_tell64=" + std::to_string(a.lo_tell64(c, fd)) + "\n";
+  t += "lo_truncate=" + std::to_string(a.lo_truncate(c, fd, 10)) + "\n";
+  t += "lo_close=" + std::to_string(a.lo_close(c, fd)) + "\n";
+  t += "lo_open missing=" + std::to_string(a.lo_open(c, 4242421, INV_READ));
+  t += " err=[" + std::string(PQerrorMessage(c)) + "]\n";
+  t += describe(c, a.exec(c, "rollback"));
+  t += describe(c, a.exec(c, "begin"));
+  t += "lo_create again=" + std::to_string(a.lo_create(c, 4242420)) + "\n";
+  t += "lo_unlink=" + std::to_string(a.lo_unlink(c, 4242420)) + "\n";
+  t += describe(c, a.exec(c, "commit"));
+  {
+    PGresult* oid = a.exec(c, "select 'int4abs'::regproc::oid");
+    const int abs_fn = std::atoi(PQgetvalue(oid, 0, 0));
+    PQclear(oid);
+    PQArgBlock arg{};
+    arg.len = 4;
+    arg.isint = 1;
+    arg.u.integer = -17;
+    int out = 0;
+    int out_len = 0;
+    t += "fn: " + describe(c, a.fn(c, abs_fn, &out, &out_len, 1, &arg, 1));
+    t += "fn=" + std::to_string(out) + " len=" + std::to_string(out_len) + "\n";
+  }
+
+  // Pipeline mode through the sending calls.
+  t += "pipeline=" + std::to_string(PQenterPipelineMode(c)) + "\n";
+  const char* seven[] = {"7"};
+  t += "send=" +
+       std::to_string(
+           a.send_query_params(c, "select $1::int * 2", 1, nullptr, seven, nullptr, nullptr, 0)) +
+       "\n";
+  t += "send=" +
+       std::to_string(
+           a.send_query_params(c, "select 1/0", 0, nullptr, nullptr, nullptr, nullptr, 0)) +
+       "\n";
+  t += "send=" +
+       std::to_string(
+           a.send_query_params(c, "select 'skipped'", 0, nullptr, nullptr, nullptr, nullptr, 0)) +
+       "\n";
+  t += "sync=" + std::to_string(a.pipeline_sync(c)) + "\n";
+  t += "send=" +
+       std::to_string(a.send_query_params(c, "select 'after sync'", 0, nullptr, nullptr, nullptr,
+                                          nullptr, 0)) +
+       "\n";
+  t += "sync=" + std::to_string(a.pipeline_sync(c)) + "\n";
+  for (int syncs = 0; syncs < 2;) {
+    PGresult* r = a.get_result(c);
+    if (r != nullptr && PQresultStatus(r) == PGRES_PIPELINE_SYNC) ++syncs;
+    t += describe(c, r);
+  }
+  t += "exit=" + std::to_string(PQexitPipelineMode(c)) + "\n";
 
   // COPY: a good load, a bad row, COPY OUT, and PQexec ending a COPY IN and a COPY OUT.
   t += describe(c, a.exec(c, "create temp table t (id int primary key, name text)"));
@@ -664,6 +893,10 @@ TEST_P(PgCompatDifferential, SameResultsAsLibpq) {
   // The script really ran (and the comparison is not between two empty strings).
   EXPECT_NE(with_libpq.find("division by zero"), std::string::npos);
   EXPECT_NE(with_libpq.find("client gave up"), std::string::npos) << with_libpq;
+  EXPECT_NE(with_libpq.find("lo_read=10 bbbbbbbbbb"), std::string::npos) << with_libpq;
+  EXPECT_NE(with_libpq.find("fn=17 len=4"), std::string::npos) << with_libpq;
+  EXPECT_NE(with_libpq.find("after sync"), std::string::npos) << with_libpq;
+  EXPECT_NE(with_libpq.find("encoding=-1"), std::string::npos) << with_libpq;
 }
 
 INSTANTIATE_TEST_SUITE_P(PgCompat, PgCompatDifferential, ::testing::Values(false, true),

@@ -1,6 +1,7 @@
 // pg::connection against a real server: queries, automatic pipelining, error isolation,
 // transactions, LISTEN/NOTIFY, COPY, cancellation and broken connections.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <atomic>
 #include <string>
@@ -15,6 +16,7 @@
 #include "balrog/sync/wait_group.hpp"
 #include "balrog/this_fiber.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/pg_test_support.hpp"
 
 using namespace std::chrono_literals;
 namespace pg = balrog::pg;
@@ -103,6 +105,62 @@ TEST(PgConnection, ServerErrorsCarrySqlstateAndFields) {
   });
 }
 
+TEST(PgConnection, ErrorTypesFollowTheSqlstateClassesAndCarryTheDiagnostics) {
+  balrog::run([] {
+    auto c = connect();
+    balrog::await(c.execute_script(
+        "drop table if exists diag; create table diag(id int primary key, "
+        "v int constraint v_positive check (v > 0), n text not null default 'x')"));
+    q(c, "insert into diag values (1, 1)");
+    try {
+      q(c, "insert into diag values (1, 2)");
+      FAIL();
+    } catch (const pg::unique_violation& e) {
+      EXPECT_EQ(e.sqlstate(), "23505");
+      EXPECT_EQ(e.constraint(), "diag_pkey");
+      EXPECT_EQ(e.table(), "diag");
+      EXPECT_EQ(e.schema(), "public");
+      EXPECT_NE(e.detail().find("(id)=(1)"), std::string::npos) << e.detail();
+    }
+    EXPECT_THROW(q(c, "insert into diag values (2, -1)"), pg::check_violation);
+    try {
+      q(c, "insert into diag values (3, 1, null)");
+      FAIL();
+    } catch (const pg::integrity_constraint_violation& e) {  // not_null_violation's class
+      EXPECT_EQ(e.sqlstate(), "23502");
+      EXPECT_EQ(e.column(), "n");
+      EXPECT_NE(dynamic_cast<const pg::not_null_violation*>(&e), nullptr);
+    }
+    try {
+      q(c, "select nosuchcolumn from diag");
+      FAIL();
+    } catch (const pg::undefined_column& e) {
+      EXPECT_EQ(e.position(), 8);
+    }
+    EXPECT_THROW(q(c, "select 1/0"), pg::division_by_zero);
+    EXPECT_THROW(q(c, "select 'x'::int"), pg::invalid_text_representation);
+    EXPECT_THROW(q(c, "select * from nosuchtable"), pg::undefined_table);
+    EXPECT_THROW(q(c, "selec 1"), pg::syntax_error);
+    // A condition without a type of its own is thrown as its class's type: 22023
+    // (invalid_parameter_value) is a data_exception.
+    try {
+      q(c, "select repeat('x', 1) from generate_series(1, 1, 0)");
+      FAIL();
+    } catch (const pg::data_exception& e) {
+      EXPECT_EQ(e.sqlstate(), "22023");
+    }
+    try {
+      q(c,
+        "do $$ begin raise exception 'custom' using errcode = 'P0001', hint = 'try again'; "
+        "end $$");
+      FAIL();
+    } catch (const pg::raise_exception& e) {
+      EXPECT_EQ(e.hint(), "try again");
+      EXPECT_NE(e.context().find("PL/pgSQL"), std::string::npos) << e.context();
+    }
+  });
+}
+
 TEST(PgConnection, ConnectFailuresAreConnectionErrors) {
   balrog::run([] {
     EXPECT_THROW(balrog::await(pg::connection::connect("host=127.0.0.1 port=1 connect_timeout=2")),
@@ -155,21 +213,6 @@ TEST(PgConnection, AnErrorFailsOnlyItsOwnStatement) {
       EXPECT_EQ(fs[static_cast<std::size_t>(i)].join(),
                 i % 3 == 0 ? std::string("error 22012") : std::to_string(i));
     }
-  });
-}
-
-TEST(PgConnection, StatementCachePreparesRepeatedStatements) {
-  balrog::run([] {
-    auto c = connect({.statement_cache = 2});
-    for (int i = 0; i < 5; ++i) {
-      const std::pair<const char*, const char*> cases[] = {
-          {"select $1::int", "7"}, {"select $1::int * 2", "14"}, {"select $1::int * 3", "21"}};
-      for (const auto& [sql, expected] : cases) EXPECT_EQ(text(q(c, sql, {p("7")})), expected);
-    }
-    // Cached statements are real server-side prepared statements (and evicted ones are gone).
-    auto r = q(c, "select count(*) from pg_prepared_statements");
-    EXPECT_LE(std::stoi(text(r)), 2);
-    EXPECT_GE(std::stoi(text(r)), 1);
   });
 }
 
@@ -288,7 +331,13 @@ TEST(PgConnection, StatementTimeoutAndCancel) {
     EXPECT_THROW(q(c, "select pg_sleep(5)"), pg::query_cancelled);
     q(c, "set statement_timeout = 0");
     auto slow = balrog::spawn([&c] { q(c, "select pg_sleep(5)"); });
-    balrog::this_fiber::sleep_for(50ms);
+    // Cancel once it runs: a cancel that reaches the server first is ignored.
+    auto watcher = connect();
+    const std::string running =
+        "select count(*) from pg_stat_activity where pid = " + std::to_string(c.backend_pid()) +
+        " and state = 'active' and query like 'select pg_sleep%'";
+    for (int i = 0; i < 500 && text(q(watcher, running)) != "1"; ++i) {
+    }
     balrog::await(c.cancel());
     EXPECT_THROW(slow.join(), pg::query_cancelled);
     EXPECT_EQ(text(q(c, "select 1")), "1");
@@ -312,11 +361,14 @@ TEST(PgConnection, CancellingAWaitingFiberCancelsItsStatement) {
 TEST(PgConnection, ADeadlineScopeBoundsAQuery) {
   balrog::run([] {
     auto c = connect();
+    const auto start = std::chrono::steady_clock::now();
     {
       balrog::deadline_scope scope(50ms);
       EXPECT_THROW(q(c, "select pg_sleep(10)"), balrog::timeout_error);
     }
     EXPECT_EQ(text(q(c, "select 3")), "3");
+    // The statement was stopped on the server, not waited for behind the next one.
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   });
 }
 
@@ -334,7 +386,7 @@ TEST(PgConnection, ServerKilledMidQueryGivesConnectionErrors) {
   });
 }
 
-TEST(PgConnection, DeadlockIsASerializationFailure) {
+TEST(PgConnection, DeadlockIsATransactionRollback) {
   balrog::run([] {
     auto a = connect();
     auto b = connect();
@@ -351,8 +403,9 @@ TEST(PgConnection, DeadlockIsASerializationFailure) {
     for (auto* f : {&fa, &fb}) {
       try {
         f->join();
-      } catch (const pg::serialization_failure& e) {
+      } catch (const pg::deadlock_detected& e) {
         EXPECT_EQ(e.sqlstate(), "40P01");
+        EXPECT_NE(dynamic_cast<const pg::transaction_rollback*>(&e), nullptr);
         ++deadlocks;
       }
     }
@@ -433,5 +486,77 @@ TEST(PgConnection, TakingTurnsWithoutThePipelineServesEveryone) {
     }
     for (auto& fib : fibers) fib.join();
     EXPECT_EQ(ok.load(), 200);
+  });
+}
+
+// C13: connect_timeout in the conninfo applies per host, as in libpq: against a server that
+// never answers it fails in about that time...
+TEST(PgConnection, ConnectTimeoutInTheConninfoIsHonoured) {
+  balrog::run([] {
+    balrog::test::tcp_fault_proxy silent(balrog::test::pg_support::server_port());
+    silent.blackhole(true);
+    balrog::deadline_scope backstop(10s);
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_THROW(balrog::await(pg::connection::connect(
+                     balrog::test::pg_support::through(silent) + " connect_timeout=1",
+                     {.timeout = std::chrono::milliseconds(0)})),
+                 pg::connection_error);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  });
+}
+
+// ... and a multi-host conninfo whose first host never answers moves on to the next one.
+TEST(PgConnection, AMultiHostConninfoFailsOverPastASilentHost) {
+  balrog::run([] {
+    balrog::test::tcp_fault_proxy silent(balrog::test::pg_support::server_port());
+    silent.blackhole(true);
+    balrog::deadline_scope backstop(10s);
+    auto c = balrog::await(pg::connection::connect(
+        "host=127.0.0.1,127.0.0.1 port=" + std::to_string(silent.port()) + "," +
+        pg_cluster::port() + " user=postgres dbname=postgres connect_timeout=1"));
+    EXPECT_EQ(text(q(c, "select 1")), "1");
+    EXPECT_EQ(std::string(PQport(c.native_handle())), pg_cluster::port());
+  });
+}
+
+// The caller's deadline travels to the server as the statement's statement_timeout: the server
+// stops the statement by itself (no cancel request needed), even where the session has a longer
+// statement_timeout of its own, and the session's value is untouched afterwards.
+TEST(PgConnection, ADeadlineTravelsToTheServerAsStatementTimeout) {
+  balrog::run([] {
+    auto c = connect();
+    q(c, "set statement_timeout = '10s'");
+    const auto start = std::chrono::steady_clock::now();
+    {
+      balrog::deadline_scope bound(200ms);
+      EXPECT_THROW(q(c, "select pg_sleep(3)"), balrog::timeout_error);
+    }
+    EXPECT_EQ(text(q(c, "select 1")), "1");  // the sleep was stopped, not waited for
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+    EXPECT_EQ(text(q(c, "show statement_timeout")), "10s");
+    // Inside a transaction the session's value comes back after the statement.
+    {
+      auto t = balrog::await(c.begin());
+      {
+        balrog::deadline_scope bound(5s);
+        EXPECT_EQ(text(balrog::await(t.query("select 2"))), "2");
+      }
+      EXPECT_EQ(text(balrog::await(t.query("show statement_timeout"))), "10s");
+      {
+        balrog::deadline_scope bound(200ms);
+        EXPECT_THROW(balrog::await(t.query("select pg_sleep(3)")), balrog::timeout_error);
+      }
+      balrog::await(t.rollback());
+    }
+    EXPECT_EQ(text(q(c, "show statement_timeout")), "10s");
+    // A session timeout shorter than the deadline is the server's own: query_cancelled.
+    q(c, "set statement_timeout = '100ms'");
+    {
+      balrog::deadline_scope bound(5s);
+      EXPECT_THROW(q(c, "select pg_sleep(2)"), pg::query_cancelled);
+      // Utility statements are left alone (they refuse to run in a pipeline segment).
+      EXPECT_NO_THROW(q(c, "vacuum pg_class"));
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
   });
 }

@@ -4,6 +4,9 @@
 // must be off (by option) or switch itself off (detection), and results must stay correct.
 #include <gtest/gtest.h>
 
+#include <spawn.h>
+#include <sys/wait.h>
+
 #include <string>
 #include <vector>
 
@@ -12,6 +15,8 @@
 #include "balrog/pg/pool.hpp"
 #include "balrog/run.hpp"
 #include "support/pg_cluster.hpp"
+
+extern char** environ;
 
 using namespace std::chrono_literals;
 namespace pg = balrog::pg;
@@ -83,5 +88,44 @@ TEST(PgBouncer, TransactionModeDetectsLostPreparedStatements) {
   balrog::run([&] {
     auto p = balrog::await(pg::pool::create(info, {.max_size = 8}));
     exercise(p, false);
+  });
+}
+
+// C6 (d): two client processes, each with its own statements, through one transaction-mode
+// PgBouncer with the statement cache on. Their client connections share server connections, so
+// a statement named by one may be found by the other: a name must only ever mean one text, or
+// one process runs the other's statement with its own parameters.
+TEST(PgBouncer, TwoProcessesNeverRunEachOthersStatements) {
+  const std::string info = pg_cluster::pgbouncer_conninfo("transaction");
+  if (info.empty()) GTEST_SKIP() << no_bouncer;
+  balrog::run([] {
+    auto c = balrog::await(pg::connection::connect(pg_cluster::conninfo()));
+    balrog::await(
+        c.execute_script("drop table if exists c6d; create table c6d(role int, k int, v int)"));
+  });
+  std::vector<pid_t> children;
+  for (const char* role : {"0", "1"}) {
+    std::vector<std::string> args{BALROG_PG_STATEMENT_CLIENT, info, role, "200"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    ASSERT_EQ(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "a client got another client's statement (see its stderr above)";
+  }
+  balrog::run([] {
+    auto c = balrog::await(pg::connection::connect(pg_cluster::conninfo()));
+    // Each row's value is in the range of the process that named the statement it ran.
+    EXPECT_EQ(
+        text(balrog::await(c.query("select count(*) from c6d where (v >= 1000000) <> (role = 1)"))),
+        "0");
+    EXPECT_EQ(text(balrog::await(c.query("select count(*) from c6d"))),
+              std::to_string(2 * 8 * 200));
   });
 }

@@ -16,10 +16,15 @@
 #include "balrog/sync/wait_group.hpp"
 #include "balrog/this_fiber.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/pg_test_support.hpp"
 
 using namespace std::chrono_literals;
 namespace pg = balrog::pg;
 using balrog::test::pg_cluster;
+using balrog::test::pg_support::connect;
+using balrog::test::pg_support::expect_idle;
+using balrog::test::pg_support::fresh_table;
+using balrog::test::pg_support::outside;
 
 namespace {
 
@@ -126,23 +131,28 @@ TEST(PgPool, AConnectionLostMidQueryIsATypedErrorAndThePoolHeals) {
     EXPECT_EQ(p.stats().discarded_broken, 1U);
     EXPECT_EQ(p.stats().open, 1U);
     // Kill the idle one too: health checks are off, so only the query finds out.
-    auto pids = q(killer,
-                  "select pg_terminate_backend(pid) from pg_stat_activity "
-                  "where backend_type = 'client backend' and pid <> pg_backend_pid() "
-                  "and application_name = '' and state = 'idle'");
-    (void)pids;
+    int idle_pid = 0;
+    {
+      auto idle = balrog::await(p.acquire());  // the other one, idle until now
+      idle_pid = idle->backend_pid();
+    }
+    ASSERT_EQ(text(q(killer, "select pg_terminate_backend(" + std::to_string(idle_pid) + ")")),
+              "t");
+    balrog::this_fiber::sleep_for(50ms);
     // The pool serves new work: broken connections are replaced by new ones.
+    int failures = 0;
     for (int i = 0; i < 4; ++i) {
       try {
         auto c = balrog::await(p.acquire());
         EXPECT_EQ(text(q(*c, "select 7")), "7");
       } catch (const pg::connection_error&) {
-        // the killed idle connection: its user sees a typed error, the pool drops it
+        ++failures;  // the killed idle connection: its user sees a typed error, the pool drops it
       }
     }
+    EXPECT_EQ(failures, 1);
     auto c = balrog::await(p.acquire());
     EXPECT_EQ(text(q(*c, "select 8")), "8");
-    EXPECT_GE(p.stats().connects, 3U);
+    EXPECT_EQ(p.stats().connects, 3U);
   });
 }
 
@@ -224,4 +234,86 @@ TEST(PgPool, UsingAPoolFromAnotherShardIsAUsageError) {
   std::thread([&] {
     balrog::run([&] { EXPECT_THROW(balrog::await(p->acquire()), balrog::usage_error); });
   }).join();
+}
+
+// C5: a health check against a dead network (a blackholed proxy) is bounded by the acquire
+// deadline, and an interrupted check does not leak the slot.
+TEST(PgPool, AnInterruptedHealthCheckKeepsItsSlotAndObeysTheDeadline) {
+  balrog::run([] {
+    balrog::test::tcp_fault_proxy proxy(balrog::test::pg_support::server_port());
+    auto p = balrog::await(pg::pool::create(balrog::test::pg_support::through(proxy),
+                                            {.max_size = 1, .health_check_after = 0ms}));
+    { auto c = balrog::await(p.acquire()); }  // one idle connection, checked before reuse
+    proxy.blackhole(true);
+    const auto start = std::chrono::steady_clock::now();
+    {
+      balrog::deadline_scope backstop(5s);
+      EXPECT_THROW(balrog::await(p.acquire(balrog::deadline(200ms))), balrog::timeout_error);
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s) << "the check ignored the deadline";
+    EXPECT_EQ(p.stats().open, 0U) << "the interrupted check leaked its slot";
+    proxy.blackhole(false);
+    auto c = balrog::await(p.acquire(balrog::deadline(5s)));
+    EXPECT_EQ(text(q(*c, "select 1")), "1");
+  });
+}
+
+// C14: a borrower that LISTENs must not pass its channels (and queued notifications) on to the
+// next borrower of the same connection.
+TEST(PgPool, ListeningDoesNotOutliveTheBorrower) {
+  balrog::run([] {
+    auto p = make_pool({.max_size = 1});
+    {
+      auto c = balrog::await(p.acquire());
+      balrog::await(c->listen("pool_chan"));
+    }
+    auto c = balrog::await(p.acquire());
+    auto sender = balrog::await(pg::connection::connect(pg_cluster::conninfo()));
+    balrog::await(sender.notify("pool_chan", "for the first borrower"));
+    EXPECT_FALSE(balrog::await(c->wait_notification(100ms)).has_value());
+    EXPECT_EQ(text(q(*c, "select count(*) from pg_listening_channels()")), "0");
+  });
+}
+
+// C1, pooled: a borrower leaves a transaction open by hand (a script's BEGIN). The next borrower
+// must get a connection in a known idle state, or its INSERT is lost.
+TEST(PgPool, APoolNeverHandsOutAConnectionInsideATransaction) {
+  balrog::run([] {
+    auto setup = connect();
+    fresh_table(setup, "c1p");
+    auto p = balrog::await(pg::pool::create(pg_cluster::conninfo(), {.max_size = 1}));
+    {
+      auto b = balrog::await(p.acquire());
+      balrog::await(b->execute_script("begin; insert into c1p values (1)"));
+    }
+    {
+      auto b = balrog::await(p.acquire());
+      q(*b, "insert into c1p values (2)");
+      expect_idle(*b);
+    }
+    EXPECT_EQ(outside("select coalesce(string_agg(v::text, ','), '') from c1p"), "2");
+  });
+}
+
+// C1, pooled, through the driver's own transaction: its BEGIN times out mid-way.
+TEST(PgPool, APooledBeginThatTimesOutIsRolledBackBeforeReuse) {
+  balrog::run([] {
+    auto setup = connect();
+    fresh_table(setup, "c1q");
+    auto p = balrog::await(pg::pool::create(pg_cluster::conninfo(), {.max_size = 1}));
+    {
+      auto b = balrog::await(p.acquire());
+      auto slow = balrog::spawn([&] { q(*b, "select pg_sleep(0.2)"); });
+      balrog::this_fiber::sleep_for(20ms);
+      {
+        balrog::deadline_scope bound(30ms);
+        EXPECT_THROW(balrog::await(b->begin()), balrog::timeout_error);
+      }
+      slow.join();
+    }
+    auto b = balrog::await(p.acquire());
+    q(*b, "insert into c1q values (1)");
+    expect_idle(*b);
+    EXPECT_EQ(outside("select count(*) from c1q"), "1");
+  });
 }

@@ -21,8 +21,6 @@ using pq::place;
 // libpq's own text (its catalogue may translate it; this one is not).
 constexpr const char* copy_terminated = "COPY terminated by new PQexec";
 
-bool sync_mode() noexcept { return pq::where() == place::thread; }
-
 // PQputCopyEnd on a connection in non-blocking mode: queue the end (waiting while libpq's
 // buffer is full), then flush. -1 when libpq fails; -2 when the wait fails (errno).
 int put_copy_end_queued(PGconn* conn, const char* errormsg) noexcept {
@@ -56,15 +54,6 @@ bool drop_copy_out(PGconn* conn) noexcept {
         return false;
     }
   }
-}
-
-// After a call refused in non-blocking mode: switches back to blocking mode. That clears
-// libpq's error state when no command is queued; then true: the caller makes the same call
-// again in blocking mode, which finds the same problem before any I/O and reports it again.
-// (A broken connection cannot be switched back; its message stays.)
-bool report_again(PGconn* conn, pq::nonblocking_for_send& nb) noexcept {
-  if (!nb.switched() || !nb.restore()) return false;
-  return *PQerrorMessage(conn) == '\0';
 }
 
 // No COPY can be in progress (libpq's COPY calls then fail at once, without I/O): the
@@ -118,7 +107,7 @@ PGresult* collect_results(PGconn* conn) noexcept {
 // A PQexec-like call: `blocking` is libpq's own function, `send` the PQsend* it is made of.
 template <class Blocking, class Send>
 PGresult* exec_like(PGconn* conn, Blocking blocking, Send send) {
-  if (conn == nullptr || sync_mode()) return blocking();
+  if (conn == nullptr || pq::sync_mode()) return blocking();
   // libpq refuses these in pipeline mode, at once and without I/O.
   if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF) return blocking();
   // Switching to non-blocking mode clears the error state as PQexecStart does.
@@ -138,7 +127,7 @@ PGresult* exec_like(PGconn* conn, Blocking blocking, Send send) {
     return collect_results(conn);
   }
   // Not sent: libpq found the problem (an argument, a broken connection) before any I/O.
-  if (!report_again(conn, nb)) return nullptr;
+  if (!pq::report_again(conn, nb)) return nullptr;
   if (send() == 0) return nullptr;
   return collect_results(conn);
 }
@@ -200,13 +189,13 @@ PGresult* PQdescribePortal(PGconn* conn, const char* portal) {
 }
 
 PGresult* PQgetResult(PGconn* conn) {
-  if (conn == nullptr || sync_mode()) return ::PQgetResult(conn);
+  if (conn == nullptr || pq::sync_mode()) return ::PQgetResult(conn);
   if (!pq::wait_result_ready(conn)) return nullptr;
   return ::PQgetResult(conn);
 }
 
 int PQputCopyData(PGconn* conn, const char* buffer, int nbytes) {
-  if (conn == nullptr || sync_mode() || pq::user_nonblocking(conn) || no_copy_possible(conn)) {
+  if (conn == nullptr || pq::sync_mode() || pq::user_nonblocking(conn) || no_copy_possible(conn)) {
     return ::PQputCopyData(conn, buffer, nbytes);
   }
   pq::nonblocking_for_send nb(conn);
@@ -215,7 +204,7 @@ int PQputCopyData(PGconn* conn, const char* buffer, int nbytes) {
     const int r = ::PQputCopyData(conn, buffer, nbytes);
     if (r > 0) break;
     if (r < 0) {
-      if (!report_again(conn, nb)) return -1;
+      if (!pq::report_again(conn, nb)) return -1;
       return ::PQputCopyData(conn, buffer, nbytes);
     }
     // 0: libpq's buffer is full and the socket too.
@@ -227,7 +216,7 @@ int PQputCopyData(PGconn* conn, const char* buffer, int nbytes) {
 }
 
 int PQputCopyEnd(PGconn* conn, const char* errormsg) {
-  if (conn == nullptr || sync_mode() || pq::user_nonblocking(conn) || no_copy_possible(conn)) {
+  if (conn == nullptr || pq::sync_mode() || pq::user_nonblocking(conn) || no_copy_possible(conn)) {
     return ::PQputCopyEnd(conn, errormsg);
   }
   pq::nonblocking_for_send nb(conn);
@@ -235,7 +224,7 @@ int PQputCopyEnd(PGconn* conn, const char* errormsg) {
   const int r = put_copy_end_queued(conn, errormsg);
   if (r == -2) return -1;  // the wait failed: errno says why
   if (r < 0) {
-    if (!report_again(conn, nb)) return -1;
+    if (!pq::report_again(conn, nb)) return -1;
     return ::PQputCopyEnd(conn, errormsg);
   }
   nb.restore();
@@ -243,7 +232,7 @@ int PQputCopyEnd(PGconn* conn, const char* errormsg) {
 }
 
 int PQgetCopyData(PGconn* conn, char** buffer, int async) {
-  if (conn == nullptr || async != 0 || sync_mode()) return ::PQgetCopyData(conn, buffer, async);
+  if (conn == nullptr || async != 0 || pq::sync_mode()) return ::PQgetCopyData(conn, buffer, async);
   for (;;) {
     const int n = ::PQgetCopyData(conn, buffer, 1);
     if (n != 0) return n;

@@ -86,7 +86,15 @@ input read_input(PGconn* conn) noexcept {
 }
 
 bool wait_result_ready(PGconn* conn) noexcept {
-  if (!flush_all(conn)) return false;
+  if (PQisnonblocking(conn) == 0 && PQpipelineStatus(conn) != PQ_PIPELINE_OFF) {
+    // In pipeline mode libpq keeps output queued even in blocking mode (below its flush
+    // threshold, e.g. after PQsendFlushRequest), and its PQgetResult sends it first.
+    nonblocking_for_send nb(conn);
+    if (!flush_all(conn)) return false;
+    nb.restore();
+  } else if (!flush_all(conn)) {
+    return false;
+  }
   for (;;) {
     if (PQisBusy(conn) == 0) return true;
     switch (read_input(conn)) {
@@ -122,6 +130,11 @@ bool nonblocking_for_send::restore() noexcept {
   }
   mark(conn_);
   return false;
+}
+
+bool report_again(PGconn* conn, nonblocking_for_send& nb) noexcept {
+  if (!nb.switched() || !nb.restore()) return false;
+  return *PQerrorMessage(conn) == '\0';
 }
 
 }  // namespace balrog::compat::pq

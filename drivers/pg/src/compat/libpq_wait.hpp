@@ -23,6 +23,8 @@ namespace balrog::compat::pq {
 using compat::detail::place;
 
 inline place where() noexcept { return compat::detail::current_place(); }
+// A plain thread with no balrog scheduler: libpq's own functions are called.
+inline bool sync_mode() noexcept { return where() == place::thread; }
 
 // Waits until `fd` is readable and/or writable (errors and hang-ups count). A negative fd
 // returns true at once: the next libpq call reports the broken connection.
@@ -82,6 +84,12 @@ class nonblocking_for_send {
   PGconn* conn_;
   bool switched_ = false;
 };
+
+// After a call refused in non-blocking mode: switches back to blocking mode. That clears
+// libpq's error state when no command is queued; then true: the caller makes the same call
+// again in blocking mode, which finds the same problem before any I/O and reports it again.
+// (A broken connection cannot be switched back; its message stays.)
+bool report_again(PGconn* conn, nonblocking_for_send& nb) noexcept;
 
 // Runs `fn` (libpq's blocking function, owning copies of what it needs) on the offload pool
 // while the fiber waits, and returns its value. nullopt with errno (ECANCELED, ETIMEDOUT,

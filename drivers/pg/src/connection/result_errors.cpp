@@ -1,5 +1,6 @@
 #include "connection/result_errors.hpp"
 
+#include <cstdlib>
 #include <string>
 
 #include "balrog/pg/error.hpp"
@@ -36,6 +37,13 @@ std::exception_ptr error_from_result(const PGresult* res) noexcept {
     f.primary = field_of(res, PG_DIAG_MESSAGE_PRIMARY);
     f.detail = field_of(res, PG_DIAG_MESSAGE_DETAIL);
     f.hint = field_of(res, PG_DIAG_MESSAGE_HINT);
+    f.schema = field_of(res, PG_DIAG_SCHEMA_NAME);
+    f.table = field_of(res, PG_DIAG_TABLE_NAME);
+    f.column = field_of(res, PG_DIAG_COLUMN_NAME);
+    f.datatype = field_of(res, PG_DIAG_DATATYPE_NAME);
+    f.constraint = field_of(res, PG_DIAG_CONSTRAINT_NAME);
+    f.position = std::atoi(field_of(res, PG_DIAG_STATEMENT_POSITION).c_str());
+    f.context = field_of(res, PG_DIAG_CONTEXT);
     if (f.primary.empty()) {
       f.primary = PQresultStatus(res) == PGRES_PIPELINE_ABORTED
                       ? "not run: an earlier statement of its pipeline segment failed"

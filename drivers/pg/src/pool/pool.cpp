@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "balrog/errors.hpp"
+#include "connection/connection_state.hpp"
 #include "wait/current_shard.hpp"
 #include "wait/queue_awaiter.hpp"
 
@@ -18,6 +19,7 @@ struct pool_entry {
   connection conn;
   steady::time_point created;
   steady::time_point last_used;
+  bool borrowed_before = false;  // the reset hook runs before it is handed out again
 };
 
 class pool_state : public std::enable_shared_from_this<pool_state> {
@@ -41,7 +43,12 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
 
  private:
   task<std::unique_ptr<pool_entry>> open_new(deadline until);
-  task<bool> healthy(pool_entry& e);
+  // Makes an idle or returned connection ready for its next user within `until`: finishes what
+  // the last user left (settle: a ROLLBACK, an abandoned COPY, an open transaction block, a
+  // LISTEN), checks its health when it was idle long, runs the reset hook. False: it was not
+  // fit and has been retired. Interrupted (deadline, cancellation), it is retired too, and the
+  // interruption rethrown: its slot is never lost (review C5).
+  task<bool> ready_for_use(std::unique_ptr<pool_entry>& e, deadline until);
   [[nodiscard]] bool too_old(const pool_entry& e, steady::time_point now) const noexcept {
     return options.max_lifetime.count() > 0 && now - e.created >= options.max_lifetime;
   }
@@ -81,15 +88,7 @@ task<std::unique_ptr<pool_entry>> pool_state::acquire(deadline until) {
     while (!idle_.empty()) {
       std::unique_ptr<pool_entry> e = std::move(idle_.back());
       idle_.pop_back();
-      if (!e->conn.is_open()) {
-        retire(std::move(e), stats_.discarded_broken);
-      } else if (too_old(*e, now)) {
-        retire(std::move(e), stats_.discarded_old);
-      } else if (needs_check(*e, now) && !co_await healthy(*e)) {
-        retire(std::move(e), stats_.discarded_broken);
-      } else {
-        co_return e;
-      }
+      if (co_await ready_for_use(e, until)) co_return e;
     }
     if (open_ < options.max_size) co_return co_await open_new(until);
     if (waiting_ >= options.max_waiting) {
@@ -117,8 +116,9 @@ task<std::unique_ptr<pool_entry>> pool_state::acquire(deadline until) {
       throw;
     }
     --waiting_;
-    if (handed) co_return handed;
-    // Woken without a connection: a slot was freed. Go round: take an idle one or connect.
+    if (handed && co_await ready_for_use(handed, until)) co_return handed;
+    // Woken without a (fit) connection: a slot was freed. Go round: take an idle one or
+    // connect.
   }
 }
 
@@ -137,6 +137,11 @@ task<std::unique_ptr<pool_entry>> pool_state::open_new(deadline until) {
     e->conn = co_await std::move(connecting);
     e->created = e->last_used = steady::now();
     ++stats_.connects;
+    if (options.configure) {
+      deadline_scope bound(until);
+      task<void> configuring = options.configure(e->conn);
+      co_await std::move(configuring);
+    }
     co_return e;
   } catch (...) {
     --open_;
@@ -147,17 +152,42 @@ task<std::unique_ptr<pool_entry>> pool_state::open_new(deadline until) {
   }
 }
 
-task<bool> pool_state::healthy(pool_entry& e) {
-  try {
-    co_await e.conn.query("");  // an empty statement: one round trip, no plan, no snapshot
-    co_return true;
-  } catch (const timeout_error&) {
-    throw;  // the caller's deadline, not the connection's health
-  } catch (const cancelled&) {
-    throw;
-  } catch (const error&) {
+task<bool> pool_state::ready_for_use(std::unique_ptr<pool_entry>& e, deadline until) {
+  const steady::time_point now = steady::now();
+  if (!e->conn.is_open()) {
+    retire(std::move(e), stats_.discarded_broken);
     co_return false;
   }
+  if (too_old(*e, now)) {
+    retire(std::move(e), stats_.discarded_old);
+    co_return false;
+  }
+  bool fit = false;
+  std::exception_ptr interrupted;
+  try {
+    deadline_scope bound(until);
+    connection_state& s = *e->conn.state_;
+    const bool idle_session = s.settled();
+    fit = co_await s.settle(until);
+    // A connection that just did a round trip to settle is alive; else check one idle long.
+    if (fit && idle_session && needs_check(*e, now)) {
+      co_await e->conn.query("");  // an empty statement: one round trip, no plan, no snapshot
+    }
+    if (fit && e->borrowed_before && options.reset) {
+      task<void> resetting = options.reset(e->conn);
+      co_await std::move(resetting);
+    }
+    fit = fit && e->conn.is_open();
+  } catch (const timeout_error&) {
+    interrupted = std::current_exception();
+  } catch (const cancelled&) {
+    interrupted = std::current_exception();
+  } catch (...) {
+    fit = false;  // a failed check or reset hook: not fit for the next user
+  }
+  if (interrupted || !fit) retire(std::move(e), stats_.discarded_broken);
+  if (interrupted) std::rethrow_exception(interrupted);
+  co_return fit;
 }
 
 void pool_state::retire(std::unique_ptr<pool_entry> e, std::uint64_t& counter) noexcept {
@@ -194,6 +224,7 @@ void pool_state::give_back(std::unique_ptr<pool_entry> e, bool discard) noexcept
     return;
   }
   e->last_used = now;
+  e->borrowed_before = true;
   // Hand it straight to the first waiter, so a newcomer cannot overtake the queue.
   if (balrog::detail::waiter* w = waiters_.wake_one()) {
     *static_cast<std::unique_ptr<pool_entry>*>(w->payload) = std::move(e);
@@ -261,6 +292,12 @@ task<pooled_connection> pool::acquire(deadline until) {
 task<result> pool::query(std::string sql, std::vector<param> params) {
   pooled_connection c = co_await acquire();
   task<result> running = c->query(std::move(sql), std::move(params));
+  co_return co_await std::move(running);
+}
+
+task<std::uint64_t> pool::execute(std::string sql, std::vector<param> params) {
+  pooled_connection c = co_await acquire();
+  task<std::uint64_t> running = c->execute(std::move(sql), std::move(params));
   co_return co_await std::move(running);
 }
 

@@ -8,6 +8,8 @@
 #include "balrog/io.hpp"
 #include "balrog/offload.hpp"
 #include "balrog/pg/error.hpp"
+#include "protocol/conninfo_arrays.hpp"
+#include "wait/readable_or_writable.hpp"
 #include "wait/socket_registration.hpp"
 
 namespace balrog::pg::detail {
@@ -85,15 +87,9 @@ task<connection_ptr> connect(std::vector<std::pair<std::string, std::string>> pa
   // captures inside a co_await full-expression (see balrog/task.hpp).
   auto starting = on_fiber([params]() {
     return offload([params]() {
-      std::vector<const char*> keys;
-      std::vector<const char*> values;
-      for (const auto& [k, v] : params) {
-        keys.push_back(k.c_str());
-        values.push_back(v.c_str());
-      }
-      keys.push_back(nullptr);
-      values.push_back(nullptr);
-      return connection_ptr(PQconnectStartParams(keys.data(), values.data(), 0));
+      return with_libpq_arrays(params, [](const char* const* k, const char* const* v) {
+        return connection_ptr(PQconnectStartParams(k, v, 0));
+      });
     });
   });
   connection_ptr conn = co_await std::move(starting);
@@ -112,7 +108,7 @@ task<void> finish_connect(PGconn* conn, deadline until, bool resetting) {
       case PGRES_POLLING_OK:
         co_return;
       case PGRES_POLLING_READING:
-        co_await readable(socket_of(conn, "connect"), until);
+        co_await wait_input(conn, until, "connect");  // OpenSSL may hold handshake input
         break;
       case PGRES_POLLING_WRITING:
         co_await writable(socket_of(conn, "connect"), until);
@@ -130,16 +126,20 @@ task<void> flush(PGconn* conn, deadline until) {
     const int r = PQflush(conn);
     if (r == 0) co_return;
     if (r < 0) throw_connection_error(conn, "sending to the server");
-    // Not all sent: wait until we can write, reading meanwhile if the server talks.
-    co_await socket_writable(conn, until, "flush");
+    // Not all sent: wait until we can write or the server talks (it may wait for us to read
+    // before it reads on: review C10), and read what came.
+    co_await readable_or_writable(socket_of(conn, "flush"), until);
     if (PQconsumeInput(conn) == 0) throw_connection_error(conn, "reading from the server");
   }
 }
 
 task<result_ptr> next_result(PGconn* conn, deadline until) {
   for (;;) {
-    if (PQconsumeInput(conn) == 0) throw_connection_error(conn, "reading from the server");
+    // Read only when what libpq holds is not enough: PQconsumeInput first moves the unread
+    // input to the front of its buffer, which per row of a streamed result is quadratic.
     if (PQisBusy(conn) == 0) co_return result_ptr(PQgetResult(conn));
+    if (PQconsumeInput(conn) == 0) throw_connection_error(conn, "reading from the server");
+    if (PQisBusy(conn) == 0) continue;
     co_await wait_input(conn, until, "waiting for a result");
   }
 }

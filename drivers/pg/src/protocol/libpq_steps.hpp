@@ -60,8 +60,9 @@ task<connection_ptr> connect(std::vector<std::pair<std::string, std::string>> pa
 // Drives PQconnectPoll (or PQresetPoll) on a started connection to the end.
 task<void> finish_connect(PGconn* conn, deadline until, bool resetting = false);
 
-// Flushes libpq's output buffer. While the socket is not writable it also reads, because the
-// server may be waiting for us to read before it reads more (psycopg does the same).
+// Flushes libpq's output buffer. While the socket is not writable it waits for readable too and
+// reads, because the server may be waiting for us to read before it reads more (libpq's
+// pqSendSome and psycopg do the same).
 task<void> flush(PGconn* conn, deadline until);
 
 // The next result of the current query, or null when it has no more. In pipeline mode also

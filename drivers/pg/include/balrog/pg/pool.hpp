@@ -13,14 +13,20 @@
 // bound) until a connection comes back or its deadline passes (balrog::timeout_error).
 // A waiter is handed the returned connection directly: nobody can overtake it.
 //
-// Health. A connection is never handed out broken if the pool can tell: one returned broken
-// (the server died, the connection was lost mid-query: that caller got pg::connection_error)
-// or past max_lifetime is closed, and its slot is refilled by the next acquire(), which
-// connects a new one. A connection idle longer than health_check_after is checked with an
-// empty statement before it is handed out; a failed check discards it and acquire() moves on.
-// Idle connections beyond min_size are closed after max_idle. There is no background task:
-// all of this happens inside acquire() and when a connection is returned, so an idle pool
-// costs nothing. The pool keeps statistics (stats()).
+// Health. A connection is handed out only in a known idle state: nothing of the last user's
+// still queued or running, no transaction block open on the server, nothing LISTENed. Before
+// reuse, acquire() finishes what the last user left (a dropped transaction's ROLLBACK, an
+// abandoned COPY, a cancel still landing), rolls back a transaction block left open by hand
+// (a script's BEGIN), UNLISTENs, and runs pool_options::reset; a connection that cannot be
+// brought back (broken, still held by a live transaction or COPY object, a failed reset) is
+// closed and acquire() moves on. One returned broken (that caller got pg::connection_error)
+// or past max_lifetime is closed, and its slot refilled by the next acquire(), which connects a
+// new one (and runs pool_options::configure on it). A connection idle longer than
+// health_check_after is checked with an empty statement before it is handed out. All of this
+// is bounded by acquire()'s deadline; when it passes (or the caller is cancelled) half-way,
+// the connection is closed and its slot freed. Idle connections beyond min_size are closed
+// after max_idle. There is no background task: all of this happens inside acquire() and when a
+// connection is returned, so an idle pool costs nothing. The pool keeps statistics (stats()).
 //
 // Like a connection, a pool belongs to the shard that created it (other threads get
 // balrog::usage_error). For several shards, make one pool per shard (per_shard_server.hpp).
@@ -30,6 +36,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -62,6 +69,12 @@ struct pool_options {
   // is handed out (0: always check; a negative value: never).
   std::chrono::milliseconds health_check_after{std::chrono::seconds(5)};
   connect_options connect{};
+  // Runs on each new connection, after it connected and before its first user gets it (SET
+  // search_path, register types...). A failure is the acquire()'s failure.
+  std::function<task<void>(connection&)> configure{};
+  // Runs on a connection that comes back, before its next user gets it, after the pool has
+  // brought it back to an idle session (RESET ALL, DISCARD TEMP...). A failure closes it.
+  std::function<task<void>(connection&)> reset{};
 };
 
 struct pool_stats {
@@ -107,6 +120,15 @@ class pool {
     requires(!std::is_same_v<std::decay_t<A>, std::vector<param>>)
   task<result> query(std::string sql, const A& first, const More&... more) {
     return query(std::move(sql), std::vector<param>{to_param(first), to_param(more)...});
+  }
+
+  // One statement run for its effect, on a connection borrowed for its duration: the number of
+  // rows it affected.
+  task<std::uint64_t> execute(std::string sql, std::vector<param> params = {});
+  template <class A, class... More>
+    requires(!std::is_same_v<std::decay_t<A>, std::vector<param>>)
+  task<std::uint64_t> execute(std::string sql, const A& first, const More&... more) {
+    return execute(std::move(sql), std::vector<param>{to_param(first), to_param(more)...});
   }
 
   [[nodiscard]] pool_stats stats() const;

@@ -42,6 +42,9 @@
 // PQsocket(conn) is rewritten by the posix-net map to balrog::compat::select/poll (which wait
 // on the reactor), and PQconsumeInput/PQnotifies never block.
 //
+// C programs: balrog/pg/compat/libpq_c.h declares the same functions with C linkage, named
+// balrog_<libpq name> (balrog_PQexec...), for balrog-gen's rewrite of .c files.
+//
 // Differences from libpq, all on a fiber, documented in docs/pg-compat.md:
 //  - In PQconnectPoll, libpq resolves the name of a second or later host of a multi-host
 //    conninfo when it gets to it: that lookup blocks the thread (the first host's is
@@ -53,6 +56,8 @@
 #pragma once
 
 #include <libpq-fe.h>
+
+#include <cstddef>
 
 namespace balrog::compat {
 
@@ -86,5 +91,51 @@ PGresult* PQgetResult(PGconn* conn);
 int PQputCopyData(PGconn* conn, const char* buffer, int nbytes);
 int PQputCopyEnd(PGconn* conn, const char* errormsg);
 int PQgetCopyData(PGconn* conn, char** buffer, int async);
+
+// The asynchronous API's sending calls. On a connection in blocking mode (the default) libpq's
+// own block the thread until the message is sent, which takes long with a payload larger than
+// the socket's buffer or a server still busy with an earlier statement. Here the fiber waits
+// instead; the message is sent when they return, as with libpq in blocking mode. A connection
+// in non-blocking mode (PQsetnonblocking) gets libpq's own calls.
+int PQsendQuery(PGconn* conn, const char* query);
+int PQsendQueryParams(PGconn* conn, const char* command, int nParams, const Oid* paramTypes,
+                      const char* const* paramValues, const int* paramLengths,
+                      const int* paramFormats, int resultFormat);
+int PQsendPrepare(PGconn* conn, const char* stmtName, const char* query, int nParams,
+                  const Oid* paramTypes);
+int PQsendQueryPrepared(PGconn* conn, const char* stmtName, int nParams,
+                        const char* const* paramValues, const int* paramLengths,
+                        const int* paramFormats, int resultFormat);
+int PQsendDescribePrepared(PGconn* conn, const char* stmt);
+int PQsendDescribePortal(PGconn* conn, const char* portal);
+int PQsendFlushRequest(PGconn* conn);
+int PQpipelineSync(PGconn* conn);
+int PQflush(PGconn* conn);
+
+// Runs "set client_encoding to '...'" through PQexec, as libpq does.
+int PQsetClientEncoding(PGconn* conn, const char* encoding);
+
+// The fast-path interface and large objects: libpq's own functions on the offload pool while
+// the fiber waits (they have no non-blocking form; lo_import/lo_export also use a local file).
+// They run to their end even when the fiber is cancelled or its deadline passes: they use the
+// caller's PGconn.
+PGresult* PQfn(PGconn* conn, int fnid, int* result_buf, int* result_len, int result_is_int,
+               const PQArgBlock* args, int nargs);
+int lo_open(PGconn* conn, Oid lobjId, int mode);
+int lo_close(PGconn* conn, int fd);
+int lo_read(PGconn* conn, int fd, char* buf, size_t len);
+int lo_write(PGconn* conn, int fd, const char* buf, size_t len);
+int lo_lseek(PGconn* conn, int fd, int offset, int whence);
+pg_int64 lo_lseek64(PGconn* conn, int fd, pg_int64 offset, int whence);
+Oid lo_creat(PGconn* conn, int mode);
+Oid lo_create(PGconn* conn, Oid lobjId);
+int lo_tell(PGconn* conn, int fd);
+pg_int64 lo_tell64(PGconn* conn, int fd);
+int lo_truncate(PGconn* conn, int fd, size_t len);
+int lo_truncate64(PGconn* conn, int fd, pg_int64 len);
+int lo_unlink(PGconn* conn, Oid lobjId);
+Oid lo_import(PGconn* conn, const char* filename);
+Oid lo_import_with_oid(PGconn* conn, const char* filename, Oid lobjId);
+int lo_export(PGconn* conn, Oid lobjId, const char* filename);
 
 }  // namespace balrog::compat

@@ -19,7 +19,7 @@ namespace balrog::pg::blocking {
 
 inline balrog::pg::connection connect(std::string conninfo,
                                       balrog::pg::connect_options options = {}) {
-  return balrog::await(balrog::pg::connection::connect(std::move(conninfo), options));
+  return balrog::await(balrog::pg::connection::connect(std::move(conninfo), std::move(options)));
 }
 
 // Members of balrog::pg::connection
@@ -34,6 +34,54 @@ template <class A, class... More>
 balrog::pg::result query(balrog::pg::connection& self, std::string sql, const A& first,
                          const More&... more) {
   return balrog::await(self.query<A, More...>(std::move(sql), first, more...));
+}
+
+inline balrog::pg::result query_one(balrog::pg::connection& self, std::string sql,
+                                    std::vector<balrog::pg::param> params = {}) {
+  return balrog::await(self.query_one(std::move(sql), std::move(params)));
+}
+
+template <class A, class... More>
+  requires(!std::is_same_v<std::decay_t<A>, std::vector<balrog::pg::param>>)
+balrog::pg::result query_one(balrog::pg::connection& self, std::string sql, const A& first,
+                             const More&... more) {
+  return balrog::await(self.query_one<A, More...>(std::move(sql), first, more...));
+}
+
+inline balrog::pg::result query_opt(balrog::pg::connection& self, std::string sql,
+                                    std::vector<balrog::pg::param> params = {}) {
+  return balrog::await(self.query_opt(std::move(sql), std::move(params)));
+}
+
+template <class A, class... More>
+  requires(!std::is_same_v<std::decay_t<A>, std::vector<balrog::pg::param>>)
+balrog::pg::result query_opt(balrog::pg::connection& self, std::string sql, const A& first,
+                             const More&... more) {
+  return balrog::await(self.query_opt<A, More...>(std::move(sql), first, more...));
+}
+
+inline std::uint64_t execute(balrog::pg::connection& self, std::string sql,
+                             std::vector<balrog::pg::param> params = {}) {
+  return balrog::await(self.execute(std::move(sql), std::move(params)));
+}
+
+template <class A, class... More>
+  requires(!std::is_same_v<std::decay_t<A>, std::vector<balrog::pg::param>>)
+std::uint64_t execute(balrog::pg::connection& self, std::string sql, const A& first,
+                      const More&... more) {
+  return balrog::await(self.execute<A, More...>(std::move(sql), first, more...));
+}
+
+inline balrog::pg::row_stream stream(balrog::pg::connection& self, std::string sql,
+                                     std::vector<balrog::pg::param> params = {}) {
+  return balrog::await(self.stream(std::move(sql), std::move(params)));
+}
+
+template <class A, class... More>
+  requires(!std::is_same_v<std::decay_t<A>, std::vector<balrog::pg::param>>)
+balrog::pg::row_stream stream(balrog::pg::connection& self, std::string sql, const A& first,
+                              const More&... more) {
+  return balrog::await(self.stream<A, More...>(std::move(sql), first, more...));
 }
 
 inline void execute_script(balrog::pg::connection& self, std::string sql) {
@@ -96,6 +144,66 @@ balrog::pg::result query(balrog::pg::transaction& self, std::string sql, const A
   return balrog::await(self.query<A, More...>(std::move(sql), first, more...));
 }
 
+inline balrog::pg::result query_one(balrog::pg::transaction& self, std::string sql,
+                                    std::vector<balrog::pg::param> params = {}) {
+  return balrog::await(self.query_one(std::move(sql), std::move(params)));
+}
+
+template <class A, class... More>
+  requires(!std::is_same_v<std::decay_t<A>, std::vector<balrog::pg::param>>)
+balrog::pg::result query_one(balrog::pg::transaction& self, std::string sql, const A& first,
+                             const More&... more) {
+  return balrog::await(self.query_one<A, More...>(std::move(sql), first, more...));
+}
+
+inline balrog::pg::result query_opt(balrog::pg::transaction& self, std::string sql,
+                                    std::vector<balrog::pg::param> params = {}) {
+  return balrog::await(self.query_opt(std::move(sql), std::move(params)));
+}
+
+template <class A, class... More>
+  requires(!std::is_same_v<std::decay_t<A>, std::vector<balrog::pg::param>>)
+balrog::pg::result query_opt(balrog::pg::transaction& self, std::string sql, const A& first,
+                             const More&... more) {
+  return balrog::await(self.query_opt<A, More...>(std::move(sql), first, more...));
+}
+
+inline std::uint64_t execute(balrog::pg::transaction& self, std::string sql,
+                             std::vector<balrog::pg::param> params = {}) {
+  return balrog::await(self.execute(std::move(sql), std::move(params)));
+}
+
+template <class A, class... More>
+  requires(!std::is_same_v<std::decay_t<A>, std::vector<balrog::pg::param>>)
+std::uint64_t execute(balrog::pg::transaction& self, std::string sql, const A& first,
+                      const More&... more) {
+  return balrog::await(self.execute<A, More...>(std::move(sql), first, more...));
+}
+
+inline balrog::pg::row_stream stream(balrog::pg::transaction& self, std::string sql,
+                                     std::vector<balrog::pg::param> params = {}) {
+  return balrog::await(self.stream(std::move(sql), std::move(params)));
+}
+
+template <class A, class... More>
+  requires(!std::is_same_v<std::decay_t<A>, std::vector<balrog::pg::param>>)
+balrog::pg::row_stream stream(balrog::pg::transaction& self, std::string sql, const A& first,
+                              const More&... more) {
+  return balrog::await(self.stream<A, More...>(std::move(sql), first, more...));
+}
+
+inline balrog::pg::copy_writer copy_in(balrog::pg::transaction& self, std::string sql) {
+  return balrog::await(self.copy_in(std::move(sql)));
+}
+
+inline balrog::pg::copy_reader copy_out(balrog::pg::transaction& self, std::string sql) {
+  return balrog::await(self.copy_out(std::move(sql)));
+}
+
+inline void execute_script(balrog::pg::transaction& self, std::string sql) {
+  balrog::await(self.execute_script(std::move(sql)));
+}
+
 inline void savepoint(balrog::pg::transaction& self, std::string name) {
   balrog::await(self.savepoint(std::move(name)));
 }
@@ -130,10 +238,16 @@ inline std::optional<std::string> next(balrog::pg::copy_reader& self) {
   return balrog::await(self.next());
 }
 
+// Members of balrog::pg::row_stream
+
+inline std::optional<balrog::pg::row> next(balrog::pg::row_stream& self) {
+  return balrog::await(self.next());
+}
+
 // Static members of balrog::pg::pool
 
 inline balrog::pg::pool create(std::string conninfo, balrog::pg::pool_options options = {}) {
-  return balrog::await(balrog::pg::pool::create(std::move(conninfo), options));
+  return balrog::await(balrog::pg::pool::create(std::move(conninfo), std::move(options)));
 }
 
 // Members of balrog::pg::pool
@@ -156,6 +270,18 @@ template <class A, class... More>
 balrog::pg::result query(balrog::pg::pool& self, std::string sql, const A& first,
                          const More&... more) {
   return balrog::await(self.query<A, More...>(std::move(sql), first, more...));
+}
+
+inline std::uint64_t execute(balrog::pg::pool& self, std::string sql,
+                             std::vector<balrog::pg::param> params = {}) {
+  return balrog::await(self.execute(std::move(sql), std::move(params)));
+}
+
+template <class A, class... More>
+  requires(!std::is_same_v<std::decay_t<A>, std::vector<balrog::pg::param>>)
+std::uint64_t execute(balrog::pg::pool& self, std::string sql, const A& first,
+                      const More&... more) {
+  return balrog::await(self.execute<A, More...>(std::move(sql), first, more...));
 }
 
 }  // namespace balrog::pg::blocking
