@@ -14,14 +14,15 @@ from balrog import pg
 
 def test_a_greenlet_killed_mid_query_leaves_the_shared_connection_usable(pg_dsn):
     conn = pg.connect(pg_dsn, autocommit=True)
-    victim = balrog.spawn(conn.execute, "select pg_sleep(5)")
+    victim = balrog.spawn(conn.execute, "select pg_sleep(1.5)")
     balrog.sleep(0.05)
     neighbour = balrog.spawn(lambda: conn.execute("select 42").fetchone()[0])  # queued behind
     balrog.sleep(0.05)
-    started = time.monotonic()
     victim.kill()
+    # The sleep is not cancelled on the server: with the neighbour's statement in flight behind
+    # it, a cancel could land on the neighbour's instead (docs/pg.md, review C2). The neighbour
+    # gets its own answer once the sleep ends.
     assert neighbour.join(timeout=10) == 42
-    assert time.monotonic() - started < 4  # the server was asked to cancel the sleep
     assert conn.execute("select 1").fetchone() == (1,)
     conn.close()
 

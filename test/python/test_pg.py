@@ -223,6 +223,7 @@ def test_pool_rolls_back_what_a_borrower_left_open(pg_dsn):
         assert not c2.in_transaction
         with pytest.raises(pg.ProgrammingError):
             c2.execute("select * from left_open")  # rolled back: the table never existed
+        c2.rollback()  # the failed statement aborted c2's own transaction
 
 
 def test_a_connection_belongs_to_its_thread(pg_dsn, autoconn):
