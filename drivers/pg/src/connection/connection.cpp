@@ -14,8 +14,8 @@
 #include "connection/result_errors.hpp"
 #include "protocol/connect_timeout.hpp"
 #include "protocol/conninfo_arrays.hpp"
-#include "wait/socket_registration.hpp"
 #include "wait/readable_or_writable.hpp"
+#include "wait/socket_registration.hpp"
 
 namespace balrog::pg {
 
