@@ -60,7 +60,8 @@ def echo_app(environ, start_response):
     info = (f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']} {environ['QUERY_STRING']} "
             f"{environ.get('CONTENT_TYPE', '')} {environ.get('HTTP_X_THING', '')} "
             f"{environ['SERVER_PROTOCOL']} {len(body)}\n").encode()
-    start_response("200 OK", [("Content-Type", "text/plain"), ("X-Echo", "yes")])
+    start_response("200 OK", [("Content-Type", "text/plain"), ("X-Echo", "yes"),
+                              ("X-Latin", "caf\u00e9")])
     return [info, body]
 
 
@@ -72,6 +73,7 @@ def test_validated_app_get_and_post(serve):
                                         headers={"X-Thing": "t1"})
         assert status == 200, body
         assert headers["X-Echo"] == "yes"
+        assert headers["X-Latin"] == "caf\u00e9"  # sent as the latin-1 byte 0xE9
         assert body == b"GET /a b/c x=1&y=%2F  t1 HTTP/1.1 0\n"
         status, _, body = request(server.port, "POST", "/post", body=b"hello world",
                                   headers={"Content-Type": "application/x-thing"})

@@ -217,13 +217,22 @@ std::chrono::milliseconds to_ms(double seconds) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000.0)));
 }
 
+// PEP 3333: header names and values are str holding latin-1 characters, sent as those bytes.
+std::string latin1_bytes(const py::handle& text) {
+  if (!PyUnicode_Check(text.ptr())) throw py::type_error("balrog.wsgi: a header is a str");
+  PyObject* b = PyUnicode_AsLatin1String(text.ptr());
+  if (b == nullptr) throw py::error_already_set();
+  auto owned = py::reinterpret_steal<py::bytes>(b);
+  return std::string(owned);
+}
+
 header_list to_headers(const py::list& list) {
   header_list out;
   out.reserve(list.size());
   for (const py::handle item : list) {
     auto pair = item.cast<py::tuple>();
     if (pair.size() != 2) throw py::type_error("balrog.wsgi: a header is a (name, value) pair");
-    out.emplace_back(pair[0].cast<std::string>(), pair[1].cast<std::string>());
+    out.emplace_back(latin1_bytes(pair[0]), latin1_bytes(pair[1]));
   }
   return out;
 }
