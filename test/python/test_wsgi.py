@@ -280,6 +280,20 @@ def test_head_reports_the_get_headers_without_a_body(serve):
     assert methods == ["HEAD", "GET"]
 
 
+def test_an_iterable_with_a_declared_length_is_answered_whole(serve):
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "11")])
+        yield b"hello"
+        yield b" world"
+
+    server = serve(validator(app))
+    status, headers, body = request(server.port)
+    assert (status, body) == (200, b"hello world")
+    assert headers["Content-Length"] == "11" and "Transfer-Encoding" not in headers
+    status, headers, body = request(server.port, "HEAD")
+    assert (status, headers["Content-Length"], body) == (200, "11", b"")
+
+
 def test_file_wrapper_regular_file_and_file_like(serve, tmp_path):
     data = os.urandom(300_000)
     path = tmp_path / "blob"

@@ -16,6 +16,7 @@ a file sent with sendfile(2). The command line, with worker processes: balrog.ws
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import signal
 import stat
@@ -36,6 +37,10 @@ Application = Callable[[Dict[str, Any], StartResponse], Iterable[bytes]]
 
 # FileWrapper's default block, for files that cannot go out with sendfile.
 _FILE_BLOCK = 64 * 1024
+# An iterable result whose Content-Length the application declared, up to this size, is
+# gathered and answered whole (with that Content-Length) rather than chunked: Django's
+# HttpResponse, for one, is an iterable of one block.
+_GATHER_DECLARED = 1 << 20
 
 
 class FileWrapper:
@@ -134,18 +139,22 @@ class _Exchange:
         self.ex.respond(self.status[0], self.status[1], self.headers, body)
         self.started = True
 
+    def declared_length(self) -> Optional[int]:
+        for name, value in self.headers:
+            if name.lower() == "content-length" and value.strip().isdigit():
+                return int(value)
+        return None
+
     def send(self, result: Iterable[bytes]) -> None:
         if isinstance(result, FileWrapper) and not self.started:
             part = result.regular_file()
             if part is not None:
                 fd, offset, left = part
-                length = left
-                for name, value in (self.headers if self.status else ()):
-                    if name.lower() == "content-length" and value.strip().isdigit():
-                        length = min(left, int(value))
                 if self.status is None:
                     raise AssertionError("the application returned without calling "
                                          "start_response")
+                declared = self.declared_length()
+                length = left if declared is None else min(left, declared)
                 self.ex.sendfile(self.status[0], self.status[1], self.headers, fd, offset,
                                  length)
                 self.started = True
@@ -157,19 +166,51 @@ class _Exchange:
                                     "not bytes")
             self.respond_whole(result[0] if len(result) == 1 else b"".join(result))
             return
-        for chunk in result:
-            if not isinstance(chunk, (bytes, bytearray)):
-                raise TypeError(f"the application yielded {type(chunk).__name__}, not bytes")
-            if not chunk:
+        iterator = iter(result)
+        # A generator calls start_response on its first step: look at the headers after it.
+        first = next(iterator, None)
+        if first is None:
+            if not self.started:
+                self.respond_whole(b"")
+            elif self.streaming:
+                self.ex.finish()
+            return
+        declared = self.declared_length() if self.status and not self.started else None
+        if declared is not None and declared <= _GATHER_DECLARED:
+            gathered: List[bytes] = [_checked(first)]
+            size = len(first)
+            if size < declared:
+                for chunk in iterator:
+                    gathered.append(_checked(chunk))
+                    size += len(chunk)
+                    if size >= declared or self.started:
+                        break
+            if not self.started:
+                self.respond_whole(b"".join(gathered))  # the server frames what there is
+                return
+            for block in gathered:  # write() was called meanwhile: the answer is a stream
+                if block and not self.head:
+                    self.ex.write(block)
+        else:
+            iterator = itertools.chain((first,), iterator)
+        for chunk in iterator:
+            block = _checked(chunk)
+            if not block:
                 continue
             if not self.started:
                 self._start_stream()
             if not self.head:
-                self.ex.write(bytes(chunk))
+                self.ex.write(block)
         if not self.started:
             self.respond_whole(b"")
         elif self.streaming:
             self.ex.finish()
+
+
+def _checked(chunk: Any) -> bytes:
+    if not isinstance(chunk, (bytes, bytearray)):
+        raise TypeError(f"the application yielded {type(chunk).__name__}, not bytes")
+    return bytes(chunk)
 
 
 class Server:

@@ -73,7 +73,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
 
 
 def _log(message: str) -> None:
-    print(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] [{os.getpid()}] {message}",
+    print(f"[{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC] [{os.getpid()}] {message}",
           file=sys.stderr, flush=True)
 
 
