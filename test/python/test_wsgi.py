@@ -253,6 +253,31 @@ def test_keep_alive_serves_requests_on_one_connection(serve):
     assert len(set(ports)) == 1
 
 
+def test_pipelined_requests_are_answered_in_order(serve):
+    def app(environ, start_response):
+        balrog.sleep(0.05 if environ["PATH_INFO"] == "/1" else 0)  # the first finishes last
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [environ["PATH_INFO"].encode()]
+
+    server = serve(app)
+
+    def client():
+        s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        s.sendall(b"".join(b"GET /%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in (1, 2, 3)))
+        got = b""
+        while got.count(b"HTTP/1.1 200") < 3 or not got.endswith(b"/3"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        s.close()
+        return got
+
+    got = on_thread(client)
+    assert [got.index(b"\r\n\r\n/%d" % i) for i in (1, 2, 3)] == sorted(
+        got.index(b"\r\n\r\n/%d" % i) for i in (1, 2, 3))
+
+
 def test_head_reports_the_get_headers_without_a_body(serve):
     methods = []
 
