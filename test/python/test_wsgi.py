@@ -466,3 +466,34 @@ def test_graceful_shutdown_finishes_requests_in_flight(serve):
     assert g.join(10)[::2] == (200, b"finished")
     with pytest.raises(ConnectionRefusedError):
         on_thread(socket.create_connection, ("127.0.0.1", server.port), 5)
+
+
+def test_close_drops_requests_in_flight_and_their_greenlets_end_quietly(serve, capfd):
+    finished = balrog.Event()
+
+    def app(environ, start_response):
+        try:
+            balrog.sleep(0.3)
+            start_response("200 OK", [])
+            return [b"too late"]
+        finally:
+            finished.set()
+
+    server = Server(app, "127.0.0.1:0")
+    port = server.listen()
+
+    def attempt():
+        try:
+            return request(port)
+        except (ConnectionError, http.client.HTTPException) as e:
+            return e
+
+    g = balrog.spawn(attempt)
+    balrog.sleep(0.1)
+    server.close()  # grace 0: the request's fiber is cancelled, its connection dropped
+    assert isinstance(g.join(10), (ConnectionError, http.client.HTTPException))
+    assert finished.wait(5)  # the greenlet ran to its end; its answer went nowhere
+    balrog.sleep(0.05)
+    assert "Traceback" not in capfd.readouterr().err
+    again = serve(app)
+    assert request(again.port)[::2] == (200, b"too late")
