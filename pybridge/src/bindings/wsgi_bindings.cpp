@@ -339,7 +339,7 @@ void dispatch_in_hub(std::uint64_t server_id, const std::shared_ptr<exchange>& e
   } catch (py::error_already_set& e) {
     e.discard_as_unraisable("balrog.wsgi: dispatching a request");
     if (!ex->answered) ex->fail(500, "Internal Server Error\n");
-  } catch (const std::exception& e) {
+  } catch (...) {  // a C++ failure (memory): the client gets a 500, the hub goes on
     if (!ex->answered) ex->fail(500, "Internal Server Error\n");
   }
 }
