@@ -4,6 +4,7 @@ access log. The command runs as a subprocess on a free loopback port."""
 import http.client
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +22,13 @@ APP = textwrap.dedent("""
     import balrog
 
     def app(environ, start_response):
+        if environ["PATH_INFO"] == "/echo":
+            body = environ["wsgi.input"].read()
+            start_response("200 OK", [("Content-Type", "application/octet-stream")])
+            return [environ["HTTP_X_FORWARDED_FOR"].encode() + b" " + body]
+        if environ["PATH_INFO"] == "/stream":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return (b"part %d\\n" % i for i in range(3))
         if environ["PATH_INFO"] == "/slow":
             time.sleep(1.0)  # patched by balrog-wsgi: only this greenlet waits
         start_response("200 OK", [("Content-Type", "text/plain")])
@@ -135,3 +143,55 @@ def test_an_app_that_cannot_load_stops_the_command(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 1
     assert "No module named 'no_such_module_here'" in p.stderr
+
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log error;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp};
+  uwsgi_temp_path {tmp}; scgi_temp_path {tmp};
+  client_body_buffer_size 1m;  # bodies stay in memory (nginx's workers may not write {tmp})
+  proxy_buffering off;          # answers are passed on as they come
+  upstream app {{ server 127.0.0.1:{app_port}; keepalive 4; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $remote_addr;
+    }}
+  }}
+}}
+"""
+
+
+def test_behind_nginx_as_a_reverse_proxy(command, tmp_path):
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    assert os.path.exists(nginx), "nginx is part of the test dependencies (scripts/bootstrap)"
+    p, app_port = command(workers=1)
+    port = free_port()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(tmp=tmp_path, app_port=app_port, port=port))
+    proxy = subprocess.Popen([nginx, "-c", str(conf), "-p", str(tmp_path), "-e",
+                              str(tmp_path / "error.log")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_until(lambda: get(port)[0] == 200)
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for _ in range(3):  # kept alive on both sides
+            c.request("POST", "/echo", body=b"x" * 100_000)
+            r = c.getresponse()
+            assert (r.status, r.read()) == (200, b"127.0.0.1 " + b"x" * 100_000)
+        c.request("GET", "/stream")
+        r = c.getresponse()
+        assert (r.status, r.read()) == (200, b"part 0\npart 1\npart 2\n")
+        c.close()
+    finally:
+        proxy.terminate()
+        proxy.wait(10)
