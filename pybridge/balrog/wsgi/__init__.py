@@ -380,16 +380,20 @@ class Server:
 
 
 def serve(app: Application, bind: str = "127.0.0.1:8000", *,
-          on_listening: Optional[Callable[[Server], None]] = None, **options: Any) -> None:
-    """Serves `app` on `bind` in this thread until SIGTERM or SIGINT, which shut the server
-    down gracefully (requests in flight finish, within shutdown_grace)."""
+          on_listening: Optional[Callable[[Server], None]] = None,
+          handle_signals: bool = True, **options: Any) -> None:
+    """Serves `app` on `bind` in this thread until the server shuts down. With handle_signals
+    (in the main thread), SIGTERM and SIGINT shut it down gracefully: requests in flight
+    finish, within shutdown_grace."""
     server = Server(app, bind, **options)
     server.listen()
 
     def stop(signum: int, frame: Any) -> None:
-        spawn(server.shutdown)
+        spawn(server.shutdown)  # signal handlers run in the hub, which never waits
 
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    previous: Dict[int, Any] = {}
+    if handle_signals:
+        previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         if on_listening is not None:
             on_listening(server)
