@@ -403,6 +403,9 @@ def test_a_client_that_goes_away_mid_stream_ends_the_greenlet(serve):
 
     def app(environ, start_response):
         start_response("200 OK", [])
+        if environ["PATH_INFO"] == "/small":
+            yield b"small"
+            return
         try:
             for _ in range(10_000):
                 yield b"y" * 65536
@@ -419,7 +422,7 @@ def test_a_client_that_goes_away_mid_stream_ends_the_greenlet(serve):
 
     on_thread(client)
     assert done.wait(10)
-    assert request(server.port)[0] == 200
+    assert request(server.port, path="/small")[::2] == (200, b"small")
 
 
 # --- concurrency ------------------------------------------------------------------------------
@@ -497,3 +500,37 @@ def test_close_drops_requests_in_flight_and_their_greenlets_end_quietly(serve, c
     assert "Traceback" not in capfd.readouterr().err
     again = serve(app)
     assert request(again.port)[::2] == (200, b"too late")
+
+
+def test_a_client_that_stops_reading_is_dropped_after_the_write_timeout(serve):
+    done = balrog.Event()
+    sent = []
+
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        if environ["PATH_INFO"] == "/small":
+            yield b"small"
+            return
+        try:
+            for _ in range(100_000):
+                yield b"r" * 65536
+                sent.append(1)
+        finally:
+            done.set()
+
+    server = serve(app, write_timeout=0.5)
+
+    def client():
+        s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        return s  # never reads
+
+    s = on_thread(client)
+    try:
+        t0 = time.monotonic()
+        assert done.wait(15)  # the greenlet was released: its next block failed
+        assert time.monotonic() - t0 < 15
+        assert len(sent) < 100_000  # it did not produce the whole body into memory
+    finally:
+        s.close()
+    assert request(server.port, path="/small")[::2] == (200, b"small")
