@@ -471,6 +471,35 @@ TEST_F(Net, PeerClosingEarlyOnFibers) {
   });
 }
 
+// The last bytes and the end of stream arrive together (one edge-triggered event): a read
+// that takes the bytes short of its buffer drains them, yet the end is still there to read.
+// The reactor keeps a hung-up direction ready, so the next read returns 0 at once instead of
+// waiting for an event that never comes (it did until the deadline before).
+TEST_F(Net, BytesAndTheEndOfStreamInOneEventAreBothReadOnFibers) {
+  balrog::run([] {
+    auto l = net::listen(net::endpoint::loopback(0));
+    auto server = balrog::spawn([&] {
+      net::stream s = l.accept(2s);
+      balrog::this_fiber::sleep_for(30ms);  // the reader is registered and waiting by now
+      s.write_all("last words");
+      s.shutdown(net::shutdown_how::write);
+      std::array<std::byte, 16> buf{};
+      EXPECT_EQ(s.read_some(buf, 2s), 0u);  // the client closes after it saw the end
+    });
+    net::stream c = net::connect(l.local_endpoint(), 2s);
+    std::array<std::byte, 64> buf{};
+    EXPECT_EQ(c.read_some(buf, 2s), 10u);  // waits: the edge registration is made here
+    const auto t0 = steady::now();
+    EXPECT_EQ(c.read_some(buf, 2s), 0u);
+    EXPECT_EQ(c.read_some(buf, 2s), 0u);  // and it stays ended
+    EXPECT_LT(ms_since(t0), 1000);
+    // A plain wait on the stream's fd (through the same registration) sees the end too.
+    balrog::wait_readable(c.native_handle(), 2s);
+    c.close();
+    server.join();
+  });
+}
+
 TEST_F(Net, PeerClosingEarlyInSyncMode) {
   auto l = net::listen(net::endpoint::loopback(0));
   std::thread server([&] {
