@@ -245,3 +245,35 @@ def test_exceptions_hierarchy():
     assert issubclass(http.ConnectTimeout, http.ConnectionError)
     assert issubclass(http.HTTPError, http.RequestError)
     assert http.RequestException is http.RequestError
+
+
+def test_a_greenlet_killed_mid_stream_leaves_the_client_usable(server):
+    got = []
+
+    def reader():
+        r = http.get(server.url + "/stream?n=50&ms=20", stream=True)
+        for piece in r.iter_content(None):
+            got.append(piece)
+
+    g = balrog.spawn(reader)
+    balrog.sleep(0.15)
+    g.kill()
+    assert g.ready and 0 < len(got) < 50
+    assert http.get(server.url + "/json").json()["name"] == "ada"
+
+
+def test_threads_have_their_own_hubs_and_streams_stay_with_theirs(server):
+    import threading
+
+    out = {}
+
+    def in_thread():
+        out["text"] = http.get(server.url + "/delay?ms=50").text
+        out["stream"] = http.get(server.url + "/stream?n=3", stream=True)
+
+    t = threading.Thread(target=in_thread)
+    t.start()
+    t.join()
+    assert out["text"] == "ok"
+    with pytest.raises(ValueError, match="another thread"):
+        out["stream"].content
