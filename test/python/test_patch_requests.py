@@ -65,7 +65,8 @@ def test_results_match(server):
                 echo["body"], echo["query"], echo["headers"]["x-t"],
                 echo["headers"]["content-type"], form["body"],
                 form["headers"]["content-type"], raw["body"], raw["headers"].get("content-type"),
-                requests.head(server.url + "/json").content, requests.get(server.url + "/text").text,
+                requests.head(server.url + "/json").content,
+                requests.get(server.url + "/text").text,
                 requests.get(server.url + "/utf8").content)
 
     plain, cooperative = both(calls)
@@ -125,7 +126,9 @@ def test_streaming_matches(server):
         r2 = requests.get(server.url + "/stream?n=3", stream=True)
         chunks = b"".join(r2.iter_content(chunk_size=5))
         r3 = requests.get(server.url + "/stream?n=3", stream=True)
-        return lines, chunks, r3.raw.read(7), r3.raw.read()
+        r4 = requests.get(server.url + "/stream?n=3", stream=True)
+        return (lines, chunks, r3.raw.read(7), r3.raw.read(),
+                b"".join(r4.iter_content(chunk_size=None)))
 
     plain, cooperative = both(calls)
     assert cooperative == plain

@@ -57,7 +57,8 @@ def _timeouts(timeout: Any) -> tuple[Optional[float], Optional[float]]:
         if len(timeout) != 2:
             raise ValueError("balrog.http: timeout must be seconds or (connect, read), "
                              f"not {timeout!r}")
-        return _seconds(timeout[0], "the connect timeout"), _seconds(timeout[1], "the read timeout")
+        return (_seconds(timeout[0], "the connect timeout"),
+                _seconds(timeout[1], "the read timeout"))
     seconds = _seconds(timeout, "timeout")
     return seconds, seconds
 
@@ -425,7 +426,9 @@ class Session:
         total = self.total_timeout if total_timeout is _UNSET else total_timeout
         if total is not None:
             kw["timeout"] = _seconds(total, "total_timeout")
-        kw["allow_redirects"] = self.allow_redirects if allow_redirects is None else allow_redirects
+        if allow_redirects is None:
+            allow_redirects = self.allow_redirects
+        kw["allow_redirects"] = allow_redirects
         kw["max_redirects"] = self.max_redirects if max_redirects is None else max_redirects
         kw.update(_verify_args(self.verify if verify is _UNSET else verify,
                                cert if cert is not None else self.cert))

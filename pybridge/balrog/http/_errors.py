@@ -2,15 +2,15 @@
 
     RequestError (OSError; alias RequestException)
     ├── HTTPError                raise_for_status() on a 4xx / 5xx response (.response)
-    ├── ConnectionError          also builtins.ConnectionError: refused, reset, unknown host...
-    │   ├── TLSError             handshake or certificate verification failed (alias SSLError)
+    ├── ConnectionError          also builtins.ConnectionError: refused, reset, unknown host
+    │   ├── TLSError             handshake or certificate verification failed (SSLError)
     │   └── ConnectTimeout       also Timeout: the connection was not up in time
     ├── Timeout                  also builtins.TimeoutError: the request's own time limits
-    │   └── ReadTimeout          nothing received for the read (idle) timeout, or total passed
+    │   └── ReadTimeout          nothing received for the read (idle) or total timeout
     ├── TooManyRedirects
     ├── InvalidURL               also ValueError: a malformed URL, an unsupported scheme
     ├── BodyTooLarge             the response body exceeded max_response_bytes
-    └── JSONDecodeError          also json.JSONDecodeError: Response.json() on a non-JSON body
+    └── JSONDecodeError          also json.JSONDecodeError: json() on a non-JSON body
     WebSocketError (RequestError)
     ├── ConnectionClosed         send/recv on a closed WebSocket (.code, .reason)
     ├── ProtocolError            the peer broke the protocol (.code: the close code sent)

@@ -49,8 +49,9 @@ class WebSocket:
         message = self._native.receive(timeout)
         if message is None:
             code, reason = self._native.peer_close or (1005, "")
-            raise ConnectionClosed(f"balrog.http: the WebSocket is closed ({code} {reason})".strip(),
-                                   code=code, reason=reason)
+            raise ConnectionClosed(
+                f"balrog.http: the WebSocket is closed ({code} {reason})".strip(),
+                code=code, reason=reason)
         return message  # type: ignore[no-any-return]
 
     def ping(self, data: bytes = b"") -> None:

@@ -77,7 +77,19 @@ class _Raw:
         except herr.RequestError as e:  # urllib3's ProtocolError
             raise rexc.ChunkedEncodingError(e, request=self._request) from None
 
-    def stream(self, amt: Optional[int] = 2 ** 16, decode_content: bool = True) -> Iterator[bytes]:
+    def stream(self, amt: Optional[int] = 2 ** 16,
+               decode_content: bool = True) -> Iterator[bytes]:
+        if amt is None:  # pieces as they arrive (iter_content(None))
+            rest = self._buffer.read()
+            if rest:
+                yield rest
+            while not self._done:
+                piece = self._next()
+                if piece is None:
+                    self._done = True
+                elif piece:
+                    yield piece
+            return
         while True:
             data = self.read(amt)
             if not data:
