@@ -6,13 +6,12 @@ import threading
 import time
 
 import pytest
+import websockets  # python3-websockets (scripts/bootstrap)
 
 import balrog
 from balrog import http
 
-websockets = pytest.importorskip("websockets")
-
-from httpserver import refused_url  # noqa: E402
+from httpserver import refused_url
 
 
 class WebSocketServer:

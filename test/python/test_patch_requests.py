@@ -4,12 +4,11 @@ exception types), and cooperative only when patched."""
 import time
 
 import pytest
+import requests  # python3-requests (scripts/bootstrap)
 
 import balrog
 
-requests = pytest.importorskip("requests")
-
-from httpserver import LoopbackServer, refused_url  # noqa: E402
+from httpserver import LoopbackServer, refused_url
 
 
 @pytest.fixture(scope="module")
