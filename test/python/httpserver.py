@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 
@@ -100,12 +101,19 @@ class _Server(ThreadingHTTPServer):
 
 
 class LoopbackServer:
-    """Started on 127.0.0.1 on a free port; ``url`` is its base ("http://127.0.0.1:PORT")."""
+    """Started on 127.0.0.1 on a free port; ``url`` is its base ("http://127.0.0.1:PORT").
+    With ``tls=(key file, certificate file)`` it speaks HTTPS, and ``url`` is
+    "https://localhost:PORT" (the name the test certificate carries)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: Optional[tuple[str, str]] = None) -> None:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        if tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(tls[1], tls[0])
+            self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
+            self.url = f"https://localhost:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()

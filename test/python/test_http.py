@@ -277,3 +277,22 @@ def test_threads_have_their_own_hubs_and_streams_stay_with_theirs(server):
     assert out["text"] == "ok"
     with pytest.raises(ValueError, match="another thread"):
         out["stream"].content
+
+
+@pytest.fixture(scope="module")
+def tls_server(certificate):
+    s = LoopbackServer(tls=certificate)
+    yield s
+    s.close()
+
+
+def test_https_verify(tls_server, certificate):
+    url = tls_server.url + "/json"
+    with pytest.raises(http.TLSError, match="(?i)certificate"):
+        http.get(url, timeout=5)  # self-signed: not in the system store
+    assert http.get(url, verify=False).json()["name"] == "ada"
+    assert http.get(url, verify=certificate[1]).json()["name"] == "ada"
+    with http.Session(verify=certificate[1]) as s:
+        assert s.get(url).ok
+        with pytest.raises(http.TLSError):
+            s.get(url, verify=True)  # the system store, again

@@ -180,3 +180,17 @@ def test_enclosing_balrog_timeout_interrupts_a_patched_request(server, patched):
         with balrog.Timeout(0.2):
             requests.get(server.url + "/delay?ms=3000")
     assert time.monotonic() - start < 2.0
+
+
+def test_https_verify_matches(certificate):
+    s = LoopbackServer(tls=certificate)
+    try:
+        url = s.url + "/json"
+        plain, cooperative = both(lambda: requests.get(url, timeout=5))
+        assert plain is cooperative is requests.exceptions.SSLError
+        plain, cooperative = both(
+            lambda: (requests.get(url, verify=certificate[1]).json(),
+                     requests.get(url, verify=False).status_code))
+        assert cooperative == plain == ({"name": "ada", "tags": ["a", "b"], "n": 1}, 200)
+    finally:
+        s.close()
