@@ -9,7 +9,7 @@ import pytest
 import balrog
 from balrog import http
 
-from httpserver import LoopbackServer, refused_url
+from httpserver import LoopbackServer, refused_url, stalled_url
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +128,15 @@ def test_read_timeout(server):
         http.get(server.url + "/delay?ms=3000", total_timeout=0.2)
     # The server and the client are still fine afterwards.
     assert http.get(server.url + "/delay?ms=1").text == "ok"
+
+
+def test_connect_timeout():
+    with stalled_url() as url:
+        start = time.monotonic()
+        with pytest.raises(http.ConnectTimeout) as info:
+            http.get(url, timeout=(0.3, 5))
+        assert time.monotonic() - start < 2.0
+    assert isinstance(info.value, TimeoutError) and isinstance(info.value, ConnectionError)
 
 
 def test_enclosing_balrog_timeout_bounds_a_request(server):

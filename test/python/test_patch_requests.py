@@ -8,7 +8,7 @@ import requests  # python3-requests (scripts/bootstrap)
 
 import balrog
 
-from httpserver import LoopbackServer, refused_url
+from httpserver import LoopbackServer, refused_url, stalled_url
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +138,12 @@ def test_read_timeout_matches(server, timeout):
     plain, cooperative = both(
         lambda: requests.get(server.url + "/delay?ms=2000", timeout=timeout))
     assert plain is cooperative is requests.ReadTimeout
+
+
+def test_connect_timeout_matches():
+    with stalled_url() as url:
+        plain, cooperative = both(lambda: requests.get(url, timeout=(0.3, 5)))
+    assert plain is cooperative is requests.ConnectTimeout
 
 
 def test_refused_connection_matches():
