@@ -87,7 +87,7 @@ def websocket_connect(url: str, *, headers: HeaderInput = None,
                       close_timeout: float = 5.0, ping_interval: Optional[float] = 20.0,
                       idle_timeout: Optional[float] = 60.0, max_size: int = 1 << 20,
                       compression: bool = False) -> WebSocket:
-    """Opens a WebSocket to a ``ws://`` URL (wss:// is not supported yet by balrog::http and
+    """Opens a WebSocket to a ``ws://`` URL (balrog's WebSocket client has no wss://: it
     raises RuntimeError). ``open_timeout`` bounds connecting and the upgrade;
     ``ping_interval`` of silence sends a ping, ``idle_timeout`` of it drops the connection
     (None: never); ``max_size`` is the largest message accepted; ``compression`` offers
