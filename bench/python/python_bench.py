@@ -12,6 +12,10 @@ peers alternating round by round (the order rotates); values are medians over th
              per query: balrog.pg (greenlets, shared pipelined connections) vs asyncpg on uvloop
              (a pool of 10), psycopg2 under gevent + psycogreen and psycopg 3 async (10
              connections handed around). A throwaway cluster (scripts/pg-cluster) serves them.
+  HTTP       http_clients.py: 1,000 concurrent GETs to delay_server.py (answers after 100 ms),
+             wall time and client CPU: balrog.http in greenlets and requests patched by
+             balrog.patch() vs requests on 1,000 threads, requests under gevent and aiohttp
+             (when installed).
 Prints one JSON object per case on stdout (bench/common/harness.hpp's shape). The machine's
 cores are shared by the server and the client: the Postgres numbers are for the pair.
 """
@@ -120,6 +124,46 @@ def postgres(args, env):
                        capture_output=True, text=True)
 
 
+HTTP_PEERS = {
+    "requests-threads": "requests, a thread per request",
+    "requests-gevent": "requests under gevent's monkey-patching",
+    "aiohttp": "aiohttp, one ClientSession",
+}
+
+
+def http(args, env):
+    server = subprocess.Popen([PYTHON, str(HERE / "delay_server.py"), "--delay-ms", "100"],
+                              stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        port = int(server.stdout.readline().split()[1])
+        url = "http://127.0.0.1:%d/" % port
+        clients = ["balrog", "requests-patched"] + list(HTTP_PEERS)
+        probe = subprocess.run([PYTHON, "-c", "import aiohttp"], capture_output=True, env=env)
+        if probe.returncode != 0:
+            log("aiohttp is not installed: left out")
+            clients.remove("aiohttp")
+        took = {c: [] for c in clients}
+        cpu = {c: [] for c in clients}
+        for r in range(args.rounds):
+            for c in clients[r % len(clients):] + clients[:r % len(clients)]:
+                out = run([PYTHON, str(HERE / "http_clients.py"), "--client", c, "--url", url,
+                           "--requests", str(args.http_requests)], env, 300)
+                rec = record(out, "seconds")
+                took[c].append(rec["seconds"])
+                cpu[c].append(1e6 * rec["cpu_s"] / args.http_requests)
+        what = "%d concurrent GETs, 100 ms server" % args.http_requests
+        for mine in ("balrog", "requests-patched"):
+            label = "balrog.http" if mine == "balrog" else "patched requests"
+            for peer in [c for c in clients if c in HTTP_PEERS]:
+                emit("%s: %s wall time vs %s" % (what, label, peer), "s", "lower", None,
+                     HTTP_PEERS[peer], took[peer], took[mine], args.rounds)
+                emit("%s: %s client CPU per request vs %s" % (what, label, peer), "us",
+                     "lower", None, HTTP_PEERS[peer], cpu[peer], cpu[mine], args.rounds)
+    finally:
+        server.kill()
+        server.wait()
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--package", required=True, help="the folder holding the balrog package")
@@ -127,14 +171,19 @@ def main():
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--warm-up", type=float, default=1.0)
     p.add_argument("--ops", type=int, default=200_000)
+    p.add_argument("--http-requests", type=int, default=1000)
+    p.add_argument("--only", choices=["switching", "postgres", "http"], action="append",
+                   help="run only these parts (repeatable)")
     p.add_argument("--quick", action="store_true", help="one short round: a smoke test")
     args = p.parse_args()
     if args.quick:
         args.rounds, args.seconds, args.warm_up, args.ops = 1, 0.5, 0.2, 20_000
+        args.http_requests = 50
     env = dict(os.environ, PYTHONPATH=str(Path(args.package).resolve()),
                PYTHONDONTWRITEBYTECODE="1")
-    switching(args, env)
-    postgres(args, env)
+    for name, part in (("switching", switching), ("postgres", postgres), ("http", http)):
+        if not args.only or name in args.only:
+            part(args, env)
 
 
 if __name__ == "__main__":

@@ -126,3 +126,88 @@ class _PgModule:
         def stats(self) -> dict[str, int]: ...
 
 pg: _PgModule
+
+class _HttpModule:
+    """balrog::http for balrog.http (the requests-like face is balrog/http/). Timeouts are
+    seconds, 0 for no limit; requests run as tasks, WebSocket operations on fibers, of the
+    thread's loop while the calling greenlet waits. Errors: balrog.http's exceptions."""
+
+    class Response:
+        @property
+        def status(self) -> int: ...
+        @property
+        def reason(self) -> str: ...
+        @property
+        def headers(self) -> list[tuple[str, str]]:
+            """In the order they came, as the server spelled them (Latin-1)."""
+        @property
+        def body(self) -> bytes:
+            """The body kept so far (empty for a streaming response until read_all())."""
+        @property
+        def url(self) -> str: ...
+        @property
+        def redirect_count(self) -> int: ...
+        @property
+        def http_version(self) -> str: ...
+        @property
+        def elapsed(self) -> float: ...
+        @property
+        def streaming(self) -> bool:
+            """A stream=True response whose body was not read to its end."""
+        def next_chunk(self) -> Optional[bytes]:
+            """The next piece of the body, None at its end."""
+        def read_all(self) -> None:
+            """Reads the rest of the body into `body`."""
+        def close(self) -> None:
+            """Abandons a streaming transfer."""
+
+    class Session:
+        def __init__(self, *, base_url: str = "", headers: Sequence[tuple[str, str]] = ...,
+                     timeout: float = 0.0, connect_timeout: float = 10.0,
+                     idle_timeout: float = 60.0, allow_redirects: bool = True,
+                     max_redirects: int = 30, verify: bool = True, ca_file: str = "",
+                     ca_path: str = "", proxy: str = "", max_response_bytes: int = ...,
+                     decompress: bool = True, user_agent: str = "balrog-http/0.1",
+                     cookies: bool = True) -> None: ...
+        def request(self, method: str, url: str, *,
+                    params: Sequence[tuple[str, str]] = ...,
+                    headers: Sequence[tuple[str, str]] = ...,
+                    cookies: Sequence[tuple[str, str]] = ...,
+                    data: Optional[bytes] = None,
+                    form: Optional[Sequence[tuple[str, str]]] = None,
+                    multipart: Optional[Sequence[tuple[str, bytes, str, str]]] = None,
+                    timeout: Optional[float] = None, connect_timeout: Optional[float] = None,
+                    idle_timeout: Optional[float] = None,
+                    allow_redirects: Optional[bool] = None,
+                    max_redirects: Optional[int] = None, verify: Optional[bool] = None,
+                    ca_file: str = "", ca_path: str = "", cert_file: str = "",
+                    key_file: str = "", proxy: Optional[str] = None,
+                    stream: bool = False) -> "_HttpModule.Response":
+            """Sends one request; None takes the session's setting."""
+        def cookies(self) -> list[tuple[str, str, str, str, bool, float]]:
+            """(name, value, domain, path, secure, expires) of the jar's cookies."""
+        def set_cookie(self, name: str, value: str, domain: str, path: str = "/",
+                       secure: bool = False) -> None: ...
+        def clear_cookies(self) -> None: ...
+
+    class WebSocket:
+        @staticmethod
+        def connect(url: str, *, headers: Sequence[tuple[str, str]] = ...,
+                    subprotocol: str = "", max_message_bytes: int = 1048576,
+                    ping_interval: float = 20.0, idle_timeout: float = 60.0,
+                    handshake_timeout: float = 10.0, close_timeout: float = 5.0,
+                    permessage_deflate: bool = False) -> "_HttpModule.WebSocket": ...
+        def receive(self, timeout: Optional[float] = None) -> Optional[Any]:
+            """The next message (str or bytes), None once closed by a close handshake."""
+        def send_text(self, text: str) -> None: ...
+        def send_binary(self, data: bytes) -> None: ...
+        def ping(self, payload: bytes) -> None: ...
+        def close(self, code: int = 1000, reason: str = "") -> None: ...
+        @property
+        def open(self) -> bool: ...
+        @property
+        def peer_close(self) -> Optional[tuple[int, str]]: ...
+        @property
+        def subprotocol(self) -> str: ...
+
+http: _HttpModule

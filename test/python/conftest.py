@@ -44,3 +44,14 @@ def autoconn(pg_dsn):
     c = pg.connect(pg_dsn, autocommit=True)
     yield c
     c.close()
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for localhost: (key file, certificate file), PEM."""
+    d = tmp_path_factory.mktemp("tls")
+    key, crt = str(d / "key.pem"), str(d / "crt.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+                    "-keyout", key, "-out", crt], check=True, capture_output=True)
+    return key, crt

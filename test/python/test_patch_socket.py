@@ -8,7 +8,6 @@ import select
 import selectors
 import socket
 import ssl
-import subprocess
 import threading
 import time
 
@@ -171,15 +170,6 @@ def test_http_client_against_a_threaded_server(patched):
         thread.join()
         server.server_close()
 
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tls")
-    key, crt = str(d / "key.pem"), str(d / "crt.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
-                    "-keyout", key, "-out", crt], check=True, capture_output=True)
-    return key, crt
 
 
 def tls_round_trip(certificate, spawn, join):

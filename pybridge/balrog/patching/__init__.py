@@ -1,8 +1,8 @@
 """balrog.patch(): making existing blocking libraries cooperate with greenlets.
 
     import balrog
-    balrog.patch()          # time, threading, queue, psycopg2, psycopg (3); socket=True adds
-                            # socket, select, selectors and ssl
+    balrog.patch()          # time, threading, queue, psycopg2, psycopg (3), requests;
+                            # socket=True adds socket, select, selectors and ssl
 
 Patch first, before the libraries make their locks and connections. Each part can be turned
 off (``balrog.patch(psycopg2=False)``); patching twice is harmless; ``balrog.unpatch()`` puts
@@ -17,9 +17,10 @@ __all__ = ["patch", "unpatch", "is_patched"]
 
 
 def patch(*, time: bool = True, threading: bool = True, psycopg2: bool = True,
-          psycopg: bool = True, socket: bool = False) -> None:
+          psycopg: bool = True, requests: bool = True, socket: bool = False) -> None:
     """Makes the chosen modules cooperative: their blocking calls suspend only the calling
-    greenlet. psycopg2 and psycopg are patched only if installed; psycopg (3) needs threading
+    greenlet. psycopg2, psycopg and requests are patched only if installed (requests: sessions
+    made afterwards send through balrog.http); psycopg (3) needs threading
     too when greenlets share a connection (its connection lock is a threading.Lock)."""
     if time:
         from . import _time
@@ -37,6 +38,10 @@ def patch(*, time: bool = True, threading: bool = True, psycopg2: bool = True,
         from . import _psycopg3
 
         _psycopg3.patch()
+    if requests:
+        from . import _requests
+
+        _requests.patch()
     if socket:
         from . import _socket
 

@@ -9,6 +9,7 @@ namespace balrog::python {
 
 void define_hub(pybind11::module_& m);
 void define_pg(pybind11::module_& m);
+void define_http(pybind11::module_& m);
 void define_wsgi(pybind11::module_& m);
 
 // Fills balrog._native (pybridge/src/module.cpp is only this call).

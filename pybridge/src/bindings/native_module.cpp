@@ -8,6 +8,7 @@ void define_native_module(pybind11::module_& m) {
   register_error_translators(m);
   define_hub(m);
   define_pg(m);
+  define_http(m);
   define_wsgi(m);
 }
 

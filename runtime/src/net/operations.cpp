@@ -1,5 +1,7 @@
 #include "net/operations.hpp"
 
+#include <sys/socket.h>
+
 #include <cerrno>
 #include <string>
 #include <system_error>
@@ -14,6 +16,16 @@ progress read_some_op::step(int fd) noexcept {
   got = r.value;
   error = r.error;
   return r.state;
+}
+
+progress wait_readable_op::step(int fd) noexcept {
+  std::byte one{};
+  for (;;) {
+    if (::recv(fd, &one, 1, MSG_PEEK) >= 0) return progress::done;
+    const int err = errno;
+    if (err == EAGAIN || err == EWOULDBLOCK) return progress::want_read;
+    if (err != EINTR) return progress::done;  // the read that follows reports it
+  }
 }
 
 progress read_exact_op::step(int fd) noexcept {

@@ -91,6 +91,19 @@ struct read_some_op {
   std::size_t take() const noexcept { return got; }
 };
 
+// Readiness without reading: a one-byte MSG_PEEK. Done when a read would not wait (bytes, the
+// end of stream, or an error, which the next read reports).
+struct wait_readable_op {
+  static constexpr const char* call = "balrog::net::stream::wait_readable";
+  static constexpr const char* owner = "stream";
+  int error = 0;
+
+  progress step(int fd) noexcept;
+  progress needs() const noexcept { return progress::want_read; }
+  bool drained() const noexcept { return false; }  // nothing taken
+  void take() const noexcept {}
+};
+
 struct read_exact_op {
   static constexpr const char* call = "balrog::net::stream::read_exact";
   static constexpr const char* owner = "stream";

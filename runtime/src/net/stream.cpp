@@ -71,6 +71,11 @@ std::size_t stream::read_some(std::span<std::byte> into, deadline until) {
   return detail::drive_blocking(socket_, op, until);
 }
 
+void stream::wait_readable(deadline until) {
+  detail::wait_readable_op op;
+  detail::drive_blocking(socket_, op, until);
+}
+
 void stream::read_exact(std::span<std::byte> into, deadline until) {
   detail::read_exact_op op{.buffer = into};
   detail::drive_blocking(socket_, op, until);
@@ -104,6 +109,10 @@ void stream::write_all(std::string_view from, deadline until) { write_all(bytes_
 
 task<std::size_t> stream::async_read_some(std::span<std::byte> into, deadline until) {
   return detail::drive_async(socket_, detail::read_some_op{.buffer = into}, until);
+}
+
+task<void> stream::async_wait_readable(deadline until) {
+  return detail::drive_async(socket_, detail::wait_readable_op{}, until);
 }
 
 task<void> stream::async_read_exact(std::span<std::byte> into, deadline until) {

@@ -27,6 +27,11 @@ constexpr std::uint32_t write_events = EPOLLOUT;
 constexpr std::uint32_t read_ready = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI;
 constexpr std::uint32_t write_ready = EPOLLOUT | EPOLLHUP | EPOLLERR;
 constexpr std::uint32_t edge_events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+// Edge registrations: events after which a direction never blocks again (the peer's FIN, a
+// hang-up, an error). A read that drains the bytes still leaves the end of stream to read,
+// and no new edge comes for it.
+constexpr std::uint32_t read_closed = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+constexpr std::uint32_t write_closed = EPOLLHUP | EPOLLERR;
 
 std::uint32_t interest_of(bool for_write) noexcept {
   return for_write ? write_events : read_events;
@@ -119,6 +124,7 @@ void reactor::retire(fd_entry& e, std::uint32_t revents) noexcept {
   e.armed = 0;
   e.level_parked = false;
   e.ready = 0;
+  e.closed = 0;
   e.handed = 0;
   wake(e.readers, revents, true);
   wake(e.writers, revents, true);
@@ -197,6 +203,7 @@ bool reactor::register_fd(int fd, fd_entry& e, io_mode mode, io_registration& re
   e.handed = 0;
   // Edge: not known yet, so the owner tries (and learns) before it waits.
   e.ready = mode == io_mode::edge ? read_bit | write_bit : 0;
+  e.closed = 0;
   e.read_tick = e.write_tick = tick_;
   reg = {serial_, fd, e.generation, false};
   return true;
@@ -333,7 +340,7 @@ void reactor::clear_ready(const io_registration& reg, bool for_write,
   fd_entry& e = fds_[static_cast<std::size_t>(reg.fd)];
   if (e.mode != arming::edge) return;
   const std::uint64_t learned = for_write ? e.write_tick : e.read_tick;
-  if (learned <= since) {
+  if (learned <= since && (e.closed & (for_write ? write_bit : read_bit)) == 0) {
     e.ready = static_cast<std::uint8_t>(e.ready & ~(for_write ? write_bit : read_bit));
   }
 }
@@ -391,6 +398,8 @@ std::size_t reactor::dispatch(const epoll_event& ev) {
       return dispatch_oneshot(fd, *e, ev.events);
     case arming::edge: {
       std::size_t woken = 0;
+      if ((ev.events & read_closed) != 0) e->closed |= read_bit;
+      if ((ev.events & write_closed) != 0) e->closed |= write_bit;
       if ((ev.events & read_ready) != 0) {
         e->ready |= read_bit;
         e->read_tick = tick_;

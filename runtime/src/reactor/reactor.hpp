@@ -17,7 +17,10 @@
 //    ScheduledIo): an event sets it, the owner clears it when a call would block, checked
 //    against the event tick, so an event that arrived meanwhile is not lost. The owner makes
 //    no attempt it knows would find EAGAIN, and a wait costs no system call. An event wakes
-//    every waiter of its direction.
+//    every waiter of its direction. A direction hung up (the peer's FIN for reads: EPOLLRDHUP;
+//    EPOLLHUP, EPOLLERR for both) stays ready for good, whatever the owner clears: the bytes
+//    and the FIN often come in one event, and a read that drains the bytes leaves the end of
+//    stream to read with no edge to come for it (tokio keeps READ_CLOSED the same way).
 //  - level (fds a library owns and reads behind us: libpq's socket, through registered_fd):
 //    registered once, level-triggered, so a wait sees the readiness of now whatever the
 //    library consumed. A direction nobody waits for is dropped from the registration when it
@@ -141,6 +144,7 @@ class reactor final : public event_loop {
     std::uint32_t armed = 0;      // oneshot: events armed now; level: interest registered now
     bool level_parked = false;    // level: disabled by EPOLLONESHOT until a wait enables it again
     std::uint8_t ready = 0;       // edge: readiness known (read_bit, write_bit)
+    std::uint8_t closed = 0;      // edge: hung up in that direction: ready for good
     std::uint8_t handed = 0;      // level: a waiter was woken, its readiness not yet consumed
     std::uint64_t read_tick = 0;  // edge: when the readiness was learned
     std::uint64_t write_tick = 0;

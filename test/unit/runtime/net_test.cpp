@@ -471,6 +471,86 @@ TEST_F(Net, PeerClosingEarlyOnFibers) {
   });
 }
 
+// The last bytes and the end of stream arrive together (one edge-triggered event): a read
+// that takes the bytes short of its buffer drains them, yet the end is still there to read.
+// The reactor keeps a hung-up direction ready, so the next read returns 0 at once instead of
+// waiting for an event that never comes (it did until the deadline before).
+TEST_F(Net, BytesAndTheEndOfStreamInOneEventAreBothReadOnFibers) {
+  balrog::run([] {
+    auto l = net::listen(net::endpoint::loopback(0));
+    auto server = balrog::spawn([&] {
+      net::stream s = l.accept(2s);
+      balrog::this_fiber::sleep_for(30ms);  // the reader is registered and waiting by now
+      s.write_all("last words");
+      s.shutdown(net::shutdown_how::write);
+      std::array<std::byte, 16> buf{};
+      EXPECT_EQ(s.read_some(buf, 2s), 0u);  // the client closes after it saw the end
+    });
+    net::stream c = net::connect(l.local_endpoint(), 2s);
+    std::array<std::byte, 64> buf{};
+    EXPECT_EQ(c.read_some(buf, 2s), 10u);  // waits: the edge registration is made here
+    const auto t0 = steady::now();
+    EXPECT_EQ(c.read_some(buf, 2s), 0u);
+    EXPECT_EQ(c.read_some(buf, 2s), 0u);  // and it stays ended
+    EXPECT_LT(ms_since(t0), 1000);
+    // A plain wait on the stream's fd (through the same registration) sees the end too.
+    balrog::wait_readable(c.native_handle(), 2s);
+    c.close();
+    server.join();
+  });
+}
+
+// wait_readable waits through the stream's registration and reads nothing: the bytes it saw
+// are the next read's; at the end of stream it returns too; a close() on another fiber wakes it.
+TEST_F(Net, WaitReadableSeesBytesAndTheEndWithoutReadingOnFibers) {
+  balrog::run([] {
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    net::stream a(sv[0]);
+    net::stream b(sv[1]);
+    EXPECT_THROW(b.wait_readable(20ms), balrog::timeout_error);
+    auto writer = balrog::spawn([&] {
+      balrog::this_fiber::sleep_for(20ms);
+      a.write_all("ping");
+    });
+    b.wait_readable(2s);
+    writer.join();
+    b.wait_readable(2s);  // still there: nothing was read
+    EXPECT_EQ(b.read_exact(4, 2s), "ping");
+    EXPECT_THROW(b.wait_readable(20ms), balrog::timeout_error);  // drained: waits again
+    a.shutdown(net::shutdown_how::write);
+    b.wait_readable(2s);
+    std::array<std::byte, 8> buf{};
+    EXPECT_EQ(b.read_some(buf, 2s), 0u);
+    auto waiter = balrog::spawn([&] {
+      try {
+        a.wait_readable(5s);
+        ADD_FAILURE() << "wait_readable returned on a closed stream";
+      } catch (const balrog::io_error& e) {
+        EXPECT_EQ(e.code(), std::errc::bad_file_descriptor) << e.what();
+      }
+    });
+    balrog::this_fiber::sleep_for(20ms);
+    a.close();
+    waiter.join();
+  });
+}
+
+TEST_F(Net, WaitReadableInSyncMode) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  net::stream a(sv[0]);
+  net::stream b(sv[1]);
+  EXPECT_THROW(b.wait_readable(20ms), balrog::timeout_error);
+  std::thread writer([&] {
+    std::this_thread::sleep_for(20ms);
+    a.write_all("ping");
+  });
+  b.wait_readable(2s);
+  writer.join();
+  EXPECT_EQ(b.read_exact(4, 2s), "ping");
+}
+
 TEST_F(Net, PeerClosingEarlyInSyncMode) {
   auto l = net::listen(net::endpoint::loopback(0));
   std::thread server([&] {

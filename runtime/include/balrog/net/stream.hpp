@@ -16,10 +16,10 @@
 // blocks the thread in poll(2). The same code runs in both places.
 //
 // Coroutine forms: every call that may wait has an async_ twin (async_read_some,
-// async_read_exact, async_write_some, async_write_all; listener::async_accept, async_connect,
-// async_resolve) returning a balrog::task. co_await it in coroutine code, where the blocking
-// forms are refused with usage_error; the awaiting coroutine suspends and the shard's reactor
-// resumes it. Each async_ call does exactly what its blocking twin does — the two are one
+// async_wait_readable, async_read_exact, async_write_some, async_write_all; listener::async_accept,
+// async_connect, async_resolve) returning a balrog::task. co_await it in coroutine code, where the
+// blocking forms are refused with usage_error; the awaiting coroutine suspends and the shard's
+// reactor resumes it. Each async_ call does exactly what its blocking twin does — the two are one
 // implementation driven two ways — so everything this file says about deadlines, errors,
 // cancellation (of the task, or of the fiber awaiting it) and closing holds for both; where
 // the text says "fiber", read "the awaiting coroutine's task or fiber". The task is lazy: the
@@ -118,6 +118,12 @@ class stream {
   // cancelled.
   std::size_t read_some(std::span<std::byte> into, deadline until = deadline::never());
 
+  // Waits until a read would not wait (bytes, the end of stream, or an error are there),
+  // reading nothing. Through the stream's own registration, as read_some: a caller that parks
+  // a connection without a buffer (a server's idle keep-alive) uses it, not a wait on
+  // native_handle(). Throws timeout_error, cancelled, io_error (EBADF once closed).
+  void wait_readable(deadline until = deadline::never());
+
   // Reads exactly into.size() bytes, waiting as needed. `until` bounds the whole call, not
   // each wait. Throws end_of_stream (an io_error) if the stream ends first, saying how many of
   // how many bytes arrived; io_error, timeout_error, cancelled as read_some.
@@ -144,6 +150,8 @@ class stream {
   // read_some: yields the count, 0 at end of stream (or for an empty `into`).
   [[nodiscard]] task<std::size_t> async_read_some(std::span<std::byte> into,
                                                   deadline until = deadline::never());
+  // wait_readable: done when a read would not wait.
+  [[nodiscard]] task<void> async_wait_readable(deadline until = deadline::never());
   // read_exact: `until` bounds the whole call; end_of_stream if the stream ends first.
   [[nodiscard]] task<void> async_read_exact(std::span<std::byte> into,
                                             deadline until = deadline::never());

@@ -701,6 +701,30 @@ TEST_F(NetCoro, AwaitFromAFiber) {
   });
 }
 
+// async_wait_readable: a coroutine parks on a stream without a buffer (an HTTP server's idle
+// keep-alive connection) and reads afterwards what woke it.
+TEST_F(NetCoro, AsyncWaitReadableParksWithoutReading) {
+  balrog::run([] {
+    auto [a, b] = stream_pair();
+    auto parked = [](net::stream& s) -> task<std::string> {
+      co_await s.async_wait_readable(5s);
+      std::string got = co_await s.async_read_exact(5, 1s);
+      bool timed_out = false;
+      try {
+        co_await s.async_wait_readable(20ms);
+      } catch (const balrog::timeout_error&) {
+        timed_out = true;
+      }
+      if (!timed_out) got += " (no timeout)";
+      co_return got;
+    };
+    auto t = balrog::spawn_task(parked(b));
+    balrog::this_fiber::sleep_for(20ms);
+    a.write_all("hello");
+    EXPECT_EQ(t.join(), "hello");
+  });
+}
+
 TEST_F(NetCoro, AwaitFromAPlainThread) {
   // No balrog::run here: each await runs a private scheduler until its task is done.
   auto l = net::listen(net::endpoint::loopback(0));

@@ -1,6 +1,6 @@
 // balrog/http/server.hpp — the HTTP server part of balrog::http in one include:
 // server, router, request, response, options, middleware, static files, errors. See
-// docs/http-server.md; each header below is the manual for its part.
+// docs/http.md; each header below is the manual for its part.
 #pragma once
 
 #include "balrog/http/server/errors.hpp"

@@ -1,5 +1,5 @@
 // balrog/http/websocket.hpp — WebSocket connections (server routes and clients) and the hub,
-// in one include. See docs/http-server.md; each header below is the manual for its part.
+// in one include. See docs/http.md; each header below is the manual for its part.
 #pragma once
 
 #include "balrog/http/websocket/client.hpp"

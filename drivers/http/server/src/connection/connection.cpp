@@ -94,9 +94,9 @@ connection::wait_result connection::wait_for_request(bool may_park, bool resumed
   std::size_t n = 0;
   between_requests_.store(true, std::memory_order_release);
   try {
-    // Right after an answer, the client's next request is a round trip away: a read now
-    // would almost always find nothing, so wait for it first and read once.
-    if (!first_request_ && !resumed) transport_.wait_readable(until);
+    // Right after an answer, the client's next request is a round trip away. The stream
+    // knows (its registration's readiness) that the last read drained the socket, so this
+    // read waits first and reads once.
     n = transport_.read_some(room, until);
   } catch (const timeout_error&) {
     between_requests_.store(false, std::memory_order_release);

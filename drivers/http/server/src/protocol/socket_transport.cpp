@@ -15,10 +15,6 @@ std::size_t socket_transport::read_some(std::span<char> into, deadline until) {
   return stream_.read_some(std::as_writable_bytes(into), until);
 }
 
-void socket_transport::wait_readable(deadline until) {
-  balrog::wait_readable(stream_.native_handle(), until);
-}
-
 void socket_transport::write_all(std::span<const char> from, std::chrono::milliseconds stall) {
   while (!from.empty()) {
     const std::size_t n = stream_.write_some(std::as_bytes(from), stall);

@@ -12,7 +12,6 @@ class socket_transport final : public transport {
   explicit socket_transport(net::stream& s) noexcept : stream_(s) {}
 
   std::size_t read_some(std::span<char> into, deadline until) override;
-  void wait_readable(deadline until) override;
   void write_all(std::span<const char> from, std::chrono::milliseconds stall) override;
   // sendfile(2) from the page cache into the socket; waits for room as write_all does.
   void send_file(int fd, std::uint64_t offset, std::uint64_t count,

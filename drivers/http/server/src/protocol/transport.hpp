@@ -19,10 +19,6 @@ class transport {
   // Reads what is there, waiting until at least one byte is, or `until` passes (throws
   // balrog::timeout_error). Returns 0 at the end of the stream. Throws io_error, cancelled.
   virtual std::size_t read_some(std::span<char> into, deadline until) = 0;
-  // Waits until a read would not wait (bytes, the end, or an error are there), or `until`
-  // passes (timeout_error). For when a read would almost surely find nothing yet: it saves
-  // that read. May return early; read_some() still waits if it must.
-  virtual void wait_readable(deadline /*until*/) {}
   // Writes every byte. Each wait for room lasts at most `stall` (timeout_error); bytes taken
   // restart it. Throws io_error, cancelled.
   virtual void write_all(std::span<const char> from, std::chrono::milliseconds stall) = 0;

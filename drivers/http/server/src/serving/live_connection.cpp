@@ -2,7 +2,6 @@
 
 #include <sys/socket.h>
 
-#include "balrog/io.hpp"
 #include "balrog/this_fiber.hpp"
 #include "websocket/core.hpp"
 
@@ -70,7 +69,7 @@ void live_connection::park() {
 task<void> live_connection::wait_parked(live_connection* self) {
   bool woken = false;
   try {
-    co_await readable(self->fd(), self->http_.idle_until());
+    co_await self->stream_.async_wait_readable(self->http_.idle_until());
     woken = true;
   } catch (...) {
     // idle_timeout passed, or the runtime is cancelling its coroutines

@@ -34,7 +34,7 @@
 // (cancelled, errno ECANCELED) or CURLE_OPERATION_TIMEDOUT (deadline, errno ETIMEDOUT); the
 // multi waits return CURLM_OK early with *numfds 0 and errno set. Nothing here throws.
 //
-// Differences from libcurl on a fiber (docs/http-client.md): CURLOPT_CONNECT_ONLY transfers
+// Differences from libcurl on a fiber (docs/http.md): CURLOPT_CONNECT_ONLY transfers
 // cannot be continued with curl_easy_send / curl_easy_recv afterwards (the connection stays in
 // balrog's multi handle, which those functions do not look in); curl_multi_wakeup does not end
 // a curl_multi_poll early (libcurl's zero-timeout call consumes the wake-up without saying so):
