@@ -160,9 +160,9 @@ class Master:
                 pid, status = os.wait()
             except ChildProcessError:
                 break
-            slot = self.workers.pop(pid, None)
-            if slot is None:
+            if pid not in self.workers:
                 continue
+            slot = self.workers.pop(pid)
             code = os.waitstatus_to_exitcode(status)
             if self.stopping:
                 continue
