@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "balrog/errors.hpp"
 #include "balrog/pg/compat/libpq.hpp"
 #include "balrog/sync/condition_variable.hpp"
 #include "balrog/sync/mutex.hpp"
@@ -70,7 +71,11 @@ struct group {
   std::vector<std::shared_ptr<physical>> live;
   balrog::mutex m;  // only for `freed`
   balrog::condition_variable freed;
+  // Every waiter looks again (a physical connection opened, lost or closed).
   void notify() { freed.notify_all(); }
+  // A physical connection came free: one waiter takes it, and passes the turn on when it
+  // leaves it free in turn.
+  void notify_free() { freed.notify_one(); }
   void drop(const std::shared_ptr<physical>& p) {
     live.erase(std::remove(live.begin(), live.end(), p), live.end());
     notify();
@@ -175,8 +180,13 @@ std::shared_ptr<physical> acquire(vconn* v) {
         try {
           std::unique_lock lock(g->m);
           g->freed.wait(lock);
+        } catch (const balrog::timeout_error&) {
+          g->notify_free();  // pass on a turn this waiter may have been given
+          errno = ETIMEDOUT;
+          return nullptr;
         } catch (...) {
-          errno = errno != 0 ? errno : ECANCELED;
+          g->notify_free();
+          errno = ECANCELED;
           return nullptr;
         }
         continue;
@@ -185,9 +195,13 @@ std::shared_ptr<physical> acquire(vconn* v) {
     ++p->waiting;
     try {
       p->use.lock();
+    } catch (const balrog::timeout_error&) {
+      --p->waiting;
+      errno = ETIMEDOUT;
+      return nullptr;
     } catch (...) {
       --p->waiting;
-      if (errno == 0) errno = ECANCELED;
+      errno = ECANCELED;
       return nullptr;
     }
     --p->waiting;
@@ -215,7 +229,7 @@ void unpin(vconn* v) {
   if (v->pinned == nullptr) return;
   v->pinned->pinned_to = nullptr;
   v->pinned = nullptr;
-  v->g->notify();
+  v->g->notify_free();
 }
 
 // A physical connection that broke: every session on it is lost.
@@ -448,6 +462,7 @@ PGresult* exec(vconn* v, std::string_view text, bool life,
   v->txs = txs;
   v->error = ::PQerrorMessage(p->conn);
   p->use.unlock();
+  if (!was_pinned && v->pinned == nullptr) v->g->notify_free();
   return r;
 }
 
