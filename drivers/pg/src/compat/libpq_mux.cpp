@@ -471,6 +471,13 @@ PGconn* pin_for_life(vconn* v) {
     set_error(v, "no connection to the server\n");
     return nullptr;
   }
+  if (v->owner != std::this_thread::get_id() || pq::where() != pq::place::fiber) {
+    set_error(v,
+              "balrog: a multiplexed connection is used only on fibers of the thread that "
+              "connected it\n");
+    errno = EDEADLK;
+    return nullptr;
+  }
   if (v->pinned == nullptr) {
     errno = 0;
     std::shared_ptr<physical> p = acquire(v);
@@ -514,7 +521,7 @@ void finish(vconn* v) {
   ::PQfinish(own->handle);
   // The last virtual connection of its group closes the physical ones.
   std::shared_ptr<group> g = std::move(own->g);
-  if (--g->users == 0 && g->connecting == 0) {
+  if (--g->users == 0 && g->connecting == 0 && own->owner == std::this_thread::get_id()) {
     auto& all = groups();
     auto it = all.find(g->conninfo);
     if (it != all.end() && it->second == g) all.erase(it);
