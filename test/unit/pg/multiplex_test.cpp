@@ -385,6 +385,27 @@ TEST(PgMultiplex, KilledPhysicalConnectionFailsOnlyItsSessions) {
   ::PQfinish(admin);
 }
 
+TEST(PgMultiplex, EnvironmentVariableWithoutACall) {
+  compat::set_multiplex(-1);  // back to the environment
+  balrog::run([&] {
+    ::setenv("BALROG_PG_MULTIPLEX", "2", 1);
+    PGconn* v = compat::PQconnectdb(info("mux_env").c_str());
+    EXPECT_NE(compat::mux::find(v), nullptr);
+    EXPECT_EQ(one(v, "select 8"), "8");
+    ::setenv("BALROG_PG_MULTIPLEX", "not a number", 1);
+    PGconn* r = compat::PQconnectdb(info("mux_env").c_str());
+    EXPECT_EQ(compat::mux::find(r), nullptr);
+    EXPECT_EQ(::PQstatus(r), CONNECTION_OK);
+    ::unsetenv("BALROG_PG_MULTIPLEX");
+    PGconn* r2 = compat::PQconnectdb(info("mux_env").c_str());
+    EXPECT_EQ(compat::mux::find(r2), nullptr);
+    compat::PQfinish(v);
+    compat::PQfinish(r);
+    compat::PQfinish(r2);
+  });
+  compat::set_multiplex(0);
+}
+
 TEST(PgMultiplex, OffAfterSetMultiplexZero) {
   compat::set_multiplex(0);
   balrog::run([&] {

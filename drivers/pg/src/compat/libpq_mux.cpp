@@ -67,7 +67,8 @@ struct group {
   std::string conninfo;
   int size = 1;
   int connecting = 0;
-  int users = 0;  // virtual connections
+  int users = 0;           // virtual connections
+  std::string last_error;  // of the last physical connection that could not be opened
   std::vector<std::shared_ptr<physical>> live;
   balrog::mutex m;  // only for `freed`
   balrog::condition_variable freed;
@@ -139,6 +140,7 @@ std::shared_ptr<physical> open_physical(const std::shared_ptr<group>& g) {
   PGconn* c = connect_physical(g->conninfo.c_str());
   --g->connecting;
   if (c == nullptr || ::PQstatus(c) != CONNECTION_OK) {
+    g->last_error = c != nullptr ? ::PQerrorMessage(c) : "out of memory\n";
     if (c != nullptr) ::PQfinish(c);
     g->notify();
     return nullptr;
@@ -156,6 +158,7 @@ void set_error(vconn* v, const char* text) { v->error = text; }
 // (or errno, when interrupted) on failure.
 std::shared_ptr<physical> acquire(vconn* v) {
   const std::shared_ptr<group>& g = v->g;
+  bool open_failed = false;  // one attempt per call: then queue on the existing ones
   for (;;) {
     std::shared_ptr<physical> p = v->pinned;
     if (p == nullptr) {
@@ -166,12 +169,15 @@ std::shared_ptr<physical> acquire(vconn* v) {
         if (p == nullptr || c->waiting < p->waiting) p = c;
       }
       const bool busy = p == nullptr || p->waiting > 0;
-      if (busy && static_cast<int>(g->live.size()) + g->connecting < g->size) {
+      if (busy && !open_failed && static_cast<int>(g->live.size()) + g->connecting < g->size) {
         ++g->connecting;
-        std::shared_ptr<physical> fresh = open_physical(g);
-        if (fresh == nullptr && p == nullptr && g->live.empty()) {
-          set_error(v, "balrog: no physical connection could be opened for this conninfo\n");
-          return nullptr;
+        if (open_physical(g) == nullptr) {
+          open_failed = true;
+          if (g->live.empty() && g->connecting == 0) {
+            // No server connection at all: the statement fails with libpq's reason.
+            set_error(v, g->last_error.c_str());
+            return nullptr;
+          }
         }
         continue;
       }
@@ -581,7 +587,7 @@ const char* parameter_status(vconn* v, const char* name) noexcept {
 namespace balrog::compat {
 
 void set_multiplex(int physical_per_conninfo) noexcept {
-  mux::configured.store(physical_per_conninfo < 0 ? 0 : physical_per_conninfo,
+  mux::configured.store(physical_per_conninfo < 0 ? -1 : physical_per_conninfo,
                         std::memory_order_relaxed);
   if (physical_per_conninfo > 0) mux::ever_enabled.store(true, std::memory_order_relaxed);
 }

@@ -64,7 +64,8 @@ namespace balrog::compat {
 // Multiplexing (docs/pg-compat.md, "Many sessions, few server connections"): from now on,
 // PQconnectdb on a fiber returns a virtual connection over at most `physical_per_conninfo`
 // server connections per conninfo string and thread; 0 turns it off for new connections.
-// Without a call, the environment variable BALROG_PG_MULTIPLEX (a number) decides; unset: off.
+// Without a call (or after set_multiplex(-1)), the environment variable BALROG_PG_MULTIPLEX (a
+// number) decides, read at each PQconnectdb; unset: off.
 // A virtual connection must be used through balrog::compat's functions only, including the
 // state functions below, which are libpq's own on a real connection.
 void set_multiplex(int physical_per_conninfo) noexcept;
