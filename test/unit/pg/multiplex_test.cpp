@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <set>
@@ -11,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "balrog/deadline.hpp"
 #include "balrog/fiber.hpp"
 #include "balrog/pg/compat/libpq.hpp"
 #include "balrog/run.hpp"
@@ -383,6 +385,36 @@ TEST(PgMultiplex, KilledPhysicalConnectionFailsOnlyItsSessions) {
   });
   EXPECT_EQ(others_ok, 20);
   ::PQfinish(admin);
+}
+
+// A statement waiting for a physical connection (every one pinned) gives up at its deadline, the
+// C way; the sessions behind it still get their turn when a connection comes free.
+TEST(PgMultiplex, DeadlineWhileEveryConnectionIsPinned) {
+  const std::string app = "mux_deadline";
+  balrog::run([&] {
+    multiplex_scope on(1);
+    PGconn* holder = compat::PQconnectdb(info(app).c_str());
+    PGconn* impatient = compat::PQconnectdb(info(app).c_str());
+    PGconn* patient = compat::PQconnectdb(info(app).c_str());
+    EXPECT_EQ(one(holder, "begin"), "BEGIN");  // pins the only physical connection
+    std::string patient_got;
+    auto waiter = balrog::spawn([&] { patient_got = one(patient, "select 'patient'"); });
+    {
+      balrog::deadline_scope limit(balrog::deadline(100ms));
+      errno = 0;
+      EXPECT_EQ(compat::PQexec(impatient, "select 1"), nullptr);
+      EXPECT_EQ(errno, ETIMEDOUT);
+    }
+    EXPECT_EQ(compat::PQstatus(impatient), CONNECTION_OK);
+    EXPECT_EQ(patient_got, "");  // still waiting
+    EXPECT_EQ(one(holder, "commit"), "COMMIT");
+    waiter.join();
+    EXPECT_EQ(patient_got, "patient");
+    EXPECT_EQ(one(impatient, "select 2"), "2");
+    compat::PQfinish(holder);
+    compat::PQfinish(impatient);
+    compat::PQfinish(patient);
+  });
 }
 
 TEST(PgMultiplex, EnvironmentVariableWithoutACall) {
