@@ -399,12 +399,11 @@ bool pins_for_life(std::string_view sql) noexcept {
         first = w;
         at_start = false;
         words = 1;
+        // COPY needs no rule: the result status pins while it is in progress.
         if (iequals(w, "listen") || iequals(w, "prepare") || iequals(w, "declare") ||
             iequals(w, "do") || iequals(w, "load") || iequals(w, "reset") ||
-            iequals(w, "discard") || iequals(w, "copy")) {
-          // COPY: pinned while in progress anyway; a COPY that ends in one PQexec (COPY FROM a
-          // file) needs nothing, but COPY ... FROM STDIN in a script cannot be followed.
-          if (!iequals(w, "copy")) return true;
+            iequals(w, "discard")) {
+          return true;
         }
         continue;
       }
