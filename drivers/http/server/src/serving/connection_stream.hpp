@@ -28,6 +28,8 @@ class connection_stream {
   void handshake(deadline until);
   // The plain stream (empty over TLS, and once moved out for a WebSocket).
   [[nodiscard]] net::stream& plain() noexcept { return plain_; }
+  // The TLS stream (closed for plain HTTP, and once moved out for a WebSocket).
+  [[nodiscard]] net::tls_stream& tls() noexcept { return tls_; }
   [[nodiscard]] int fd() const noexcept;
   void close() noexcept;
 

@@ -31,10 +31,11 @@ bool live_connection::stopping() const noexcept {
 
 std::shared_ptr<websocket::detail::core> live_connection::take_for_websocket(
     std::string leftover, const websocket::options& options) {
-  if (conn_.is_tls()) return nullptr;  // Beast's stream runs over a plain socket only
   phase_ = phase::websocket;
-  websocket_ =
-      websocket::detail::core::make_server(std::move(conn_.plain()), std::move(leftover), options);
+  websocket_ = conn_.is_tls() ? websocket::detail::core::make_server(std::move(conn_.tls()),
+                                                                     std::move(leftover), options)
+                              : websocket::detail::core::make_server(std::move(conn_.plain()),
+                                                                     std::move(leftover), options);
   return websocket_;
 }
 

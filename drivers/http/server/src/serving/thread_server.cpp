@@ -24,9 +24,10 @@ class thread_connection final : public connection_host, public connection_hook {
   }
   std::shared_ptr<websocket::detail::core> take_for_websocket(
       std::string leftover, const websocket::options& options) override {
-    if (conn_.is_tls()) return nullptr;  // Beast's stream runs over a plain socket only
-    auto core = websocket::detail::core::make_server(std::move(conn_.plain()), std::move(leftover),
-                                                     options);
+    auto core = conn_.is_tls() ? websocket::detail::core::make_server(std::move(conn_.tls()),
+                                                                      std::move(leftover), options)
+                               : websocket::detail::core::make_server(std::move(conn_.plain()),
+                                                                      std::move(leftover), options);
     std::lock_guard guard(owner_.connections_lock());
     websocket_ = core;
     return core;

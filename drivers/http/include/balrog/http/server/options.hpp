@@ -91,9 +91,9 @@ struct options {
   // constructor loads them once (tls_error for a file OpenSSL cannot load). Each connection's
   // handshake runs on its fiber within header_timeout; a client that fails it (not TLS, no
   // common version, a bad client certificate) is dropped and the server goes on. Over TLS,
-  // static files are read and encrypted instead of sendfile(2), an idle connection keeps its
-  // fiber (OpenSSL may hold decrypted bytes the socket no longer shows), and WebSocket routes
-  // answer 501.
+  // static files are read and encrypted instead of sendfile(2), and an idle connection keeps
+  // its fiber (OpenSSL may hold decrypted bytes the socket no longer shows). WebSocket routes
+  // work over TLS too (wss://).
   std::optional<net::tls_server_options> tls{};
   // Options of the listening sockets. reuse_port is forced on when the runtime has several
   // shards (one listener per shard, the kernel spreads connections).
