@@ -38,6 +38,11 @@ inline std::size_t read_some(balrog::net::stream& self, std::span<std::byte> int
   return balrog::await(self.async_read_some(into, until));
 }
 
+inline void wait_readable(balrog::net::stream& self,
+                          balrog::deadline until = balrog::deadline::never()) {
+  balrog::await(self.async_wait_readable(until));
+}
+
 inline void read_exact(balrog::net::stream& self, std::span<std::byte> into,
                        balrog::deadline until = balrog::deadline::never()) {
   balrog::await(self.async_read_exact(into, until));
