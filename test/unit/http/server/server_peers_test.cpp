@@ -15,9 +15,12 @@
 
 #include "balrog/balrog.hpp"
 #include "balrog/debug.hpp"
+#include "balrog/http/client.hpp"
+#include "balrog/http/generated/client_blocking.hpp"
 #include "balrog/http/server.hpp"
 #include "balrog/runtime.hpp"
 #include "support/process.hpp"
+#include "support/test_pki.hpp"
 
 namespace hs = balrog::http::server;
 namespace net = balrog::net;
@@ -436,6 +439,75 @@ TEST(HttpServerPeers, ShardsEachAcceptOnTheirOwnListener) {
     for (auto& c : clients) c.join();
     EXPECT_GT(per_shard[0].load(), 0);
     EXPECT_GT(per_shard[1].load(), 0);
+    srv.shutdown();
+  });
+}
+
+// HTTPS (options::tls) against balrog's client (libcurl, verifying the chain and the IP
+// address against the test's CA) and curl: keep-alive, a body up, 8 MiB down, a file.
+TEST(HttpServerPeers, HttpsServesBalrogsClientAndCurl) {
+  balrog::run([] {
+    const auto& pki = balrog::test::test_pki::get();
+    hs::router r = demo_router();
+    r.static_files("/files", pki.dir);
+    hs::server srv(std::move(r),
+                   {.tls = net::tls_server_options{.certificate_chain_file = pki.server_cert_file,
+                                                   .private_key_file = pki.server_key_file}});
+    srv.listen(net::endpoint::loopback(0));
+    const std::string url = "https://127.0.0.1:" + std::to_string(srv.local_endpoint().port());
+
+    balrog::http::session client({.tls = {.ca_file = pki.ca_file}});
+    const balrog::http::response hello = balrog::http::blocking::get(client, url + "/hello");
+    EXPECT_EQ(hello.status(), 200);
+    EXPECT_EQ(hello.text(), "hello\n");
+    const std::string body(300 * 1024, 'b');
+    const balrog::http::response sized =
+        balrog::http::blocking::post(client, url + "/size", {.data = body});
+    EXPECT_EQ(sized.text(), size_line(body));
+    const balrog::http::response pem =
+        balrog::http::blocking::get(client, url + "/files/server.pem");
+    EXPECT_EQ(pem.status(), 200);
+    EXPECT_EQ(pem.text(), pki.server_cert_pem);
+
+    const auto twice =
+        peer({"curl", "-sS", "--cacert", pki.ca_file, url + "/hello", url + "/hello"});
+    EXPECT_EQ(twice.output, "hello\nhello\n");
+    const auto big = peer({"curl", "-sS", "--cacert", pki.ca_file, "-o", "/dev/null", "-w",
+                           "%{size_download} %{num_connects}", url + "/big"});
+    EXPECT_EQ(big.output, std::to_string(8 << 20) + " 1");
+    srv.shutdown();
+  });
+}
+
+// A client that speaks plain HTTP to the HTTPS port, one that does not trust the certificate,
+// and one that never starts the handshake (dropped at header_timeout): each costs only its
+// own connection, and the server goes on.
+TEST(HttpServerPeers, HttpsHandshakeFailuresAreDroppedAndTheServerGoesOn) {
+  balrog::run([] {
+    const auto& pki = balrog::test::test_pki::get();
+    hs::server srv(demo_router(),
+                   {.header_timeout = 300ms,
+                    .tls = net::tls_server_options{.certificate_chain_file = pki.server_cert_file,
+                                                   .private_key_file = pki.server_key_file}});
+    srv.listen(net::endpoint::loopback(0));
+    const std::string url = "https://127.0.0.1:" + std::to_string(srv.local_endpoint().port());
+    {
+      net::stream s = dial(srv);
+      s.write_all("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+      const std::string answer = read_all(s);
+      EXPECT_FALSE(answer.starts_with("HTTP/")) << answer;
+    }
+    const auto untrusted = peer({"curl", "-sS", url + "/hello"});
+    EXPECT_EQ(untrusted.status, 60) << untrusted.output;  // CURLE_PEER_FAILED_VERIFICATION
+    EXPECT_THROW((void)balrog::http::blocking::get(url + "/hello"), balrog::http::tls_error);
+    {
+      net::stream s = dial(srv);
+      const auto t0 = std::chrono::steady_clock::now();
+      EXPECT_EQ(read_all(s), "");  // the server gave up on the handshake and closed
+      EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+    }
+    const auto r = peer({"curl", "-sS", "--cacert", pki.ca_file, url + "/hello"});
+    EXPECT_EQ(r.output, "hello\n");
     srv.shutdown();
   });
 }

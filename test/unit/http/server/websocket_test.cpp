@@ -14,6 +14,7 @@
 #include "balrog/http/websocket.hpp"
 #include "balrog/runtime.hpp"
 #include "support/process.hpp"
+#include "support/test_pki.hpp"
 
 namespace hs = balrog::http::server;
 namespace ws = balrog::http::websocket;
@@ -286,8 +287,64 @@ TEST(WebSocket, BalrogClientSeesTheServersCloseAndRefusals) {
     } catch (const ws::handshake_error& e) {
       EXPECT_EQ(e.status(), 403u) << e.what();
     }
-    EXPECT_THROW((void)ws::connect("wss://127.0.0.1/"), balrog::usage_error);
+    EXPECT_THROW((void)ws::connect("wss://127.0.0.1:" + port + "x/"), balrog::usage_error);
     EXPECT_THROW((void)ws::connect("http://127.0.0.1/"), balrog::usage_error);
+  });
+}
+
+// wss:// both ways: balrog's client (verifying the test CA's certificate) against an HTTPS
+// server's WebSocket route: messages of many TLS records, concurrent senders, compression, a
+// close from another fiber; a client that does not trust the certificate fails its handshake.
+TEST(WebSocket, WssBetweenBalrogsClientAndAnHttpsServer) {
+  balrog::run([] {
+    const auto& pki = balrog::test::test_pki::get();
+    hs::router r;
+    std::atomic<bool> handler_saw_close{false};
+    r.websocket("/secure",
+                [&](hs::request&, ws::connection& c) {
+                  echo_until_closed(c);
+                  handler_saw_close = true;
+                },
+                {.permessage_deflate = true});
+    hs::server srv(std::move(r),
+                   {.tls = net::tls_server_options{.certificate_chain_file = pki.server_cert_file,
+                                                   .private_key_file = pki.server_key_file}});
+    srv.listen(net::endpoint::loopback(0));
+    const std::string url =
+        "wss://localhost:" + std::to_string(srv.local_endpoint().port()) + "/secure";
+    EXPECT_THROW((void)ws::connect(url), net::tls_error);  // the system store lacks the test CA
+
+    ws::connection c = ws::connect(
+        url,
+        {.permessage_deflate = true, .tls = net::tls_context::client({.ca_file = pki.ca_file})});
+    EXPECT_TRUE(c.compressed());
+    std::vector<std::string> got;
+    auto receiver = balrog::spawn([&] {
+      while (auto m = c.receive()) got.push_back(m->data);
+    });
+    auto sender = [&](char tag) {
+      return balrog::spawn([&c, tag] {
+        for (int i = 0; i < 20; ++i) c.send(std::string(1000 + i, tag));
+      });
+    };
+    auto a = sender('a');
+    auto b = sender('b');
+    a.join();
+    b.join();
+    std::string large(300 * 1024, 'x');
+    for (std::size_t i = 0; i < large.size(); i += 7) large[i] = static_cast<char>('a' + i % 26);
+    c.send(large);
+    while (got.size() < 41) balrog::this_fiber::sleep_for(5ms);
+    EXPECT_EQ(got.back(), large);
+    c.close(ws::close_codes::normal, "from another fiber");
+    receiver.join();
+    EXPECT_FALSE(c.is_open());
+    for (const auto& m : got) {
+      EXPECT_EQ(m.find_first_not_of(m[0]) == std::string::npos, m.size() < 1050);
+    }
+    for (int i = 0; i < 100 && !handler_saw_close; ++i) balrog::this_fiber::sleep_for(10ms);
+    EXPECT_TRUE(handler_saw_close);
+    srv.shutdown();
   });
 }
 

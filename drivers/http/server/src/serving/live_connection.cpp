@@ -9,9 +9,8 @@ namespace balrog::http::server::detail {
 
 live_connection::live_connection(shard_server& shard, net::stream s, net::endpoint peer)
     : shard_(shard),
-      stream_(std::move(s)),
-      transport_(stream_),
-      http_(transport_, shard.state().routes, shard.state().opts, *this, std::move(peer)) {}
+      conn_(std::move(s), shard.state().tls),
+      http_(conn_.io(), shard.state().routes, shard.state().opts, *this, std::move(peer)) {}
 
 void live_connection::start(bool resumed) {
   phase_ = phase::serving;
@@ -33,21 +32,26 @@ bool live_connection::stopping() const noexcept {
 std::shared_ptr<websocket::detail::core> live_connection::take_for_websocket(
     std::string leftover, const websocket::options& options) {
   phase_ = phase::websocket;
-  websocket_ =
-      websocket::detail::core::make_server(std::move(stream_), std::move(leftover), options);
+  websocket_ = conn_.is_tls() ? websocket::detail::core::make_server(std::move(conn_.tls()),
+                                                                     std::move(leftover), options)
+                              : websocket::detail::core::make_server(std::move(conn_.plain()),
+                                                                     std::move(leftover), options);
   return websocket_;
 }
 
 int live_connection::fd() const noexcept {
-  return websocket_ ? websocket_->native_handle() : stream_.native_handle();
+  return websocket_ ? websocket_->native_handle() : conn_.fd();
 }
 
 void live_connection::run(bool resumed) noexcept {
   bool idle = false;
   try {
-    idle = http_.serve(/*may_park=*/true, resumed) == connection::pause::idle;
+    if (!resumed) conn_.handshake(clock::now() + shard_.state().opts.header_timeout);
+    // Over TLS, OpenSSL may hold decrypted bytes the socket no longer shows: no parking.
+    idle = http_.serve(/*may_park=*/!conn_.is_tls(), resumed) == connection::pause::idle;
   } catch (...) {
-    // cancelled (shutdown after the grace period, or the runtime ends): close below
+    // a failed TLS handshake, or cancelled (shutdown after the grace period, or the runtime
+    // ends): close below
   }
   if (idle && !stopping() && !this_fiber::cancellation_requested()) {
     try {
@@ -69,7 +73,7 @@ void live_connection::park() {
 task<void> live_connection::wait_parked(live_connection* self) {
   bool woken = false;
   try {
-    co_await self->stream_.async_wait_readable(self->http_.idle_until());
+    co_await self->conn_.plain().async_wait_readable(self->http_.idle_until());
     woken = true;
   } catch (...) {
     // idle_timeout passed, or the runtime is cancelling its coroutines
@@ -104,7 +108,7 @@ void live_connection::force_close() noexcept {
 
 void live_connection::finish() noexcept {
   shard_.forget(*this);
-  stream_.close();
+  conn_.close();
   if (websocket_) websocket_->drop();
   if (worker_.joinable()) worker_.detach();  // the fiber running this, if any, ends right after
   delete this;

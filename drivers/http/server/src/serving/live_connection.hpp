@@ -1,11 +1,12 @@
-// Fiber mode, one accepted connection: its socket, its HTTP connection loop, and the fiber
-// that runs the loop — or, while the connection is idle, the small coroutine that waits for
+// Fiber mode, one accepted connection: its socket (plain or TLS), its HTTP connection loop, and the
+// fiber that runs the loop — or, while the connection is idle, the small coroutine that waits for
 // its next request without a fiber (parking).
 //
 //   accept ─▶ serving (fiber) ──idle for idle_fiber_linger──▶ parked (coroutine on the reactor)
 //                 ▲                                                 │ bytes arrive
 //                 └──────────────────── new fiber ◀─────────────────┘
 //   serving ──101──▶ websocket (the same fiber runs the route's handler)
+//   HTTPS: the fiber runs the handshake first, and an idle connection keeps its fiber
 //   any ──▶ finished: unlinked from the shard, slot released, deleted
 #pragma once
 
@@ -15,7 +16,7 @@
 #include "balrog/net/stream.hpp"
 #include "balrog/task.hpp"
 #include "connection/connection.hpp"
-#include "protocol/socket_transport.hpp"
+#include "serving/connection_stream.hpp"
 #include "serving/shard_server.hpp"
 
 namespace balrog::http::server::detail {
@@ -53,8 +54,7 @@ class live_connection final : public connection_host, public connection_hook {
   [[nodiscard]] int fd() const noexcept;
 
   shard_server& shard_;
-  net::stream stream_;
-  socket_transport transport_;
+  connection_stream conn_;
   connection http_;
   fiber<void> worker_;
   phase phase_ = phase::serving;

@@ -34,7 +34,9 @@ void check_options(const options& o) {
 server_state::server_state(router r, options o)
     : routes(std::move(r)),
       opts(std::move(o)),
-      slots(static_cast<std::ptrdiff_t>(opts.max_connections)) {}
+      slots(static_cast<std::ptrdiff_t>(opts.max_connections)) {
+  if (opts.tls) tls = net::tls_context::server(*opts.tls);
+}
 
 server_state::~server_state() = default;
 

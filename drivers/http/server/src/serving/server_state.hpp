@@ -7,12 +7,14 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "balrog/fiber.hpp"
 #include "balrog/http/server/options.hpp"
 #include "balrog/http/server/router.hpp"
 #include "balrog/net/endpoint.hpp"
+#include "balrog/net/tls_stream.hpp"
 #include "balrog/sync/event.hpp"
 #include "balrog/sync/mutex.hpp"
 #include "balrog/sync/semaphore.hpp"
@@ -39,6 +41,8 @@ class server_state {
 
   const router routes;
   const options opts;
+  // HTTPS (options::tls): the server context every connection's TLS stream is made from.
+  std::optional<net::tls_context> tls;
   // One permit per connection that may open (options::max_connections).
   semaphore slots;
   // Set once shutdown() starts: connections finish their request and close.

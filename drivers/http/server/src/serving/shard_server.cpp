@@ -47,7 +47,8 @@ void shard_server::accept_loop() {
     live_connection* c = nullptr;
     try {
       c = new live_connection(*this, std::move(s), std::move(peer));
-    } catch (const std::bad_alloc&) {
+    } catch (const std::exception&) {
+      // No memory, or OpenSSL could not make the connection's TLS object.
       state_.slots.release();  // the stream closes with `s`
       continue;
     }

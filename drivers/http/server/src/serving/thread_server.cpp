@@ -7,7 +7,7 @@
 
 #include "balrog/errors.hpp"
 #include "connection/connection.hpp"
-#include "protocol/socket_transport.hpp"
+#include "serving/connection_stream.hpp"
 #include "websocket/core.hpp"
 
 namespace balrog::http::server::detail {
@@ -16,17 +16,18 @@ class thread_connection final : public connection_host, public connection_hook {
  public:
   thread_connection(thread_server& owner, net::stream s, net::endpoint peer)
       : owner_(owner),
-        stream_(std::move(s)),
-        transport_(stream_),
-        http_(transport_, owner.state().routes, owner.state().opts, *this, std::move(peer)) {}
+        conn_(std::move(s), owner.state().tls),
+        http_(conn_.io(), owner.state().routes, owner.state().opts, *this, std::move(peer)) {}
 
   bool stopping() const noexcept override {
     return owner_.state().stopping.load(std::memory_order_relaxed);
   }
   std::shared_ptr<websocket::detail::core> take_for_websocket(
       std::string leftover, const websocket::options& options) override {
-    auto core =
-        websocket::detail::core::make_server(std::move(stream_), std::move(leftover), options);
+    auto core = conn_.is_tls() ? websocket::detail::core::make_server(std::move(conn_.tls()),
+                                                                      std::move(leftover), options)
+                               : websocket::detail::core::make_server(std::move(conn_.plain()),
+                                                                      std::move(leftover), options);
     std::lock_guard guard(owner_.connections_lock());
     websocket_ = core;
     return core;
@@ -34,9 +35,11 @@ class thread_connection final : public connection_host, public connection_hook {
 
   void serve() noexcept {
     try {
+      conn_.handshake(clock::now() + owner_.state().opts.header_timeout);
       (void)http_.serve(/*may_park=*/false);
     } catch (...) {
-      // only cancellation escapes serve(), and plain threads are never cancelled
+      // a failed TLS handshake; only cancellation escapes serve(), and plain threads are never
+      // cancelled
     }
   }
 
@@ -45,23 +48,22 @@ class thread_connection final : public connection_host, public connection_hook {
     if (websocket_) {
       websocket_->request_close(1001, "server shutting down");
     } else if (http_.between_requests()) {
-      ::shutdown(stream_.native_handle(), SHUT_RD);
+      ::shutdown(conn_.fd(), SHUT_RD);
     }
   }
   void force_close() noexcept {
     if (websocket_) websocket_->drop();
-    ::shutdown(stream_.native_handle(), SHUT_RDWR);
+    ::shutdown(conn_.fd(), SHUT_RDWR);
   }
 
   void close() noexcept {
-    stream_.close();
+    conn_.close();
     if (websocket_) websocket_->drop();
   }
 
  private:
   thread_server& owner_;
-  net::stream stream_;
-  socket_transport transport_;
+  connection_stream conn_;
   connection http_;
   std::shared_ptr<websocket::detail::core> websocket_;
 };
@@ -118,7 +120,8 @@ void thread_server::accept_loop() {
     thread_connection* c = nullptr;
     try {
       c = new thread_connection(*this, std::move(s), std::move(peer));
-    } catch (const std::bad_alloc&) {
+    } catch (const std::exception&) {
+      // No memory, or OpenSSL could not make the connection's TLS object.
       state_.slots.release();
       continue;
     }

@@ -4,6 +4,7 @@
 
 #include "balrog/errors.hpp"
 #include "balrog/net/stream.hpp"
+#include "balrog/net/tls_stream.hpp"
 #include "websocket/core.hpp"
 
 namespace balrog::http::websocket {
@@ -11,7 +12,8 @@ namespace balrog::http::websocket {
 namespace {
 
 struct ws_url {
-  std::string host;  // without brackets
+  bool secure = false;  // wss://
+  std::string host;     // without brackets
   std::uint16_t port = 80;
   std::string host_header;  // as the Host field wants it
   std::string target;       // path and query, "/" at least
@@ -22,13 +24,15 @@ struct ws_url {
 }
 
 ws_url parse(std::string_view url) {
-  if (url.starts_with("wss://")) bad_url(url, "wss:// (TLS) is not supported");
-  if (!url.starts_with("ws://")) bad_url(url, "not a ws:// URL");
-  std::string_view rest = url.substr(5);
+  const bool secure = url.starts_with("wss://");
+  if (!secure && !url.starts_with("ws://")) bad_url(url, "not a ws:// or wss:// URL");
+  std::string_view rest = url.substr(secure ? 6 : 5);
   const std::size_t path_at = rest.find_first_of("/?");
   const std::string_view authority = rest.substr(0, path_at);
   std::string_view target = path_at == std::string_view::npos ? "/" : rest.substr(path_at);
   ws_url out;
+  out.secure = secure;
+  out.port = secure ? 443 : 80;
   if (target.front() != '/') out.target.push_back('/');  // "ws://h?x" asks for "/?x"
   out.target.append(target);
   if (const std::size_t hash = out.target.find('#'); hash != std::string::npos) {
@@ -64,6 +68,12 @@ ws_url parse(std::string_view url) {
   return out;
 }
 
+// wss:// without a context of the caller's: the system CA store, loaded once.
+const net::tls_context& default_tls_context() {
+  static const net::tls_context context = net::tls_context::client();
+  return context;
+}
+
 }  // namespace
 
 connection connect(std::string_view url, const options& opts,
@@ -75,7 +85,14 @@ connection connect(std::string_view url, const options& opts,
   const deadline until = clock::now() + opts.handshake_timeout;
   net::stream s = net::connect(u.host, u.port, until);
   s.set_nodelay(true);
-  auto core = detail::core::make_client(std::move(s), opts);
+  std::shared_ptr<detail::core> core;
+  if (u.secure) {
+    net::tls_stream t(std::move(s), opts.tls.valid() ? opts.tls : default_tls_context(), u.host);
+    t.handshake(until);
+    core = detail::core::make_client(std::move(t), opts);
+  } else {
+    core = detail::core::make_client(std::move(s), opts);
+  }
   core->handshake(u.host_header, u.target, headers, until);
   return connection(std::move(core));
 }

@@ -65,23 +65,34 @@ void teardown(boost::beast::role_type /*role*/, stream_adapter& stream,
 // --- construction and handshakes ------------------------------------------------------------
 
 std::shared_ptr<core> core::make_server(net::stream s, std::string leftover, const options& o) {
-  return std::make_shared<core>(std::move(s), std::move(leftover), o, true);
+  return std::make_shared<core>(std::move(s), net::tls_stream(), std::move(leftover), o, true);
+}
+
+std::shared_ptr<core> core::make_server(net::tls_stream s, std::string leftover, const options& o) {
+  return std::make_shared<core>(net::stream(), std::move(s), std::move(leftover), o, true);
 }
 
 std::shared_ptr<core> core::make_client(net::stream s, const options& o) {
-  return std::make_shared<core>(std::move(s), std::string(), o, false);
+  return std::make_shared<core>(std::move(s), net::tls_stream(), std::string(), o, false);
 }
 
-core::core(net::stream s, std::string leftover, const options& o, bool server_role)
+std::shared_ptr<core> core::make_client(net::tls_stream s, const options& o) {
+  return std::make_shared<core>(net::stream(), std::move(s), std::string(), o, false);
+}
+
+core::core(net::stream s, net::tls_stream tls, std::string leftover, const options& o,
+           bool server_role)
     : options_(o),
       server_role_(server_role),
       stream_(std::move(s)),
-      fd_(stream_.native_handle()),
+      tls_(std::move(tls)),
+      tls_on_(tls_.is_open()),
+      fd_(tls_on_ ? tls_.next_layer().native_handle() : stream_.native_handle()),
       leftover_(std::move(leftover)),
       owner_thread_(std::this_thread::get_id()),
       last_heard_(clock::now()) {
   try {
-    remote_ = stream_.remote_endpoint();
+    remote_ = (tls_on_ ? tls_.next_layer() : stream_).remote_endpoint();
   } catch (const io_error&) {
     // reset already: the handshake will fail
   }
@@ -260,6 +271,30 @@ std::size_t core::read_into(std::span<char> into, boost::system::error_code& ec)
     return n;
   }
   for (;;) {
+    if (tls_on_) {
+      // What OpenSSL holds, or what the socket has: an attempt that does not wait (a past
+      // deadline). After WANT_READ nothing decrypted is left behind, so the wait below on the
+      // socket sees everything there is.
+      std::size_t got = 0;
+      try {
+        got = tls_.read_some(std::as_writable_bytes(into), clock::now());
+      } catch (const timeout_error&) {
+        wait_for_input();
+        continue;
+      } catch (const io_error& e) {
+        io_failure_ = std::current_exception();  // a tls_error keeps OpenSSL's reason
+        settle_writes();
+        ec = boost::system::error_code(e.code().value(), boost::system::system_category());
+        return 0;
+      }
+      if (got == 0) {
+        settle_writes();
+        ec = boost::asio::error::eof;
+        return 0;
+      }
+      last_heard_ = clock::now();
+      return got;
+    }
     const ssize_t n = ::recv(fd_, into.data(), into.size(), MSG_DONTWAIT);
     if (n > 0) {
       last_heard_ = clock::now();
@@ -343,7 +378,9 @@ void core::write_from(std::span<const char> from, boost::system::error_code& ec)
   ec = {};
   try {
     while (!from.empty()) {
-      const std::size_t n = stream_.write_some(std::as_bytes(from), options_.write_timeout);
+      const std::size_t n = tls_on_
+                                ? tls_.write_some(std::as_bytes(from), options_.write_timeout)
+                                : stream_.write_some(std::as_bytes(from), options_.write_timeout);
       from = from.subspan(n);
     }
   } catch (const cancelled&) {

@@ -39,6 +39,7 @@
 #include "balrog/http/server/response.hpp"
 #include "balrog/http/websocket/connection.hpp"
 #include "balrog/net/stream.hpp"
+#include "balrog/net/tls_stream.hpp"
 #include "balrog/sync/event.hpp"
 #include "balrog/sync/mutex.hpp"
 #include "websocket/shard_mailbox.hpp"
@@ -54,10 +55,17 @@ class core : public std::enable_shared_from_this<core> {
   // A server-side connection over an accepted socket; `leftover`: bytes the client sent after
   // its upgrade request. The handshake is accept()'s.
   static std::shared_ptr<core> make_server(net::stream s, std::string leftover, const options& o);
-  // A client-side connection over a connected socket; the handshake is handshake()'s.
+  // The same over TLS (an HTTPS server's connection, its TLS handshake done).
+  static std::shared_ptr<core> make_server(net::tls_stream s, std::string leftover,
+                                           const options& o);
+  // A client-side connection over a connected socket (ws://) or TLS stream (wss://, its TLS
+  // handshake done); the WebSocket handshake is handshake()'s.
   static std::shared_ptr<core> make_client(net::stream s, const options& o);
+  static std::shared_ptr<core> make_client(net::tls_stream s, const options& o);
 
-  core(net::stream s, std::string leftover, const options& o, bool server_role);
+  // Exactly one of `s` and `tls` is open.
+  core(net::stream s, net::tls_stream tls, std::string leftover, const options& o,
+       bool server_role);
   ~core();
   core(const core&) = delete;
   core& operator=(const core&) = delete;
@@ -113,6 +121,8 @@ class core : public std::enable_shared_from_this<core> {
   options options_;
   bool server_role_;
   net::stream stream_;
+  net::tls_stream tls_;  // wss: open instead of stream_
+  bool tls_on_;
   int fd_;  // the socket, kept for shutdown(2) after stream_ is closed
   net::endpoint remote_;
   std::string leftover_;

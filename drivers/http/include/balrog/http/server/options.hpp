@@ -26,10 +26,12 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "balrog/fiber.hpp"
 #include "balrog/net/listener.hpp"
+#include "balrog/net/tls_stream.hpp"
 
 namespace balrog::http::server {
 
@@ -84,6 +86,15 @@ struct options {
   // Each connection's first read buffer; it grows up to max_header_bytes for a large header
   // and is given back while the connection is idle.
   std::size_t read_buffer_bytes = 4096;
+  // HTTPS: the certificate chain and key (files or PEM text), ALPN, client certificates...
+  // (net::tls_server_options, balrog/net/tls_stream.hpp). Empty: plain HTTP. The server's
+  // constructor loads them once (tls_error for a file OpenSSL cannot load). Each connection's
+  // handshake runs on its fiber within header_timeout; a client that fails it (not TLS, no
+  // common version, a bad client certificate) is dropped and the server goes on. Over TLS,
+  // static files are read and encrypted instead of sendfile(2), and an idle connection keeps
+  // its fiber (OpenSSL may hold decrypted bytes the socket no longer shows). WebSocket routes
+  // work over TLS too (wss://).
+  std::optional<net::tls_server_options> tls{};
   // Options of the listening sockets. reuse_port is forced on when the runtime has several
   // shards (one listener per shard, the kernel spreads connections).
   net::listen_options listen{};

@@ -10,7 +10,8 @@
 // bounded by options::handshake_timeout (and an enclosing deadline_scope). Blocking-style: a
 // fiber suspends, a plain thread blocks.
 //
-// Only ws:// URLs: wss:// (TLS) throws usage_error.
+// wss:// URLs (port 443 by default) run the TLS handshake first, with options::tls: the server's
+// certificate is verified against the host name (on by default; net::tls_error when it fails).
 #pragma once
 
 #include <boost/beast/http/fields.hpp>
@@ -20,9 +21,9 @@
 
 namespace balrog::http::websocket {
 
-// Throws usage_error for a URL that is not ws://host[:port][/path][?query]; resolve_error,
-// io_error (ECONNREFUSED...) for the connection; handshake_error when the server answers
-// anything but 101; timeout_error when handshake_timeout passes.
+// Throws usage_error for a URL that is not ws[s]://host[:port][/path][?query]; resolve_error,
+// io_error (ECONNREFUSED...) for the connection; net::tls_error for TLS; handshake_error when the
+// server answers anything but 101; timeout_error when handshake_timeout passes.
 [[nodiscard]] connection connect(std::string_view url, const options& opts = {},
                                  const boost::beast::http::fields& headers = {});
 

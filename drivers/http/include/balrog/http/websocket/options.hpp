@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <string>
 
+#include "balrog/net/tls_stream.hpp"
+
 namespace balrog::http::websocket {
 
 struct options {
@@ -39,6 +41,13 @@ struct options {
   std::size_t deflate_threshold = 256;
   // Client: the subprotocol to ask for (Sec-WebSocket-Protocol); empty: none.
   std::string subprotocol{};
+  // Client, wss:// URLs: the TLS context, net::tls_context::client(...) (ca_file for a private
+  // CA, a client certificate, ALPN; balrog/net/tls_stream.hpp). Build it once and reuse it: it
+  // holds the loaded CA store and the session cache (reconnects resume their sessions). Empty
+  // (the default): one process-wide client context, verification on against the system CA
+  // store, built on first use. The server side's TLS is the HTTP server's
+  // (server::options::tls).
+  net::tls_context tls{};
 };
 
 }  // namespace balrog::http::websocket
