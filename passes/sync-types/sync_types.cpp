@@ -28,25 +28,49 @@ constexpr const char* pass_name = "sync-types";
 constexpr unsigned max_depth = 8;
 
 // The standard synchronization types this pass knows, and what becomes of each.
+enum class kind { lockable, condition_variable, other };
+
 struct sync_type {
-  const char* name;         // in namespace std (libstdc++ puts some in an inline namespace)
-  const char* twin;         // null: no balrog twin; diagnosed, never rewritten
-  const char* header;       // the twin's header
-  bool condition_variable;  // false: a lockable (mutex) type
+  const char* name;    // in namespace std (libstdc++ puts some in an inline namespace)
+  const char* twin;    // null: no balrog twin; diagnosed, never rewritten
+  const char* header;  // the twin's header
+  kind what;
+  // Why the std one is rewritten, after its quoted name (null: it blocks the thread).
+  const char* reason = nullptr;
+  bool is_template = false;  // a class template: `std::barrier<F>` keeps its arguments
 };
 
-constexpr std::array<sync_type, 8> known_types = {{
-    {"mutex", "balrog::mutex", "<balrog/sync/mutex.hpp>", false},
-    {"timed_mutex", "balrog::timed_mutex", "<balrog/sync/mutex.hpp>", false},
-    {"shared_mutex", "balrog::shared_mutex", "<balrog/sync/shared_mutex.hpp>", false},
-    {"shared_timed_mutex", "balrog::shared_timed_mutex", "<balrog/sync/shared_mutex.hpp>", false},
+constexpr const char* runs_on_os_thread =
+    "runs its function on an OS thread, outside the shard's fibers";
+
+constexpr std::array<sync_type, 14> known_types = {{
+    {"mutex", "balrog::mutex", "<balrog/sync/mutex.hpp>", kind::lockable},
+    {"timed_mutex", "balrog::timed_mutex", "<balrog/sync/mutex.hpp>", kind::lockable},
+    {"shared_mutex", "balrog::shared_mutex", "<balrog/sync/shared_mutex.hpp>", kind::lockable},
+    {"shared_timed_mutex", "balrog::shared_timed_mutex", "<balrog/sync/shared_mutex.hpp>",
+     kind::lockable},
     {"condition_variable", "balrog::condition_variable", "<balrog/sync/condition_variable.hpp>",
-     true},
+     kind::condition_variable},
     {"condition_variable_any", "balrog::condition_variable_any",
-     "<balrog/sync/condition_variable.hpp>", true},
-    {"recursive_mutex", nullptr, nullptr, false},
-    {"recursive_timed_mutex", nullptr, nullptr, false},
+     "<balrog/sync/condition_variable.hpp>", kind::condition_variable},
+    {"recursive_mutex", "balrog::recursive_mutex", "<balrog/sync/recursive_mutex.hpp>",
+     kind::lockable},
+    {"recursive_timed_mutex", "balrog::recursive_timed_mutex", "<balrog/sync/recursive_mutex.hpp>",
+     kind::lockable},
+    {"thread", "balrog::thread", "<balrog/thread.hpp>", kind::other, runs_on_os_thread},
+    {"jthread", "balrog::jthread", "<balrog/thread.hpp>", kind::other, runs_on_os_thread},
+    {"latch", "balrog::latch", "<balrog/sync/latch.hpp>", kind::other},
+    {"binary_semaphore", "balrog::binary_semaphore", "<balrog/sync/counting_semaphore.hpp>",
+     kind::other},
+    {"counting_semaphore", "balrog::counting_semaphore", "<balrog/sync/counting_semaphore.hpp>",
+     kind::other, nullptr, true},
+    {"barrier", "balrog::barrier", "<balrog/sync/barrier.hpp>", kind::other, nullptr, true},
 }};
+
+// std::this_thread::get_id(), rewritten where it is named (a call, or a function pointer).
+constexpr sync_type get_id_function = {
+    "this_thread::get_id", "balrog::this_thread::get_id", "<balrog/thread.hpp>", kind::other,
+    "identifies the OS thread, which every fiber of the shard shares"};
 
 const sync_type* lookup(const clang::Decl* d) {
   const auto* record = llvm::dyn_cast_or_null<clang::CXXRecordDecl>(d);
@@ -54,7 +78,17 @@ const sync_type* lookup(const clang::Decl* d) {
     return nullptr;
   }
   for (const sync_type& t : known_types) {
-    if (record->getName() == t.name) return &t;
+    if (!t.is_template && record->getName() == t.name) return &t;
+  }
+  return nullptr;
+}
+
+// A class template or alias template of namespace std that has a twin (`std::barrier<F>`,
+// `std::counting_semaphore<N>`, the alias `std::binary_semaphore`).
+const sync_type* lookup_named(const clang::NamedDecl* d, bool is_template) {
+  if (d == nullptr || d->getIdentifier() == nullptr || !d->isInStdNamespace()) return nullptr;
+  for (const sync_type& t : known_types) {
+    if (t.is_template == is_template && d->getName() == t.name) return &t;
   }
   return nullptr;
 }
@@ -89,8 +123,8 @@ struct rewrite_record {
 // a TypeLoc, following typedefs and aliases, and tells whether the pass rewrote them.
 class type_walker : public clang::RecursiveASTVisitor<type_walker> {
  public:
-  type_walker(const rewrite_record& done, bool want_cv, unsigned depth)
-      : done_(done), want_cv_(want_cv), depth_(depth) {}
+  type_walker(const rewrite_record& done, kind want, unsigned depth)
+      : done_(done), want_(want), depth_(depth) {}
 
   // `std::mutex::native_handle_type` names a member of std::mutex, not a std::mutex.
   bool TraverseNestedNameSpecifierLoc(clang::NestedNameSpecifierLoc) { return true; }
@@ -120,7 +154,7 @@ class type_walker : public clang::RecursiveASTVisitor<type_walker> {
       opaque_ = true;
       return true;
     }
-    type_walker inner(done_, want_cv_, depth_ + 1);
+    type_walker inner(done_, want_, depth_ + 1);
     inner.TraverseTypeLoc(tsi->getTypeLoc());
     rewritten_ += inner.rewritten_;
     kept_ += inner.kept_;
@@ -146,13 +180,11 @@ class type_walker : public clang::RecursiveASTVisitor<type_walker> {
   [[nodiscard]] bool deduced() const { return deduced_; }
 
  private:
-  bool wanted(const sync_type* t) const {
-    return t != nullptr && t->condition_variable == want_cv_;
-  }
+  bool wanted(const sync_type* t) const { return t != nullptr && t->what == want_; }
   void count(bool rewritten) { ++(rewritten ? rewritten_ : kept_); }
 
   const rewrite_record& done_;
-  bool want_cv_;
+  kind want_;
   unsigned depth_;
   unsigned rewritten_ = 0;
   unsigned kept_ = 0;
@@ -205,7 +237,9 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
   void register_matchers(MatchFinder& finder, rewrite_sink& sink) override {
     sink_ = &sink;
     std::vector<llvm::StringRef> names;
-    for (const sync_type& t : known_types) names.emplace_back(t.name);
+    for (const sync_type& t : known_types) {
+      if (!t.is_template) names.emplace_back(t.name);
+    }
     const auto known =
         cxxRecordDecl(isInStdNamespace(), hasAnyName(llvm::ArrayRef<llvm::StringRef>(names)));
     const auto condition_variables = cxxRecordDecl(
@@ -227,12 +261,38 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
     // RecursiveASTVisitor moves from a QualifiedTypeLoc (`const std::mutex&`) to its unqualified
     // TypeLoc without going through the matcher's TraverseTypeLoc, so the ElaboratedTypeLoc right
     // under a cv-qualifier is only seen as part of the QualifiedTypeLoc.
-    for (const auto& m : {record, through_using}) {
+    // `std::barrier<F>`, `std::counting_semaphore<N>` and CTAD's `std::barrier b(n, f)`: the
+    // template's name is rewritten, its arguments stay (the handler picks the std ones).
+    const auto template_type =
+        elaboratedTypeLoc(hasNamedTypeLoc(anyOf(loc(templateSpecializationType()),
+                                                loc(deducedTemplateSpecializationType()))))
+            .bind("template-type");
+    // `std::binary_semaphore`, an alias template's specialization in namespace std.
+    const auto alias_type =
+        elaboratedTypeLoc(hasNamedTypeLoc(loc(typedefType(hasDeclaration(
+                              typedefNameDecl(isInStdNamespace(), hasName("binary_semaphore")))))))
+            .bind("alias-type");
+    for (const auto& m : {record, through_using, template_type, alias_type}) {
       finder.addMatcher(spelled(m), this);
       finder.addMatcher(spelled(qualifiedTypeLoc(hasUnqualifiedLoc(m))), this);
     }
     finder.addMatcher(spelled(usingDecl(hasAnyUsingShadowDecl(hasTargetDecl(known))).bind("using")),
                       this);
+    // `std::thread::id`, `std::thread::hardware_concurrency()`, `std::latch::max()`,
+    // `std::counting_semaphore<8>::max()`: the class in a qualifier (the handler picks the std
+    // templates). `std::mutex::native_handle_type` has no twin and stays.
+    finder.addMatcher(nestedNameSpecifierLoc(
+                          specifiesTypeLoc(anyOf(
+                              loc(recordType(hasDeclaration(cxxRecordDecl(
+                                  isInStdNamespace(), hasAnyName("thread", "jthread", "latch"))))),
+                              loc(templateSpecializationType()))))
+                          .bind("qualifier"),
+                      this);
+    finder.addMatcher(
+        spelled(
+            declRefExpr(to(functionDecl(hasName("::std::this_thread::get_id")))).bind("get-id")),
+        this);
+    finder.addMatcher(spelled(varDecl(hasThreadStorageDuration()).bind("thread-local")), this);
     // What the twins cannot do, and what breaks when only part of the code is rewritten: checked
     // at the end of the translation unit, once every spelled type has been seen.
     finder.addMatcher(
@@ -258,15 +318,19 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
     // A mutex or condition variable passed to a function or constructor parameter whose spelled
     // type goes the other way (a third-party `void f(std::mutex&)` in a system header, a
     // parameter under NOBALROG). The std lock types are check_lock's; std function templates
-    // (std::lock, std::scoped_lock...) deduce their parameters and take either.
-    finder.addMatcher(spelled(callExpr(callee(functionDecl(unless(isInStdNamespace()))),
-                                       hasAnyArgument(hasType(hasUnqualifiedDesugaredType(
-                                           anyOf(recordType(hasDeclaration(known)),
-                                                 pointerType(pointee(hasDeclaration(known))))))))
-                                  .bind("argument")),
-                      this);
+    // (std::lock, std::scoped_lock...) deduce their parameters and take either, and members of
+    // std classes (std::thread's move assignment, std::vector<T>::push_back) follow their class.
+    const auto of_std_class = cxxMethodDecl(ofClass(cxxRecordDecl(isInStdNamespace())));
     finder.addMatcher(
-        spelled(cxxConstructExpr(hasDeclaration(cxxConstructorDecl(unless(isInStdNamespace()))),
+        spelled(callExpr(callee(functionDecl(unless(isInStdNamespace()), unless(of_std_class))),
+                         hasAnyArgument(hasType(hasUnqualifiedDesugaredType(
+                             anyOf(recordType(hasDeclaration(known)),
+                                   pointerType(pointee(hasDeclaration(known))))))))
+                    .bind("argument")),
+        this);
+    finder.addMatcher(
+        spelled(cxxConstructExpr(hasDeclaration(cxxConstructorDecl(unless(isInStdNamespace()),
+                                                                   unless(of_std_class))),
                                  hasAnyArgument(hasType(hasUnqualifiedDesugaredType(
                                      anyOf(recordType(hasDeclaration(known)),
                                            pointerType(pointee(hasDeclaration(known))))))))
@@ -284,6 +348,16 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
       handle_using_type(sm, *utl);
     } else if (const auto* ud = nodes.getNodeAs<clang::UsingDecl>("using")) {
       handle_using_decl(sm, *ud);
+    } else if (const auto* ttl = nodes.getNodeAs<clang::TypeLoc>("template-type")) {
+      handle_template_type(sm, *ttl);
+    } else if (const auto* atl = nodes.getNodeAs<clang::TypeLoc>("alias-type")) {
+      handle_alias_type(sm, *atl);
+    } else if (const auto* nns = nodes.getNodeAs<clang::NestedNameSpecifierLoc>("qualifier")) {
+      handle_qualifier(sm, *nns);
+    } else if (const auto* ref = nodes.getNodeAs<clang::DeclRefExpr>("get-id")) {
+      handle_get_id(sm, *ref);
+    } else if (const auto* var = nodes.getNodeAs<clang::VarDecl>("thread-local")) {
+      handle_thread_local(sm, *var);
     } else {
       for (const char* id : {"native-handle", "wait", "lock", "notify-at-exit", "argument"}) {
         if (const auto* s = nodes.getNodeAs<clang::Expr>(id)) {
@@ -320,7 +394,8 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
   // `why` for replace(): the tool appends what it did ("; rewrite to 'balrog::mutex'", or why
   // it did not, for a macro body).
   static std::string why(const sync_type& t) {
-    return "'" + std_name(t) + "' blocks the thread while it waits";
+    return "'" + std_name(t) + "' " +
+           (t.reason != nullptr ? t.reason : "blocks the thread while it waits");
   }
 
   // The twin, spelled as the original was: `::std::mutex` becomes `::balrog::mutex`.
@@ -375,10 +450,18 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
   void rewrite_elaborated(const clang::SourceManager& sm, clang::ElaboratedTypeLoc etl,
                           const sync_type& t) {
     const clang::TypeLoc named = etl.getNamedTypeLoc();
+    rewrite_name(sm, etl, named.getBeginLoc(), named.getEndLoc(), t);
+  }
+
+  // Replaces the qualifier and the tokens [name_begin, name_end] (the name of a template, whose
+  // arguments stay).
+  void rewrite_name(const clang::SourceManager& sm, clang::ElaboratedTypeLoc etl,
+                    clang::SourceLocation name_begin, clang::SourceLocation name_end,
+                    const sync_type& t) {
     const clang::SourceLocation begin =
-        etl.getQualifierLoc() ? etl.getQualifierLoc().getBeginLoc() : named.getBeginLoc();
-    if (rewrite(sm, begin, named.getEndLoc(), twin_spelling(t, etl.getQualifierLoc()), t)) {
-      done_.types.insert(named.getBeginLoc());
+        etl.getQualifierLoc() ? etl.getQualifierLoc().getBeginLoc() : name_begin;
+    if (rewrite(sm, begin, name_end, twin_spelling(t, etl.getQualifierLoc()), t)) {
+      done_.types.insert(etl.getNamedTypeLoc().getBeginLoc());
     }
   }
 
@@ -399,6 +482,79 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
       return;
     }
     rewrite_elaborated(sm, etl, *t);
+  }
+
+  void handle_template_type(const clang::SourceManager& sm, clang::TypeLoc tl) {
+    const auto etl = tl.getAs<clang::ElaboratedTypeLoc>();
+    if (etl.isNull() || !first_visit(etl) || in_system_header(sm, etl.getBeginLoc())) return;
+    const clang::TypeLoc named = etl.getNamedTypeLoc();
+    clang::SourceLocation name;
+    const clang::TemplateDecl* decl = nullptr;
+    if (const auto spec = named.getAs<clang::TemplateSpecializationTypeLoc>(); !spec.isNull()) {
+      name = spec.getTemplateNameLoc();
+      decl = spec.getTypePtr()->getTemplateName().getAsTemplateDecl();
+    } else if (const auto deduced = named.getAs<clang::DeducedTemplateSpecializationTypeLoc>();
+               !deduced.isNull()) {
+      name = deduced.getTemplateNameLoc();
+      decl = deduced.getTypePtr()->getTemplateName().getAsTemplateDecl();
+    }
+    const sync_type* t = lookup_named(decl, true);
+    if (t != nullptr) rewrite_name(sm, etl, name, name, *t);
+  }
+
+  void handle_alias_type(const clang::SourceManager& sm, clang::TypeLoc tl) {
+    const auto etl = tl.getAs<clang::ElaboratedTypeLoc>();
+    if (etl.isNull() || !first_visit(etl) || in_system_header(sm, etl.getBeginLoc())) return;
+    const auto alias = etl.getNamedTypeLoc().getAs<clang::TypedefTypeLoc>();
+    const sync_type* t = alias.isNull() ? nullptr : lookup_named(alias.getTypedefNameDecl(), false);
+    if (t != nullptr) rewrite_elaborated(sm, etl, *t);
+  }
+
+  // `std::thread::id` becomes `balrog::thread::id`: the class named in the qualifier changes,
+  // the member stays (the twins have the same static members and member types).
+  void handle_qualifier(const clang::SourceManager& sm, clang::NestedNameSpecifierLoc nns) {
+    const clang::TypeLoc tl = nns.getTypeLoc();
+    if (tl.isNull() || in_system_header(sm, nns.getBeginLoc()) ||
+        !visited_.insert({nns.getNestedNameSpecifier(), nns.getOpaqueData()}).second) {
+      return;
+    }
+    if (const auto spec = tl.getAs<clang::TemplateSpecializationTypeLoc>(); !spec.isNull()) {
+      const sync_type* t =
+          lookup_named(spec.getTypePtr()->getTemplateName().getAsTemplateDecl(), true);
+      if (t != nullptr) {
+        rewrite(sm, nns.getBeginLoc(), spec.getTemplateNameLoc(),
+                twin_spelling(*t, nns.getPrefix()), *t);
+      }
+      return;
+    }
+    const sync_type* t = lookup(tl.getType()->getAsCXXRecordDecl());
+    if (t == nullptr) return;
+    rewrite(sm, nns.getBeginLoc(), tl.getEndLoc(), twin_spelling(*t, nns.getPrefix()), *t);
+  }
+
+  // `std::this_thread::get_id()` becomes `balrog::this_thread::get_id()`, however it is spelled.
+  void handle_get_id(const clang::SourceManager& sm, const clang::DeclRefExpr& ref) {
+    if (in_system_header(sm, ref.getBeginLoc())) return;
+    const clang::NestedNameSpecifierLoc qualifier = ref.getQualifierLoc();
+    const clang::SourceLocation begin = qualifier ? qualifier.getBeginLoc() : ref.getLocation();
+    rewrite(sm, begin, ref.getNameInfo().getEndLoc(), twin_spelling(get_id_function, qualifier),
+            get_id_function);
+  }
+
+  // A thread_local variable is one per OS thread: every fiber of the thread shares it.
+  void handle_thread_local(const clang::SourceManager& sm, const clang::VarDecl& var) {
+    if (var.getTSCSpec() == clang::TSCS_unspecified || !var.isFirstDecl() ||
+        in_system_header(sm, var.getLocation())) {
+      return;
+    }
+    sink_->diagnose(sm, var.getLocation(), severity::warning,
+                    "'" + var.getName().str() +
+                        "' is thread_local: every fiber of a thread shares one instance (a "
+                        "balrog::thread is a fiber of the thread that started it, and fibers "
+                        "interleave at every suspension point); not rewritten (keep per-fiber "
+                        "state in the fiber's function or an object passed to it, or mark the "
+                        "declaration NOBALROG(sync-types) when one per OS thread is intended)",
+                    pass_name);
   }
 
   // `mutex` named through a using-declaration: it follows the declaration (rewritten by
@@ -433,14 +589,14 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
 
   // --- Tracing: which spelled type an object's type comes from, and what became of it. ---
 
-  fate type_fate(clang::TypeLoc tl, bool want_cv, bool* deduced = nullptr) const {
+  fate type_fate(clang::TypeLoc tl, kind want_cv, bool* deduced = nullptr) const {
     type_walker walker(done_, want_cv, 0);
     walker.TraverseTypeLoc(tl);
     if (deduced != nullptr) *deduced = walker.deduced();
     return walker.result();
   }
 
-  fate decl_fate(const clang::ValueDecl* d, bool want_cv, unsigned depth) const {
+  fate decl_fate(const clang::ValueDecl* d, kind want_cv, unsigned depth) const {
     const auto* dd = llvm::dyn_cast_or_null<clang::DeclaratorDecl>(d);
     if (dd == nullptr || dd->getTypeSourceInfo() == nullptr) return fate::unknown;
     bool deduced = false;
@@ -453,7 +609,7 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
   // The fate of the spelled type that the object `e` denotes has, e.g. for `cv` in `cv.wait(lk)`
   // the std::condition_variable written in cv's declaration, and for `lk` the std::mutex in
   // `std::unique_lock<std::mutex> lk` (or, for `std::unique_lock lk(m)`, in m's declaration).
-  fate trace(const clang::Expr* e, bool want_cv, unsigned depth) const {
+  fate trace(const clang::Expr* e, kind want_cv, unsigned depth) const {
     if (e == nullptr || depth > max_depth) return fate::unknown;
     e = e->IgnoreUnlessSpelledInSource()->IgnoreParens();
     if (const auto* u = llvm::dyn_cast<clang::UnaryOperator>(e)) {
@@ -484,7 +640,7 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
       std::vector<fate> args;
       for (const clang::Expr* arg : construct->arguments()) {
         const sync_type* t = lookup(arg->getType());
-        if (t != nullptr && t->condition_variable == want_cv) {
+        if (t != nullptr && t->what == want_cv) {
           args.push_back(trace(arg, want_cv, depth + 1));
         }
       }
@@ -508,7 +664,7 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
     const sync_type* t = lookup(call.getMethodDecl()->getParent());
     if (t == nullptr || t->twin == nullptr) return;
     const clang::Expr* object = call.getImplicitObjectArgument();
-    if (trace(object, t->condition_variable, 0) == fate::kept) return;
+    if (trace(object, t->what, 0) == fate::kept) return;
     const std::string name = describe(*ctx_, object, "the object");
     sink_->diagnose(ctx_->getSourceManager(), call.getExprLoc(), severity::warning,
                     "'" + std_name(*t) + "::native_handle' has no balrog twin (" + t->twin +
@@ -523,7 +679,7 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
     if (t == nullptr || call.getNumArgs() == 0) return;
     const clang::SourceManager& sm = ctx_->getSourceManager();
     const clang::Expr* object = call.getImplicitObjectArgument();
-    const fate cv = trace(object, true, 0);
+    const fate cv = trace(object, kind::condition_variable, 0);
     const std::string cv_name = describe(*ctx_, object, "the condition variable");
     if (llvm::StringRef(t->name) == "condition_variable_any") {
       // C++20's interruptible waits: balrog's twin has none (balrog cancels fibers instead).
@@ -545,7 +701,7 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
       }
       return;  // condition_variable_any (either one) takes any lock
     }
-    const fate lock = trace(call.getArg(0), false, 0);
+    const fate lock = trace(call.getArg(0), kind::lockable, 0);
     if (cv == fate::unknown || lock == fate::unknown || cv == lock) return;
     const std::string lock_name = describe(*ctx_, call.getArg(0), "this lock");
     const std::string message =
@@ -603,15 +759,15 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
     const clang::TypeLoc written = spelled_type(ce);
     if (written.isNull()) return;
     bool deduced = false;
-    const fate lock = type_fate(written, false, &deduced);
+    const fate lock = type_fate(written, kind::lockable, &deduced);
     if (deduced || lock == fate::unknown) return;
     std::vector<fate> fates;
     const clang::Expr* first = nullptr;
     const sync_type* type = nullptr;
     for (const clang::Expr* arg : ce.arguments()) {
       const sync_type* t = lookup(arg->getType());
-      if (t == nullptr || t->condition_variable) continue;
-      fates.push_back(trace(arg, false, 0));
+      if (t == nullptr || t->what != kind::lockable) continue;
+      fates.push_back(trace(arg, kind::lockable, 0));
       if (first == nullptr) {
         first = arg;
         type = t;
@@ -661,9 +817,8 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
       const sync_type* t = lookup_object(param->getType());
       if (t == nullptr || t->twin == nullptr || param->getTypeSourceInfo() == nullptr) continue;
       bool deduced = false;
-      const fate wanted =
-          type_fate(param->getTypeSourceInfo()->getTypeLoc(), t->condition_variable, &deduced);
-      const fate given = trace(args[i], t->condition_variable, 0);
+      const fate wanted = type_fate(param->getTypeSourceInfo()->getTypeLoc(), t->what, &deduced);
+      const fate given = trace(args[i], t->what, 0);
       if (deduced || wanted == fate::unknown || given == fate::unknown || wanted == given) {
         continue;
       }
@@ -685,7 +840,8 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
   }
 
   void check_notify_at_exit(const clang::CallExpr& call) {
-    if (call.getNumArgs() == 0 || trace(call.getArg(0), true, 0) == fate::kept) return;
+    if (call.getNumArgs() == 0 || trace(call.getArg(0), kind::condition_variable, 0) == fate::kept)
+      return;
     sink_->diagnose(ctx_->getSourceManager(), call.getBeginLoc(), severity::warning,
                     "'std::notify_all_at_thread_exit' takes a std::condition_variable and has no "
                     "balrog twin: this call does not compile once " +

@@ -1,22 +1,17 @@
-// What the twins do not offer is diagnosed, not rewritten around: std::recursive_mutex and
-// std::recursive_timed_mutex have no twin (kept); native_handle(), the std::stop_token waits
-// of std::condition_variable_any and std::notify_all_at_thread_exit do not compile once their
-// object is rewritten, unless the object is kept (NOBALROG on its declaration).
+// What the twins do not offer is diagnosed, not rewritten around: native_handle(), the
+// std::stop_token waits of std::condition_variable_any and std::notify_all_at_thread_exit do not
+// compile once their object is rewritten, unless the object is kept (NOBALROG on its
+// declaration).
 // RUN: %check_balrog %s sync-types %t -- -- %balrog_std_flags
 
 #include <condition_variable>
 #include <mutex>
 #include <stop_token>
+#include <thread>
 // CHECK-FIXES: #include <balrog/sync/condition_variable.hpp>
 // CHECK-FIXES-NEXT: #include <balrog/sync/mutex.hpp>
+// CHECK-FIXES-NEXT: #include <balrog/thread.hpp>
 // CHECK-FIXES-NEXT: #include <condition_variable>
-
-std::recursive_mutex reentrant;
-// CHECK-MESSAGES: :[[@LINE-1]]:1: warning: 'std::recursive_mutex' blocks the thread while it waits and has no balrog twin; not rewritten (restructure the code so that no one locks it twice, then use balrog::mutex) [sync-types]
-// CHECK-FIXES: std::recursive_mutex reentrant;
-std::lock_guard<std::recursive_timed_mutex>* reentrant_lock;
-// CHECK-MESSAGES: :[[@LINE-1]]:17: warning: 'std::recursive_timed_mutex' blocks the thread while it waits and has no balrog twin; not rewritten {{.*}} [sync-types]
-// CHECK-FIXES: std::lock_guard<std::recursive_timed_mutex>* reentrant_lock;
 
 std::mutex m;
 // CHECK-FIXES: balrog::mutex m;
@@ -38,4 +33,11 @@ void use(std::stop_token st) {
   cva.wait(lk, [] { return true; });
   std::notify_all_at_thread_exit(cv, std::move(lk));
   // CHECK-MESSAGES: :[[@LINE-1]]:3: warning: 'std::notify_all_at_thread_exit' takes a std::condition_variable and has no balrog twin: this call does not compile once 'cv' is rewritten (call notify_all() as the thread's last step instead, or mark the condition variable's declaration NOBALROG(sync-types)) [sync-types]
+}
+
+void native(std::thread& t) {
+  // CHECK-FIXES: void native(balrog::thread& t) {
+  auto h = t.native_handle();
+  // CHECK-MESSAGES: :[[@LINE-1]]:14: warning: 'std::thread::native_handle' has no balrog twin (balrog::thread is not a pthread object): this call does not compile once 't' is rewritten (keep it a std::thread: mark its declaration NOBALROG(sync-types)) [sync-types]
+  (void)h;
 }

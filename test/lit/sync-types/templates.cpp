@@ -9,6 +9,7 @@
 #include <shared_mutex>
 // CHECK-FIXES: #include <balrog/sync/condition_variable.hpp>
 // CHECK-FIXES-NEXT: #include <balrog/sync/mutex.hpp>
+// CHECK-FIXES-NEXT: #include <balrog/sync/recursive_mutex.hpp>
 // CHECK-FIXES-NEXT: #include <balrog/sync/shared_mutex.hpp>
 // CHECK-FIXES-NEXT: #include <condition_variable>
 
@@ -32,8 +33,7 @@ guarded<std::shared_mutex> by_argument;
 // CHECK-FIXES: guarded<balrog::shared_mutex> by_argument;
 template <>
 struct guarded<std::recursive_mutex*> {};
-// CHECK-MESSAGES: :[[@LINE-1]]:16: warning: 'std::recursive_mutex' blocks the thread while it waits and has no balrog twin; not rewritten {{.*}} [sync-types]
-// CHECK-FIXES: struct guarded<std::recursive_mutex*> {};
+// CHECK-FIXES: struct guarded<balrog::recursive_mutex*> {};
 template <>
 struct guarded<std::condition_variable> {};
 // CHECK-FIXES: struct guarded<balrog::condition_variable> {};

@@ -14,9 +14,12 @@
 //   posix_fd.hpp     close, dup2, dup3, fcntl, ioctl, setsockopt: never wait; they tell the
 //                    runtime that an fd ends or changes
 //   posix_time.hpp   sleep, usleep, nanosleep
+//   posix_dns.hpp    getaddrinfo, getnameinfo, gethostbyname, gethostbyname_r: run on the
+//                    offload pool
 //   this_thread.hpp  this_thread::sleep_for, sleep_until, yield
 #pragma once
 
+#include "balrog/compat/posix_dns.hpp"
 #include "balrog/compat/posix_fd.hpp"
 #include "balrog/compat/posix_net.hpp"
 #include "balrog/compat/posix_time.hpp"

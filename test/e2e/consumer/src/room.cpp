@@ -25,7 +25,7 @@ bool room::check_in() {
   ++arrived_;
   ++stats_.checked_in;
   if (present_ > stats_.most_present) stats_.most_present = present_;
-  threads_.insert(std::this_thread::get_id());
+  threads_.insert(std::this_thread::get_id());  // NOBALROG(sync-types): counts OS threads
   const bool last = arrived_ == group_size_;
   if (last) stats_.process_threads = count_process_threads();
   return last;

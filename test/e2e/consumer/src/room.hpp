@@ -29,7 +29,7 @@ class room {
   int present_ = 0;
   int arrived_ = 0;
   room_stats stats_;
-  std::set<std::thread::id> threads_;
+  std::set<std::thread::id> threads_;  // NOBALROG(sync-types): OS threads, not fibers
 };
 
 }  // namespace roll_call

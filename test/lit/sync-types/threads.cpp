@@ -1,0 +1,62 @@
+// std::thread and std::jthread become balrog::thread and balrog::jthread (fibers of the current
+// shard; real threads outside the runtime), std::thread::id and std::this_thread::get_id()
+// identify the fiber, however they are spelled. The rewritten file compiles against the runtime.
+// RUN: %check_balrog %s sync-types %t -- -- %balrog_std_flags
+// RUN: clang++-16 -fsyntax-only %balrog_std_flags %t.cpp
+
+#include <functional>
+#include <map>
+#include <stop_token>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+// CHECK-FIXES: #include <balrog/thread.hpp>
+// CHECK-FIXES-NEXT: #include <functional>
+
+std::thread worker;
+// CHECK-FIXES: balrog::thread worker;
+::std::jthread stoppable;
+// CHECK-FIXES: ::balrog::jthread stoppable;
+std::vector<std::thread> pool;
+// CHECK-FIXES: std::vector<balrog::thread> pool;
+std::map<std::thread::id, int> per_thread;
+// CHECK-FIXES: std::map<balrog::thread::id, int> per_thread;
+std::unordered_set<std::jthread::id> seen;
+// CHECK-FIXES: std::unordered_set<balrog::jthread::id> seen;
+
+std::thread::id owner() { return std::this_thread::get_id(); }
+// CHECK-FIXES: balrog::thread::id owner() { return balrog::this_thread::get_id(); }
+
+void start(std::thread& into, int n) {
+  // CHECK-FIXES: void start(balrog::thread& into, int n) {
+  into = std::thread([](int k) { (void)k; }, n);
+  // CHECK-FIXES: into = balrog::thread([](int k) { (void)k; }, n);
+  std::jthread j([](std::stop_token st) { (void)st.stop_requested(); });
+  // CHECK-FIXES: balrog::jthread j([](std::stop_token st) { (void)st.stop_requested(); });
+  j.request_stop();
+  unsigned cores = std::thread::hardware_concurrency();
+  // CHECK-FIXES: unsigned cores = balrog::thread::hardware_concurrency();
+  auto* heap = new std::thread(start, std::ref(into), 0);
+  // CHECK-FIXES: auto* heap = new balrog::thread(start, std::ref(into), 0);
+  heap->detach();
+  delete heap;
+  (void)cores;
+}
+
+namespace spelled {
+using namespace std;
+thread::id first = this_thread::get_id();
+// CHECK-FIXES: balrog::thread::id first = balrog::this_thread::get_id();
+}  // namespace spelled
+
+namespace through_using {
+using std::thread;
+// CHECK-FIXES: using balrog::thread;
+using namespace std::this_thread;
+thread make() { return thread([] {}); }
+thread::id me = get_id();
+// CHECK-FIXES: thread::id me = balrog::this_thread::get_id();
+}  // namespace through_using
+
+bool same_thread(std::thread::id a) { return a == ::std::this_thread::get_id(); }
+// CHECK-FIXES: bool same_thread(balrog::thread::id a) { return a == ::balrog::this_thread::get_id(); }
