@@ -25,6 +25,7 @@ PGconn* connect_all_ways(const char* const* keys, const char* const* values) {
   if (PQping("dbname=app") != PQPING_OK || PQpingParams(keys, values, 0) != PQPING_OK) return a;
   // CHECK-FIXES: if (balrog::compat::PQping("dbname=app") != PQPING_OK || balrog::compat::PQpingParams(keys, values, 0) != PQPING_OK) return a;
   PQfinish(b);
+  // CHECK-FIXES: balrog::compat::PQfinish(b);
   PQfinish(c);
   return a;
 }
@@ -147,18 +148,21 @@ bool cancel(PGconn* conn) {
   return ok;
 }
 
-// LISTEN/NOTIFY: select() on the socket (posix-net), then the non-blocking PQconsumeInput and
-// PQnotifies, which stay.
+// LISTEN/NOTIFY: select() on the socket (posix-net), then PQconsumeInput and PQnotifies, which
+// never block but are mapped (blocks: false) like every connection-state function, so that the
+// compat layer's multiplexed (virtual) connections answer them.
 PGnotify* wait_notification(PGconn* conn) {
   const int sock = PQsocket(conn);
+  // CHECK-FIXES: const int sock = balrog::compat::PQsocket(conn);
   fd_set fds;
   FD_ZERO(&fds);
   FD_SET(sock, &fds);
   if (select(sock + 1, &fds, nullptr, nullptr, nullptr) < 0) return nullptr;
   // CHECK-FIXES: if (balrog::compat::select(sock + 1, &fds, nullptr, nullptr, nullptr) < 0) return nullptr;
   PQconsumeInput(conn);
-  // CHECK-FIXES: PQconsumeInput(conn);
+  // CHECK-FIXES: balrog::compat::PQconsumeInput(conn);
   return PQnotifies(conn);
+  // CHECK-FIXES: return balrog::compat::PQnotifies(conn);
 }
 
 // PQsetdb is a macro of libpq-fe.h whose body calls PQsetdbLogin: not rewritten, reported
