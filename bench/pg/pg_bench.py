@@ -28,6 +28,14 @@ window; pgbench cannot, so its CPU comes from wait4 on the pgbench process, minu
 CPU of three `-t 1` runs with the same client count (start-up, connections, one query each).
 The whole-process CPU from wait4 of every client is kept in the extra fields.
 
+Multiplexed sessions (issue 11 §5; with --mux-client): --mux-sessions sessions at once, each
+connecting and running --mux-transactions transactions (a PK select and an update of its own
+row) with --mux-think-ms of think time, through --mux-connections server connections:
+bench_pg_mux_sessions --mode threads (the plain libpq code, one thread per session, through
+PgBouncer in transaction mode with that pool size) vs --mode balrog (the same code mapped to
+balrog::compat, one thread, balrog::compat::set_multiplex). Rounds alternate the order; every
+run checks every row's final value. --only-mux runs only this case.
+
 The machine's cores are shared by the server and the client: every number is for the pair.
 """
 import argparse
@@ -334,6 +342,79 @@ def measure_all(bench, args):
     return failures
 
 
+MUX_CASE = "multiplexed sessions: sessions/s vs threads + PgBouncer"
+
+
+def start_pgbouncer(cluster, pool_size):
+    """PgBouncer in transaction mode in front of `cluster` (scripts/pg-cluster), over TCP."""
+    r = subprocess.run(
+        [PYTHON, str(ROOT / "scripts" / "pg-cluster"), "pgbouncer", cluster, "--mode",
+         "transaction", "--pool-size", str(pool_size)],
+        capture_output=True, text=True,
+    )
+    if r.returncode != 0:
+        raise RuntimeError("pgbouncer did not start:\n" + r.stdout + r.stderr)
+    info = dict(kv.split("=", 1) for kv in r.stdout.strip().splitlines()[-1].split())
+    return "host=127.0.0.1 port=%s user=%s dbname=%s" % (info["port"], info["user"],
+                                                         info["dbname"])
+
+
+def measure_mux(args, conninfo, cluster):
+    """Issue 11 §5: many sessions, each connecting and running short transactions with think
+    time, against `--mux-connections` server connections: unchanged libpq code on threads
+    through PgBouncer (transaction mode, that many server connections) vs the same code mapped
+    to balrog::compat on one thread, multiplexed onto that many connections. Prints the case;
+    False when a run failed to produce a record."""
+    bouncer = start_pgbouncer(cluster, args.mux_connections)
+    common = ["--direct", conninfo, "--sessions", str(args.mux_sessions), "--transactions",
+              str(args.mux_transactions), "--think-ms", str(args.mux_think_ms)]
+    cmds = {
+        "balrog": [args.mux_client, "--mode", "balrog", "--conninfo", conninfo, "--physical",
+                   str(args.mux_connections)] + common,
+        "threads": [args.mux_client, "--mode", "threads", "--conninfo", bouncer] + common,
+    }
+    got = {"balrog": [], "threads": []}
+    worst = {"failed": 0.0, "wrong_rows": 0.0}
+    load = os.getloadavg()[0]
+    for rnd in range(args.rounds):
+        for side in (["balrog", "threads"] if rnd % 2 == 0 else ["threads", "balrog"]):
+            out, rc, total_cpu = spawn_measured(cmds[side], 600)
+            lines = [l for l in out.splitlines() if l.startswith("cpu_s ")]
+            if not lines:
+                log("ERROR: %s, %s: no record (exit %d):\n%s" % (MUX_CASE, side, rc, out[-3000:]))
+                return False
+            r = parse_record(lines[-1])
+            r["process_cpu_s"] = total_cpu
+            got[side].append(r)
+            if side == "balrog":  # the goal's conditions are on balrog's sessions
+                for k in worst:
+                    worst[k] = max(worst[k], r[k])
+            log("%s round %d %s: %.0f sessions/s, %d failed, %d wrong rows"
+                % (MUX_CASE, rnd + 1, side, r["sessions_per_s"], r["failed"], r["wrong_rows"]))
+    emit(
+        MUX_CASE, "sessions/s", "higher",
+        [round(r["sessions_per_s"], 2) for r in got["balrog"]],
+        "threads + PgBouncer 1.18 in transaction mode (%d server connections)"
+        % args.mux_connections,
+        [round(r["sessions_per_s"], 2) for r in got["threads"]],
+        "%d sessions at once, each connecting then running %d transactions (a PK select and an "
+        "update of its own row) with %g ms think time; balrog: the same libpq code mapped to "
+        "balrog::compat, one thread, multiplexed onto %d server connections; peer: one thread "
+        "per session through PgBouncer; failed / wrong_rows: the worst balrog round"
+        % (args.mux_sessions, args.mux_transactions, args.mux_think_ms, args.mux_connections),
+        {
+            "load_1m_before": round(load, 2),
+            "failed": worst["failed"],
+            "wrong_rows": worst["wrong_rows"],
+            "peer_failed": max(r["failed"] for r in got["threads"]),
+            "peer_wrong_rows": max(r["wrong_rows"] for r in got["threads"]),
+            "balrog_cpu_s": [round(r["cpu_s"], 3) for r in got["balrog"]],
+            "peer_cpu_s": [round(r["cpu_s"], 3) for r in got["threads"]],
+        },
+    )
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--client", required=True, help="the bench_pg_client binary")
@@ -343,9 +424,17 @@ def main():
     ap.add_argument("--quick", action="store_true", help="smoke test: 1 round of 1 s")
     ap.add_argument("--queries", nargs="+", default=list(QUERIES), choices=list(QUERIES))
     ap.add_argument("--concurrency", nargs="+", type=int, default=CONCURRENCY)
+    ap.add_argument("--mux-client", help="the bench_pg_mux_sessions binary (multiplexed "
+                    "sessions case; skipped without it)")
+    ap.add_argument("--mux-sessions", type=int, default=2000)
+    ap.add_argument("--mux-transactions", type=int, default=20)
+    ap.add_argument("--mux-think-ms", type=float, default=10.0)
+    ap.add_argument("--mux-connections", type=int, default=20)
+    ap.add_argument("--only-mux", action="store_true", help="run only the multiplexed case")
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.seconds, args.warm_up = 1, 1.0, 0.1
+        args.mux_sessions, args.mux_transactions = min(args.mux_sessions, 100), 3
     else:
         args.rounds = max(args.rounds, 5)  # BENCH.md: medians of at least 5 runs
     args.seconds = max(1.0, float(round(args.seconds)))  # pgbench -T takes whole seconds
@@ -374,7 +463,9 @@ def main():
             [PG_BIN + "/psql", "-q", "-c", "VACUUM ANALYZE"] + bench.pg_args,
             capture_output=True, text=True,
         )
-        failures = measure_all(bench, args)
+        failures = [] if args.only_mux else measure_all(bench, args)
+        if args.mux_client and not measure_mux(args, conninfo, cluster):
+            failures.append(MUX_CASE)
     finally:
         subprocess.run(
             [PYTHON, str(ROOT / "scripts" / "pg-cluster"), "stop", cluster],

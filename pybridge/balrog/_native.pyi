@@ -211,3 +211,59 @@ class _HttpModule:
         def subprotocol(self) -> str: ...
 
 http: _HttpModule
+
+
+# balrog.wsgi's native half (pybridge/src/bindings/wsgi_bindings.cpp).
+class WsgiExchange:
+    """One request handed from the HTTP server's fiber to the hub, and its answer."""
+    @property
+    def method(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def path(self) -> str:
+        """Still percent-encoded."""
+    @property
+    def query(self) -> str: ...
+    @property
+    def version(self) -> int:
+        """10 or 11."""
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """Latin-1 decoded, in the request's order."""
+    def take_body(self) -> bytes:
+        """The whole body (once: the exchange lets go of it)."""
+    @property
+    def remote_address(self) -> str: ...
+    @property
+    def remote_port(self) -> int: ...
+    @property
+    def hung_up(self) -> bool:
+        """The client went away, or the body will not be sent (HEAD, a bodiless status)."""
+    @property
+    def answered(self) -> bool: ...
+    def respond(self, status: int, reason: str, headers: list[tuple[str, str]],
+                body: bytes) -> None:
+        """A whole answer (the server sets Content-Length)."""
+    def stream(self, status: int, reason: str, headers: list[tuple[str, str]]) -> None:
+        """Starts a streamed answer: write() each block, then finish() or abort()."""
+    def sendfile(self, status: int, reason: str, headers: list[tuple[str, str]], fd: int,
+                 offset: int, length: int) -> None:
+        """Answers a part of a regular file with sendfile(2) (fd is duplicated)."""
+    def write(self, data: bytes) -> None:
+        """Queues a block; waits while the client is behind; ConnectionResetError once it
+        has gone."""
+    def finish(self) -> None: ...
+    def abort(self) -> None:
+        """The answer failed: a 500 if nothing was sent yet, else the connection is dropped."""
+
+class WsgiServer:
+    def __init__(self, dispatch: Callable[[WsgiExchange], None],
+                 options: dict[str, Any]) -> None:
+        """dispatch runs in the hub for each request (it must not wait)."""
+    def listen(self, where: str) -> int:
+        """Starts serving on "host:port"; returns the port."""
+    def shutdown(self, grace: Optional[float] = None) -> None: ...
+    def wait(self) -> None: ...
+    @property
+    def open_connections(self) -> int: ...

@@ -9,6 +9,7 @@ void define_native_module(pybind11::module_& m) {
   define_hub(m);
   define_pg(m);
   define_http(m);
+  define_wsgi(m);
 }
 
 }  // namespace balrog::python

@@ -35,7 +35,8 @@ namespace balrog {
 
 namespace detail {
 class scheduler;
-}
+struct shard_table;
+}  // namespace detail
 
 class event_loop {
  public:
@@ -81,6 +82,10 @@ class event_loop {
   void abandon_after_fork() noexcept;
 
  private:
+  // The loop is a runtime of one shard (this_shard::count() == 1, spawn_on(0, ...)), so
+  // servers that open a listener per shard (the HTTP server) serve on it in fiber mode.
+  // Declared first: it outlives the scheduler.
+  std::unique_ptr<detail::shard_table> shards_;
   std::unique_ptr<detail::scheduler> s_;  // null once abandoned
 };
 

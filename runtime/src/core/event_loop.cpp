@@ -2,10 +2,16 @@
 #include "balrog/event_loop.hpp"
 
 #include "core/scheduler.hpp"
+#include "core/shard_table.hpp"
 
 namespace balrog {
 
-event_loop::event_loop() : s_(std::make_unique<detail::scheduler>()) {}
+event_loop::event_loop()
+    : shards_(std::make_unique<detail::shard_table>()), s_(std::make_unique<detail::scheduler>()) {
+  shards_->shards.assign(1, s_.get());
+  s_->shard_index = 0;
+  s_->shards = shards_.get();
+}
 
 event_loop::~event_loop() {
   if (s_ != nullptr) s_->shut_down();
@@ -32,6 +38,7 @@ void event_loop::abandon_after_fork() noexcept {
   if (s_ == nullptr) return;
   s_->forget_after_fork();
   (void)s_.release();  // the parent's memory image: nothing in it may run here
+  (void)shards_.release();
 }
 
 }  // namespace balrog

@@ -6,6 +6,25 @@
 
 extern "C" {
 
+// Multiplexing and the state functions.
+void balrog_pg_set_multiplex(int physical_per_conninfo) {
+  balrog::compat::set_multiplex(physical_per_conninfo);
+}
+void balrog_PQfinish(PGconn* conn) { balrog::compat::PQfinish(conn); }
+ConnStatusType balrog_PQstatus(const PGconn* conn) { return balrog::compat::PQstatus(conn); }
+PGTransactionStatusType balrog_PQtransactionStatus(const PGconn* conn) {
+  return balrog::compat::PQtransactionStatus(conn);
+}
+char* balrog_PQerrorMessage(const PGconn* conn) { return balrog::compat::PQerrorMessage(conn); }
+int balrog_PQsocket(const PGconn* conn) { return balrog::compat::PQsocket(conn); }
+int balrog_PQbackendPID(const PGconn* conn) { return balrog::compat::PQbackendPID(conn); }
+const char* balrog_PQparameterStatus(const PGconn* conn, const char* paramName) {
+  return balrog::compat::PQparameterStatus(conn, paramName);
+}
+int balrog_PQconsumeInput(PGconn* conn) { return balrog::compat::PQconsumeInput(conn); }
+int balrog_PQisBusy(PGconn* conn) { return balrog::compat::PQisBusy(conn); }
+PGnotify* balrog_PQnotifies(PGconn* conn) { return balrog::compat::PQnotifies(conn); }
+
 // Connections.
 PGconn* balrog_PQconnectdb(const char* conninfo) { return balrog::compat::PQconnectdb(conninfo); }
 PGconn* balrog_PQconnectdbParams(const char* const* keywords, const char* const* values,

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "balrog/pg/compat/libpq.hpp"
+#include "compat/libpq_mux.hpp"
 #include "compat/libpq_wait.hpp"
 #include "protocol/connect_timeout.hpp"
 
@@ -87,10 +88,10 @@ bool drive(PGconn* conn, PostgresPollingStatusType (*poll)(PGconn*)) noexcept {
   for (;;) {
     switch (flag) {
       case PGRES_POLLING_READING:
-        if (!pq::wait_socket(PQsocket(conn), true, false)) return false;
+        if (!pq::wait_socket(::PQsocket(conn), true, false)) return false;
         break;
       case PGRES_POLLING_WRITING:
-        if (!pq::wait_socket(PQsocket(conn), false, true)) return false;
+        if (!pq::wait_socket(::PQsocket(conn), false, true)) return false;
         break;
       case PGRES_POLLING_OK:
       case PGRES_POLLING_FAILED:  // CONNECTION_BAD; PQerrorMessage says why
@@ -112,7 +113,7 @@ PGconn* connect_on_fiber(Start start, Blocking blocking, bool timeout) {
   auto started = pq::offload_call([start] { return owned_conn(start()); }, false);
   if (!started) return nullptr;
   owned_conn conn = std::move(*started);
-  if (!conn || PQstatus(conn.get()) == CONNECTION_BAD) return conn.release();
+  if (!conn || ::PQstatus(conn.get()) == CONNECTION_BAD) return conn.release();
   if (!drive(conn.get(), ::PQconnectPoll)) return nullptr;  // closed; errno says why
   return conn.release();
 }
@@ -122,6 +123,14 @@ std::string or_empty(const char* s) { return s != nullptr ? std::string(s) : std
 }  // namespace
 
 PGconn* PQconnectdb(const char* conninfo) {
+  if (conninfo == nullptr || pq::where() == place::thread) return ::PQconnectdb(conninfo);
+  if (mux::physical_per_conninfo() > 0 && pq::where() == place::fiber) {
+    if (PGconn* v = mux::connect(conninfo)) return v;
+  }
+  return mux::connect_physical(conninfo);
+}
+
+PGconn* mux::connect_physical(const char* conninfo) {
   if (conninfo == nullptr || pq::where() == place::thread) return ::PQconnectdb(conninfo);
   std::string info(conninfo);
   const bool timeout = environment_sets_timeout() || conninfo_sets_timeout(conninfo);
@@ -185,6 +194,10 @@ PGconn* PQsetdbLogin(const char* pghost, const char* pgport, const char* pgoptio
 }
 
 void PQreset(PGconn* conn) {
+  if (mux::vconn* v = mux::find(conn)) {
+    mux::reset(v);
+    return;
+  }
   if (conn == nullptr || pq::where() == place::thread) {
     ::PQreset(conn);
     return;

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "balrog/pg/compat/libpq.hpp"
+#include "compat/libpq_mux.hpp"
 #include "compat/libpq_wait.hpp"
 
 namespace balrog::compat {
@@ -28,7 +29,7 @@ int put_copy_end_queued(PGconn* conn, const char* errormsg) noexcept {
     const int r = ::PQputCopyEnd(conn, errormsg);
     if (r < 0) return -1;
     if (r > 0) break;
-    if (!pq::wait_socket(PQsocket(conn), false, true)) return -2;
+    if (!pq::wait_socket(::PQsocket(conn), false, true)) return -2;
   }
   return pq::flush_all(conn) ? 1 : -2;
 }
@@ -59,7 +60,7 @@ bool drop_copy_out(PGconn* conn) noexcept {
 // No COPY can be in progress (libpq's COPY calls then fail at once, without I/O): the
 // connection is idle or broken.
 bool no_copy_possible(const PGconn* conn) noexcept {
-  return PQtransactionStatus(conn) != PQTRANS_ACTIVE;
+  return ::PQtransactionStatus(conn) != PQTRANS_ACTIVE;
 }
 
 enum class start : std::uint8_t { ready, use_libpq, failed };
@@ -80,7 +81,7 @@ start discard_unread(PGconn* conn) noexcept {
     } else if (status == PGRES_COPY_BOTH) {
       return start::use_libpq;
     }
-    if (PQstatus(conn) == CONNECTION_BAD) return start::failed;
+    if (::PQstatus(conn) == CONNECTION_BAD) return start::failed;
   }
 }
 
@@ -98,7 +99,7 @@ PGresult* collect_results(PGconn* conn) noexcept {
     last = r;
     const ExecStatusType status = PQresultStatus(r);
     if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH ||
-        PQstatus(conn) == CONNECTION_BAD) {
+        ::PQstatus(conn) == CONNECTION_BAD) {
       return last;
     }
   }
@@ -135,6 +136,10 @@ PGresult* exec_like(PGconn* conn, Blocking blocking, Send send) {
 }  // namespace
 
 PGresult* PQexec(PGconn* conn, const char* query) {
+  if (mux::vconn* v = mux::find(conn)) {
+    return mux::exec(v, query != nullptr ? query : "", false,
+                     [&](PGconn* c) { return compat::PQexec(c, query); });
+  }
   return exec_like(
       conn, [&] { return ::PQexec(conn, query); }, [&] { return ::PQsendQuery(conn, query); });
 }
@@ -142,6 +147,12 @@ PGresult* PQexec(PGconn* conn, const char* query) {
 PGresult* PQexecParams(PGconn* conn, const char* command, int nParams, const Oid* paramTypes,
                        const char* const* paramValues, const int* paramLengths,
                        const int* paramFormats, int resultFormat) {
+  if (mux::vconn* v = mux::find(conn)) {
+    return mux::exec(v, command != nullptr ? command : "", false, [&](PGconn* c) {
+      return compat::PQexecParams(c, command, nParams, paramTypes, paramValues, paramLengths,
+                                  paramFormats, resultFormat);
+    });
+  }
   return exec_like(
       conn,
       [&] {
@@ -156,6 +167,12 @@ PGresult* PQexecParams(PGconn* conn, const char* command, int nParams, const Oid
 
 PGresult* PQprepare(PGconn* conn, const char* stmtName, const char* query, int nParams,
                     const Oid* paramTypes) {
+  if (mux::vconn* v = mux::find(conn)) {
+    // A prepared statement lives in the server session: pinned for life.
+    return mux::exec(v, "", true, [&](PGconn* c) {
+      return compat::PQprepare(c, stmtName, query, nParams, paramTypes);
+    });
+  }
   return exec_like(
       conn, [&] { return ::PQprepare(conn, stmtName, query, nParams, paramTypes); },
       [&] { return ::PQsendPrepare(conn, stmtName, query, nParams, paramTypes); });
@@ -164,6 +181,12 @@ PGresult* PQprepare(PGconn* conn, const char* stmtName, const char* query, int n
 PGresult* PQexecPrepared(PGconn* conn, const char* stmtName, int nParams,
                          const char* const* paramValues, const int* paramLengths,
                          const int* paramFormats, int resultFormat) {
+  if (mux::vconn* v = mux::find(conn)) {
+    return mux::exec(v, "", true, [&](PGconn* c) {
+      return compat::PQexecPrepared(c, stmtName, nParams, paramValues, paramLengths, paramFormats,
+                                    resultFormat);
+    });
+  }
   return exec_like(
       conn,
       [&] {
@@ -177,24 +200,36 @@ PGresult* PQexecPrepared(PGconn* conn, const char* stmtName, int nParams,
 }
 
 PGresult* PQdescribePrepared(PGconn* conn, const char* stmt) {
+  if (mux::vconn* v = mux::find(conn)) {
+    return mux::exec(v, "", true, [&](PGconn* c) { return compat::PQdescribePrepared(c, stmt); });
+  }
   return exec_like(
       conn, [&] { return ::PQdescribePrepared(conn, stmt); },
       [&] { return ::PQsendDescribePrepared(conn, stmt); });
 }
 
 PGresult* PQdescribePortal(PGconn* conn, const char* portal) {
+  if (mux::vconn* v = mux::find(conn)) {
+    return mux::exec(v, "", true, [&](PGconn* c) { return compat::PQdescribePortal(c, portal); });
+  }
   return exec_like(
       conn, [&] { return ::PQdescribePortal(conn, portal); },
       [&] { return ::PQsendDescribePortal(conn, portal); });
 }
 
 PGresult* PQgetResult(PGconn* conn) {
+  if (mux::vconn* v = mux::find(conn)) {
+    PGresult* r = compat::PQgetResult(mux::target(v));
+    if (r == nullptr) mux::after_raw(v);  // the command is over: unpin when nothing is left
+    return r;
+  }
   if (conn == nullptr || pq::sync_mode()) return ::PQgetResult(conn);
   if (!pq::wait_result_ready(conn)) return nullptr;
   return ::PQgetResult(conn);
 }
 
 int PQputCopyData(PGconn* conn, const char* buffer, int nbytes) {
+  conn = mux::current(conn);
   if (conn == nullptr || pq::sync_mode() || pq::user_nonblocking(conn) || no_copy_possible(conn)) {
     return ::PQputCopyData(conn, buffer, nbytes);
   }
@@ -208,7 +243,7 @@ int PQputCopyData(PGconn* conn, const char* buffer, int nbytes) {
       return ::PQputCopyData(conn, buffer, nbytes);
     }
     // 0: libpq's buffer is full and the socket too.
-    if (!pq::wait_socket(PQsocket(conn), true, true)) return -1;
+    if (!pq::wait_socket(::PQsocket(conn), true, true)) return -1;
   }
   if (!pq::flush_all(conn)) return -1;
   nb.restore();
@@ -216,6 +251,7 @@ int PQputCopyData(PGconn* conn, const char* buffer, int nbytes) {
 }
 
 int PQputCopyEnd(PGconn* conn, const char* errormsg) {
+  conn = mux::current(conn);
   if (conn == nullptr || pq::sync_mode() || pq::user_nonblocking(conn) || no_copy_possible(conn)) {
     return ::PQputCopyEnd(conn, errormsg);
   }
@@ -232,6 +268,7 @@ int PQputCopyEnd(PGconn* conn, const char* errormsg) {
 }
 
 int PQgetCopyData(PGconn* conn, char** buffer, int async) {
+  conn = mux::current(conn);
   if (conn == nullptr || async != 0 || pq::sync_mode()) return ::PQgetCopyData(conn, buffer, async);
   for (;;) {
     const int n = ::PQgetCopyData(conn, buffer, 1);

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "balrog/pg/compat/libpq.hpp"
+#include "compat/libpq_mux.hpp"
 #include "compat/libpq_wait.hpp"
 
 namespace balrog::compat {
@@ -39,63 +40,80 @@ R offloaded(F fn, R failed) noexcept {
 
 PGresult* PQfn(PGconn* conn, int fnid, int* result_buf, int* result_len, int result_is_int,
                const PQArgBlock* args, int nargs) {
+  conn = mux::raw(conn);
   return offloaded(
       [=] { return ::PQfn(conn, fnid, result_buf, result_len, result_is_int, args, nargs); },
       static_cast<PGresult*>(nullptr));
 }
 
 int lo_open(PGconn* conn, Oid lobjId, int mode) {
+  conn = mux::raw(conn);
   return offloaded([=] { return ::lo_open(conn, lobjId, mode); }, -1);
 }
 int lo_close(PGconn* conn, int fd) {
+  conn = mux::raw(conn);
   return offloaded([=] { return ::lo_close(conn, fd); }, -1);
 }
 int lo_read(PGconn* conn, int fd, char* buf, size_t len) {
+  conn = mux::raw(conn);
   return offloaded([=] { return ::lo_read(conn, fd, buf, len); }, -1);
 }
 int lo_write(PGconn* conn, int fd, const char* buf, size_t len) {
+  conn = mux::raw(conn);
   return offloaded([=] { return ::lo_write(conn, fd, buf, len); }, -1);
 }
 int lo_lseek(PGconn* conn, int fd, int offset, int whence) {
+  conn = mux::raw(conn);
   return offloaded([=] { return ::lo_lseek(conn, fd, offset, whence); }, -1);
 }
 pg_int64 lo_lseek64(PGconn* conn, int fd, pg_int64 offset, int whence) {
+  conn = mux::raw(conn);
   return offloaded([=] { return ::lo_lseek64(conn, fd, offset, whence); }, pg_int64{-1});
 }
 Oid lo_creat(PGconn* conn, int mode) {
+  conn = mux::raw(conn);
   return offloaded([=] { return ::lo_creat(conn, mode); }, Oid{InvalidOid});
 }
 Oid lo_create(PGconn* conn, Oid lobjId) {
+  conn = mux::raw(conn);
   return offloaded([=] { return ::lo_create(conn, lobjId); }, Oid{InvalidOid});
 }
 int lo_tell(PGconn* conn, int fd) {
+  conn = mux::raw(conn);
   return offloaded([=] { return ::lo_tell(conn, fd); }, -1);
 }
 pg_int64 lo_tell64(PGconn* conn, int fd) {
+  conn = mux::raw(conn);
   return offloaded([=] { return ::lo_tell64(conn, fd); }, pg_int64{-1});
 }
 int lo_truncate(PGconn* conn, int fd, size_t len) {
+  conn = mux::raw(conn);
   return offloaded([=] { return ::lo_truncate(conn, fd, len); }, -1);
 }
 int lo_truncate64(PGconn* conn, int fd, pg_int64 len) {
+  conn = mux::raw(conn);
   return offloaded([=] { return ::lo_truncate64(conn, fd, len); }, -1);
 }
 int lo_unlink(PGconn* conn, Oid lobjId) {
+  conn = mux::raw(conn);
   return offloaded([=] { return ::lo_unlink(conn, lobjId); }, -1);
 }
 Oid lo_import(PGconn* conn, const char* filename) {
+  conn = mux::raw(conn);
   return offloaded([=] { return ::lo_import(conn, filename); }, Oid{InvalidOid});
 }
 Oid lo_import_with_oid(PGconn* conn, const char* filename, Oid lobjId) {
+  conn = mux::raw(conn);
   return offloaded([=] { return ::lo_import_with_oid(conn, filename, lobjId); }, Oid{InvalidOid});
 }
 int lo_export(PGconn* conn, Oid lobjId, const char* filename) {
+  conn = mux::raw(conn);
   return offloaded([=] { return ::lo_export(conn, lobjId, filename); }, -1);
 }
 
 int PQsetClientEncoding(PGconn* conn, const char* encoding) {
   // fe-connect.c's PQsetClientEncoding, with the statement sent through compat::PQexec.
-  if (conn == nullptr || PQstatus(conn) != CONNECTION_OK || encoding == nullptr) return -1;
+  if (conn == nullptr || ::PQstatus(conn) != CONNECTION_OK || encoding == nullptr) return -1;
   if (pq::sync_mode() || std::strcmp(encoding, "auto") == 0) {
     return offloaded([=] { return ::PQsetClientEncoding(conn, encoding); }, -1);
   }

@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 
 #include "balrog/pg/compat/libpq.hpp"
+#include "compat/libpq_mux.hpp"
 #include "compat/libpq_wait.hpp"
 
 namespace balrog::compat {
@@ -41,12 +42,14 @@ int send_like(PGconn* conn, Send send) {
 }  // namespace
 
 int PQsendQuery(PGconn* conn, const char* query) {
+  conn = mux::raw(conn);
   return send_like(conn, [&] { return ::PQsendQuery(conn, query); });
 }
 
 int PQsendQueryParams(PGconn* conn, const char* command, int nParams, const Oid* paramTypes,
                       const char* const* paramValues, const int* paramLengths,
                       const int* paramFormats, int resultFormat) {
+  conn = mux::raw(conn);
   return send_like(conn, [&] {
     return ::PQsendQueryParams(conn, command, nParams, paramTypes, paramValues, paramLengths,
                                paramFormats, resultFormat);
@@ -55,6 +58,7 @@ int PQsendQueryParams(PGconn* conn, const char* command, int nParams, const Oid*
 
 int PQsendPrepare(PGconn* conn, const char* stmtName, const char* query, int nParams,
                   const Oid* paramTypes) {
+  conn = mux::raw(conn);
   return send_like(conn,
                    [&] { return ::PQsendPrepare(conn, stmtName, query, nParams, paramTypes); });
 }
@@ -62,6 +66,7 @@ int PQsendPrepare(PGconn* conn, const char* stmtName, const char* query, int nPa
 int PQsendQueryPrepared(PGconn* conn, const char* stmtName, int nParams,
                         const char* const* paramValues, const int* paramLengths,
                         const int* paramFormats, int resultFormat) {
+  conn = mux::raw(conn);
   return send_like(conn, [&] {
     return ::PQsendQueryPrepared(conn, stmtName, nParams, paramValues, paramLengths, paramFormats,
                                  resultFormat);
@@ -69,22 +74,27 @@ int PQsendQueryPrepared(PGconn* conn, const char* stmtName, int nParams,
 }
 
 int PQsendDescribePrepared(PGconn* conn, const char* stmt) {
+  conn = mux::raw(conn);
   return send_like(conn, [&] { return ::PQsendDescribePrepared(conn, stmt); });
 }
 
 int PQsendDescribePortal(PGconn* conn, const char* portal) {
+  conn = mux::raw(conn);
   return send_like(conn, [&] { return ::PQsendDescribePortal(conn, portal); });
 }
 
 int PQsendFlushRequest(PGconn* conn) {
+  conn = mux::raw(conn);
   return send_like(conn, [&] { return ::PQsendFlushRequest(conn); });
 }
 
 int PQpipelineSync(PGconn* conn) {
+  conn = mux::raw(conn);
   return send_like(conn, [&] { return ::PQpipelineSync(conn); });
 }
 
 int PQflush(PGconn* conn) {
+  conn = mux::raw(conn);
   // In blocking mode libpq's PQflush returns 0 once everything is sent, or -1.
   if (conn == nullptr || pq::sync_mode() || pq::user_nonblocking(conn)) return ::PQflush(conn);
   pq::nonblocking_for_send nb(conn);

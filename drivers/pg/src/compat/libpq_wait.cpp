@@ -71,18 +71,18 @@ bool flush_all(PGconn* conn) noexcept {
   for (;;) {
     // PQflush also reads what the server sent meanwhile when it cannot send everything.
     if (PQflush(conn) <= 0) return true;
-    if (!wait_socket(PQsocket(conn), true, true)) return false;
+    if (!wait_socket(::PQsocket(conn), true, true)) return false;
   }
 }
 
 input read_input(PGconn* conn) noexcept {
-  const int fd = PQsocket(conn);
+  const int fd = ::PQsocket(conn);
   if (fd < 0) return input::closed;
   if (!pg::detail::tls_input_pending(conn)) {
     if (!wait_socket(fd, true, false)) return input::interrupted;
     if (read_would_fail(fd)) return input::closed;
   }
-  return PQconsumeInput(conn) != 0 ? input::read : input::broken;
+  return ::PQconsumeInput(conn) != 0 ? input::read : input::broken;
 }
 
 bool wait_result_ready(PGconn* conn) noexcept {
@@ -96,7 +96,7 @@ bool wait_result_ready(PGconn* conn) noexcept {
     return false;
   }
   for (;;) {
-    if (PQisBusy(conn) == 0) return true;
+    if (::PQisBusy(conn) == 0) return true;
     switch (read_input(conn)) {
       case input::read:
         break;
@@ -134,7 +134,7 @@ bool nonblocking_for_send::restore() noexcept {
 
 bool report_again(PGconn* conn, nonblocking_for_send& nb) noexcept {
   if (!nb.switched() || !nb.restore()) return false;
-  return *PQerrorMessage(conn) == '\0';
+  return *::PQerrorMessage(conn) == '\0';
 }
 
 }  // namespace balrog::compat::pq

@@ -17,6 +17,7 @@
 #include "balrog/io.hpp"
 #include "balrog/offload.hpp"
 #include "balrog/run.hpp"
+#include "balrog/runtime.hpp"
 #include "balrog/sleep.hpp"
 #include "balrog/task.hpp"
 #include "balrog/this_fiber.hpp"
@@ -205,4 +206,24 @@ TEST(EventLoop, AForkedChildAbandonsTheLoopAndStartsAFreshOne) {
   auto t = balrog::spawn_task(add_after(3, 4, 1ms));
   ASSERT_TRUE(turn_until(loop, [&] { return t.done(); }));
   EXPECT_EQ(t.join(), 7);
+}
+
+// The loop is a runtime of one shard: code written for shards (spawn_on, a listener per
+// shard) runs on it in fiber mode.
+TEST(EventLoop, IsARuntimeOfOneShard) {
+  balrog::event_loop loop;
+  EXPECT_EQ(balrog::this_shard::count(), 1U);
+  std::size_t seen_count = 0;
+  std::size_t seen_index = 99;
+  auto f = balrog::spawn_on(0, [&] {
+    seen_count = balrog::this_shard::count();
+    seen_index = balrog::this_shard::index();
+    return 7;
+  });
+  auto g = balrog::spawn([&] { return f.join(); });
+  ASSERT_TRUE(turn_until(loop, [&] { return loop.alive() == 0; }));
+  EXPECT_EQ(seen_count, 1U);
+  EXPECT_EQ(seen_index, 0U);
+  EXPECT_EQ(g.join(), 7);  // finished: join does not wait
+  EXPECT_THROW((void)balrog::spawn_on(1, [] {}), balrog::usage_error);
 }

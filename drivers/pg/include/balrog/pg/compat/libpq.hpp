@@ -61,6 +61,29 @@
 
 namespace balrog::compat {
 
+// Multiplexing (docs/pg-compat.md, "Many sessions, few server connections"): from now on,
+// PQconnectdb on a fiber returns a virtual connection over at most `physical_per_conninfo`
+// server connections per conninfo string and thread; 0 turns it off for new connections.
+// Without a call (or after set_multiplex(-1)), the environment variable BALROG_PG_MULTIPLEX (a
+// number) decides, read at each PQconnectdb; unset: off.
+// A virtual connection must be used through balrog::compat's functions only, including the
+// state functions below, which are libpq's own on a real connection.
+void set_multiplex(int physical_per_conninfo) noexcept;
+
+// libpq's functions on a connection's state, aware of virtual connections (on a real
+// connection: libpq's own). PQsocket of a virtual connection not pinned to a server connection
+// is the socket of a shared one; PQbackendPID is 0 then.
+void PQfinish(PGconn* conn);
+ConnStatusType PQstatus(const PGconn* conn);
+PGTransactionStatusType PQtransactionStatus(const PGconn* conn);
+char* PQerrorMessage(const PGconn* conn);
+int PQsocket(const PGconn* conn);
+int PQbackendPID(const PGconn* conn);
+const char* PQparameterStatus(const PGconn* conn, const char* paramName);
+int PQconsumeInput(PGconn* conn);
+int PQisBusy(PGconn* conn);
+PGnotify* PQnotifies(PGconn* conn);
+
 // Connections.
 PGconn* PQconnectdb(const char* conninfo);
 PGconn* PQconnectdbParams(const char* const* keywords, const char* const* values,

@@ -36,6 +36,20 @@ PGPing balrog_PQpingParams(const char* const* keywords, const char* const* value
 int balrog_PQcancel(PGcancel* cancel, char* errbuf, int errbufsize);
 int balrog_PQsetClientEncoding(PGconn* conn, const char* encoding);
 
+/* Multiplexing (docs/pg-compat.md, "Many sessions, few server connections") and the state
+ * functions that know virtual connections (libpq's own on a real connection). */
+void balrog_pg_set_multiplex(int physical_per_conninfo);
+void balrog_PQfinish(PGconn* conn);
+ConnStatusType balrog_PQstatus(const PGconn* conn);
+PGTransactionStatusType balrog_PQtransactionStatus(const PGconn* conn);
+char* balrog_PQerrorMessage(const PGconn* conn);
+int balrog_PQsocket(const PGconn* conn);
+int balrog_PQbackendPID(const PGconn* conn);
+const char* balrog_PQparameterStatus(const PGconn* conn, const char* paramName);
+int balrog_PQconsumeInput(PGconn* conn);
+int balrog_PQisBusy(PGconn* conn);
+PGnotify* balrog_PQnotifies(PGconn* conn);
+
 /* Commands. */
 PGresult* balrog_PQexec(PGconn* conn, const char* query);
 PGresult* balrog_PQexecParams(PGconn* conn, const char* command, int nParams, const Oid* paramTypes,
