@@ -5,6 +5,7 @@ Each check next to what the unpatched modules do."""
 
 import _thread
 import gc
+import os
 import threading
 
 import pytest
@@ -122,3 +123,23 @@ def test_dummy_threads_do_not_accumulate(patched):
     del greenlets
     assert count() == before
     assert len(threading._active) == active  # never registered there
+
+
+def test_fork_in_a_greenlet_keeps_the_childs_main_thread_real(patched):
+    # threading's after-fork handler finds the forking thread by get_ident(): it must see the
+    # real thread, not the greenlet, or the child's main_thread() gets the greenlet's ident.
+    def fork_and_report():
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            ok = (threading.main_thread().ident == _threading._real_get_ident()
+                  and threading.get_ident is _threading.get_ident)
+            os.write(w, b"1" if ok else b"0")
+            os._exit(0)
+        os.close(w)
+        os.waitpid(pid, 0)
+        with os.fdopen(r, "rb") as f:
+            return f.read()
+
+    assert balrog.spawn(fork_and_report).join() == b"1"
+    assert threading.get_ident is _threading.get_ident  # put back in the parent too

@@ -18,6 +18,7 @@ hub); Thread.join() still blocks the OS thread that calls it.
 from __future__ import annotations
 
 import _thread
+import os
 import queue
 import threading
 import weakref
@@ -66,6 +67,26 @@ class _GreenletThread(threading.Thread):
 
     def join(self, timeout: Optional[float] = None) -> None:
         raise RuntimeError("cannot join a greenlet's dummy thread")
+
+
+def _before_fork() -> None:
+    # threading's own after-fork handler (registered before ours, so it runs first in the
+    # child) finds the thread that forked by get_ident(): let it see the real thread even when
+    # a greenlet forks, then put the greenlet-aware one back.
+    if threading.get_ident is get_ident:
+        threading.get_ident = _real_get_ident  # type: ignore[assignment]
+        _forking.append(True)
+
+
+def _after_fork() -> None:
+    if _forking:
+        _forking.clear()
+        threading.get_ident = get_ident
+
+
+_forking: list[bool] = []
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork,
+                    after_in_child=_after_fork)
 
 
 def current_thread() -> threading.Thread:
