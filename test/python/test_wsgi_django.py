@@ -1,11 +1,8 @@
 """Stock Django 3.2 (Debian python3-django) served by balrog-wsgi: a view that queries
 PostgreSQL through Django's own psycopg2 backend, patched by balrog.patch() (psycopg2 waits in
-the hub).
-
-Requests are sent one at a time: Django keeps its connections in asgiref.local.Local, keyed by
-threading.current_thread(), which balrog.patch() does not make per-greenlet yet, so
-concurrent requests of one worker would share one psycopg2 connection (docs/python.md, "WSGI
-server")."""
+the hub), one request at a time and then 20 at once. Django keeps its connections in
+asgiref.local.Local, keyed by threading.current_thread(), which balrog.patch() makes
+per-greenlet: each concurrent request has its own connection, as under threads."""
 
 import http.client
 import json
@@ -15,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -45,9 +43,10 @@ from django.urls import path
 
 def query(request):
     n = int(request.GET["n"])
+    sleep = float(request.GET.get("sleep", "0"))
     with connection.cursor() as cur:
-        cur.execute("select %s::int * 2, pg_backend_pid()", [n])
-        doubled, pid = cur.fetchone()
+        cur.execute("select %s::int * 2, pg_backend_pid(), pg_sleep(%s)", [n, sleep])
+        doubled, pid, _ = cur.fetchone()
     return JsonResponse({
         "n": n, "doubled": doubled, "pid": pid,
         "patched": balrog.is_patched("psycopg2"),
@@ -124,6 +123,23 @@ def test_django_view_with_a_db_query_under_balrog_wsgi(pg_dsn, tmp_path):
         # CONN_MAX_AGE 0: Django closed each request's connection when the response was
         # closed (request_finished), so every request had a new backend.
         assert len(pids) == 5
+
+        # 20 at once, each view's query taking 0.3 s: one worker answers them side by side
+        # (6 s one after another), each request greenlet on its own connection.
+        concurrent = 20
+        started = time.monotonic()
+        with ThreadPoolExecutor(concurrent) as pool:
+            answers = list(pool.map(lambda n: get(port, f"/query?n={n}&sleep=0.3"),
+                                    range(100, 100 + concurrent)))
+        took = time.monotonic() - started
+        replies = []
+        for status, body in answers:
+            assert status == 200, body
+            replies.append(json.loads(body))
+        assert [(r["n"], r["doubled"]) for r in replies] == [
+            (n, 2 * n) for n in range(100, 100 + concurrent)]
+        assert len({r["pid"] for r in replies}) == concurrent
+        assert took < 3, took
     finally:
         p.terminate()
         try:

@@ -1,8 +1,16 @@
 """threading's locks and locals, and queue's queues, for greenlets (as gevent patches them).
 
-Patched: _thread.allocate_lock / LockType / RLock / _local, threading.Lock / _allocate_lock /
-RLock / local, queue.SimpleQueue. threading.Condition, Event, Semaphore, Barrier and
-queue.Queue are written on those locks, so they cooperate too (when made after the patch).
+Patched: _thread.allocate_lock / LockType / RLock / _local / get_ident, threading.Lock /
+_allocate_lock / RLock / local / get_ident / current_thread, queue.SimpleQueue.
+threading.Condition, Event, Semaphore, Barrier and queue.Queue are written on those locks, so
+they cooperate too (when made after the patch).
+
+Thread identity is per greenlet, as under gevent's monkey-patching: get_ident() is the
+greenlet's id, and current_thread() a dummy Thread made for the greenlet on first use and kept
+on it (so it goes with the greenlet; it is never in threading._active). A thread's main
+greenlet keeps the real thread's identity and Thread object. Code that keys state on thread
+identity (asgiref.local.Local, Django's connections) thus keeps it per greenlet.
+
 Threads stay real threads: balrog's locks are correct between threads (each waits in its own
 hub); Thread.join() still blocks the OS thread that calls it.
 """
@@ -10,13 +18,88 @@ hub); Thread.join() still blocks the OS thread that calls it.
 from __future__ import annotations
 
 import _thread
+import os
 import queue
 import threading
+import weakref
+from typing import Optional
+
+import greenlet
 
 from .. import queue as balrog_queue
 from .. import sync
 from .._local import local
 from ._registry import mark, replace
+
+_THREAD_ATTR = "_balrog_thread"  # where a greenlet keeps its dummy Thread
+# The real ones, taken when patch() first imports this module (before it replaces them).
+_real_get_ident = _thread.get_ident
+_real_current_thread = threading.current_thread
+
+
+def get_ident() -> int:
+    """The current greenlet's identity: the real thread's ident in a thread's main greenlet,
+    else the greenlet's id (unique among live greenlets and threads, stable for its life)."""
+    current = greenlet.getcurrent()
+    if current.parent is None:
+        return _real_get_ident()
+    return id(current)
+
+
+class _GreenletThread(threading.Thread):
+    """threading.current_thread() in a greenlet that is not its thread's main greenlet: like
+    threading._DummyThread, but neither registered in threading._active nor ever joined."""
+
+    def __init__(self, current: greenlet.greenlet, real: Optional[threading.Thread]) -> None:
+        super().__init__(name=threading._newname("Greenlet-%d"),  # type: ignore[attr-defined]
+                         daemon=True if real is None else real.daemon)
+        self._greenlet = weakref.ref(current)  # no cycle: the greenlet owns this object
+        self._started.set()  # type: ignore[attr-defined]
+        self._ident = id(current)
+        self._native_id = threading.get_native_id()
+
+    def _stop(self) -> None:
+        pass
+
+    def is_alive(self) -> bool:
+        current = self._greenlet()
+        return current is not None and not current.dead
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        raise RuntimeError("cannot join a greenlet's dummy thread")
+
+
+def _before_fork() -> None:
+    # threading's own after-fork handler (registered before ours, so it runs first in the
+    # child) finds the thread that forked by get_ident(): let it see the real thread even when
+    # a greenlet forks, then put the greenlet-aware one back.
+    if threading.get_ident is get_ident:
+        threading.get_ident = _real_get_ident  # type: ignore[assignment]
+        _forking.append(True)
+
+
+def _after_fork() -> None:
+    if _forking:
+        _forking.clear()
+        threading.get_ident = get_ident
+
+
+_forking: list[bool] = []
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork,
+                    after_in_child=_after_fork)
+
+
+def current_thread() -> threading.Thread:
+    """The Thread object of the current greenlet (see the module's docstring)."""
+    current = greenlet.getcurrent()
+    if current.parent is None:
+        return _real_current_thread()
+    thread: Optional[threading.Thread] = current.__dict__.get(_THREAD_ATTR)
+    if thread is None:
+        real = threading._active.get(_real_get_ident())  # type: ignore[attr-defined]
+        thread = _GreenletThread(current, real)
+        setattr(current, _THREAD_ATTR, thread)
+    return thread
 
 
 def patch() -> None:
@@ -31,3 +114,6 @@ def patch() -> None:
     replace(threading, "RLock", sync.RLock)
     replace(threading, "local", local)
     replace(queue, "SimpleQueue", balrog_queue.SimpleQueue)
+    replace(_thread, "get_ident", get_ident)
+    replace(threading, "get_ident", get_ident)
+    replace(threading, "current_thread", current_thread)
