@@ -1,8 +1,11 @@
-// Announces fiber switches to AddressSanitizer.
+// Announces fiber switches to AddressSanitizer and ThreadSanitizer.
 //
 // ASan tracks one stack per thread; without these calls it reports false stack-buffer errors
 // when a fiber stack is unwound or when code runs on a stack it does not know. Built only when
 // BALROG_ASAN is defined (the asan preset); otherwise every function is an empty inline.
+// TSan keeps a shadow call stack and a vector clock per thread; each fiber gets its own TSan
+// fiber (__tsan_create_fiber) and every switch says which one runs (BALROG_TSAN: the tsan
+// preset).
 #pragma once
 
 #include <cstddef>
@@ -11,8 +14,28 @@
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
+#if defined(BALROG_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
 
 namespace balrog::detail::sanitizer {
+
+// TSan: `from` is the leaving context's TSan fiber (null the first time: the thread's own
+// fiber, i.e. the loop), `to` the arriving one's (null the first time: a new fiber is made).
+inline void tsan_switch([[maybe_unused]] void*& from, [[maybe_unused]] void*& to) noexcept {
+#if defined(BALROG_TSAN)
+  if (from == nullptr) from = __tsan_get_current_fiber();
+  if (to == nullptr) to = __tsan_create_fiber(0);
+  __tsan_switch_to_fiber(to, 0);
+#endif
+}
+
+// TSan: frees a fiber's TSan fiber (never the one running).
+inline void tsan_destroy([[maybe_unused]] void* fiber) noexcept {
+#if defined(BALROG_TSAN)
+  if (fiber != nullptr) __tsan_destroy_fiber(fiber);
+#endif
+}
 
 // Before switching away: `fake_stack` saves the leaving context's fake stack, or is null when
 // the leaving context will never run again.
