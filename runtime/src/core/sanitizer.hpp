@@ -22,6 +22,7 @@ namespace balrog::detail::sanitizer {
 
 // TSan: `from` is the leaving context's TSan fiber (null the first time: the thread's own
 // fiber, i.e. the loop), `to` the arriving one's (null the first time: a new fiber is made).
+// Called right before a switch.
 inline void tsan_switch([[maybe_unused]] void*& from, [[maybe_unused]] void*& to) noexcept {
 #if defined(BALROG_TSAN)
   if (from == nullptr) from = __tsan_get_current_fiber();
@@ -30,10 +31,38 @@ inline void tsan_switch([[maybe_unused]] void*& from, [[maybe_unused]] void*& to
 #endif
 }
 
-// TSan: frees a fiber's TSan fiber (never the one running).
+#if defined(BALROG_TSAN)
+// A TSan fiber whose context was freed while it still ran (a fiber's last steps): destroyed by
+// the next context to arrive on this thread.
+inline void*& tsan_dead_fiber() noexcept {
+  thread_local void* dead = nullptr;
+  return dead;
+}
+#endif
+
+// TSan: first thing after arriving by a switch. A fiber that ends jumps away without a
+// tsan_switch (its last instrumented frames unwind on its own shadow stack), so the arriving
+// side makes itself current (creating its TSan fiber the first time), then frees the dead one.
+inline void tsan_arrive([[maybe_unused]] void*& self) noexcept {
+#if defined(BALROG_TSAN)
+  if (self == nullptr) self = __tsan_create_fiber(0);
+  if (__tsan_get_current_fiber() != self) __tsan_switch_to_fiber(self, 0);
+  if (void* dead = tsan_dead_fiber(); dead != nullptr && dead != self) {
+    tsan_dead_fiber() = nullptr;
+    __tsan_destroy_fiber(dead);
+  }
+#endif
+}
+
+// TSan: frees a fiber's TSan fiber, or leaves it to the next arrival if it is the one running.
 inline void tsan_destroy([[maybe_unused]] void* fiber) noexcept {
 #if defined(BALROG_TSAN)
-  if (fiber != nullptr) __tsan_destroy_fiber(fiber);
+  if (fiber == nullptr) return;
+  if (fiber == __tsan_get_current_fiber()) {
+    tsan_dead_fiber() = fiber;
+  } else {
+    __tsan_destroy_fiber(fiber);
+  }
 #endif
 }
 

@@ -165,6 +165,7 @@ void scheduler::switch_to(switch_frame& from, fiber_context* next) {
   sanitizer::start_switch(&from.fake_stack, to.stack_bottom, to.stack_size);
   boost::context::fiber c = std::move(to.continuation).resume();
   // Back on `from`'s stack, resumed by whoever switching_from_ now names (null: it ended).
+  sanitizer::tsan_arrive(from.tsan_fiber);
   if (switching_from_ != nullptr) {
     sanitizer::finish_switch(from.fake_stack, &switching_from_->stack_bottom,
                              &switching_from_->stack_size);
@@ -175,6 +176,7 @@ void scheduler::switch_to(switch_frame& from, fiber_context* next) {
 }
 
 void scheduler::fiber_entered(boost::context::fiber&& from) noexcept {
+  sanitizer::tsan_arrive(frame_of(running_).tsan_fiber);
   if (switching_from_ != nullptr) {
     sanitizer::finish_switch(nullptr, &switching_from_->stack_bottom, &switching_from_->stack_size);
     switching_from_->continuation = std::move(from);
@@ -205,9 +207,8 @@ boost::context::fiber scheduler::fiber_exiting(fiber_context& f) noexcept {
   switch_frame& to = frame_of(next);
   running_ = next;
   *exceptions_ = to.exceptions;
-  switching_from_ = nullptr;                                  // this frame is about to disappear
-  sanitizer::tsan_switch(f.frame.tsan_fiber, to.tsan_fiber);  // before f (and its) may go
-  release(&f);  // the scheduler's reference; may delete f
+  switching_from_ = nullptr;  // this frame is about to disappear
+  release(&f);                // the scheduler's reference; may delete f
   sanitizer::start_switch(nullptr, to.stack_bottom, to.stack_size);
   // Boost unwinds to the fiber's entry and frees its stack on top of `to`.
   return std::move(to.continuation);
