@@ -87,8 +87,8 @@ def websocket_connect(url: str, *, headers: HeaderInput = None,
                       close_timeout: float = 5.0, ping_interval: Optional[float] = 20.0,
                       idle_timeout: Optional[float] = 60.0, max_size: int = 1 << 20,
                       compression: bool = False) -> WebSocket:
-    """Opens a WebSocket to a ``ws://`` URL (balrog's WebSocket client has no wss://: it
-    raises RuntimeError). ``open_timeout`` bounds connecting and the upgrade;
+    """Opens a WebSocket to a ``ws://`` or ``wss://`` URL (``wss://`` verifies the server
+    against the system CA store; there are no TLS options here). ``open_timeout`` bounds connecting and the upgrade;
     ``ping_interval`` of silence sends a ping, ``idle_timeout`` of it drops the connection
     (None: never); ``max_size`` is the largest message accepted; ``compression`` offers
     permessage-deflate. Raises ConnectionRefusedError (an OSError) and the like for the
