@@ -2,6 +2,7 @@
 implementation, on a loop in a thread of its own)."""
 
 import asyncio
+import math
 import threading
 import time
 
@@ -147,6 +148,14 @@ def test_connection_refused_and_bad_urls():
         http.websocket_connect(refused_url().replace("http://", "ws://"))
     with pytest.raises(RuntimeError, match="ws://"):
         http.websocket_connect("http://127.0.0.1:1/")
+
+
+def test_unbounded_or_empty_handshake_timeouts_are_refused(server):
+    for bad in (0, -1, math.inf, math.nan):
+        with pytest.raises(ValueError, match="open_timeout"):
+            http.websocket_connect(server.url + "/echo", open_timeout=bad)
+        with pytest.raises(ValueError, match="close_timeout"):
+            http.websocket_connect(server.url + "/echo", close_timeout=bad)
 
 
 def test_handshake_refused_by_a_plain_http_server():

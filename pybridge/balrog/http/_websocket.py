@@ -4,6 +4,7 @@ greenlet waits."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterator, Optional, Union
 
 from .. import _native
@@ -93,6 +94,11 @@ def websocket_connect(url: str, *, headers: HeaderInput = None,
     (None: never); ``max_size`` is the largest message accepted; ``compression`` offers
     permessage-deflate. Raises ConnectionRefusedError (an OSError) and the like for the
     connection, HandshakeError when the server refuses the upgrade, TimeoutError."""
+    for name, value in (("open_timeout", open_timeout), ("close_timeout", close_timeout)):
+        # The C++ client has no "unbounded" for these: 0 would mean already expired.
+        if not (isinstance(value, (int, float)) and 0 < value < math.inf):
+            raise ValueError(f"{name} must be a positive, finite number of seconds, "
+                             f"not {value!r}")
     native = _native.http.WebSocket.connect(
         url, headers=[(str(k), str(v)) for k, v in header_items(headers) if v is not None],
         subprotocol=subprotocol or "", max_message_bytes=max_size,

@@ -216,7 +216,7 @@ def _checked(chunk: Any) -> bytes:
 class Server:
     """A WSGI server on one address, serving on this thread's hub.
 
-    Options (the C++ server's, docs/http-server.md): max_body_bytes (1 MiB: 413 beyond),
+    Options (the C++ server's, docs/http.md): max_body_bytes (1 MiB: 413 beyond),
     max_header_bytes (16 KiB: 431), max_connections (10,000), header_timeout (10 s: 408),
     body_timeout (30 s: 408), idle_timeout (60 s between kept-alive requests), write_timeout
     (30 s without progress), shutdown_grace (30 s), backlog (1024), reuse_port (False: True

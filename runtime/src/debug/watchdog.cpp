@@ -79,7 +79,10 @@ bool blocked_in_syscall(int tid, long& number) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
   std::FILE* f = std::fopen(path, "re");
-  if (f == nullptr) return true;  // cannot tell: do not risk it
+  if (f == nullptr) {  // cannot tell (no procfs, a sandbox): do not risk it
+    number = -1;
+    return true;
+  }
   char first[32] = {};
   const bool got = std::fscanf(f, "%31s", first) == 1;
   std::fclose(f);
@@ -171,8 +174,11 @@ void watchdog::check_all(std::chrono::milliseconds threshold, bool capture) {
         continue;
       }
       if (long nr = 0; blocked_in_syscall(w.tid.load(std::memory_order_relaxed), nr)) {
-        r.name = "blocked in system call " + std::to_string(nr) +
-                 ", which balrog does not own; left uninterrupted";
+        r.name = nr >= 0 ? "blocked in system call " + std::to_string(nr) +
+                               ", which balrog does not own; left uninterrupted"
+                         : std::string(
+                               "perhaps in a system call (/proc/self/task/<tid>/syscall "
+                               "is unreadable); left uninterrupted");
         stalled.push_back({nullptr, std::move(r)});
         continue;
       }

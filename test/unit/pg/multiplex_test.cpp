@@ -280,6 +280,35 @@ TEST(PgMultiplex, SetAndParameterStatusPinForLife) {
   ::PQfinish(admin);
 }
 
+// PQfinish on another thread hands the virtual connection to its connecting thread, which
+// closes the pinned server connection at its next call; nothing else is touched meanwhile.
+TEST(PgMultiplex, FinishOnAnotherThreadIsSettledByTheConnectingThread) {
+  const std::string app = "mux_finish_elsewhere";
+  PGconn* admin = admin_connection();
+  balrog::run([&] {
+    multiplex_scope on(2);
+    PGconn* a = compat::PQconnectdb(info(app).c_str());
+    PGconn* b = compat::PQconnectdb(info(app).c_str());
+    EXPECT_EQ(one(a, "begin"), "BEGIN");
+    const int pinned_pid = compat::PQbackendPID(a);
+    EXPECT_NE(pinned_pid, 0);
+    std::thread([a] { compat::PQfinish(a); }).join();
+    // b's next statement settles a: its server session (with the open transaction) ends.
+    EXPECT_EQ(one(b, "select 1"), "1");
+    bool gone = false;
+    for (int tries = 0; tries < 500 && !gone; ++tries) {
+      gone = one(admin, "select count(*) from pg_stat_activity where pid = " +
+                            std::to_string(pinned_pid)) == "0";
+      if (!gone) balrog::this_fiber::sleep_for(10ms);
+    }
+    EXPECT_TRUE(gone) << "the pinned server connection of the finished session is still open";
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(one(b, "select 2"), "2");
+    compat::PQfinish(b);
+  });
+  EXPECT_EQ(lingering_connections(admin, {app}), 0);
+  ::PQfinish(admin);
+}
+
 TEST(PgMultiplex, ListenPinsAndNotificationsArrive) {
   const std::string app = "mux_listen";
   balrog::run([&] {

@@ -63,6 +63,10 @@ struct physical {
   }
 };
 
+}  // namespace
+struct vconn;
+namespace {
+
 struct group {
   std::string conninfo;
   int size = 1;
@@ -72,6 +76,10 @@ struct group {
   std::vector<std::shared_ptr<physical>> live;
   balrog::mutex m;  // only for `freed`
   balrog::condition_variable freed;
+  // Virtual connections finished on another thread, handed to the connecting thread, which
+  // closes their pinned connection and counts them out at its next call (settle_orphans).
+  std::mutex orphans_lock;
+  std::vector<std::unique_ptr<vconn>> orphans;
   // Every waiter looks again (a physical connection opened, lost or closed).
   void notify() { freed.notify_all(); }
   // A physical connection came free: one waiter takes it, and passes the turn on when it
@@ -154,10 +162,27 @@ std::shared_ptr<physical> open_physical(const std::shared_ptr<group>& g) {
 
 void set_error(vconn* v, const char* text) { v->error = text; }
 
+void close_pinned(vconn* v);
+void count_out(const std::shared_ptr<group>& g);
+
+// On the connecting thread: what other threads finished is closed and counted out here.
+void settle_orphans(const std::shared_ptr<group>& g) {
+  std::vector<std::unique_ptr<vconn>> done;
+  {
+    std::lock_guard lock(g->orphans_lock);
+    done.swap(g->orphans);
+  }
+  for (auto& v : done) {
+    close_pinned(v.get());
+    count_out(g);
+  }
+}
+
 // Takes the physical connection for one statement of `v`, locked. nullptr with v->error set
 // (or errno, when interrupted) on failure.
 std::shared_ptr<physical> acquire(vconn* v) {
   const std::shared_ptr<group>& g = v->g;
+  settle_orphans(g);
   bool open_failed = false;  // one attempt per call: then queue on the existing ones
   for (;;) {
     std::shared_ptr<physical> p = v->pinned;
@@ -509,10 +534,17 @@ void after_raw(vconn* v) noexcept {
   if (!v->for_life && v->txs == PQTRANS_IDLE) unpin(v);
 }
 
+// One virtual connection fewer (connecting thread): the last one closes the physical ones.
+void count_out(const std::shared_ptr<group>& g) {
+  if (--g->users == 0 && g->connecting == 0) {
+    auto& all = groups();
+    auto it = all.find(g->conninfo);
+    if (it != all.end() && it->second == g) all.erase(it);
+    g->live.clear();
+  }
+}
+
 void finish(vconn* v) {
-  // Session state on the physical connection ends with the session, as PQfinish ends a real
-  // one: the physical connection is closed (a new one is opened when needed).
-  if (v->pinned != nullptr) close_pinned(v);
   std::unique_ptr<vconn> own;
   {
     std::lock_guard lock(registry_lock);
@@ -524,14 +556,19 @@ void finish(vconn* v) {
   }
   if (own == nullptr) return;
   ::PQfinish(own->handle);
-  // The last virtual connection of its group closes the physical ones.
-  std::shared_ptr<group> g = std::move(own->g);
-  if (--g->users == 0 && g->connecting == 0 && own->owner == std::this_thread::get_id()) {
-    auto& all = groups();
-    auto it = all.find(g->conninfo);
-    if (it != all.end() && it->second == g) all.erase(it);
-    g->live.clear();
+  own->handle = nullptr;
+  std::shared_ptr<group> g = own->g;
+  if (own->owner != std::this_thread::get_id()) {
+    // The group belongs to the connecting thread: hand the rest to it.
+    std::lock_guard lock(g->orphans_lock);
+    g->orphans.push_back(std::move(own));
+    return;
   }
+  // Session state on the physical connection ends with the session, as PQfinish ends a real
+  // one: the physical connection is closed (a new one is opened when needed).
+  close_pinned(own.get());
+  settle_orphans(g);
+  count_out(g);
 }
 
 void reset(vconn* v) {
