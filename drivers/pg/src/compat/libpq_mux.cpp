@@ -534,6 +534,8 @@ void after_raw(vconn* v) noexcept {
   if (!v->for_life && v->txs == PQTRANS_IDLE) unpin(v);
 }
 
+namespace {
+
 // One virtual connection fewer (connecting thread): the last one closes the physical ones.
 void count_out(const std::shared_ptr<group>& g) {
   if (--g->users == 0 && g->connecting == 0) {
@@ -543,6 +545,8 @@ void count_out(const std::shared_ptr<group>& g) {
     g->live.clear();
   }
 }
+
+}  // namespace
 
 void finish(vconn* v) {
   std::unique_ptr<vconn> own;

@@ -15,7 +15,6 @@ namespace balrog::pg::detail {
 
 class queue_awaiter {
  public:
-  using balrog_resumes_home = void;  // the wait protocol: resumed on its own context
   queue_awaiter(balrog::detail::wait_queue& q, void* payload, const char* what,
                 deadline until = deadline::never()) noexcept
       : q_(q), payload_(payload), what_(what), until_(until) {}

@@ -22,7 +22,6 @@ namespace balrog::pg::detail {
 
 class readable_or_writable {
  public:
-  using balrog_resumes_home = void;  // the wait protocol: resumed on its own context
   readable_or_writable(int fd, deadline until) noexcept : fd_(fd), until_(until) {}
   readable_or_writable(const readable_or_writable&) = delete;
   readable_or_writable& operator=(const readable_or_writable&) = delete;

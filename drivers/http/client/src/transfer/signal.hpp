@@ -23,7 +23,6 @@ class transfer_signal {
 
   class awaiter {
    public:
-    using balrog_resumes_home = void;  // the wait protocol: resumed on its own context
     awaiter(transfer_signal& s, deadline until) noexcept : s_(s), until_(until) {}
     awaiter(const awaiter&) = delete;
     awaiter& operator=(const awaiter&) = delete;

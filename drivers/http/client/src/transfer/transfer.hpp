@@ -168,7 +168,6 @@ class transfer {
 // co_await t.wait(until): see transfer::wait.
 class transfer::news_awaiter {
  public:
-  using balrog_resumes_home = void;  // the wait protocol: resumed on its own context
   news_awaiter(transfer& t, deadline until) noexcept
       : t_(t), until_(until), inner_(t.signal_, earliest(until, t.idle_deadline())) {}
   bool await_ready() noexcept { return inner_.await_ready(); }
