@@ -20,9 +20,8 @@ namespace detail {
 class execution_context;
 }
 
-class [[nodiscard]] sleep_awaiter {
+class sleep_awaiter {
  public:
-  using balrog_resumes_home = void;  // the wait protocol: resumed on its own context
   explicit sleep_awaiter(clock::time_point until) noexcept : until_(until) {}
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h);
@@ -33,12 +32,10 @@ class [[nodiscard]] sleep_awaiter {
   detail::execution_context* ctx_ = nullptr;
 };
 
-[[nodiscard]] inline sleep_awaiter sleep_until(clock::time_point until) noexcept {
-  return sleep_awaiter(until);
-}
+inline sleep_awaiter sleep_until(clock::time_point until) noexcept { return sleep_awaiter(until); }
 
 template <class Rep, class Period>
-[[nodiscard]] sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) {
+sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) {
   return sleep_awaiter(deadline(d).when());
 }
 
