@@ -453,19 +453,29 @@ bool pins_for_life(std::string_view sql) noexcept {
   return false;
 }
 
-PGresult* exec(vconn* v, std::string_view text, bool life,
-               const std::function<PGresult*(PGconn*)>& run) {
+namespace {
+
+// False, with the error set, when `v` lost its server or is not on a fiber of its thread.
+bool usable_here(vconn* v) {
   if (v->lost) {
     set_error(v, "no connection to the server\n");
-    return nullptr;
+    return false;
   }
   if (v->owner != std::this_thread::get_id() || pq::where() != pq::place::fiber) {
     set_error(v,
               "balrog: a multiplexed connection is used only on fibers of the thread that "
               "connected it\n");
     errno = EDEADLK;
-    return nullptr;
+    return false;
   }
+  return true;
+}
+
+}  // namespace
+
+PGresult* exec(vconn* v, std::string_view text, bool life,
+               const std::function<PGresult*(PGconn*)>& run) {
+  if (!usable_here(v)) return nullptr;
   errno = 0;
   std::shared_ptr<physical> p = acquire(v);
   if (p == nullptr) return nullptr;
@@ -497,17 +507,7 @@ PGresult* exec(vconn* v, std::string_view text, bool life,
 }
 
 PGconn* pin_for_life(vconn* v) {
-  if (v->lost) {
-    set_error(v, "no connection to the server\n");
-    return nullptr;
-  }
-  if (v->owner != std::this_thread::get_id() || pq::where() != pq::place::fiber) {
-    set_error(v,
-              "balrog: a multiplexed connection is used only on fibers of the thread that "
-              "connected it\n");
-    errno = EDEADLK;
-    return nullptr;
-  }
+  if (!usable_here(v)) return nullptr;
   if (v->pinned == nullptr) {
     errno = 0;
     std::shared_ptr<physical> p = acquire(v);
