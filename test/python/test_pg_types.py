@@ -104,6 +104,18 @@ def test_json_hooks_can_be_replaced(autoconn):
         pg.set_json_loads(json.loads)
 
 
+def test_a_cursor_or_connection_can_keep_json_as_text(autoconn, conn):
+    sql = "select '{\"a\": 1}'::jsonb, array['[1]'::json], '\"x\"'::jsonb"
+    cur = autoconn.cursor()
+    cur.json_loads = lambda s: s
+    assert cur.execute(sql).fetchone() == ('{"a": 1}', ['[1]'], '"x"')
+    # Only that cursor: the others keep decoding.
+    assert autoconn.execute(sql).fetchone() == ({"a": 1}, [[1]], "x")
+    conn.json_loads = str.upper
+    assert conn.execute(sql).fetchall() == [('{"A": 1}', ['[1]'], '"X"')]
+    conn.rollback()
+
+
 def test_rows_convert_lazily_so_a_bad_value_fails_only_when_fetched(autoconn):
     cur = autoconn.execute("select '2024-01-01'::date union all select '10000-01-01'::date")
     assert cur.fetchone() == (dt.date(2024, 1, 1),)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as _dt
 import json as _json
 import time as _time
-from typing import Any, Callable
+from contextvars import ContextVar
+from typing import Any, Callable, Optional
 
 __all__ = [
     "Json", "Jsonb", "set_json_loads", "set_json_dumps", "Date", "Time", "Timestamp",
@@ -14,14 +15,23 @@ __all__ = [
     "NUMBER", "DATETIME", "ROWID",
 ]
 
-json_loads: Callable[[str], Any] = _json.loads
+_module_loads: Callable[[str], Any] = _json.loads
+# A cursor's own json_loads, set while that cursor converts rows (Cursor.json_loads).
+scoped_loads: ContextVar[Optional[Callable[[str], Any]]] = ContextVar("balrog_pg_json_loads",
+                                                                     default=None)
 json_dumps: Callable[[Any], str] = _json.dumps
+
+
+def json_loads(text: str) -> Any:
+    """Decodes a json or jsonb value (the native conversions call this)."""
+    loads = scoped_loads.get()
+    return (_module_loads if loads is None else loads)(text)
 
 
 def set_json_loads(loads: Callable[[str], Any]) -> None:
     """Replaces the function that decodes json and jsonb values (json.loads by default)."""
-    global json_loads
-    json_loads = loads
+    global _module_loads
+    _module_loads = loads
 
 
 def set_json_dumps(dumps: Callable[[Any], str]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .. import _native
 from ..sync import Lock
@@ -73,6 +73,8 @@ class Connection:
         self._pool = pool
         self.isolation_level: Optional[str] = None
         self.read_only = False
+        # The json_loads of the cursors made from now on (None: pg.set_json_loads's function).
+        self.json_loads: Optional[Callable[[str], Any]] = None
 
     # --- transactions ----------------------------------------------------------------------
     @property

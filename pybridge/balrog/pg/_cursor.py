@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
 
-from . import _query
+from . import _adapt, _query
 from ._errors import InterfaceError, ProgrammingError
 
 if TYPE_CHECKING:
@@ -42,6 +42,10 @@ class Cursor:
     calling greenlet; other greenlets run meanwhile, and those sharing the connection have their
     statements pipelined with it. The rows are held in memory and converted to Python values as
     they are fetched.
+
+    ``json_loads`` (by default the connection's, which is None: pg.set_json_loads's function)
+    decodes the json and jsonb values this cursor fetches; ``lambda s: s`` keeps them as text
+    (psycopg2's ``register_default_jsonb(cursor, loads=...)``).
     """
 
     arraysize: int = 1
@@ -55,6 +59,7 @@ class Cursor:
         self.rowcount = -1
         self._last: Any = None
         self.lastrowid = None
+        self.json_loads: Optional[Callable[[str], Any]] = connection.json_loads
 
     # --- executing -------------------------------------------------------------------------
     def execute(self, query: str, params: Any = None) -> "Cursor":
@@ -120,24 +125,34 @@ class Cursor:
             raise ProgrammingError("no results to fetch")
         return self._result
 
+    def _convert(self, read: Callable[..., Any], *args: Any) -> Any:
+        """Runs a native conversion of rows with this cursor's json_loads in effect."""
+        if self.json_loads is None:
+            return read(*args)
+        token = _adapt.scoped_loads.set(self.json_loads)
+        try:
+            return read(*args)
+        finally:
+            _adapt.scoped_loads.reset(token)
+
     def fetchone(self) -> Optional[tuple[Any, ...]]:
         result = self._rows_left()
         if self._pos >= len(result):
             return None
-        row = result.row(self._pos)
+        row = self._convert(result.row, self._pos)
         self._pos += 1
         return row  # type: ignore[no-any-return]
 
     def fetchmany(self, size: Optional[int] = None) -> list[tuple[Any, ...]]:
         result = self._rows_left()
         n = self.arraysize if size is None else size
-        rows: list[tuple[Any, ...]] = result.fetch(self._pos, max(n, 0))
+        rows: list[tuple[Any, ...]] = self._convert(result.fetch, self._pos, max(n, 0))
         self._pos += len(rows)
         return rows
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         result = self._rows_left()
-        rows: list[tuple[Any, ...]] = result.fetch(self._pos, len(result))
+        rows: list[tuple[Any, ...]] = self._convert(result.fetch, self._pos, len(result))
         self._pos += len(rows)
         return rows
 

@@ -1,0 +1,1 @@
+"""Django database backends on balrog (see balrog.django)."""
