@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import (DatabaseError, IntegrityError, close_old_connections, connection,
                        transaction)
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Sum
 from django.db.models.functions import TruncDay
 from django.test import TestCase, TransactionTestCase, override_settings
 from django.utils import timezone
