@@ -1,7 +1,8 @@
 """Stock Django 3.2 (Debian python3-django) served by balrog-wsgi: a view that queries
 PostgreSQL through Django's own psycopg2 backend, patched by balrog.patch() (psycopg2 waits in
-the hub), one request at a time and then 20 at once. Django keeps its connections in
-asgiref.local.Local, keyed by threading.current_thread(), which balrog.patch() makes
+the hub), one request at a time and then 20 at once; and the same through balrog's backend
+(balrog.django.db.backends.postgresql: balrog.pg and its pool). Django keeps its connections
+in asgiref.local.Local, keyed by threading.current_thread(), which balrog.patch() makes
 per-greenlet: each concurrent request has its own connection, as under threads."""
 
 import http.client
@@ -28,8 +29,9 @@ INSTALLED_APPS = []
 MIDDLEWARE = []
 USE_TZ = True
 DATABASES = {{"default": {{
-    "ENGINE": "django.db.backends.postgresql",
+    "ENGINE": {engine!r},
     "NAME": {name!r}, "USER": {user!r}, "HOST": {host!r}, "PORT": {port!r},
+    "OPTIONS": {options!r},
 }}}}
 """
 
@@ -84,13 +86,21 @@ def get(port, path):
         c.close()
 
 
-def test_django_view_with_a_db_query_under_balrog_wsgi(pg_dsn, tmp_path):
+ENGINES = {
+    "stock": ("django.db.backends.postgresql", {}),
+    "balrog": ("balrog.django.db.backends.postgresql", {"pool": {"max_size": 20}}),
+}
+
+
+@pytest.mark.parametrize("backend", ["stock", "balrog"])
+def test_django_view_with_a_db_query_under_balrog_wsgi(pg_dsn, tmp_path, backend):
+    engine, options = ENGINES[backend]
     dsn = psycopg2_extensions.parse_dsn(pg_dsn)
     site = tmp_path / "djsite"
     site.mkdir()
     (site / "__init__.py").write_text("")
     (site / "settings.py").write_text(SETTINGS.format(
-        name=dsn.get("dbname", "postgres"), user=dsn.get("user", "postgres"),
+        engine=engine, options=options, name=dsn.get("dbname", "postgres"), user=dsn.get("user", "postgres"),
         host=dsn.get("host", ""), port=dsn.get("port", "")))
     (site / "urls.py").write_text(textwrap.dedent(URLS))
     (site / "wsgi.py").write_text(textwrap.dedent(WSGI))
@@ -121,8 +131,9 @@ def test_django_view_with_a_db_query_under_balrog_wsgi(pg_dsn, tmp_path):
             assert reply["patched"] and reply["waits_in_hub"]
             pids.add(reply["pid"])
         # CONN_MAX_AGE 0: Django closed each request's connection when the response was
-        # closed (request_finished), so every request had a new backend.
-        assert len(pids) == 5
+        # closed (request_finished), so every request had a new backend; balrog's backend
+        # gave it back to its pool instead, and the next request borrowed it again.
+        assert len(pids) == (5 if backend == "stock" else 1)
 
         # 20 at once, each view's query taking 0.3 s: one worker answers them side by side
         # (6 s one after another), each request greenlet on its own connection.

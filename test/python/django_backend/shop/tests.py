@@ -2,6 +2,7 @@
 
 import datetime as dt
 import time
+import unittest
 import uuid
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import (DatabaseError, IntegrityError, close_old_connections, connection,
-                       transaction)
+                       connections, transaction)
 from django.db.models import Count, F, Sum
 from django.db.models.functions import TruncDay
 from django.test import TestCase, TransactionTestCase, override_settings
@@ -53,6 +54,13 @@ class BackendTests(TestCase):
             self.assertEqual(cur.fetchone(), (49,))
             cur.executemany("SELECT %s::int", [(1,), (2,)])
 
+    def test_captured_queries_show_their_parameters(self):
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            Customer.objects.filter(name="it's", joined__year=2024).exists()
+        self.assertIn("'it''s'", queries.captured_queries[-1]["sql"])
+
     def test_database_errors_are_djangos(self):
         with self.assertRaises(DatabaseError):
             with transaction.atomic():
@@ -66,6 +74,43 @@ class BackendTests(TestCase):
             with transaction.atomic():
                 Customer.objects.create(name="ada")
         self.assertEqual(Customer.objects.count(), 1)
+
+
+class OptionsTests(TransactionTestCase):
+    def other_connection(self, **options):
+        settings_dict = {**connection.settings_dict, "OPTIONS": options}
+        return type(connections["default"])(settings_dict, alias="options-test")
+
+    def test_isolation_level_option(self):
+        # psycopg2.extensions.ISOLATION_LEVEL_SERIALIZABLE is 3; balrog's backend takes the
+        # name too.
+        levels = [(3, "serializable")]
+        if BALROG:
+            levels += [("repeatable read", "repeatable read")]
+        for given, expected in levels:
+            other = self.other_connection(isolation_level=given)
+            try:
+                other.set_autocommit(False)
+                with other.cursor() as cur:
+                    cur.execute("SHOW transaction_isolation")
+                    self.assertEqual(cur.fetchone(), (expected,))
+                other.rollback()
+                other.set_autocommit(True)
+            finally:
+                other.close()
+
+    @unittest.skipUnless(BALROG, "OPTIONS['pool'] is an option of balrog's backend only")
+    def test_without_the_pool(self):
+        other = self.other_connection(pool=False, connect_timeout=5)
+        try:
+            other.ensure_connection()
+            self.assertIsNone(other.connection._pool)
+            with other.cursor() as cur:
+                cur.execute("SELECT 1")
+                self.assertEqual(cur.fetchone(), (1,))
+        finally:
+            other.close()
+        self.assertIsNone(other.connection)
 
 
 class MigrationTests(TransactionTestCase):
