@@ -100,7 +100,8 @@ def test_django_view_with_a_db_query_under_balrog_wsgi(pg_dsn, tmp_path, backend
     site.mkdir()
     (site / "__init__.py").write_text("")
     (site / "settings.py").write_text(SETTINGS.format(
-        engine=engine, options=options, name=dsn.get("dbname", "postgres"), user=dsn.get("user", "postgres"),
+        engine=engine, options=options,
+        name=dsn.get("dbname", "postgres"), user=dsn.get("user", "postgres"),
         host=dsn.get("host", ""), port=dsn.get("port", "")))
     (site / "urls.py").write_text(textwrap.dedent(URLS))
     (site / "wsgi.py").write_text(textwrap.dedent(WSGI))
