@@ -2,7 +2,8 @@
 select_for_update, bulk_create, JSONField, time zones, the admin, greenlets with their own
 connections) run by Django's own test runner, `manage.py test`, on both backends: Django's
 django.db.backends.postgresql (psycopg2, under balrog.patch()) and balrog's
-balrog.django.db.backends.postgresql (balrog.pg and its pool)."""
+balrog.django.db.backends.postgresql (balrog.pg and its pool), the latter also with
+OPTIONS["pipeline"] (autocommit statements of greenlets pipelined on a shared connection)."""
 
 import os
 import subprocess
@@ -16,7 +17,7 @@ pytest.importorskip("psycopg2")
 PROJECT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "django_backend")
 
 
-@pytest.mark.parametrize("engine", ["stock", "balrog"])
+@pytest.mark.parametrize("engine", ["stock", "balrog", "balrog-pipeline"])
 def test_manage_py_test_passes(pg_dsn, engine):
     env = dict(os.environ, BALROG_DJANGO_ENGINE=engine, BALROG_TEST_PG_CONNINFO=pg_dsn,
                PYTHONDONTWRITEBYTECODE="1")

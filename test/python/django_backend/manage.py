@@ -4,7 +4,8 @@
 It calls balrog.patch() first, as balrog-wsgi does: psycopg2 waits in the hub, and Django's
 per-thread state (connections, translations) is per greenlet. Settings come from the
 environment: BALROG_DJANGO_ENGINE ("stock": django.db.backends.postgresql on psycopg2,
-"balrog": balrog.django.db.backends.postgresql on balrog.pg) and BALROG_TEST_PG_CONNINFO.
+"balrog": balrog.django.db.backends.postgresql on balrog.pg, "balrog-pipeline": the same with
+OPTIONS["pipeline"]) and BALROG_TEST_PG_CONNINFO.
 """
 import os
 import sys

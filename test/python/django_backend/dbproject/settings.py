@@ -2,9 +2,12 @@
 
 import os
 
+# BALROG_DJANGO_ENGINE -> (ENGINE, OPTIONS)
 ENGINES = {
-    "stock": "django.db.backends.postgresql",
-    "balrog": "balrog.django.db.backends.postgresql",
+    "stock": ("django.db.backends.postgresql", {}),
+    "balrog": ("balrog.django.db.backends.postgresql", {"pool": {"max_size": 20}}),
+    "balrog-pipeline": ("balrog.django.db.backends.postgresql",
+                        {"pool": {"max_size": 20}, "pipeline": True}),
 }
 ENGINE_NAME = os.environ.get("BALROG_DJANGO_ENGINE", "balrog")
 
@@ -54,13 +57,13 @@ TEMPLATES = [{
 
 DATABASES = {
     "default": {
-        "ENGINE": ENGINES[ENGINE_NAME],
+        "ENGINE": ENGINES[ENGINE_NAME][0],
         "NAME": _pg.get("dbname", "postgres"),
         "USER": _pg.get("user", ""),
         "HOST": _pg.get("host", ""),
         "PORT": _pg.get("port", ""),
         "CONN_MAX_AGE": 0,
-        "OPTIONS": {"pool": {"max_size": 20}} if ENGINE_NAME == "balrog" else {},
-        "TEST": {"NAME": f"test_shop_{ENGINE_NAME}"},
+        "OPTIONS": ENGINES[ENGINE_NAME][1],
+        "TEST": {"NAME": "test_shop_" + ENGINE_NAME.replace("-", "_")},
     }
 }

@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from .models import Customer, Kitchen, Order
 
-BALROG = settings.ENGINE_NAME == "balrog"
+BALROG = settings.ENGINE_NAME.startswith("balrog")
+PIPELINE = settings.ENGINE_NAME == "balrog-pipeline"
 PARIS = ZoneInfo("Europe/Paris")
 
 
@@ -33,6 +34,10 @@ class BackendTests(TestCase):
     def test_the_engine_and_its_driver(self):
         connection.ensure_connection()
         driver = type(connection.connection).__module__
+        if PIPELINE:
+            self.assertEqual(type(connection.connection).__name__, "PipelinedConnection")
+            with connection.cursor() as cur:
+                driver = type(cur.cursor.connection).__module__
         if BALROG:
             self.assertEqual(connection.vendor, "postgresql")
             self.assertTrue(driver.startswith("balrog.pg"), driver)
@@ -507,6 +512,34 @@ class GreenletTests(TransactionTestCase):
         self.assertTrue(connection.get_autocommit())
         self.assertEqual(Customer.objects.filter(name__startswith="g").count(), n)
         self.assertLess(took, 0.3 * n / 2, "the greenlets' queries did not overlap")
+
+    def test_autocommit_statements_of_concurrent_greenlets(self):
+        n = 30
+        pids = {}
+
+        def work(i):
+            try:
+                with connection.cursor() as cur:
+                    cur.execute("SELECT pg_backend_pid(), %s::int * 2", [i])
+                    pid, doubled = cur.fetchone()
+                self.assertEqual(doubled, 2 * i)
+                self.assertFalse(Customer.objects.filter(name=f"x{i}").exists())
+                pids[i] = pid
+            finally:
+                connection.close()
+
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            main_pid = cur.fetchone()[0]
+        greenlets = [balrog.spawn(work, i) for i in range(n)]
+        for g in greenlets:
+            g.join()
+        self.assertEqual(sorted(pids), list(range(n)))
+        if PIPELINE:
+            # All on the thread's shared connection, the main greenlet's too: pipelined.
+            self.assertEqual(set(pids.values()), {main_pid})
+        else:
+            self.assertNotIn(main_pid, set(pids.values()))
 
     def test_a_failing_greenlet_does_not_disturb_the_others(self):
         def bad():

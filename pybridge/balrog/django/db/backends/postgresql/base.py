@@ -10,6 +10,10 @@ unusable. OPTIONS:
   them), or a dict of balrog.pg.Pool options: min_size, max_size, timeout, max_lifetime,
   max_idle. Without max_lifetime, a positive CONN_MAX_AGE is the pool's max_lifetime: no
   connection is used longer than CONN_MAX_AGE.
+- ``"pipeline"``: True makes the statements that Django runs in autocommit mode (outside
+  transactions) share one connection per thread, where balrog.pg pipelines the statements of
+  concurrent greenlets; a transaction (atomic) borrows a connection of its own from the pool.
+  The shared connection's session state is everyone's: no SET in autocommit mode then.
 - ``"isolation_level"``: "read committed", "repeatable read", "serializable" (or psycopg2's
   ISOLATION_LEVEL_* numbers).
 - ``"connect_timeout"``, ``"statement_cache"``: balrog.pg.connect's; anything else is a
@@ -26,6 +30,7 @@ from django.utils.asyncio import async_unsafe
 from balrog import pg as Database
 
 from . import _pools
+from ._pipeline import PipelinedConnection
 from .client import DatabaseClient
 from .creation import DatabaseCreation
 from .features import DatabaseFeatures
@@ -83,17 +88,26 @@ class DatabaseWrapper(_stock.DatabaseWrapper):
         return params
 
     @async_unsafe
-    def get_new_connection(self, conn_params: dict[str, Any]) -> Database.Connection:
+    def get_new_connection(
+            self, conn_params: dict[str, Any]) -> Union[Database.Connection, PipelinedConnection]:
         params = dict(conn_params)
         pool = params.pop("pool", True)
+        pipeline = params.pop("pipeline", False)
+        connection: Union[Database.Connection, PipelinedConnection]
         if pool is False or pool is None:
+            if pipeline:
+                raise ValueError("OPTIONS: 'pipeline' needs the pool")
             connection = Database.connect(**params)
         else:
             options = {} if pool is True else dict(pool)
             max_age = self.settings_dict.get("CONN_MAX_AGE")
             if max_age and "max_lifetime" not in options:
                 options["max_lifetime"] = float(max_age)
-            connection = _pools.pool_for(params, options).getconn()
+            the_pool = _pools.pool_for(params, options)
+            if pipeline:
+                connection = PipelinedConnection(lambda: _pools.shared_for(params), the_pool)
+            else:
+                connection = the_pool.getconn()
         level = self.settings_dict["OPTIONS"].get("isolation_level")
         self.isolation_level = level
         connection.isolation_level = _isolation_name(level)
@@ -107,6 +121,11 @@ class DatabaseWrapper(_stock.DatabaseWrapper):
             return False
         timezone_name = self.timezone_name
         if timezone_name and timezone_name != self._session_timezone:
+            if isinstance(self.connection, PipelinedConnection):
+                # The shared connection keeps its time zone: connect again, to the shared
+                # connection of the new time zone.
+                self.close()
+                return False
             with self.connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('TimeZone', %s, false)", [timezone_name])
             self._session_timezone = timezone_name
