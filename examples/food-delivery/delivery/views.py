@@ -12,7 +12,6 @@ import secrets
 import requests
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponseBadRequest, JsonResponse
-from django.shortcuts import redirect
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_POST
 
@@ -59,7 +58,7 @@ def _json_or_none(response):
 def place_order(request):
     customer = request.COOKIES.get(settings.WS_KEY)
     if not customer:
-        return redirect("index")
+        return JsonResponse({"error": "no customer cookie: open the page first"}, status=400)
     try:
         form = json.loads(request.body or b"{}")
         dish = str(form["dish"])[:100]
