@@ -86,7 +86,7 @@ def key_of(request: Any, name: Optional[str] = None) -> str:
     cookies: Optional[Mapping[str, str]] = getattr(request, "COOKIES", None)
     query: Optional[Mapping[str, Any]] = getattr(request, "GET", None)
     if cookies is None and isinstance(request, Mapping):  # a WSGI environ
-        jar: SimpleCookie = SimpleCookie()
+        jar: "SimpleCookie[str]" = SimpleCookie()
         try:
             jar.load(request.get("HTTP_COOKIE", ""))
         except Exception:
