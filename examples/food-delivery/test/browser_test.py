@@ -261,7 +261,7 @@ async def drive_browser(url, page_url, artifacts, state):
             raise Failure(f"navigation to {page_url} failed: {nav['errorText']}")
         await cdp.wait_event("Page.loadEventFired", 20)
         await cdp.poll(session, "the WebSocket to open (#status 'connected')",
-                       "document.getElementById('status').textContent === 'connected'", 20)
+                       "(document.getElementById('status') || {}).textContent === 'connected'", 20)
         customer = await cdp.evaluate(
             session, "(document.cookie.match(/(?:^|; )customer=([^;]*)/) || [])[1] || ''")
         if not customer:
@@ -277,8 +277,8 @@ async def drive_browser(url, page_url, artifacts, state):
             " return li ? li.textContent : ''; })()", 20)
         state["message"] = text
         answer = await cdp.poll(session, "the order's answer (#answer 'Order #N placed.')",
-                                "(() => { const t = document.getElementById('answer')"
-                                ".textContent; return /placed\\.|failed/.test(t) ? t : ''; })()",
+                                "(() => { const t = (document.getElementById('answer') || {})"
+                                ".textContent || ''; return /placed\\.|failed/.test(t) ? t : ''; })()",
                                 20)
         state["answer"] = answer
         await screenshot(cdp, session, artifacts, "food-delivery.png")
