@@ -276,10 +276,10 @@ async def drive_browser(url, page_url, artifacts, state):
             "(() => { const li = document.querySelector('#messages li');"
             " return li ? li.textContent : ''; })()", 20)
         state["message"] = text
-        answer = await cdp.poll(session, "the order's answer (#answer 'Order #N placed.')",
-                                "(() => { const t = (document.getElementById('answer') || {})"
-                                ".textContent || ''; return /placed\\.|failed/.test(t) ? t : ''; })()",
-                                20)
+        answer = await cdp.poll(
+            session, "the order's answer (#answer 'Order #N placed.')",
+            "(() => { const t = (document.getElementById('answer') || {}).textContent || '';"
+            " return /placed\\.|failed/.test(t) ? t : ''; })()", 20)
         state["answer"] = answer
         await screenshot(cdp, session, artifacts, "food-delivery.png")
 
