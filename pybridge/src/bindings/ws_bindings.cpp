@@ -23,6 +23,7 @@
 #include "balrog/http/websocket.hpp"
 #include "balrog/python/await.hpp"
 #include "bindings/bindings.hpp"
+#include "bindings/ws_hub.hpp"
 
 namespace balrog::python {
 

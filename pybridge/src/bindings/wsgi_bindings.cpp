@@ -38,6 +38,7 @@
 #include "balrog/sync/channel.hpp"
 #include "balrog/sync/event.hpp"
 #include "bindings/bindings.hpp"
+#include "bindings/ws_hub.hpp"
 
 namespace balrog::python {
 
