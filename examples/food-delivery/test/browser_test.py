@@ -299,6 +299,8 @@ def main():
     ap.add_argument("--artifacts", required=True, help="directory for the screenshot and logs")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
     args = ap.parse_args()
+    args.pythonpath = os.path.abspath(args.pythonpath)  # the children run in the example's dir
+    args.artifacts = os.path.abspath(args.artifacts)
     for exe in (CHROMIUM, PG_CLUSTER):
         if not os.access(exe, os.X_OK):
             print(f"FAIL: {exe} is missing (scripts/bootstrap installs it)", flush=True)
