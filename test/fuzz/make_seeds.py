@@ -53,6 +53,10 @@ HTTP = {
 for i, (name, data) in enumerate(sorted(HTTP.items())):
     write("http_request", name, bytes([i % 4]) + data)
 
+# Regressions the fuzzer found, each with the read mode that found it (1: byte by byte).
+write("http_request", "empty_chunked_bytewise",
+      bytes([1]) + req("POST /echo HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n0\n\n"))
+
 
 def frame(opcode, payload, fin=True, mask=b"\x11\x22\x33\x44", rsv1=False):
     b0 = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode

@@ -222,7 +222,10 @@ class Server:
     (30 s without progress), shutdown_grace (30 s), backlog (1024), reuse_port (False: True
     lets several processes listen on one port), access_log (a file object or descriptor: one
     Common Log Format line per request), server_name ("balrog": the Server header),
-    script_name ("": SCRIPT_NAME, stripped from PATH_INFO), multiprocess (wsgi.multiprocess).
+    script_name ("": SCRIPT_NAME, stripped from PATH_INFO), multiprocess (wsgi.multiprocess),
+    websocket_path (None: a path such as "/ws" where WebSocket clients connect, registered
+    under their key for balrog.ws), websocket_key ("balrog_ws": the cookie, else query
+    parameter, holding a client's key; balrog.ws.get_ws_connection reads the same name).
     """
 
     def __init__(self, app: Application, bind: str = "127.0.0.1:8000", *,
@@ -232,7 +235,9 @@ class Server:
                  write_timeout: float = 30.0, shutdown_grace: float = 30.0,
                  backlog: int = 1024, reuse_port: bool = False,
                  access_log: Union[None, int, Any] = None, server_name: str = "balrog",
-                 script_name: str = "", multiprocess: bool = False) -> None:
+                 script_name: str = "", multiprocess: bool = False,
+                 websocket_path: Optional[str] = None,
+                 websocket_key: str = "balrog_ws") -> None:
         self.app = app
         self.bind = bind
         host, _, port = bind.rpartition(":")
@@ -253,7 +258,12 @@ class Server:
             "write_timeout": write_timeout, "shutdown_grace": shutdown_grace,
             "backlog": backlog, "reuse_port": reuse_port, "server_name": server_name,
             "access_log_fd": log_fd,
+            "websocket_path": websocket_path or "", "websocket_key": websocket_key,
         })
+        if websocket_path:
+            from .. import ws
+
+            ws.key_name = websocket_key
         self._base: Dict[str, Any] = {}
 
     # --- lifecycle -------------------------------------------------------------------------

@@ -63,6 +63,12 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     p.add_argument("--max-connections", type=int, default=10_000,
                    help="open connections per worker (default 10000)")
     p.add_argument("--backlog", type=int, default=1024, help="listen backlog (default 1024)")
+    p.add_argument("--ws", metavar="PATH", dest="ws_path",
+                   help="serve WebSocket clients at PATH (e.g. /ws) for balrog.ws: views send "
+                        "to them with get_ws_connection(request).send(...)")
+    p.add_argument("--ws-key", default="balrog_ws",
+                   help="the cookie (else query parameter) naming a WebSocket client "
+                        "(default %(default)s)")
     p.add_argument("--chdir", help="change to this directory before loading the app")
     p.add_argument("--pythonpath", action="append", default=[],
                    help="a directory to add to sys.path (repeatable)")
@@ -108,7 +114,8 @@ def run_worker(args: argparse.Namespace, log_fd: int) -> int:
           shutdown_grace=args.graceful_timeout, max_body_bytes=args.max_body,
           header_timeout=args.header_timeout, body_timeout=args.body_timeout,
           idle_timeout=args.keep_alive, write_timeout=args.write_timeout,
-          max_connections=args.max_connections, backlog=args.backlog)
+          max_connections=args.max_connections, backlog=args.backlog,
+          websocket_path=args.ws_path, websocket_key=args.ws_key)
     _log("worker stopped")
     return 0
 

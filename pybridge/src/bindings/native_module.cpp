@@ -10,6 +10,7 @@ void define_native_module(pybind11::module_& m) {
   define_pg(m);
   define_http(m);
   define_wsgi(m);
+  define_ws(m);
 }
 
 }  // namespace balrog::python

@@ -38,11 +38,13 @@
 #include "balrog/sync/channel.hpp"
 #include "balrog/sync/event.hpp"
 #include "bindings/bindings.hpp"
+#include "bindings/ws_hub.hpp"
 
 namespace balrog::python {
 
 namespace py = pybind11;
 namespace hs = balrog::http::server;
+namespace ws = balrog::http::websocket;
 
 namespace {
 
@@ -174,6 +176,8 @@ struct server_core {
   std::uint64_t id = 0;
   hs::options options;
   int access_log_fd = -1;
+  std::string websocket_path;  // "": no WebSocket endpoint (balrog.ws)
+  std::string websocket_key = "balrog_ws";
   std::unique_ptr<hs::server> server;
 
   ~server_core() {
@@ -376,6 +380,11 @@ class wsgi_server {
         o.listen.backlog = v.cast<int>();
       } else if (key == "reuse_port") {
         o.listen.reuse_port = v.cast<bool>();
+      } else if (key == "websocket_path") {
+        core_->websocket_path = v.cast<std::string>();
+      } else if (key == "websocket_key") {
+        core_->websocket_key = v.cast<std::string>();
+        if (core_->websocket_key.empty()) throw py::value_error("balrog.ws: an empty key name");
       } else if (key == "access_log_fd") {
         const int fd = v.cast<int>();
         if (fd >= 0) {
@@ -445,6 +454,14 @@ class wsgi_server {
       for (hs::verb v : {hs::verb::get, hs::verb::head, hs::verb::post, hs::verb::put,
                          hs::verb::delete_, hs::verb::patch, hs::verb::options}) {
         r.route(v, "/{path...}", h);
+      }
+      if (!core->websocket_path.empty()) {
+        // balrog.ws: upgrades on this path are served in C++ (ws_bindings.cpp); a literal
+        // path wins over the catch-all above.
+        r.websocket(core->websocket_path,
+                    [name = core->websocket_key](hs::request& req, ws::connection& c) {
+                      serve_websocket_client(req, c, name);
+                    });
       }
       auto s = std::make_unique<hs::server>(std::move(r), core->options);
       s->listen(at);

@@ -91,6 +91,25 @@ TEST(HttpConnection, ReadsChunkedRequestBodies) {
   EXPECT_EQ(out[1].body, "after");
 }
 
+// A client sending an empty chunked body byte by byte: Boost 1.81's Beast asserts on the
+// fourth byte of "0\r\n\r\n" unless the reader waits for the fifth (found by the fuzzer).
+TEST(HttpConnection, ReadsAnEmptyChunkedBodySentByteByByte) {
+  const auto r = echo_router();
+  const std::string in =
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+      get("/n/after");
+  const std::string with_trailer =
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: t\r\n\r\n" +
+      get("/n/after");
+  for (const std::string& request : {in, with_trailer}) {
+    const auto out = split_responses(serve_bytes(r, request, {}, std::vector<std::size_t>(200, 1)));
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].status, 200u);
+    EXPECT_EQ(out[0].body, "");
+    EXPECT_EQ(out[1].body, "after");
+  }
+}
+
 TEST(HttpConnection, StreamsChunkedResponses) {
   const auto r = echo_router();
   const std::string raw = serve_bytes(r, get("/stream") + get("/n/3"));

@@ -52,6 +52,8 @@ class request_reader {
   result check_header();
   // Reads more bytes into the buffer (bounded by `max_buffer`). 0: end of stream.
   std::size_t read_more(deadline until, std::size_t max_buffer);
+  // Whether put() now would hit a Beast assertion that is wrong (see the definition).
+  [[nodiscard]] bool trips_beast_final_chunk_assert() const;
 
   transport& transport_;
   input_buffer& in_;

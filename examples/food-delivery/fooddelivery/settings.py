@@ -1,0 +1,60 @@
+"""Settings of the food-delivery example: stock Django, configured from the environment.
+
+  PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD   the PostgreSQL server (libpq's names)
+  FOOD_DELIVERY_DB_ENGINE   the database backend: django.db.backends.postgresql (Django's
+                            own, on psycopg2, which balrog.patch() makes cooperative; the
+                            default) or balrog.django.db.backends.postgresql (on balrog.pg)
+  KITCHEN_URL               where orders go (default http://127.0.0.1:8001/orders)
+  FOOD_DELIVERY_WS_KEY      the cookie naming a customer's WebSocket; it must match
+                            balrog-wsgi's --ws-key (default "customer")
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "food-delivery-example-not-secret")
+DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "delivery",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+]
+
+ROOT_URLCONF = "fooddelivery.urls"
+WSGI_APPLICATION = "fooddelivery.wsgi.application"
+
+DATABASES = {
+    "default": {
+        "ENGINE": os.environ.get("FOOD_DELIVERY_DB_ENGINE", "django.db.backends.postgresql"),
+        "NAME": os.environ.get("PGDATABASE", "food_delivery"),
+        "USER": os.environ.get("PGUSER", "postgres"),
+        "PASSWORD": os.environ.get("PGPASSWORD", ""),
+        "HOST": os.environ.get("PGHOST", ""),
+        "PORT": os.environ.get("PGPORT", ""),
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+STATIC_DIR = BASE_DIR / "static"
+KITCHEN_URL = os.environ.get("KITCHEN_URL", "http://127.0.0.1:8001/orders")
+KITCHEN_TIMEOUT = float(os.environ.get("KITCHEN_TIMEOUT", "10"))
+WS_KEY = os.environ.get("FOOD_DELIVERY_WS_KEY", "customer")
+
+LOGGING = {
+    "version": 1,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django": {"handlers": ["console"], "level": "WARNING"}},
+}
