@@ -27,6 +27,12 @@ LABELS = {
     "gevent": "gunicorn gevent + psycogreen",
     "gthread": "gunicorn gthread, 32 threads",
 }
+PLOT_LABELS = {
+    "balrog-psycopg2": "balrog-wsgi\npsycopg2 patched",
+    "balrog-backend": "balrog-wsgi\nbalrog backend",
+    "gevent": "gunicorn gevent\n+ psycogreen",
+    "gthread": "gunicorn gthread\n32 threads",
+}
 BALROG_SIDES = {"psycopg2 patched": "balrog-psycopg2", "balrog backend": "balrog-backend"}
 PEER_SIDES = {"gunicorn+gevent": "gevent", "gunicorn gthread": "gthread"}
 METRICS = {"requests/s": "rps", "p99 latency": "p99", "server CPU per request": "cpu"}
@@ -74,7 +80,7 @@ def plot(servers, order, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [LABELS[k].replace(" + ", "\n+ ").replace(", ", ",\n") for k in order]
+    names = [PLOT_LABELS[k] for k in order]
     colors = ["#c0392b" if k.startswith("balrog") else "#7f8c8d" for k in order]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
     for ax, (key, title) in zip(axes, [("rps", "requests/s (higher is better)"),

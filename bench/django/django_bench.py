@@ -72,8 +72,12 @@ def case_name(connections, side, metric, peer):
     return "order view, wrk -c%d, %s: %s vs %s" % (connections, side, metric, peer)
 
 
+STARTED = time.monotonic()
+
+
 def log(msg):
-    print("django_bench: " + msg, file=sys.stderr, flush=True)
+    print("django_bench: [%5.1f s] %s" % (time.monotonic() - STARTED, msg), file=sys.stderr,
+          flush=True)
 
 
 def median(v):
@@ -382,6 +386,7 @@ def main():
         env["PYTHONPATH"] = os.pathsep.join([package, str(APP)])
         env.pop("DJANGO_SETTINGS_MODULE", None)
         env["DJANGO_SETTINGS_MODULE"] = "fooddelivery.settings"
+        log("PostgreSQL up; migrating")
         subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=str(APP),
                        env=env, check=True, timeout=120)
         kport = free_port()
@@ -400,6 +405,7 @@ def main():
         for k in kinds:  # warm-up (imports, first connections), discarded
             run_wrk(servers[k], args.connections, 1, client_cpu)
             settle(pg, servers[k])
+        log("warmed up")
         samples = {k: [] for k in kinds}
         for r in range(args.rounds):
             order = kinds[r % len(kinds):] + kinds[:r % len(kinds)]
