@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """balrog demo, part 3: the food-delivery Django order view, balrog-wsgi vs gunicorn.
 
-    bench/django/demo.py --package build/release/pybridge [--out build/release/demo]
+    bench/django/demo.py --package build/release/pybridge [--out build/release/django-demo]
 
 Runs bench/django/django_bench.py at a small scale (one round of a few seconds per server, so
 the whole part takes under a minute), prints one table row per server and writes a PNG plot
@@ -105,7 +105,7 @@ def plot(servers, order, path):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--package", required=True, help="the folder holding the balrog package")
-    p.add_argument("--out", default=str(ROOT / "build" / "release" / "demo"),
+    p.add_argument("--out", default=str(ROOT / "build" / "release" / "django-demo"),
                    help="where the log, the plot and the server logs go")
     p.add_argument("--seconds", type=int, default=4, help="seconds of wrk per server")
     args = p.parse_args()
