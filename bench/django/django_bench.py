@@ -330,9 +330,12 @@ def one_round(server, pg, args, server_cpu, client_cpu):
                          % (len(expected - got), len(got - expected), closed))
     answered = w["ok"] + w["other"]
     sample = {"rps": w["ok"] / w["seconds"], "p99": w["p99"],
-              "cpu": 1e3 * (cpu1 - cpu0) / answered if answered else None, "check": check, "wrong": wrong}
+              "cpu": 1e3 * (cpu1 - cpu0) / answered if answered else None,
+              "check": check, "wrong": wrong}
+    p99_text = "%.0f" % w["p99"] if w["p99"] else "?"
+    cpu_text = "%.2f" % sample["cpu"] if sample["cpu"] else "?"
     log("%s: %.0f 2xx/s, p99 %s ms, %s ms CPU/request, rows %d, 2xx %d, abandoned %d%s%s"
-        % (server.kind, sample["rps"], "%.0f" % w["p99"] if w["p99"] else "?", "%.2f" % sample["cpu"] if sample["cpu"] else "?",
+        % (server.kind, sample["rps"], p99_text, cpu_text,
            len(rows), w["ok"], check["abandoned"],
            ", WebSocket %d/%d" % (check["ws_received"], check["ws_expected"])
            if server.ws else "", "; WRONG: " + "; ".join(wrong) if wrong else ""))
