@@ -181,7 +181,7 @@ class Server:
         else:
             cmd = [PYTHON, "-m", "gunicorn", "fooddelivery.wsgi:application", "--bind", bind,
                    "--workers", "1", "--chdir", str(APP), "--backlog", "2048",
-                   "--log-level", "warning"]
+                   "--log-level", "info"]
             if kind == "gevent":
                 cmd += ["--worker-class", "gevent", "--worker-connections", "1000",
                         "--config", str(HERE / "gunicorn_gevent_conf.py")]
