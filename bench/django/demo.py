@@ -120,6 +120,7 @@ def main():
     with open(log_path, "w") as log:
         r = subprocess.run([PYTHON, str(HERE / "django_bench.py"), "--package", args.package,
                             "--quick", "--seconds", str(args.seconds), "--ws-clients", "50",
+                            "--warm-up-connections", "20",
                             "--logdir", str(out / "django-demo-servers")],
                            stdout=subprocess.PIPE, stderr=log, text=True, timeout=300)
     records = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]

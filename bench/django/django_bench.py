@@ -168,6 +168,7 @@ class Server:
 
     def __init__(self, kind, env, cpu, logdir, ws_clients, client_cpu):
         self.kind = kind
+        self.ws = None
         self.port = free_port()
         self.prefix = "%s-%s-" % (kind, secrets.token_hex(3))
         bind = "127.0.0.1:%d" % self.port
@@ -230,20 +231,32 @@ class Server:
         closed = int(self.ws.stdout.readline().split()[1])
         return {(k, i) for k, ids in got.items() for i in ids}, closed
 
-    def stop(self):
-        if self.ws:
+    def terminate(self):
+        """Asks the server and its WebSocket clients to stop; stop() waits for them."""
+        if self.ws and not self.ws.stdin.closed:
             try:
                 self.ws.stdin.close()
-                self.ws.wait(10)
-            except (OSError, subprocess.TimeoutExpired):
-                self.ws.kill()
+            except OSError:
+                pass
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
             try:
-                self.proc.wait(15)
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def stop(self):
+        self.terminate()
+        if self.ws:
+            try:
+                self.ws.wait(10)
             except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+                self.ws.kill()
+                self.ws.wait()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
         self.log.close()
 
 
@@ -352,6 +365,8 @@ def main():
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--seconds", type=int, help="seconds per wrk round (default 8, --quick 3)")
     p.add_argument("--connections", type=int, default=200)
+    p.add_argument("--warm-up-connections", type=int,
+                   help="wrk connections of the 1 s warm-up (default: --connections)")
     p.add_argument("--ws-clients", type=int, help="WebSocket clients (default 100, --quick 20)")
     p.add_argument("--servers", nargs="+", choices=list(SERVERS), help="only these servers")
     p.add_argument("--logdir", help="keep the servers' logs here (default: a temporary folder)")
@@ -406,7 +421,7 @@ def main():
             servers[k] = Server(k, env, server_cpu, logdir, args.ws_clients, client_cpu)
             log("%s listening on %d (pid %d)" % (k, servers[k].port, servers[k].proc.pid))
         for k in kinds:  # warm-up (imports, first connections), discarded
-            run_wrk(servers[k], args.connections, 1, client_cpu)
+            run_wrk(servers[k], args.warm_up_connections or args.connections, 1, client_cpu)
             settle(pg, servers[k])
         log("warmed up")
         samples = {k: [] for k in kinds}
@@ -415,6 +430,8 @@ def main():
             for k in order:
                 samples[k].append(one_round(servers[k], pg, args, server_cpu, client_cpu))
     finally:
+        for s in servers.values():
+            s.terminate()
         for s in servers.values():
             s.stop()
         for proc in procs:
