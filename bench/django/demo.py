@@ -63,8 +63,8 @@ def check_text(checks):
     c = checks[-1]
     rows = "rows %d = 2xx %d" % (c["rows"], c["ok_2xx"])
     if c["rows"] != c["ok_2xx"]:
-        rows = "rows %d = 2xx %d + %d abandoned by wrk" % (c["rows"], c["ok_2xx"],
-                                                          c["rows"] - c["ok_2xx"])
+        rows = "rows %d = 2xx %d + %d of the %d requests wrk abandoned" % (
+            c["rows"], c["ok_2xx"], c["rows"] - c["ok_2xx"], c["abandoned"])
     ws = "; WebSocket %d/%d" % (c["ws_received"], c["ws_expected"]) if "ws_expected" in c \
         else "; no WebSocket server"
     return ("ok: " if not c["wrong"] else "WRONG: ") + rows + ws
