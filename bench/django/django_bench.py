@@ -266,7 +266,7 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 def run_wrk(server, connections, seconds, cpu):
     nkeys = server.ws_clients or 50
     cmd = pinned(cpu, [WRK, "-t1", "-c%d" % connections, "-d%ds" % seconds, "--latency",
-                       "--timeout", "10s", "-s", str(HERE / "orders.lua"),
+                       "--timeout", "30s", "-s", str(HERE / "orders.lua"),
                        "http://127.0.0.1:%d" % server.port, "--", server.csrf, str(nkeys),
                        server.prefix])
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
