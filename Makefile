@@ -13,6 +13,9 @@ bootstrap:
 # Part 1: 10,000 clients, fibers vs threads (examples/demo). Part 2: a sync libpq program
 # rewritten by balrog-gen, sync vs balrog against a PostgreSQL it starts (examples/pg-sessions);
 # it needs balrog-gen, and is skipped, saying so, when that or the example does not build.
+# Part 3: stock Django (examples/food-delivery) under wrk, balrog-wsgi vs gunicorn gevent and
+# gthread, in under a minute (bench/django/demo.py): a table, and a PNG plot whose path it
+# prints; build output and diagnostics go to build/release/django-demo/.
 demo: bootstrap
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release --target balrog_demo
@@ -23,6 +26,16 @@ demo: bootstrap
 	else \
 	  echo; echo "balrog demo, part 2 (balrog-gen on a libpq program) SKIPPED: building balrog-gen"; \
 	  echo "or examples/pg-sessions failed (the errors are above)."; \
+	fi
+	@mkdir -p build/release/django-demo; \
+	echo; echo "balrog demo, part 3: building the Python package (build/release/django-demo/build.log)"; \
+	if cmake --build --preset release --target balrog_native_module \
+	    >build/release/django-demo/build.log 2>&1; then \
+	  /usr/bin/python3 bench/django/demo.py --package build/release/pybridge \
+	    --out build/release/django-demo || exit 1; \
+	else \
+	  echo; echo "balrog demo, part 3 (Django) SKIPPED: building the Python package failed"; \
+	  echo "(build/release/django-demo/build.log)."; \
 	fi
 
 test: test-dev test-asan test-fuzz
