@@ -361,7 +361,7 @@ class ConcurrentOrderTests(KitchenMixin, TransactionTestCase):
     kitchen side by side; each greenlet has its own database connection."""
 
     def test_orders_wait_for_the_kitchen_side_by_side(self):
-        n, delay = 8, 0.4
+        n, delay = 8, 1.0
         self.kitchen.app = kitchen.make_app(delay, 30)
         clients = {}
 
