@@ -10,6 +10,7 @@ reaches it through balrog's HTTP client while the test waits in the hub, and a W
 client connected to /ws receives what the view sends.
 """
 
+import io
 import json
 import socket
 import time
@@ -87,7 +88,7 @@ class FakeKitchen:
             self.received.append(json.loads(raw))
         except ValueError:
             self.received.append(raw)
-        environ["wsgi.input"] = __import__("io").BytesIO(raw)
+        environ["wsgi.input"] = io.BytesIO(raw)  # kitchen.py reads it again
         return self.app(environ, start_response)
 
     def close(self):
