@@ -13,6 +13,8 @@ class Order(models.Model):
     address = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=20, choices=STATUSES, default=PLACED)
     mins = models.PositiveIntegerField(null=True, blank=True)  # the kitchen's estimate
+    # What the kitchen answered (its JSON, or the error's text): kept for the admin.
+    kitchen_answer = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):

@@ -41,8 +41,8 @@ def static_file(request, name):
 
 
 def kitchen_error(order, status, body):
-    order.status = Order.KITCHEN_ERROR
-    order.save(update_fields=["status"])
+    order.status, order.kitchen_answer = Order.KITCHEN_ERROR, body
+    order.save(update_fields=["status", "kitchen_answer"])
     return JsonResponse({"order": order.pk, "error": "the kitchen did not take the order",
                          "kitchen_status": status, "kitchen_answer": body}, status=502)
 
@@ -73,9 +73,9 @@ def place_order(request):
     except requests.RequestException as e:
         return kitchen_error(order, None, str(e))
     match r.status_code, _json_or_none(r):
-        case 201, {"mins": int(mins)}:
-            order.status, order.mins = Order.ACCEPTED, mins
-            order.save(update_fields=["status", "mins"])
+        case 201, {"mins": int(mins)} as answer:
+            order.status, order.mins, order.kitchen_answer = Order.ACCEPTED, mins, answer
+            order.save(update_fields=["status", "mins", "kitchen_answer"])
             get_ws_connection(request).send(
                 f"Order #{order.pk} will be delivered in {mins} minutes.")
             return JsonResponse({"order": order.pk, "mins": mins}, status=201)

@@ -19,16 +19,32 @@ DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
     "delivery",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
 ]
+
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "APP_DIRS": True,
+    "OPTIONS": {"context_processors": [
+        "django.template.context_processors.request",
+        "django.contrib.auth.context_processors.auth",
+        "django.contrib.messages.context_processors.messages",
+    ]},
+}]
 
 ROOT_URLCONF = "fooddelivery.urls"
 WSGI_APPLICATION = "fooddelivery.wsgi.application"
@@ -41,6 +57,10 @@ DATABASES = {
         "PASSWORD": os.environ.get("PGPASSWORD", ""),
         "HOST": os.environ.get("PGHOST", ""),
         "PORT": os.environ.get("PGPORT", ""),
+        # manage.py test: one test database per backend, so both can run side by side
+        "TEST": {"NAME": "test_food_delivery_" + (
+            "balrog" if os.environ.get("FOOD_DELIVERY_DB_ENGINE", "").startswith("balrog")
+            else "stock")},
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -49,6 +69,7 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 
 STATIC_DIR = BASE_DIR / "static"
+STATIC_URL = "/static/"  # the admin's links; its CSS is not served (no staticfiles app)
 KITCHEN_URL = os.environ.get("KITCHEN_URL", "http://127.0.0.1:8001/orders")
 KITCHEN_TIMEOUT = float(os.environ.get("KITCHEN_TIMEOUT", "10"))
 WS_KEY = os.environ.get("FOOD_DELIVERY_WS_KEY", "customer")

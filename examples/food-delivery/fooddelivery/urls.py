@@ -1,3 +1,4 @@
+from django.contrib import admin
 from django.urls import path
 
 from delivery import views
@@ -6,4 +7,5 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("static/<str:name>", views.static_file, name="static"),
     path("orders", views.place_order, name="place_order"),
+    path("admin/", admin.site.urls),
 ]

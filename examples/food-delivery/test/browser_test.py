@@ -321,6 +321,8 @@ def main():
         pg_started = True
         conninfo = dict(kv.split("=", 1) for kv in out.stdout.split())
         log(f"PostgreSQL: {out.stdout.strip()}")
+        log("database backend: " + os.environ.get("FOOD_DELIVERY_DB_ENGINE",
+                                                  "django.db.backends.postgresql"))
         env = dict(os.environ, PYTHONPATH=args.pythonpath, PYTHONUNBUFFERED="1",
                    PYTHONDONTWRITEBYTECODE="1", PGHOST=conninfo["host"],
                    PGPORT=conninfo["port"], PGUSER=conninfo["user"],
