@@ -108,6 +108,7 @@ TEST(PgMultiplexRules, StatementsThatPinForLife) {
   EXPECT_TRUE(pins_for_life("declare c cursor with hold for select 1"));
   EXPECT_TRUE(pins_for_life("do $$ begin perform 1; end $$"));
   EXPECT_TRUE(pins_for_life("reset all"));
+  EXPECT_TRUE(pins_for_life("select E'it\\'s'; listen x"));
 
   EXPECT_FALSE(pins_for_life("select 1"));
   EXPECT_FALSE(pins_for_life("SET LOCAL work_mem = '1MB'"));

@@ -30,6 +30,7 @@
 #include "balrog/sync/condition_variable.hpp"
 #include "balrog/sync/mutex.hpp"
 #include "compat/libpq_wait.hpp"
+#include "connection/statement_text.hpp"
 
 namespace balrog::compat::mux {
 
@@ -116,10 +117,6 @@ std::unordered_map<const PGconn*, std::unique_ptr<vconn>>& registry() {
 std::map<std::string, std::shared_ptr<group>>& groups() {
   thread_local std::map<std::string, std::shared_ptr<group>> g;
   return g;
-}
-
-bool word_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '$';
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -344,113 +341,41 @@ PGconn* connect(const char* conninfo) {
 }
 
 bool pins_for_life(std::string_view sql) noexcept {
-  std::size_t i = 0;
-  const std::size_t n = sql.size();
+  bool pins = false;
   bool at_start = true;  // the next word begins a statement
-  std::string_view first, second;
-  int words = 0;
-  while (i < n) {
-    const char c = sql[i];
-    if (c == ';') {
+  bool second = false;   // the next word is the statement's second
+  std::string_view first;
+  balrog::pg::detail::for_each_word(sql, [&](std::string_view w) {
+    if (w == ";") {
       at_start = true;
-      words = 0;
-      ++i;
-      continue;
+      second = false;
+      return true;
     }
-    if (std::isspace(static_cast<unsigned char>(c)) != 0) {
-      ++i;
-      continue;
+    if (!balrog::pg::detail::is_word_char(w.front())) return true;  // other punctuation
+    if (at_start) {
+      first = w;
+      at_start = false;
+      second = true;
+      // COPY needs no rule: the result status pins while it is in progress.
+      pins = iequals(w, "listen") || iequals(w, "prepare") || iequals(w, "declare") ||
+             iequals(w, "do") || iequals(w, "load") || iequals(w, "reset") || iequals(w, "discard");
+      return !pins;
     }
-    if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
-      while (i < n && sql[i] != '\n') ++i;
-      continue;
+    if (second) {
+      second = false;
+      if (iequals(first, "set") && !iequals(w, "local") && !iequals(w, "transaction") &&
+          !iequals(w, "constraints")) {
+        pins = true;
+        return false;
+      }
     }
-    if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
-      int depth = 0;
-      while (i < n) {
-        if (sql[i] == '/' && i + 1 < n && sql[i + 1] == '*') {
-          ++depth;
-          i += 2;
-        } else if (sql[i] == '*' && i + 1 < n && sql[i + 1] == '/') {
-          i += 2;
-          if (--depth == 0) break;
-        } else {
-          ++i;
-        }
-      }
-      continue;
-    }
-    if (c == '\'' || c == '"') {
-      // Escape-string backslashes: E'...' (conservative: a backslash skips the next char).
-      const bool escapes = c == '\'' && i > 0 && (sql[i - 1] == 'e' || sql[i - 1] == 'E');
-      ++i;
-      while (i < n) {
-        if (escapes && sql[i] == '\\') {
-          i += 2;
-          continue;
-        }
-        if (sql[i] == c) {
-          if (i + 1 < n && sql[i + 1] == c) {
-            i += 2;
-            continue;
-          }
-          break;
-        }
-        ++i;
-      }
-      ++i;
-      continue;
-    }
-    if (c == '$') {
-      std::size_t j = i + 1;
-      while (j < n && (std::isalnum(static_cast<unsigned char>(sql[j])) != 0 || sql[j] == '_')) {
-        ++j;
-      }
-      if (j < n && sql[j] == '$') {
-        const std::string_view tag = sql.substr(i, j - i + 1);
-        const std::size_t end = sql.find(tag, j + 1);
-        i = end == std::string_view::npos ? n : end + tag.size();
-        continue;
-      }
-      ++i;
-      continue;
-    }
-    if (word_char(c)) {
-      std::size_t j = i;
-      while (j < n && word_char(sql[j])) ++j;
-      const std::string_view w = sql.substr(i, j - i);
-      i = j;
-      if (at_start) {
-        first = w;
-        at_start = false;
-        words = 1;
-        // COPY needs no rule: the result status pins while it is in progress.
-        if (iequals(w, "listen") || iequals(w, "prepare") || iequals(w, "declare") ||
-            iequals(w, "do") || iequals(w, "load") || iequals(w, "reset") ||
-            iequals(w, "discard")) {
-          return true;
-        }
-        continue;
-      }
-      if (words == 1) {
-        second = w;
-        words = 2;
-        if (iequals(first, "set") && !iequals(w, "local") && !iequals(w, "transaction") &&
-            !iequals(w, "constraints")) {
-          return true;
-        }
-      }
-      if (iequals(w, "temp") || iequals(w, "temporary")) return true;
-      if (istarts(w, "pg_advisory_lock") || istarts(w, "pg_try_advisory_lock") ||
-          iequals(w, "set_config") || iequals(w, "dblink_connect")) {
-        return true;
-      }
-      continue;
-    }
-    ++i;
-  }
+    pins = iequals(w, "temp") || iequals(w, "temporary") || istarts(w, "pg_advisory_lock") ||
+           istarts(w, "pg_try_advisory_lock") || iequals(w, "set_config") ||
+           iequals(w, "dblink_connect");
+    return !pins;
+  });
   // A SET alone ("set" with nothing after it) is an error; nothing to pin.
-  return false;
+  return pins;
 }
 
 namespace {

@@ -182,6 +182,7 @@ void connection_state::fail_everything(std::exception_ptr why) noexcept {
   fail(in_flight_);
   fail(queued_);
   cancel_target_.reset();
+  cancel_waiters_.wake_all();
   notification_waiters_.wake_all();
   kick_leader();
 }
@@ -440,6 +441,7 @@ void connection_state::cancel_in_background(std::shared_ptr<request> target) noe
           }
           if (auto s = weak.lock()) {
             s->cancel_in_progress_ = false;
+            s->cancel_waiters_.wake_all();
             s->hand_over();
             s->kick_leader();
           }

@@ -242,6 +242,7 @@ class connection_state : public std::enable_shared_from_this<connection_state> {
 
   std::shared_ptr<request> cancel_target_;
   bool cancel_in_progress_ = false;
+  balrog::detail::wait_queue cancel_waiters_;  // a leader's clean-up, until the cancel is sent
 
   std::deque<notification> notifications_;
   balrog::detail::wait_queue notification_waiters_;

@@ -11,6 +11,7 @@
 #include "balrog/pg/error.hpp"
 #include "connection/connection_state.hpp"
 #include "connection/drain.hpp"
+#include "wait/queue_awaiter.hpp"
 #include "wait/readable_or_writable.hpp"
 
 namespace balrog::pg::detail {
@@ -99,6 +100,14 @@ void connection_state::abandon_raw(std::uint64_t token, leftover what, std::stri
 
 task<void> connection_state::clean_up() {
   // Called by a leader (pumping_ is set), with libpq out of pipeline mode.
+  // A cancel asked for with the leftover goes first. The drain below waits only when libpq has
+  // nothing to read: while the server outruns us (a slow client: ASan), the socket is always
+  // readable, the drain never suspends, and the cancel's fiber never gets its turn, so every
+  // row of the abandoned statement would be read.
+  while (cancel_in_progress_ && !broken_) {
+    co_await queue_awaiter(cancel_waiters_, nullptr, "pg-cancel");
+  }
+  if (broken_) std::rethrow_exception(broken_reason_);
   PGconn* c = conn_.get();
   while (pending_cleanup_ != leftover::none) {
     switch (pending_cleanup_) {
