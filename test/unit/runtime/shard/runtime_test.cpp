@@ -1,8 +1,12 @@
 // Shards: spawn_on, no migration, cross-shard synchronization, the SO_REUSEPORT server.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdlib>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -208,4 +212,40 @@ TEST(PerShardServer, OutsideARuntimeIsAUsageError) {
   EXPECT_THROW(
       balrog::per_shard_server(balrog::net::endpoint::loopback(0), [](balrog::net::stream) {}),
       balrog::usage_error);
+}
+
+// Review finding H: an acceptor that runs out of file descriptors backs off and retries; the
+// connection waiting in the backlog is served once descriptors are free again. Runs in a child
+// process (a death test), whose descriptor table it fills.
+TEST(PerShardServer, AcceptorSurvivesRunningOutOfFileDescriptors) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        rlimit lim{};
+        ::getrlimit(RLIMIT_NOFILE, &lim);
+        lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, 256);
+        ::setrlimit(RLIMIT_NOFILE, &lim);
+        balrog::runtime({.threads = 1}).run([] {
+          balrog::per_shard_server server(balrog::net::endpoint::loopback(0),
+                                          [](balrog::net::stream c) {
+                                            std::array<std::byte, 16> buf{};
+                                            while (auto n = c.read_some(buf)) {
+                                              c.write_all(std::span(buf).first(n));
+                                            }
+                                          });
+          std::vector<int> hogs;
+          for (int fd; (fd = ::dup(0)) >= 0;) hogs.push_back(fd);
+          ::close(hogs.back());  // one left, for the client's socket
+          hogs.pop_back();
+          auto client = balrog::net::connect(server.local_endpoint(), 2s);
+          balrog::this_fiber::sleep_for(50ms);  // the acceptor meets EMFILE, backs off, retries
+          for (int fd : hogs) ::close(fd);
+          client.write_all("ok");
+          const bool echoed = client.read_exact(2, 5s) == "ok";
+          server.stop();
+          std::_Exit(echoed ? 0 : 3);
+        });
+        std::_Exit(4);
+      },
+      ::testing::ExitedWithCode(0), "accept failed.*retrying with back-off");
 }
