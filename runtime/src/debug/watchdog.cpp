@@ -56,15 +56,18 @@ void on_watchdog_signal(int /*sig*/, siginfo_t* /*info*/, void* uctx) {
 
 // One line per stall, naming the culprit once (and where it was, when known); the full
 // backtrace goes to the hook (watchdog_report::backtrace), not into the program's output.
+// Without an id, an empty name means the loop itself held the thread, and any other name says
+// why the culprit is not known.
 void print_report(const watchdog_report& r) {
   std::string text = "balrog watchdog: shard " + std::to_string(r.shard) +
                      " has not returned to its loop for " + std::to_string(r.stalled_for.count()) +
                      " ms; ";
   if (r.id) {
     text += "it is running '" + r.name + "' (#" + std::to_string(r.id.value()) + ")";
+  } else if (r.name.empty()) {
+    text += "no fiber is running (the loop itself)";
   } else {
-    text +=
-        "no fiber is running (" + (r.name.empty() ? std::string("the loop itself") : r.name) + ")";
+    text += r.name;
   }
   if (!r.backtrace.empty()) text += ", in " + r.backtrace.front();
   text += "\n";
@@ -169,7 +172,7 @@ void watchdog::check_all(std::chrono::milliseconds threshold, bool capture) {
       r.shard = s->shard_index;
       r.stalled_for = std::chrono::duration_cast<std::chrono::milliseconds>(stalled_for);
       if (!capture) {
-        r.name = "(capture_stack is off: the fiber is not known)";
+        r.name = "the fiber is not known (capture_stack is off)";
         stalled.push_back({nullptr, std::move(r)});
         continue;
       }
@@ -205,6 +208,8 @@ void watchdog::check_all(std::chrono::milliseconds threshold, bool capture) {
                                            : std::string(w.capture_is_task ? "task-" : "fiber-") +
                                            std::to_string(w.capture_id);
         r.backtrace = symbolize(w.capture_pcs, w.capture_frames);
+      } else {
+        st.r.name = "the fiber is not known (the thread did not answer the watchdog's signal)";
       }
       w.capture_state.store(0, std::memory_order_release);
       w.pins.fetch_sub(1, std::memory_order_acq_rel);  // the last touch of the scheduler
