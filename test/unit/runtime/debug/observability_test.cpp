@@ -191,6 +191,9 @@ TEST(Watchdog, WithoutStackCaptureStillReportsTheStall) {
                         .hook =
                             [&](const balrog::watchdog_report& r) {
                               EXPECT_TRUE(r.backtrace.empty());
+                              // Not "no fiber is running": the main fiber is, unnamed here.
+                              EXPECT_FALSE(r.id);
+                              EXPECT_EQ(r.name, "the fiber is not known (capture_stack is off)");
                               ++reports;
                             },
                         .capture_stack = false});
