@@ -4,9 +4,11 @@
 #include <signal.h>
 #include <ucontext.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -18,6 +20,18 @@ namespace balrog::detail {
 namespace {
 
 int watchdog_signal() { return SIGRTMIN + 6; }
+
+// Bumped by every configure() (under watchdog::mutex_). A stall found under one configuration
+// is never reported under a later one: set_watchdog({.threshold = 0ms, .hook = h}) must not
+// see a report of a stall the previous settings found a moment before.
+std::uint64_t config_generation = 0;
+// The generation the monitor thread is checking under (the monitor thread only).
+std::uint64_t checking_generation = 0;
+// Held while reports are handed to the printer and the hook. configure() takes it once after
+// storing the new options, so when set_watchdog returns, the old hook is not running and never
+// will be again (it may capture objects its caller is about to destroy).
+std::mutex delivery_mutex;
+thread_local bool on_monitor_thread = false;  // a hook that calls set_watchdog must not wait
 
 std::int64_t now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch())
@@ -116,8 +130,12 @@ void watchdog::configure(watchdog_options options) {
   {
     std::lock_guard lk(mutex_);
     options_ = std::move(options);
+    ++config_generation;
   }
   changed_.notify_all();
+  if (!on_monitor_thread) {
+    std::lock_guard wait_for_delivery(delivery_mutex);  // a report being delivered ends first
+  }
   scheduler_started();
 }
 
@@ -132,16 +150,20 @@ void watchdog::scheduler_started() {
 }
 
 void watchdog::monitor() {
+  on_monitor_thread = true;
   std::unique_lock lk(mutex_);
   for (;;) {
-    const auto threshold = options_.threshold;
-    if (threshold.count() <= 0) {
+    if (options_.threshold.count() <= 0) {
       changed_.wait(lk);
       continue;
     }
-    const auto interval = std::max(std::chrono::milliseconds(5), threshold / 4);
+    const auto interval = std::max(std::chrono::milliseconds(5), options_.threshold / 4);
     changed_.wait_for(lk, interval);
+    // The settings after the wait (configure() may have changed them), checked under them.
+    const auto threshold = options_.threshold;
+    if (threshold.count() <= 0) continue;
     const bool capture = options_.capture_stack;
+    checking_generation = config_generation;
     lk.unlock();
     check_all(threshold, capture);
     lk.lock();
@@ -216,9 +238,12 @@ void watchdog::check_all(std::chrono::milliseconds threshold, bool capture) {
     }
     reports.push_back(std::move(st.r));
   }
+  if (reports.empty()) return;
+  std::lock_guard delivering(delivery_mutex);
   watchdog_options opts;
   {
     std::lock_guard lk(mutex_);
+    if (config_generation != checking_generation) return;  // found under older settings
     opts = options_;
   }
   for (const auto& r : reports) {
