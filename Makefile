@@ -1,9 +1,10 @@
 # Thin wrapper over CMake presets. The two commands of the README:
 #   make demo   — the main job: builds and runs the demo
-#   make test   — every test: dev preset, ASan+UBSan preset, then the fuzzers (fuzz preset)
+#   make test   — every test: dev preset, ASan+UBSan preset, TSan preset (the runtime's unit
+#                 tests), then the fuzzers (fuzz preset)
 # Both run scripts/bootstrap first, which installs whatever Debian packages are missing.
 
-.PHONY: all bootstrap demo test test-dev test-asan test-fuzz bench format check-format clean
+.PHONY: all bootstrap demo test test-dev test-asan test-tsan test-fuzz bench format check-format clean
 
 all: test
 
@@ -38,7 +39,7 @@ demo: bootstrap
 	  echo "(build/release/django-demo/build.log)."; \
 	fi
 
-test: test-dev test-asan test-fuzz
+test: test-dev test-asan test-tsan test-fuzz
 
 test-dev: bootstrap
 	cmake --preset dev
@@ -49,6 +50,12 @@ test-asan: bootstrap
 	cmake --preset asan
 	cmake --build --preset asan
 	ctest --preset asan
+
+# ThreadSanitizer on the runtime and its unit tests only (BALROG_BUILD_DRIVERS=OFF).
+test-tsan: bootstrap
+	cmake --preset tsan
+	cmake --build --preset tsan
+	ctest --preset tsan
 
 # The libFuzzer targets (clang-16, ASan + UBSan; test/fuzz), each for FUZZ_SECONDS starting
 # from its seed corpus (test/fuzz/<target>/corpus, read only); inputs it finds go to

@@ -52,7 +52,9 @@ void dump_fibers(std::ostream& out);
 
 struct watchdog_report {
   std::size_t shard = 0;
-  fiber_id id;       // fiber_id{} when the loop itself (or a coroutine task) stalled
+  // The fiber or coroutine task that held the thread. fiber_id{} when the loop itself did, or
+  // when the culprit is not known; `name` is then empty (the loop) or says why it is not known.
+  fiber_id id;
   std::string name;  // the fiber's or task's name
   std::chrono::milliseconds stalled_for{0};
   std::vector<std::string> backtrace;  // where it was when the watchdog looked

@@ -19,7 +19,11 @@
 //    thread may call it.
 //  - Destroying a handle that still owns a fiber cancels the fiber and joins it, like
 //    std::jthread. A value is dropped; an exception other than balrog::cancelled is printed to
-//    stderr. Join explicitly when you care about the outcome.
+//    stderr. Join explicitly when you care about the outcome. Where nothing may block — in
+//    coroutine code (a task<T> frame, a chain inside balrog::await) and on the scheduler's
+//    loop — the dropped handle cancels the fiber and lets it go instead of joining it:
+//    balrog::run waits for it to unwind, as for a detached fiber, and an exception other than
+//    balrog::cancelled is printed to stderr (not fatal, unlike detach()).
 #pragma once
 
 #include <cstdint>

@@ -34,6 +34,7 @@ void wait_writable(int fd, deadline until = deadline::never());
 
 class fd_awaiter {
  public:
+  using balrog_resumes_home = void;  // the wait protocol: resumed on its own context
   fd_awaiter(int fd, bool for_write, deadline until, detail::fd_owner* owner = nullptr) noexcept
       : fd_(fd), for_write_(for_write), until_(until), owner_(owner) {}
   // Movable only before it is awaited (balrog::await(readable(fd)) moves it into its driver

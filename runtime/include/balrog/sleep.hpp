@@ -20,8 +20,9 @@ namespace detail {
 class execution_context;
 }
 
-class sleep_awaiter {
+class [[nodiscard]] sleep_awaiter {
  public:
+  using balrog_resumes_home = void;  // the wait protocol: resumed on its own context
   explicit sleep_awaiter(clock::time_point until) noexcept : until_(until) {}
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h);
@@ -32,10 +33,12 @@ class sleep_awaiter {
   detail::execution_context* ctx_ = nullptr;
 };
 
-inline sleep_awaiter sleep_until(clock::time_point until) noexcept { return sleep_awaiter(until); }
+[[nodiscard]] inline sleep_awaiter sleep_until(clock::time_point until) noexcept {
+  return sleep_awaiter(until);
+}
 
 template <class Rep, class Period>
-sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) {
+[[nodiscard]] sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) {
   return sleep_awaiter(deadline(d).when());
 }
 

@@ -29,6 +29,11 @@
 // its handle is joined or detached — not until co_return. A coroutine that takes a resource by
 // value (a net::stream, a lock) should release it explicitly before it returns.
 //
+// A chain never moves: an awaitable foreign to balrog (completed by another library's thread or
+// another shard) resumes it on the context that runs it, through that context's scheduler
+// (await_transform; balrog/detail/coroutine.hpp), so thread-local state and the next balrog
+// await stay on the chain's own shard.
+//
 // Deadlines and cancellation behave as for fibers: a deadline_scope opened inside a coroutine
 // bounds the waits of its chain, and task_handle::cancel() makes the current or next co_await
 // throw balrog::cancelled.
@@ -74,6 +79,11 @@ class [[nodiscard]] task {
       this->outcome_.template emplace<1>(std::forward<U>(v)...);
     }
     void run() noexcept override {}  // fiber_task's hook; a task runs by being resumed
+    // Awaitables foreign to balrog resume the chain on its own context (coroutine.hpp).
+    template <class A>
+    decltype(auto) await_transform(A&& a) {
+      return detail::home_after(std::forward<A>(a));
+    }
   };
 
   task(task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
@@ -90,22 +100,23 @@ class [[nodiscard]] task {
     if (handle_) handle_.destroy();
   }
 
+  // What co_await on a task suspends in: balrog's own, so it resumes the chain at home.
+  struct awaiter {
+    using balrog_resumes_home = void;
+    std::coroutine_handle<promise_type> h;
+    bool await_ready() const noexcept { return !h || h.done(); }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
+      h.promise().continuation = parent;
+      return h;  // symmetric transfer into the task
+    }
+    T await_resume() {
+      if (!h) detail::throw_empty_handle("co_await on an empty task");
+      return h.promise().take();
+    }
+  };
+
   // co_await std::move(t) or co_await make_task(): runs it, yields its value or rethrows.
-  auto operator co_await() && noexcept {
-    struct awaiter {
-      std::coroutine_handle<promise_type> h;
-      bool await_ready() const noexcept { return !h || h.done(); }
-      std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
-        h.promise().continuation = parent;
-        return h;  // symmetric transfer into the task
-      }
-      T await_resume() {
-        if (!h) detail::throw_empty_handle("co_await on an empty task");
-        return h.promise().take();
-      }
-    };
-    return awaiter{handle_};
-  }
+  awaiter operator co_await() && noexcept { return awaiter{handle_}; }
 
   [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(handle_); }
 
@@ -133,6 +144,7 @@ joinable_context* start_task(std::coroutine_handle<> driver, fiber_task* outcome
 // Waiting for a fiber or task to finish, from coroutine code.
 class finish_awaiter {
  public:
+  using balrog_resumes_home = void;
   explicit finish_awaiter(joinable_context* j) : j_(j) {}
   bool await_ready() const;
   bool await_suspend(std::coroutine_handle<> h);  // false: it finished meanwhile
@@ -147,6 +159,7 @@ class finish_awaiter {
 template <class T>
 class join_awaiter {
  public:
+  using balrog_resumes_home = void;
   explicit join_awaiter(join_handle<T>& h) : h_(h), finish_(checked(h)) {}
   bool await_ready() const { return finish_.await_ready(); }
   bool await_suspend(std::coroutine_handle<> c) { return finish_.await_suspend(c); }

@@ -4,6 +4,7 @@
 #include "balrog/await.hpp"
 #include "balrog/errors.hpp"
 #include "balrog/task.hpp"
+#include "core/fiber_context.hpp"
 #include "core/scheduler.hpp"
 #include "core/task_context.hpp"
 
@@ -24,12 +25,12 @@ void wake_driver(void* ctx) noexcept {
   static_cast<execution_context*>(ctx)->try_wake(wake_reason::notified);
 }
 
-// A task's driver completed. If the loop is inside this very task's step(), it notices by
-// itself; otherwise (a foreign awaitable resumed the chain elsewhere) tell the loop.
+// A task's driver completed while the loop had parked it (a foreign awaitable resumed the
+// chain elsewhere): tell the loop. The task stays alive until task_completed runs: nobody else
+// completes it once it parked.
 void task_done(void* arg) noexcept {
   auto* t = static_cast<task_context*>(arg);
   scheduler& s = t->sched;
-  if (scheduler::current() == &s && s.running_task() == t) return;
   retain(t);
   if (!s.post([t] {
         t->sched.task_completed(*t);
@@ -62,21 +63,42 @@ void drive_here(std::coroutine_handle<> start, driver_state& state) {
   state.on_done = &wake_driver;
   state.on_done_arg = &self;
   resume_counted(self, start);
-  while (!state.done.load(std::memory_order_acquire)) {
+  for (;;) {
     if (const std::coroutine_handle<> h = std::exchange(self.pending_resume, {})) {
       // A balrog awaitable ran steps 1-2 of the wait protocol; we do step 3 for it.
       self.last_wake = self.wait(self.pending_deadline);
+      state.unpark();
       resume_counted(self, h);
       continue;
     }
-    // Suspended on an awaitable foreign to balrog: whoever completes it resumes the chain
-    // (maybe on another thread) and the driver's completion wakes us. We cannot interrupt
-    // that wait, and must not leave: the chain may use objects on our stack.
+    // Completed, or suspended on an awaitable foreign to balrog: whoever completes it resumes
+    // the chain (maybe on another thread) and the driver's completion wakes us. We cannot
+    // interrupt that wait, and must not leave before the completer's last touch: the chain may
+    // use objects on our stack, and a late wake would land on our next, unrelated wait.
     uninterruptible guard(self);
     self.prepare_wait();
-    if (state.done.load(std::memory_order_seq_cst) && self.withdraw_wait()) break;
-    self.wait(deadline::never());
+    if (!state.park()) {
+      // Completed without seeing us parked: it will not wake us, so the claim is ours.
+      if (!self.withdraw_wait()) self.wait(deadline::never());
+      return;
+    }
+    self.wait(deadline::never());  // claimed by complete(), or by a homecoming
+    if (const std::coroutine_handle<> h = std::exchange(self.homecoming, {})) {
+      state.unpark();
+      resume_counted(self, h);
+      continue;
+    }
+    return;
   }
+}
+
+std::coroutine_handle<> come_home(execution_context* home, std::coroutine_handle<> cont) noexcept {
+  if (&current_context() == home) return cont;  // already home: go on here
+  auto* j = dynamic_cast<joinable_context*>(home);
+  if (j == nullptr) return cont;  // a plain thread's own context has no runner to go back to
+  // The runner waits for this post (uninterruptibly), so the context and its scheduler live.
+  if (!j->sched.post([j, cont] { j->sched.resume_home(*j, cont); })) return cont;
+  return std::noop_coroutine();
 }
 
 joinable_context* start_task(std::coroutine_handle<> driver, fiber_task* outcome,

@@ -50,6 +50,15 @@ bool execution_context::claim_self(wake_reason why) noexcept {
 }
 
 bool execution_context::try_wake(wake_reason why) noexcept {
+  // The last touch (J in the runtime review): a plain thread may leave wait() and exit as soon
+  // as the claim lands, so nothing of it is read after the claim (not even its vtable); its
+  // futex is woken by address. A fiber or task cannot run before unpark() queues it.
+  if (is_thread_) {
+    std::atomic<std::uint32_t>* const word = &state_;
+    if (!claim_self(why)) return false;
+    thread_context::wake(word);
+    return true;
+  }
   if (!claim_self(why)) return false;
   unpark();
   return true;

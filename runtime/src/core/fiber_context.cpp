@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "core/sanitizer.hpp"
 #include "core/scheduler.hpp"
 
 namespace balrog::detail {
@@ -19,6 +20,7 @@ fiber_context::~fiber_context() {
   // context die before its fiber finished (abandon_fiber empties it first).
   if (frame.continuation) std::abort();
   if (owns_task && task != nullptr) task->~fiber_task();  // it lives in our block
+  sanitizer::tsan_destroy(frame.tsan_fiber);
 }
 
 std::size_t fiber_context::task_offset(std::size_t task_align) noexcept {

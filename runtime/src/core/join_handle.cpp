@@ -118,23 +118,52 @@ void cancel(joinable_context* j) noexcept {
   }
 }
 
+namespace {
+
+// True where a blocking join cannot happen: coroutine code (a wait there is refused as misuse)
+// and the scheduler's loop itself (a futex wait there would stall every fiber of the shard).
+bool cannot_block_here() noexcept {
+  scheduler* s = scheduler::current();
+  if (s != nullptr && s->running() == nullptr) return true;  // the loop, or a coroutine task
+  return current_context().coroutine_depth > 0;              // a chain inside balrog::await
+}
+
+// Lets a dropped handle's fiber run on unobserved. Unlike detach(), an exception it ends with
+// is reported, as a dropped handle's would be, instead of ending the process.
+void drop(joinable_context* j) noexcept {
+  const std::uint32_t old = j->flags.fetch_or(
+      joinable_context::flag_detached | joinable_context::flag_dropped, std::memory_order_acq_rel);
+  if ((old & joinable_context::flag_finished) != 0) {
+    report_if_unobserved(*j);
+  } else {
+    j->sched.release_attachment();
+  }
+}
+
+}  // namespace
+
 void cancel_and_join(joinable_context* j) noexcept {
   if (!finished(j)) {
     cancel(j);
+    if (cannot_block_here()) {
+      // A handle dropped in coroutine code or on the loop (C in the runtime review): cancel
+      // and let it go; balrog::run waits for it to unwind, as for detached fibers.
+      drop(j);
+      return;
+    }
     try {
       this_fiber::cancellation_shield shield;  // we must wait even if we are being cancelled
       join(j);
     } catch (const timeout_error&) {
       // An enclosing deadline passed first. It is cancelled and will unwind on its own;
       // balrog::run waits for it as it waits for detached fibers.
-      detach(j);
+      drop(j);
       return;
     } catch (...) {
       std::terminate();  // join only throws the two above, and the shield stops cancelled
     }
   }
-  const std::string what = describe_failure(j->task->failure());
-  if (!what.empty()) report_failure(*j, "ended with an exception nobody joined", what);
+  report_if_unobserved(*j);
 }
 
 fiber_id id_of(const joinable_context* j) noexcept { return fiber_id(j->id); }

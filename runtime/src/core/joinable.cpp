@@ -78,7 +78,9 @@ void joinable_context::finish() noexcept {
     old = flags.fetch_or(flag_finished, std::memory_order_acq_rel);
     joiners.wake_all();
   }
-  if ((old & flag_detached) != 0) {
+  if ((old & flag_dropped) != 0) {
+    report_if_unobserved(*this);
+  } else if ((old & flag_detached) != 0) {
     terminate_if_unobserved(*this);
   } else {
     sched.release_attachment();
@@ -107,6 +109,11 @@ std::string describe_failure(const std::exception_ptr& e) {
 void report_failure(const joinable_context& j, const char* how, const std::string& what) {
   std::fprintf(stderr, "balrog: %s '%s' (#%llu) %s: %s\n", j.is_fiber() ? "fiber" : "task",
                j.name_c_str(), static_cast<unsigned long long>(j.id), how, what.c_str());
+}
+
+void report_if_unobserved(const joinable_context& j) {
+  const std::string what = describe_failure(j.task->failure());
+  if (!what.empty()) report_failure(j, "ended with an exception nobody joined", what);
 }
 
 void terminate_if_unobserved(const joinable_context& j) noexcept {

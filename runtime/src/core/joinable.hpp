@@ -27,6 +27,9 @@ class joinable_context : public execution_context, public runnable {
  public:
   static constexpr std::uint32_t flag_finished = 1;
   static constexpr std::uint32_t flag_detached = 2;
+  // With flag_detached: its handle was dropped where it could not join (coroutine code, the
+  // loop), so an exception it ends with is reported, not fatal.
+  static constexpr std::uint32_t flag_dropped = 4;
 
   joinable_context(kind k, scheduler& s, fiber_task* task, std::string&& name,
                    std::uint64_t id) noexcept;
@@ -95,6 +98,8 @@ void release(joinable_context* j) noexcept;
 // An exception's what(), or "" for balrog::cancelled (how cancelled work is expected to end).
 std::string describe_failure(const std::exception_ptr& e);
 void report_failure(const joinable_context& j, const char* how, const std::string& what);
+// Reports (to stderr) an exception other than cancelled that `j` ended with.
+void report_if_unobserved(const joinable_context& j);
 // Reports and std::terminate()s if `j` ended with an exception other than cancelled.
 void terminate_if_unobserved(const joinable_context& j) noexcept;
 

@@ -10,6 +10,7 @@
 #include "balrog/errors.hpp"
 #include "core/scheduler.hpp"
 #include "core/shard_table.hpp"
+#include "debug/registry.hpp"
 
 namespace balrog {
 
@@ -25,12 +26,23 @@ std::size_t shard_count_for(const runtime_options& o) {
 
 }  // namespace
 
+namespace {
+
+// The watchdog and dump_fibers read shard_index of registered schedulers under the registry
+// lock (the scheduler registered itself when it was constructed).
+void set_shard_index(scheduler& s, std::size_t i) {
+  std::lock_guard lk(registry_mutex());
+  s.shard_index = i;
+}
+
+}  // namespace
+
 void run_shards(fiber_task& main, const runtime_options& options) {
   const std::size_t n = shard_count_for(options);
   shard_table table;
   table.shards.assign(n, nullptr);
   scheduler s0;  // throws usage_error when nested
-  s0.shard_index = 0;
+  set_shard_index(s0, 0);
   s0.shards = &table;
   table.shards[0] = &s0;
 
@@ -43,7 +55,7 @@ void run_shards(fiber_task& main, const runtime_options& options) {
     workers.emplace_back([&table, &started, &finished, i] {
       scheduler s;
       s.keep_alive();
-      s.shard_index = i;
+      set_shard_index(s, i);
       s.shards = &table;
       table.shards[i] = &s;
       started.count_down();

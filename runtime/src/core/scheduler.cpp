@@ -146,7 +146,12 @@ fiber_context* scheduler::next_ready() noexcept {
 
 void scheduler::check_canary(const fiber_context& leaving) const noexcept {
   const std::uint64_t* canary = leaving.stack.canary;
-  if (canary != nullptr && *canary != dense_canary) report_dense_overflow(leaving.overflow);
+  if (canary == nullptr) return;  // guarded: the guard faults instead
+  // Runs on the leaving fiber's stack: the stack pointer itself must still be above the floor
+  // (a write that skipped the 64-byte canary leaves it intact; G in the runtime review).
+  char here = 0;
+  const bool below_floor = static_cast<const void*>(&here) < leaving.stack.lowest;
+  if (below_floor || *canary != dense_canary) report_dense_overflow(leaving.overflow);
 }
 
 void scheduler::switch_to(switch_frame& from, fiber_context* next) {
@@ -156,9 +161,11 @@ void scheduler::switch_to(switch_frame& from, fiber_context* next) {
   from.exceptions = *exceptions_;
   *exceptions_ = to.exceptions;
   switching_from_ = &from;
+  sanitizer::tsan_switch(from.tsan_fiber, to.tsan_fiber);
   sanitizer::start_switch(&from.fake_stack, to.stack_bottom, to.stack_size);
   boost::context::fiber c = std::move(to.continuation).resume();
   // Back on `from`'s stack, resumed by whoever switching_from_ now names (null: it ended).
+  sanitizer::tsan_arrive(from.tsan_fiber);
   if (switching_from_ != nullptr) {
     sanitizer::finish_switch(from.fake_stack, &switching_from_->stack_bottom,
                              &switching_from_->stack_size);
@@ -169,6 +176,7 @@ void scheduler::switch_to(switch_frame& from, fiber_context* next) {
 }
 
 void scheduler::fiber_entered(boost::context::fiber&& from) noexcept {
+  sanitizer::tsan_arrive(frame_of(running_).tsan_fiber);
   if (switching_from_ != nullptr) {
     sanitizer::finish_switch(nullptr, &switching_from_->stack_bottom, &switching_from_->stack_size);
     switching_from_->continuation = std::move(from);
@@ -216,9 +224,8 @@ void scheduler::schedule(joinable_context& j) noexcept {
   {
     std::lock_guard lk(remote_mutex_);
     remote_ready_.push(j);
+    signal_remote();  // under the lock: the last touch (see signal_remote)
   }
-  remote_pending_.store(true, std::memory_order_seq_cst);
-  if (sleeping_.exchange(false, std::memory_order_seq_cst)) reactor_.interrupt();
 }
 
 bool scheduler::post(std::function<void()> task) {
@@ -226,18 +233,29 @@ bool scheduler::post(std::function<void()> task) {
     std::lock_guard lk(remote_mutex_);
     if (!accepting_posts_) return false;
     remote_tasks_.push_back(std::move(task));
+    signal_remote();
   }
-  remote_pending_.store(true, std::memory_order_seq_cst);
-  if (sleeping_.exchange(false, std::memory_order_seq_cst)) reactor_.interrupt();
   return true;
 }
 
+// Another thread made work for the loop: make it look again. Called with remote_mutex_ held,
+// so the loop cannot take what was published (it drains under the same lock) and finish, and
+// its scheduler cannot be destroyed (stop_accepting_posts takes the lock), before the signal
+// is done: the waker's last touch is the unlock (J in the runtime review; folly Baton's rule).
+void scheduler::signal_remote() noexcept {
+  remote_pending_.store(true, std::memory_order_seq_cst);
+  if (sleeping_.exchange(false, std::memory_order_seq_cst)) reactor_.interrupt();
+}
+
 void scheduler::release_attachment() noexcept {
-  if (attached_.fetch_sub(1, std::memory_order_acq_rel) == 1 && current_ != this) {
-    // The loop may be asleep waiting for this very fiber: let it re-check.
-    remote_pending_.store(true, std::memory_order_seq_cst);
-    if (sleeping_.exchange(false, std::memory_order_seq_cst)) reactor_.interrupt();
+  if (current_ == this) {
+    attached_.fetch_sub(1, std::memory_order_acq_rel);
+    return;
   }
+  // The loop may be asleep waiting for this very fiber: let it re-check, under the lock (as
+  // above), so it cannot end and go away between our decrement and our signal.
+  std::lock_guard lk(remote_mutex_);
+  if (attached_.fetch_sub(1, std::memory_order_acq_rel) == 1) signal_remote();
 }
 
 void scheduler::drain_remote() {
@@ -281,6 +299,20 @@ void scheduler::dispatch(runnable* r) {
   }
   auto& t = *static_cast<task_context*>(r);
   if (finished(&t)) return;  // a stale queue entry of a task that completed elsewhere
+  running_task_ = &t;
+  const bool done = t.step();
+  running_task_ = nullptr;
+  if (done) task_completed(t);
+}
+
+void scheduler::resume_home(joinable_context& j, std::coroutine_handle<> h) noexcept {
+  if (j.what == runnable::kind::fiber) {
+    j.homecoming = h;  // the fiber waits in drive_here (uninterruptibly) for this
+    j.try_wake(wake_reason::notified);
+    return;
+  }
+  auto& t = static_cast<task_context&>(j);
+  t.resume_at(h);
   running_task_ = &t;
   const bool done = t.step();
   running_task_ = nullptr;

@@ -116,6 +116,11 @@ class scheduler {
 
   // A task's driver completed (from its last step, or posted when it completed elsewhere).
   void task_completed(task_context& t) noexcept;
+  // A chain of `j` (a task, or a fiber inside balrog::await) that a foreign awaitable
+  // completed elsewhere came home (come_home): resume `h` as `j`. On the loop.
+  void resume_home(joinable_context& j, std::coroutine_handle<> h) noexcept;
+  // Wakes the loop for remote work; remote_mutex_ held (the waker's last touch: the unlock).
+  void signal_remote() noexcept;
 
   // Running fiber only.
   void yield();

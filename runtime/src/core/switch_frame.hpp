@@ -15,6 +15,7 @@ struct switch_frame {
   const void* stack_bottom = nullptr;  // lowest address; for ASan
   std::size_t stack_size = 0;
   void* fake_stack = nullptr;  // ASan's fake stack while suspended
+  void* tsan_fiber = nullptr;  // TSan's fiber (the tsan preset; sanitizer.hpp)
 };
 
 }  // namespace balrog::detail

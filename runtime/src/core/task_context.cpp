@@ -31,16 +31,22 @@ void task_context::suspend_coroutine(std::coroutine_handle<> h, deadline own) no
 
 bool task_context::step() {
   if (waiting_) {
+    // Q in the runtime review: a stale queue entry (a remote waker queued us after the misuse
+    // path's non-parking wait) must not resume a later wait nobody has claimed yet.
+    if (!claimed()) return false;
     waiting_ = false;
     disarm_deadline();
     last_wake = consume_wake();
   }
   const std::coroutine_handle<> h = std::exchange(next_, {});
-  if (!h) return state.done.load(std::memory_order_acquire);  // see park()
+  if (!h) return false;  // see park(): a stale run
+  state.unpark();
   ++coroutine_depth;
   h.resume();
   --coroutine_depth;
-  return state.done.load(std::memory_order_acquire);
+  // Not completed: parked until a balrog awaitable wakes us (next_ set) or a foreign one
+  // completes the chain elsewhere (task_done then reports it). Completed: ours to report.
+  return !state.park();
 }
 
 void task_context::park(deadline /*until*/, wake_reason /*timeout_reason*/) noexcept {

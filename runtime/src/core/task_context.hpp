@@ -25,6 +25,9 @@ class task_context final : public joinable_context {
   // The loop's part: consume the wake-up and resume the coroutine where it stopped. True when
   // the driver completed.
   bool step();
+  // A chain that came home after a foreign awaitable (scheduler::resume_home): step() next
+  // resumes `h`.
+  void resume_at(std::coroutine_handle<> h) noexcept { next_ = h; }
 
   void destroy() noexcept override { delete this; }
 

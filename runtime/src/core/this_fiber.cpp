@@ -23,6 +23,12 @@ detail::fiber_context* running_fiber() noexcept {
 
 void yield() {
   detail::fiber_context* f = running_fiber();
+  // O in the runtime review: a yield inside coroutine code (a task, or a chain inside
+  // balrog::await) would yield the loop thread or the whole awaiting fiber: misuse, diagnosed
+  // like every other blocking call there.
+  if (detail::current_context().coroutine_depth > 0) {
+    detail::throw_if_failed(detail::wake_reason::misuse);
+  }
   if (f == nullptr) {
     std::this_thread::yield();
     return;

@@ -50,9 +50,11 @@ void thread_context::park(deadline until, wake_reason timeout_reason) {
   }
 }
 
-void thread_context::unpark() noexcept {
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&state_), FUTEX_WAKE_PRIVATE, INT_MAX,
-            nullptr, nullptr, 0);
+void thread_context::wake(std::atomic<std::uint32_t>* word) noexcept {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr,
+            nullptr, 0);
 }
+
+void thread_context::unpark() noexcept { wake(&state_); }
 
 }  // namespace balrog::detail

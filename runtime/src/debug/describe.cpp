@@ -60,27 +60,44 @@ struct gathered {
   std::vector<std::size_t> busy_shards;
 };
 
+// Asks every shard to describe itself, then waits for the answers with no lock held: the
+// registry lock is held only while the questions are posted (which keeps each scheduler
+// alive until its post is queued), never across a wait, so two dumps from one shard, the
+// watchdog and new schedulers never wait on each other (B in the runtime review). An answer
+// that comes too late is written into its own shared block and dropped.
 gathered gather() {
+  struct answer {
+    event ready;
+    std::vector<fiber_snapshot> fibers;
+  };
+  struct question {
+    std::size_t shard;
+    std::shared_ptr<answer> a;
+  };
   gathered g;
-  std::lock_guard reg(registry_mutex());  // keeps every scheduler alive while we ask
-  for (scheduler* s = registry_head; s != nullptr; s = s->registry_next) {
-    if (s == scheduler::current()) {
-      s->describe(g.fibers);
-      continue;
+  std::vector<question> asked;
+  {
+    std::lock_guard reg(registry_mutex());
+    for (scheduler* s = registry_head; s != nullptr; s = s->registry_next) {
+      if (s == scheduler::current()) {
+        s->describe(g.fibers);  // our own shard: no need to ask
+        continue;
+      }
+      auto a = std::make_shared<answer>();
+      if (s->post([a, s] {
+            s->describe(a->fibers);
+            a->ready.set();
+          })) {
+        asked.push_back({s->shard_index, std::move(a)});
+      }
     }
-    struct answer {
-      event ready;
-      std::vector<fiber_snapshot> fibers;
-    };
-    auto a = std::make_shared<answer>();
-    const bool asked = s->post([a, s] {
-      s->describe(a->fibers);
-      a->ready.set();
-    });
-    if (asked && a->ready.wait_for(std::chrono::milliseconds(500))) {
-      for (auto& f : a->fibers) g.fibers.push_back(std::move(f));
-    } else if (asked) {
-      g.busy_shards.push_back(s->shard_index);
+  }
+  const auto until = clock::now() + std::chrono::milliseconds(500);
+  for (question& q : asked) {
+    if (q.a->ready.wait_until(until)) {
+      for (auto& f : q.a->fibers) g.fibers.push_back(std::move(f));
+    } else {
+      g.busy_shards.push_back(q.shard);
     }
   }
   return g;

@@ -1,5 +1,9 @@
 #include "debug/registry.hpp"
 
+#include <unistd.h>
+
+#include <thread>
+
 #include "core/scheduler.hpp"
 #include "debug/watchdog.hpp"
 
@@ -13,6 +17,7 @@ std::mutex& registry_mutex() noexcept {
 }
 
 void register_scheduler(scheduler& s) noexcept {
+  s.watch.tid.store(static_cast<int>(::gettid()), std::memory_order_relaxed);  // its own thread
   {
     std::lock_guard lk(registry_mutex());
     s.registry_next = registry_head;
@@ -22,14 +27,18 @@ void register_scheduler(scheduler& s) noexcept {
 }
 
 void unregister_scheduler(scheduler& s) noexcept {
-  std::lock_guard lk(registry_mutex());
-  for (scheduler** p = &registry_head; *p != nullptr; p = &(*p)->registry_next) {
-    if (*p == &s) {
-      *p = s.registry_next;
-      break;
+  {
+    std::lock_guard lk(registry_mutex());
+    for (scheduler** p = &registry_head; *p != nullptr; p = &(*p)->registry_next) {
+      if (*p == &s) {
+        *p = s.registry_next;
+        break;
+      }
     }
+    s.registry_next = nullptr;
   }
-  s.registry_next = nullptr;
+  // The watchdog may still be reading a capture of ours (it pinned us under the lock): wait.
+  while (s.watch.pins.load(std::memory_order_acquire) != 0) std::this_thread::yield();
 }
 
 }  // namespace balrog::detail

@@ -4,8 +4,11 @@
 #include <signal.h>
 #include <ucontext.h>
 
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -17,6 +20,18 @@ namespace balrog::detail {
 namespace {
 
 int watchdog_signal() { return SIGRTMIN + 6; }
+
+// Bumped by every configure() (under watchdog::mutex_). A stall found under one configuration
+// is never reported under a later one: set_watchdog({.threshold = 0ms, .hook = h}) must not
+// see a report of a stall the previous settings found a moment before.
+std::uint64_t config_generation = 0;
+// The generation the monitor thread is checking under (the monitor thread only).
+std::uint64_t checking_generation = 0;
+// Held while reports are handed to the printer and the hook. configure() takes it once after
+// storing the new options, so when set_watchdog returns, the old hook is not running and never
+// will be again (it may capture objects its caller is about to destroy).
+std::mutex delivery_mutex;
+thread_local bool on_monitor_thread = false;  // a hook that calls set_watchdog must not wait
 
 std::int64_t now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch())
@@ -53,21 +68,44 @@ void on_watchdog_signal(int /*sig*/, siginfo_t* /*info*/, void* uctx) {
   w.capture_state.store(2, std::memory_order_release);
 }
 
+// One line per stall, naming the culprit once (and where it was, when known); the full
+// backtrace goes to the hook (watchdog_report::backtrace), not into the program's output.
+// Without an id, an empty name means the loop itself held the thread, and any other name says
+// why the culprit is not known.
 void print_report(const watchdog_report& r) {
   std::string text = "balrog watchdog: shard " + std::to_string(r.shard) +
                      " has not returned to its loop for " + std::to_string(r.stalled_for.count()) +
                      " ms; ";
   if (r.id) {
     text += "it is running '" + r.name + "' (#" + std::to_string(r.id.value()) + ")";
+  } else if (r.name.empty()) {
+    text += "no fiber is running (the loop itself)";
   } else {
-    text +=
-        "no fiber is running (" + (r.name.empty() ? std::string("the loop itself") : r.name) + ")";
+    text += r.name;
   }
-  text += r.backtrace.empty() ? ".\n" : ", at:\n";
-  for (std::size_t i = 0; i < r.backtrace.size(); ++i) {
-    text += "  #" + std::to_string(i) + " " + r.backtrace[i] + "\n";
-  }
+  if (!r.backtrace.empty()) text += ", in " + r.backtrace.front();
+  text += "\n";
   std::fputs(text.c_str(), stderr);
+}
+
+// True when the thread is blocked in a system call (/proc/self/task/<tid>/syscall names one):
+// a signal would interrupt it, and code balrog does not own (a select() with no EINTR loop)
+// would fail. The watchdog never signals such a thread (section 3 of the runtime issue).
+bool blocked_in_syscall(int tid, long& number) {
+  if (tid == 0) return false;
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+  std::FILE* f = std::fopen(path, "re");
+  if (f == nullptr) {  // cannot tell (no procfs, a sandbox): do not risk it
+    number = -1;
+    return true;
+  }
+  char first[32] = {};
+  const bool got = std::fscanf(f, "%31s", first) == 1;
+  std::fclose(f);
+  if (!got || std::strcmp(first, "running") == 0) return false;
+  number = std::strtol(first, nullptr, 10);
+  return number >= 0;  // -1: not in a system call (a fault, or stopped)
 }
 
 }  // namespace
@@ -92,8 +130,12 @@ void watchdog::configure(watchdog_options options) {
   {
     std::lock_guard lk(mutex_);
     options_ = std::move(options);
+    ++config_generation;
   }
   changed_.notify_all();
+  if (!on_monitor_thread) {
+    std::lock_guard wait_for_delivery(delivery_mutex);  // a report being delivered ends first
+  }
   scheduler_started();
 }
 
@@ -108,16 +150,20 @@ void watchdog::scheduler_started() {
 }
 
 void watchdog::monitor() {
+  on_monitor_thread = true;
   std::unique_lock lk(mutex_);
   for (;;) {
-    const auto threshold = options_.threshold;
-    if (threshold.count() <= 0) {
+    if (options_.threshold.count() <= 0) {
       changed_.wait(lk);
       continue;
     }
-    const auto interval = std::max(std::chrono::milliseconds(5), threshold / 4);
+    const auto interval = std::max(std::chrono::milliseconds(5), options_.threshold / 4);
     changed_.wait_for(lk, interval);
+    // The settings after the wait (configure() may have changed them), checked under them.
+    const auto threshold = options_.threshold;
+    if (threshold.count() <= 0) continue;
     const bool capture = options_.capture_stack;
+    checking_generation = config_generation;
     lk.unlock();
     check_all(threshold, capture);
     lk.lock();
@@ -125,7 +171,14 @@ void watchdog::monitor() {
 }
 
 void watchdog::check_all(std::chrono::milliseconds threshold, bool capture) {
-  std::vector<watchdog_report> reports;
+  // Under the registry lock: find the stalled shards, pin each (so it outlives the lock) and
+  // signal it. The wait for the captures happens with the lock released, so it never stalls
+  // dump_fibers, new schedulers or sync-mode awaits (B in the runtime review).
+  struct stalled_shard {
+    scheduler* s;
+    watchdog_report r;
+  };
+  std::vector<stalled_shard> stalled;
   {
     std::lock_guard reg(registry_mutex());
     const std::int64_t now = now_ns();
@@ -134,38 +187,63 @@ void watchdog::check_all(std::chrono::milliseconds threshold, bool capture) {
       const std::int64_t started = w.turn_started_ns.load(std::memory_order_relaxed);
       const std::uint64_t turn = w.turn_number.load(std::memory_order_relaxed);
       if (started == 0 || turn == w.reported_turn) continue;
-      const auto stalled = std::chrono::nanoseconds(now - started);
-      if (stalled < threshold) continue;
+      const auto stalled_for = std::chrono::nanoseconds(now - started);
+      if (stalled_for < threshold) continue;
       w.reported_turn = turn;
       watchdog_report r;
       r.shard = s->shard_index;
-      r.stalled_for = std::chrono::duration_cast<std::chrono::milliseconds>(stalled);
+      r.stalled_for = std::chrono::duration_cast<std::chrono::milliseconds>(stalled_for);
       if (!capture) {
-        r.name = "(capture_stack is off: the fiber is not known)";
-      } else {
-        w.capture_state.store(1, std::memory_order_release);
-        ::pthread_kill(s->thread, watchdog_signal());
-        // The stalled thread must get a CPU to run the handler: on a loaded machine that can take a
-        // while, so allow it half a second before reporting without a stack.
-        for (int i = 0; i < 500 && w.capture_state.load(std::memory_order_acquire) != 2; ++i) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
-        if (w.capture_state.load(std::memory_order_acquire) == 2) {
-          r.id = fiber_id(w.capture_id);
-          r.name = w.capture_name[0] != '\0' ? std::string(w.capture_name)
-                   : w.capture_id == 0       ? std::string()
-                                             : std::string(w.capture_is_task ? "task-" : "fiber-") +
-                                             std::to_string(w.capture_id);
-          r.backtrace = symbolize(w.capture_pcs, w.capture_frames);
-        }
-        w.capture_state.store(0, std::memory_order_release);
+        r.name = "the fiber is not known (capture_stack is off)";
+        stalled.push_back({nullptr, std::move(r)});
+        continue;
       }
-      reports.push_back(std::move(r));
+      if (long nr = 0; blocked_in_syscall(w.tid.load(std::memory_order_relaxed), nr)) {
+        r.name = nr >= 0 ? "blocked in system call " + std::to_string(nr) +
+                               ", which balrog does not own; left uninterrupted"
+                         : std::string(
+                               "perhaps in a system call (/proc/self/task/<tid>/syscall "
+                               "is unreadable); left uninterrupted");
+        stalled.push_back({nullptr, std::move(r)});
+        continue;
+      }
+      w.pins.fetch_add(1, std::memory_order_acq_rel);
+      w.capture_state.store(1, std::memory_order_release);
+      ::pthread_kill(s->thread, watchdog_signal());
+      stalled.push_back({s, std::move(r)});
     }
   }
+  std::vector<watchdog_report> reports;
+  for (stalled_shard& st : stalled) {
+    if (st.s != nullptr) {
+      watch_state& w = st.s->watch;
+      // The stalled thread must get a CPU to run the handler: on a loaded machine that can take
+      // a while, so allow it half a second before reporting without a stack.
+      for (int i = 0; i < 500 && w.capture_state.load(std::memory_order_acquire) != 2; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      if (w.capture_state.load(std::memory_order_acquire) == 2) {
+        watchdog_report& r = st.r;
+        r.id = fiber_id(w.capture_id);
+        r.name = w.capture_name[0] != '\0' ? std::string(w.capture_name)
+                 : w.capture_id == 0       ? std::string()
+                                           : std::string(w.capture_is_task ? "task-" : "fiber-") +
+                                           std::to_string(w.capture_id);
+        r.backtrace = symbolize(w.capture_pcs, w.capture_frames);
+      } else {
+        st.r.name = "the fiber is not known (the thread did not answer the watchdog's signal)";
+      }
+      w.capture_state.store(0, std::memory_order_release);
+      w.pins.fetch_sub(1, std::memory_order_acq_rel);  // the last touch of the scheduler
+    }
+    reports.push_back(std::move(st.r));
+  }
+  if (reports.empty()) return;
+  std::lock_guard delivering(delivery_mutex);
   watchdog_options opts;
   {
     std::lock_guard lk(mutex_);
+    if (config_generation != checking_generation) return;  // found under older settings
     opts = options_;
   }
   for (const auto& r : reports) {

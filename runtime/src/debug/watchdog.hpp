@@ -31,6 +31,12 @@ struct watch_state {
   std::uint64_t capture_id = 0;  // 0: no fiber ran
   bool capture_is_task = false;
   char capture_name[64] = {};  // given name, or "" for the default one
+  // > 0 while the watchdog reads this state with the registry lock released (it waits for a
+  // capture); unregister_scheduler waits for 0 before the scheduler may go.
+  std::atomic<int> pins{0};
+  // The kernel's id of the shard's thread (set when it registers): the watchdog reads
+  // /proc/self/task/<tid>/syscall to leave a thread blocked in a system call alone.
+  std::atomic<int> tid{0};
 };
 
 class watchdog {

@@ -77,6 +77,9 @@ void run_offloaded(std::shared_ptr<fiber_task> task) {
   // Fail before the job exists when no wait could succeed, so fn never runs for nothing.
   if (self.cancel_pending()) throw cancelled();
   if (self.scope_deadline.expired()) throw timeout_error();
+  // N in the runtime review: the wait below is refused in coroutine code; refuse before the
+  // job runs for nothing.
+  if (self.coroutine_depth > 0) throw_if_failed(wake_reason::misuse);
   offload_pool::instance().submit(job);
   std::unique_lock lk(job->lock);
   while (!job->done) {

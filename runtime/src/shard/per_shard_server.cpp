@@ -1,10 +1,14 @@
 #include "balrog/per_shard_server.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <exception>
+#include <system_error>
 
 #include "balrog/errors.hpp"
 #include "balrog/runtime.hpp"
+#include "balrog/this_fiber.hpp"
 
 namespace balrog {
 
@@ -33,6 +37,24 @@ void serve_one(const per_shard_server::handler& on_connection, net::stream conn)
   }
 }
 
+// accept() failed for want of a resource that comes back when connections close: out of file
+// descriptors (the process's or the system's) or of kernel memory (H in the runtime review).
+bool out_of_resources(const io_error& e) {
+  const std::error_code& c = e.code();
+  return c == std::errc::too_many_files_open || c == std::errc::too_many_files_open_in_system ||
+         c == std::errc::no_buffer_space || c == std::errc::not_enough_memory;
+}
+
+// Go's http.Server: 5 ms, doubling up to 100 ms (1 s there); the first failure is logged.
+std::chrono::milliseconds next_backoff(std::chrono::milliseconds previous, const io_error& e) {
+  if (previous.count() == 0) {
+    std::fprintf(stderr, "balrog::per_shard_server: accept failed (%s); retrying with back-off\n",
+                 e.what());
+    return std::chrono::milliseconds(5);
+  }
+  return std::min(previous * 2, std::chrono::milliseconds(100));
+}
+
 }  // namespace
 
 per_shard_server::per_shard_server(const net::endpoint& where, handler on_connection,
@@ -53,14 +75,19 @@ per_shard_server::per_shard_server(const net::endpoint& where, handler on_connec
   for (std::size_t i = 0; i < n; ++i) {
     acceptors_.push_back(spawn_on(i,
                                   [s = shards_[i], shared_handler] {
+                                    std::chrono::milliseconds backoff{};
                                     for (;;) {
                                       net::stream conn;
                                       try {
                                         conn = s->listener.accept();
-                                      } catch (const io_error&) {
+                                      } catch (const io_error& e) {
                                         if (!s->listener.is_open()) return;  // stop() closed it
-                                        throw;
+                                        if (!out_of_resources(e)) throw;
+                                        backoff = next_backoff(backoff, e);
+                                        this_fiber::sleep_for(backoff);
+                                        continue;
                                       }
+                                      backoff = {};
                                       s->accepted.fetch_add(1, std::memory_order_relaxed);
                                       spawn([shared_handler, c = std::move(conn)]() mutable {
                                         serve_one(*shared_handler, std::move(c));

@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <string>
@@ -12,6 +13,13 @@
 namespace balrog::detail {
 
 namespace {
+
+// The guard below each stack: 64 KiB of address space (never memory), so a frame larger than
+// a page (a big local array, alloca) cannot jump it into the mapping below, which is often
+// another fiber's stack (G in the runtime review). -fstack-clash-protection, a usage
+// requirement of balrog::runtime, probes every page of a large frame in order, so such a frame
+// faults in the guard; the 64 KiB also covers code built without it for frames up to 64 KiB.
+std::size_t guard_bytes() noexcept { return std::max<std::size_t>(page_size(), 64 << 10); }
 
 std::string max_map_count() {
   std::ifstream in("/proc/sys/vm/max_map_count");
@@ -36,7 +44,7 @@ boost::context::stack_context guarded_stack_pool::allocate() {
     cached_.pop_back();
     return sc;
   }
-  const std::size_t guard = page_size();
+  const std::size_t guard = guard_bytes();
   // MAP_NORESERVE: stacks are committed page by page as they are touched.
   void* base = ::mmap(nullptr, size_ + guard, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
@@ -48,7 +56,7 @@ boost::context::stack_context guarded_stack_pool::allocate() {
     const int err = errno;
     ::munmap(base, size_ + guard);
     throw_errno(
-        err, "balrog: cannot protect a fiber stack's guard page (mprotect; vm.max_map_count is " +
+        err, "balrog: cannot protect a fiber stack's guard (mprotect; vm.max_map_count is " +
                  max_map_count() +
                  " and each guarded stack uses two mappings: use stack_kind::dense for very many "
                  "fibers)");
@@ -73,7 +81,7 @@ stack_facts guarded_stack_pool::facts(const boost::context::stack_context& sc) c
 }
 
 void guarded_stack_pool::unmap(void* sp) const noexcept {
-  const std::size_t guard = page_size();
+  const std::size_t guard = guard_bytes();
   // ASan keeps the poison of the fiber's dead frames in its shadow after munmap; the next
   // mapping at this address (a file, another stack) would inherit it and report false errors.
   sanitizer::unpoison(static_cast<char*>(sp) - size_, size_);

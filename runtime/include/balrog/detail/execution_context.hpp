@@ -80,6 +80,9 @@ class execution_context {
   virtual void suspend_coroutine(std::coroutine_handle<> h, deadline own) noexcept;
   wake_reason last_wake = wake_reason::notified;
   std::coroutine_handle<> pending_resume{};
+  // A chain suspended in a foreign awaitable, completed elsewhere and posted back here
+  // (come_home in detail/coroutine.hpp): the fiber inside balrog::await resumes it.
+  std::coroutine_handle<> homecoming{};
   deadline pending_deadline{};
   // > 0 while this context runs coroutine code. A blocking wait() there would stall every
   // coroutine and fiber of the shard, so it is refused with wake_reason::misuse.
@@ -118,6 +121,9 @@ class execution_context {
   std::atomic<std::uint32_t> state_{running};  // 32-bit: thread contexts futex-wait on it
   std::atomic<bool> cancel_requested_{false};
   int shield_depth_ = 0;  // touched only by the context itself
+  // A plain thread's context (thread_context): try_wake reads this before its claim, since the
+  // thread may return from wait() and exit (freeing this object) as soon as the claim lands.
+  bool is_thread_ = false;
 };
 
 // The context running this code: the current fiber, the coroutine task the loop is running,

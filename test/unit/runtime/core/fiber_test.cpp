@@ -270,3 +270,24 @@ TEST(DetachedDeathTest, AnUnhandledExceptionInADetachedFiberEndsTheProcessNaming
       }),
       "fiber 'orphan' .* unhandled exception: lost");
 }
+
+// Review finding J: a plain thread that wakes a fiber (or lets go of its handle) just as a
+// standalone balrog::run ends must not touch the scheduler after the loop could see its work:
+// the loop finishes and destroys the scheduler at once (ASan/TSan see a late touch).
+TEST(Fiber, WakersOnPlainThreadsDoNotTouchTheSchedulerAfterPublishing) {
+  for (int i = 0; i < 300; ++i) {
+    std::thread waker;
+    balrog::event e;  // outlives run(): only the scheduler's lifetime is under test
+    balrog::run([&] {
+      waker = std::thread([&e] { e.set(); });
+      e.wait();  // woken from the plain thread; run() ends right after
+    });
+    waker.join();
+    std::thread dropper;
+    balrog::run([&] {
+      auto f = balrog::spawn([] { balrog::this_fiber::yield(); });
+      dropper = std::thread([h = std::move(f)]() mutable { h.detach(); });
+    });
+    dropper.join();
+  }
+}

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <coroutine>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <stdexcept>
@@ -15,6 +17,7 @@
 #include "balrog/run.hpp"
 #include "balrog/sleep.hpp"
 #include "balrog/sync/event.hpp"
+#include "balrog/sync/mutex.hpp"
 #include "balrog/task.hpp"
 #include "balrog/this_fiber.hpp"
 
@@ -83,6 +86,52 @@ struct resumed_by_a_thread {
   int await_resume() const noexcept { return 7; }
 };
 
+// A thread that resumes every handle it is given at once: the resume races the awaiting
+// side's await_suspend, as a callback-based library's completion can.
+class resumer {
+ public:
+  resumer() : thread_([this] { loop(); }) {}
+  resumer(const resumer&) = delete;
+  resumer& operator=(const resumer&) = delete;
+  ~resumer() {
+    give({});
+    thread_.join();
+  }
+  void give(std::coroutine_handle<> h) {
+    {
+      std::lock_guard lk(mutex_);
+      queue_.push_back(h);
+    }
+    ready_.notify_one();
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      std::coroutine_handle<> h;
+      {
+        std::unique_lock lk(mutex_);
+        ready_.wait(lk, [this] { return !queue_.empty(); });
+        h = queue_.front();
+        queue_.pop_front();
+      }
+      if (!h) return;
+      h.resume();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::coroutine_handle<>> queue_;
+  std::thread thread_;
+};
+
+struct resumed_at_once {
+  resumer* by;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) { by->give(h); }
+  int await_resume() const noexcept { return 1; }
+};
+
 lazy_value<int> sum_with_balrog_sleep(int a, int b) {
   co_await balrog::sleep_for(2ms);  // a balrog awaitable inside a foreign coroutine
   co_return a + b;
@@ -141,6 +190,111 @@ TEST(Await, AnAwaitableResumedByAnotherThread) {
     EXPECT_EQ(ticks, 3);  // the shard kept running while the foreign wait was pending
   });
   worker.join();
+}
+
+// Review finding A: the driver's completion must be its last touch. A foreign thread resumes
+// the chain at once; the fiber then takes a contended mutex. A late wake from the completion
+// would land on the mutex wait (two owners), and a completer reading the freed driver frame
+// shows under ASan/TSan. Bounded by time so Debug and sanitizer builds finish in seconds.
+TEST(Await, AForeignResumeFollowedAtOnceByAContendedMutexStress) {
+  foreign::resumer by;
+  constexpr long max_iterations = 1'000'000;
+  const auto budget = 3s;
+  long iterations = 0;
+  balrog::run([&] {
+    balrog::mutex m;
+    int inside = 0;
+    bool stop = false;
+    auto hold = [&] {
+      m.lock();
+      EXPECT_EQ(inside++, 0) << "two owners of one mutex";
+      balrog::this_fiber::yield();
+      --inside;
+      m.unlock();
+    };
+    auto rival = balrog::spawn([&] {
+      while (!stop) {
+        hold();
+        balrog::this_fiber::yield();
+      }
+    });
+    auto tasks = balrog::spawn([&] {  // the same through spawn_task (task_done)
+      while (!stop) {
+        balrog::spawn_task([](foreign::resumer& r) -> balrog::task<int> {
+          co_return co_await foreign::resumed_at_once{&r};
+        }(by))
+            .detach();
+        balrog::this_fiber::yield();
+      }
+    });
+    const auto start = balrog::clock::now();
+    while (iterations < max_iterations && balrog::clock::now() - start < budget) {
+      ASSERT_EQ(balrog::await(foreign::resumed_at_once{&by}), 1);
+      hold();
+      ++iterations;
+    }
+    stop = true;
+    rival.join();
+    tasks.join();
+  });
+  EXPECT_GT(iterations, 100);
+}
+
+// Review finding D: a chain resumed by a foreign awaitable on another thread (or by another
+// fiber of the shard) comes home before it goes on: its next balrog await suspends its own
+// fiber or task, on its own thread.
+namespace {
+
+balrog::task<std::thread::id> thread_after_foreign_resume(foreign::resumer& r) {
+  co_await foreign::resumed_at_once{&r};
+  const std::thread::id after_resume = std::this_thread::get_id();
+  co_await balrog::sleep_for(1ms);  // a balrog await right after: binds to the chain's owner
+  EXPECT_EQ(std::this_thread::get_id(), after_resume);
+  co_return after_resume;
+}
+
+// Resumed by whoever calls release(): here, another fiber of the same shard.
+struct parked_handle {
+  std::coroutine_handle<> h;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> c) noexcept { h = c; }
+  void await_resume() const noexcept {}
+};
+
+}  // namespace
+
+TEST(Await, AChainResumedByAnotherThreadComesHome) {
+  foreign::resumer by;
+  balrog::run([&] {
+    const auto home = std::this_thread::get_id();
+    for (int i = 0; i < 50; ++i) {
+      EXPECT_EQ(balrog::await(thread_after_foreign_resume(by)), home);
+      EXPECT_EQ(balrog::spawn_task(thread_after_foreign_resume(by)).join(), home);
+    }
+  });
+}
+
+TEST(Await, AChainResumedByAnotherFiberComesHomeToItsOwnFiber) {
+  balrog::run([] {
+    parked_handle p;
+    balrog::fiber_id seen_after{};
+    auto waiter = balrog::spawn([&] {
+      balrog::await([](parked_handle& ph, balrog::fiber_id& seen) -> balrog::task<void> {
+        co_await ph;
+        co_await balrog::sleep_for(1ms);
+        seen = balrog::this_fiber::id();
+      }(p, seen_after));
+      return balrog::this_fiber::id();
+    });
+    while (!p.h) balrog::this_fiber::yield();
+    auto resumer = balrog::spawn([&] {
+      p.h.resume();  // on this fiber's stack: the chain must go back to `waiter`
+      balrog::this_fiber::sleep_for(5ms);
+    });
+    const balrog::fiber_id waiter_id = waiter.join();
+    resumer.join();
+    EXPECT_EQ(seen_after, waiter_id);
+  });
 }
 
 TEST(Await, StandardAwaitables) {

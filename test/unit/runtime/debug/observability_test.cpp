@@ -1,8 +1,15 @@
 // dump_fibers / list_fibers and the watchdog.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <semaphore.h>
+#include <sys/select.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -56,6 +63,37 @@ bool mentions(const std::vector<std::string>& frames, std::string_view what) {
 }
 
 }  // namespace
+
+// Review finding B: a dump waits for a busy shard with no lock held. Two dumps from fibers of
+// one shard (each suspends while it waits) must not deadlock the shard, and a scheduler
+// started meanwhile on another thread must not wait for them.
+TEST(DumpFibers, TwoDumpsFromOneShardWhileAnotherIsBusyNeitherDeadlockNorStallNewSchedulers) {
+  balrog::set_watchdog({.threshold = 0ms});  // shard 1 stalls on purpose
+  balrog::runtime({.threads = 2}).run([] {
+    std::atomic<bool> busy{true};
+    auto blocker = balrog::spawn_on(1, [&] {
+      while (busy.load()) std::this_thread::sleep_for(1ms);  // blocks shard 1's thread
+    });
+    balrog::this_fiber::sleep_for(5ms);
+    auto dump = [] { return balrog::list_fibers().size(); };
+    auto a = balrog::spawn(dump);
+    auto b = balrog::spawn(dump);
+    balrog::this_fiber::sleep_for(50ms);  // both dumps are waiting for shard 1 now
+    std::chrono::steady_clock::duration new_scheduler_took{};
+    std::thread other([&] {
+      const auto start = std::chrono::steady_clock::now();
+      balrog::run([] {});
+      new_scheduler_took = std::chrono::steady_clock::now() - start;
+    });
+    other.join();
+    EXPECT_LT(new_scheduler_took, 300ms);
+    EXPECT_GE(a.join(), 1U);
+    EXPECT_GE(b.join(), 1U);
+    busy = false;
+    blocker.join();
+  });
+  balrog::set_watchdog({});
+}
 
 TEST(DumpFibers, ListsEveryFiberWithStateWaitAndBacktrace) {
   balrog::runtime({.threads = 2}).run([] {
@@ -153,10 +191,53 @@ TEST(Watchdog, WithoutStackCaptureStillReportsTheStall) {
                         .hook =
                             [&](const balrog::watchdog_report& r) {
                               EXPECT_TRUE(r.backtrace.empty());
+                              // Not "no fiber is running": the main fiber is, unnamed here.
+                              EXPECT_FALSE(r.id);
+                              EXPECT_EQ(r.name, "the fiber is not known (capture_stack is off)");
                               ++reports;
                             },
                         .capture_stack = false});
   balrog::run([] { observability_test_spin(150ms); });
   balrog::set_watchdog({});
   EXPECT_EQ(reports, 1);
+}
+
+// Section 3 of the runtime issue: the watchdog never changes what the code it watches does.
+// Unrewritten code on a fiber blocks its shard in a foreign system call (most code has no
+// EINTR loop); the stall is reported, and the call completes as it would without balrog.
+TEST(Watchdog, NeverInterruptsABlockingSystemCallItDoesNotOwn) {
+  std::atomic<int> reports{0};
+  balrog::set_watchdog({.threshold = 20ms,
+                        .print = false,
+                        .hook = [&](const balrog::watchdog_report&) { ++reports; }});
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  sem_t sem;
+  ::sem_init(&sem, 0, 0);
+  balrog::run([&] {
+    timeval tv{0, 150'000};
+    fd_set in;
+    FD_ZERO(&in);
+    FD_SET(p[0], &in);
+    EXPECT_EQ(::select(p[0] + 1, &in, nullptr, nullptr, &tv), 0) << std::strerror(errno);
+    pollfd pfd{p[0], POLLIN, 0};
+    EXPECT_EQ(::poll(&pfd, 1, 150), 0) << std::strerror(errno);
+    timespec ts{0, 150'000'000};
+    EXPECT_EQ(::nanosleep(&ts, nullptr), 0) << std::strerror(errno);
+    std::thread poster([&] {
+      std::this_thread::sleep_for(150ms);
+      ::sem_post(&sem);
+      std::this_thread::sleep_for(150ms);
+      EXPECT_EQ(::write(p[1], "x", 1), 1);
+    });
+    EXPECT_EQ(::sem_wait(&sem), 0) << std::strerror(errno);
+    char c = 0;
+    EXPECT_EQ(::read(p[0], &c, 1), 1) << std::strerror(errno);
+    poster.join();
+  });
+  balrog::set_watchdog({});
+  ::sem_destroy(&sem);
+  ::close(p[0]);
+  ::close(p[1]);
+  EXPECT_GE(reports, 1);
 }

@@ -1,10 +1,15 @@
 // Shards: spawn_on, no migration, cross-shard synchronization, the SO_REUSEPORT server.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdlib>
 #include <set>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -208,4 +213,71 @@ TEST(PerShardServer, OutsideARuntimeIsAUsageError) {
   EXPECT_THROW(
       balrog::per_shard_server(balrog::net::endpoint::loopback(0), [](balrog::net::stream) {}),
       balrog::usage_error);
+}
+
+namespace {
+
+// UBSan (the asan preset) vets a (dynamic type, static type) pair the first time it meets it
+// by reading the vtable through a pipe(2) (sanitizer_common's IsAccessibleMemoryRange). With no
+// descriptor free that probe fails, and a live object is reported as "does not point to an
+// object of type ..." (this test once failed so, on the running fiber's own context in
+// wait_for_fd). So the child first goes through what it and the acceptor do while descriptors
+// are out, with descriptors to spare: a connection accepted, served to its end (`served`
+// counts the handlers that returned) and read with a deadline, a sleep, and an io_error thrown
+// and inspected by its code (what the acceptor meets).
+void meet_the_types_while_descriptors_are_free(const balrog::net::endpoint& server,
+                                               const std::atomic<int>& served) {
+  {
+    auto warm = balrog::net::connect(server, 2s);
+    warm.write_all("hi");
+    if (warm.read_exact(2, 5s) != "hi") std::_Exit(5);
+  }
+  // The handler returns when it reads our close; its fiber ends before the loop runs us again.
+  while (served.load() == 0) balrog::this_fiber::sleep_for(1ms);
+  try {
+    throw balrog::io_error(std::make_error_code(std::errc::too_many_files_open), "warm-up");
+  } catch (const balrog::io_error& e) {
+    if (e.code() != std::errc::too_many_files_open || *e.what() == '\0') std::_Exit(6);
+  }
+}
+
+}  // namespace
+
+// Review finding H: an acceptor that runs out of file descriptors backs off and retries; the
+// connection waiting in the backlog is served once descriptors are free again. Runs in a child
+// process (a death test), whose descriptor table it fills.
+TEST(PerShardServer, AcceptorSurvivesRunningOutOfFileDescriptors) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        rlimit lim{};
+        ::getrlimit(RLIMIT_NOFILE, &lim);
+        lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, 256);
+        ::setrlimit(RLIMIT_NOFILE, &lim);
+        balrog::runtime({.threads = 1}).run([] {
+          std::atomic<int> served{0};
+          balrog::per_shard_server server(balrog::net::endpoint::loopback(0),
+                                          [&served](balrog::net::stream c) {
+                                            std::array<std::byte, 16> buf{};
+                                            while (auto n = c.read_some(buf)) {
+                                              c.write_all(std::span(buf).first(n));
+                                            }
+                                            ++served;
+                                          });
+          meet_the_types_while_descriptors_are_free(server.local_endpoint(), served);
+          std::vector<int> hogs;
+          for (int fd; (fd = ::dup(0)) >= 0;) hogs.push_back(fd);
+          ::close(hogs.back());  // one left, for the client's socket
+          hogs.pop_back();
+          auto client = balrog::net::connect(server.local_endpoint(), 2s);
+          balrog::this_fiber::sleep_for(50ms);  // the acceptor meets EMFILE, backs off, retries
+          for (int fd : hogs) ::close(fd);
+          client.write_all("ok");
+          const bool echoed = client.read_exact(2, 5s) == "ok";
+          server.stop();
+          std::_Exit(echoed ? 0 : 3);
+        });
+        std::_Exit(4);
+      },
+      ::testing::ExitedWithCode(0), "accept failed.*retrying with back-off");
 }
