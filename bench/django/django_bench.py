@@ -165,6 +165,23 @@ class Postgres:
             raise SystemExit("restarting PostgreSQL failed:\n" + r.stdout + r.stderr)
         with open(os.path.join(self.dir, "data", "postmaster.pid")) as f:
             self.pid = int(f.readline())
+        self.bouncer_env, self.bouncer_pid = None, None
+
+    def start_pgbouncer(self, cpu, pool_size):
+        """PgBouncer (session mode, pool_size server connections) in front of the cluster: what
+        stock Django's users put there when every request opens a connection (CONN_MAX_AGE 0).
+        The environment that points libpq at it."""
+        r = subprocess.run(pinned(cpu, [str(ROOT / "scripts" / "pg-cluster"), "pgbouncer",
+                                        self.dir, "--mode", "session", "--pool-size",
+                                        str(pool_size)]),
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise SystemExit("pg-cluster pgbouncer failed:\n" + r.stdout + r.stderr)
+        ci = dict(kv.split("=", 1) for kv in r.stdout.split())
+        with open(os.path.join(self.dir, "pgbouncer-session", "pgbouncer.pid")) as f:
+            self.bouncer_pid = int(f.read())
+        self.bouncer_env = {"PGHOST": ci["host"], "PGPORT": ci["port"]}
+        return self.bouncer_env
 
     def query(self, sql):
         r = subprocess.run([PG_BIN + "/psql", "-X", "-At", "-F", " ", "-c", sql],
@@ -183,13 +200,15 @@ class Postgres:
 class Server:
     """One server process (a master and one worker) pinned to the server CPU."""
 
-    def __init__(self, kind, env, cpu, logdir, ws_clients, client_cpu):
+    def __init__(self, kind, env, cpu, logdir, ws_clients, client_cpu, bouncer_env=None):
         self.kind = kind
         self.ws = None
         self.port = free_port()
         self.prefix = "%s-%s-" % (kind, secrets.token_hex(3))
         bind = "127.0.0.1:%d" % self.port
         env = dict(env)
+        if bouncer_env and kind != "balrog-backend":  # psycopg2, a connection per request
+            env.update(bouncer_env)
         if kind.startswith("balrog"):
             if kind == "balrog-backend":
                 env["FOOD_DELIVERY_DB_ENGINE"] = "balrog.django.db.backends.postgresql"
@@ -329,6 +348,7 @@ def side_cpu_seconds(pg, server, kitchen):
     """CPU seconds so far of what shares the client CPU: PostgreSQL (its exited backends
     included), the kitchen, the WebSocket clients, and wrk (a waited-for child of ours)."""
     return {"postgres": reaped_cpu_seconds(pg.pid),
+            "pgbouncer": tree_cpu_seconds(pg.bouncer_pid) if pg.bouncer_pid else 0.0,
             "kitchen": tree_cpu_seconds(kitchen.pid),
             "ws_clients": tree_cpu_seconds(server.ws.pid) if server.ws else 0.0,
             "wrk": sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), f)
@@ -405,6 +425,10 @@ def main():
     p.add_argument("--servers", nargs="+", choices=list(SERVERS), help="only these servers")
     p.add_argument("--logdir", help="keep the servers' logs here (default: a temporary folder)")
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--db", choices=["pgbouncer", "direct"], default="pgbouncer",
+                   help="how the psycopg2 servers (stock Django, CONN_MAX_AGE 0) reach "
+                   "PostgreSQL: through PgBouncer (default) or straight, a backend fork per "
+                   "request (balrog-backend always connects straight: its pool keeps them)")
     p.add_argument("--conn-max-age", help="FOOD_DELIVERY_CONN_MAX_AGE for every server")
     p.add_argument("--kitchen-delay", type=float, default=KITCHEN_DELAY,
                    help="seconds the kitchen takes per order (default %(default)s)")
@@ -456,8 +480,14 @@ def main():
         if not wait_http(kport, "/health", 30, kitchen):
             raise SystemExit("the kitchen did not start")
         env["KITCHEN_URL"] = "http://127.0.0.1:%d/orders" % kport
+        bouncer_env = None
+        if args.db == "pgbouncer":
+            # A server connection per client connection in flight (session mode), and some.
+            bouncer_env = pg.start_pgbouncer(client_cpu, args.connections + 50)
+            log("PgBouncer (session mode) on %s for the psycopg2 servers" % bouncer_env["PGPORT"])
         for k in kinds:
-            servers[k] = Server(k, env, server_cpu, logdir, args.ws_clients, client_cpu)
+            servers[k] = Server(k, env, server_cpu, logdir, args.ws_clients, client_cpu,
+                                bouncer_env)
             log("%s listening on %d (pid %d)" % (k, servers[k].port, servers[k].proc.pid))
         for k in kinds:  # warm-up (imports, first connections), discarded
             run_wrk(servers[k], args.warm_up_connections or args.connections, 1, client_cpu)
@@ -508,7 +538,7 @@ def main():
                        "rounds": args.rounds, "balrog_server": SERVERS[b],
                        "wrong_rounds": wrong, "pinning": pinning,
                        "seconds_per_round": args.seconds,
-                       "kitchen_delay_ms": args.kitchen_delay * 1e3}
+                       "kitchen_delay_ms": args.kitchen_delay * 1e3, "db": args.db}
                 if m == "rps":
                     rec["cpu_per_request_ratio"] = ratios["cpu"]
                     rec["p99_ratio"] = ratios["p99"]
