@@ -14,13 +14,19 @@ side by side and measured in alternating rounds (the order rotates each round):
   gevent            gunicorn -k gevent, psycopg2 patched with psycogreen (post_fork hook)
   gthread           gunicorn -k gthread --threads 32
 
+Database: the psycopg2 servers (stock Django, CONN_MAX_AGE 0: a connection per request) go
+through PgBouncer in session mode (--db direct: straight, a PostgreSQL backend fork per request,
+which made the shared CPU the limit); balrog-backend connects straight (its pool keeps them).
+
 Load: wrk -t1 -c200 --latency with orders.lua (a real CSRF token from GET /, sent as cookie and
 X-CSRFToken; the customer cookie cycles through the WebSocket clients' keys). The server runs
-pinned to the first CPU, everything else (wrk, PostgreSQL, the kitchen, the WebSocket clients)
-to the second. Measured per round: 2xx responses per second, wrk's p99 latency, and the server's
+pinned to the first CPU, everything else (wrk, PostgreSQL, PgBouncer, the kitchen, the WebSocket
+clients) to the second. Measured per round: 2xx responses per second, wrk's p99 latency, and the server's
 CPU time (utime + stime of its process tree, /proc/<pid>/stat) from wrk's start until the server
 is quiet again, per order it inserted (the orders wrk abandoned at its end included: every one
-is complete, none half done at either end).
+is complete, none half done at either end). Logged too: the CPU per order of what shares the
+second CPU (PostgreSQL with its exited backends, PgBouncer, the kitchen, the WebSocket clients,
+wrk).
 
 Correctness, checked every round: the rows the round inserted are between the 2xx responses
 and the 2xx responses plus the requests wrk abandoned in flight when its time was up (the server
@@ -451,7 +457,8 @@ def main():
         log(notes[-1])
     cpus = sorted(os.sched_getaffinity(0))
     server_cpu, client_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
-    pinning = ("server CPU %s; wrk, PostgreSQL, the kitchen and the WebSocket clients CPU %s"
+    pinning = ("server CPU %s; wrk, PostgreSQL, PgBouncer, the kitchen and the WebSocket "
+               "clients CPU %s"
                % (server_cpu, client_cpu)) if server_cpu is not None else "none (one CPU)"
     logdir = args.logdir or tempfile.mkdtemp(prefix="balrog-bench-django-logs-")
     os.makedirs(logdir, exist_ok=True)
