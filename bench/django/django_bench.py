@@ -22,8 +22,8 @@ Load: wrk -t1 -c200 --latency with orders.lua (a real CSRF token from GET /, sen
 X-CSRFToken; the customer cookie cycles through the WebSocket clients' keys). The server runs
 pinned to the first CPU, everything else (wrk, PostgreSQL, PgBouncer, the kitchen, the WebSocket
 clients) to the second. Measured per round: 2xx responses per second, wrk's p99 latency, and
-the server's CPU time (utime + stime of its process tree, /proc/<pid>/stat) from wrk's start until the server
-is quiet again, per order it inserted (the orders wrk abandoned at its end included: every one
+the server's CPU time (utime + stime of its process tree, /proc/<pid>/stat) from wrk's start
+until the server is quiet again, per order it inserted (the orders wrk abandoned at its end included: every one
 is complete, none half done at either end). Logged too: the CPU per order of what shares the
 second CPU (PostgreSQL with its exited backends, PgBouncer, the kitchen, the WebSocket clients,
 wrk).
