@@ -21,12 +21,12 @@ which made the shared CPU the limit); balrog-backend connects straight (its pool
 Load: wrk -t1 -c200 --latency with orders.lua (a real CSRF token from GET /, sent as cookie and
 X-CSRFToken; the customer cookie cycles through the WebSocket clients' keys). The server runs
 pinned to the first CPU, everything else (wrk, PostgreSQL, PgBouncer, the kitchen, the WebSocket
-clients) to the second. Measured per round: 2xx responses per second, wrk's p99 latency, and
-the server's CPU time (utime + stime of its process tree, /proc/<pid>/stat) from wrk's start
-until the server is quiet again, per order it inserted (the orders wrk abandoned at its end included: every one
-is complete, none half done at either end). Logged too: the CPU per order of what shares the
-second CPU (PostgreSQL with its exited backends, PgBouncer, the kitchen, the WebSocket clients,
-wrk).
+clients) to the second. Measured per round: 2xx responses per second, wrk's p99 latency, and the
+server's CPU time (utime + stime of its process tree, /proc/<pid>/stat) from wrk's start until
+the server is quiet again, per order it inserted (the orders wrk abandoned at its end included:
+every one is complete, none half done at either end). Logged too: the CPU per order of what
+shares the second CPU (PostgreSQL with its exited backends, PgBouncer, the kitchen, the
+WebSocket clients, wrk).
 
 Correctness, checked every round: the rows the round inserted are between the 2xx responses
 and the 2xx responses plus the requests wrk abandoned in flight when its time was up (the server
