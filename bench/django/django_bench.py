@@ -14,13 +14,19 @@ side by side and measured in alternating rounds (the order rotates each round):
   gevent            gunicorn -k gevent, psycopg2 patched with psycogreen (post_fork hook)
   gthread           gunicorn -k gthread --threads 32
 
+Database: the psycopg2 servers (stock Django, CONN_MAX_AGE 0: a connection per request) go
+through PgBouncer in session mode (--db direct: straight, a PostgreSQL backend fork per request,
+which made the shared CPU the limit); balrog-backend connects straight (its pool keeps them).
+
 Load: wrk -t1 -c200 --latency with orders.lua (a real CSRF token from GET /, sent as cookie and
 X-CSRFToken; the customer cookie cycles through the WebSocket clients' keys). The server runs
-pinned to the first CPU, everything else (wrk, PostgreSQL, the kitchen, the WebSocket clients)
-to the second. Measured per round: 2xx responses per second, wrk's p99 latency, and the server's
-CPU time (utime + stime of its process tree, /proc/<pid>/stat) from wrk's start until the server
-is quiet again, per order it inserted (the orders wrk abandoned at its end included: every one
-is complete, none half done at either end).
+pinned to the first CPU, everything else (wrk, PostgreSQL, PgBouncer, the kitchen, the WebSocket
+clients) to the second. Measured per round: 2xx responses per second, wrk's p99 latency, and the
+server's CPU time (utime + stime of its process tree, /proc/<pid>/stat) from wrk's start until
+the server is quiet again, per order it inserted (the orders wrk abandoned at its end included:
+every one is complete, none half done at either end). Logged too: the CPU per order of what
+shares the second CPU (PostgreSQL with its exited backends, PgBouncer, the kitchen, the
+WebSocket clients, wrk).
 
 Correctness, checked every round: the rows the round inserted are between the 2xx responses
 and the 2xx responses plus the requests wrk abandoned in flight when its time was up (the server
@@ -37,6 +43,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -127,6 +134,18 @@ def tree_cpu_seconds(pid):
     return total / tick
 
 
+def reaped_cpu_seconds(pid):
+    """tree_cpu_seconds(pid) plus the CPU of its children that exited and were waited for
+    (cutime + cstime): PostgreSQL's backends, one per connection, come and go."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        reaped = int(fields[13]) + int(fields[14])  # cutime, cstime (fields 16, 17)
+    except (OSError, IndexError, ValueError):
+        reaped = 0
+    return tree_cpu_seconds(pid) + reaped / os.sysconf("SC_CLK_TCK")
+
+
 class Postgres:
     def __init__(self, cpu):
         self.dir = tempfile.mkdtemp(prefix="balrog-bench-django-")
@@ -150,6 +169,25 @@ class Postgres:
         r = subprocess.run(pinned(cpu, cmd), capture_output=True, text=True, timeout=120)
         if r.returncode != 0:
             raise SystemExit("restarting PostgreSQL failed:\n" + r.stdout + r.stderr)
+        with open(os.path.join(self.dir, "data", "postmaster.pid")) as f:
+            self.pid = int(f.readline())
+        self.bouncer_env, self.bouncer_pid = None, None
+
+    def start_pgbouncer(self, cpu, pool_size):
+        """PgBouncer (session mode, pool_size server connections) in front of the cluster: what
+        stock Django's users put there when every request opens a connection (CONN_MAX_AGE 0).
+        The environment that points libpq at it."""
+        r = subprocess.run(pinned(cpu, [str(ROOT / "scripts" / "pg-cluster"), "pgbouncer",
+                                        self.dir, "--mode", "session", "--pool-size",
+                                        str(pool_size)]),
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise SystemExit("pg-cluster pgbouncer failed:\n" + r.stdout + r.stderr)
+        ci = dict(kv.split("=", 1) for kv in r.stdout.split())
+        with open(os.path.join(self.dir, "pgbouncer-session", "pgbouncer.pid")) as f:
+            self.bouncer_pid = int(f.read())
+        self.bouncer_env = {"PGHOST": ci["host"], "PGPORT": ci["port"]}
+        return self.bouncer_env
 
     def query(self, sql):
         r = subprocess.run([PG_BIN + "/psql", "-X", "-At", "-F", " ", "-c", sql],
@@ -168,13 +206,15 @@ class Postgres:
 class Server:
     """One server process (a master and one worker) pinned to the server CPU."""
 
-    def __init__(self, kind, env, cpu, logdir, ws_clients, client_cpu):
+    def __init__(self, kind, env, cpu, logdir, ws_clients, client_cpu, bouncer_env=None):
         self.kind = kind
         self.ws = None
         self.port = free_port()
         self.prefix = "%s-%s-" % (kind, secrets.token_hex(3))
         bind = "127.0.0.1:%d" % self.port
         env = dict(env)
+        if bouncer_env and kind != "balrog-backend":  # psycopg2, a connection per request
+            env.update(bouncer_env)
         if kind.startswith("balrog"):
             if kind == "balrog-backend":
                 env["FOOD_DELIVERY_DB_ENGINE"] = "balrog.django.db.backends.postgresql"
@@ -310,14 +350,27 @@ def settle(pg, server, seconds=30.0):
     return False
 
 
-def one_round(server, pg, args, server_cpu, client_cpu):
+def side_cpu_seconds(pg, server, kitchen):
+    """CPU seconds so far of what shares the client CPU: PostgreSQL (its exited backends
+    included), the kitchen, the WebSocket clients, and wrk (a waited-for child of ours)."""
+    return {"postgres": reaped_cpu_seconds(pg.pid),
+            "pgbouncer": tree_cpu_seconds(pg.bouncer_pid) if pg.bouncer_pid else 0.0,
+            "kitchen": tree_cpu_seconds(kitchen.pid),
+            "ws_clients": tree_cpu_seconds(server.ws.pid) if server.ws else 0.0,
+            "wrk": sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), f)
+                       for f in ("ru_utime", "ru_stime"))}
+
+
+def one_round(server, pg, args, server_cpu, client_cpu, kitchen):
     since = int(pg.query("SELECT coalesce(max(id), 0) FROM delivery_order")[0][0])
+    side0 = side_cpu_seconds(pg, server, kitchen)
     cpu0 = tree_cpu_seconds(server.proc.pid)
     w = run_wrk(server, args.connections, args.seconds, client_cpu)
     settle(pg, server)
     # Until the server is quiet: the orders wrk abandoned are finished and counted too, so no
     # order is half done at either end (a round starts on a quiet server).
     cpu1 = tree_cpu_seconds(server.proc.pid)
+    side1 = side_cpu_seconds(pg, server, kitchen)
     rows = pg.query("SELECT customer, id, status FROM delivery_order WHERE id > %d" % since)
     accepted = {(c, int(i)) for c, i, s in rows if s == "accepted"}
     check = {"rows": len(rows), "ok_2xx": w["ok"], "non_2xx": w["other"],
@@ -345,9 +398,11 @@ def one_round(server, pg, args, server_cpu, client_cpu):
         if got != expected or closed:
             wrong.append("WebSocket: %d missing, %d unexpected, %d clients closed"
                          % (len(expected - got), len(got - expected), closed))
+    side = {k: round(1e3 * (side1[k] - side0[k]) / len(rows), 3) if rows else None
+            for k in side0}  # ms per order (the harness's own psql calls are in postgres)
     sample = {"rps": w["ok"] / w["seconds"], "p99": w["p99"],
               "cpu": 1e3 * (cpu1 - cpu0) / len(rows) if rows else None,
-              "check": check, "wrong": wrong}
+              "check": check, "wrong": wrong, "client_cpu_per_request": side}
     p99_text = "%.0f" % w["p99"] if w["p99"] else "?"
     cpu_text = "%.2f" % sample["cpu"] if sample["cpu"] else "?"
     log("%s: %.0f 2xx/s, p99 %s ms, %s ms CPU/request, rows %d, 2xx %d, abandoned %d%s%s"
@@ -355,6 +410,8 @@ def one_round(server, pg, args, server_cpu, client_cpu):
            len(rows), w["ok"], check["abandoned"],
            ", WebSocket %d/%d" % (check["ws_received"], check["ws_expected"])
            if server.ws else "", "; WRONG: " + "; ".join(wrong) if wrong else ""))
+    log("%s: client CPU per request (ms): %s" % (server.kind, ", ".join(
+        "%s %.2f" % (k, v) for k, v in side.items() if v is not None)))
     return sample
 
 
@@ -374,6 +431,13 @@ def main():
     p.add_argument("--servers", nargs="+", choices=list(SERVERS), help="only these servers")
     p.add_argument("--logdir", help="keep the servers' logs here (default: a temporary folder)")
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--db", choices=["pgbouncer", "direct"], default="pgbouncer",
+                   help="how the psycopg2 servers (stock Django, CONN_MAX_AGE 0) reach "
+                   "PostgreSQL: through PgBouncer (default) or straight, a backend fork per "
+                   "request (balrog-backend always connects straight: its pool keeps them)")
+    p.add_argument("--conn-max-age", help="FOOD_DELIVERY_CONN_MAX_AGE for every server")
+    p.add_argument("--kitchen-delay", type=float, default=KITCHEN_DELAY,
+                   help="seconds the kitchen takes per order (default %(default)s)")
     args = p.parse_args()
     if args.quick:
         args.rounds = min(args.rounds, 1)
@@ -393,7 +457,8 @@ def main():
         log(notes[-1])
     cpus = sorted(os.sched_getaffinity(0))
     server_cpu, client_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
-    pinning = ("server CPU %s; wrk, PostgreSQL, the kitchen and the WebSocket clients CPU %s"
+    pinning = ("server CPU %s; wrk, PostgreSQL, PgBouncer, the kitchen and the WebSocket "
+               "clients CPU %s"
                % (server_cpu, client_cpu)) if server_cpu is not None else "none (one CPU)"
     logdir = args.logdir or tempfile.mkdtemp(prefix="balrog-bench-django-logs-")
     os.makedirs(logdir, exist_ok=True)
@@ -407,6 +472,8 @@ def main():
         env["PYTHONPATH"] = os.pathsep.join([package, str(APP)])
         env.pop("DJANGO_SETTINGS_MODULE", None)
         env["DJANGO_SETTINGS_MODULE"] = "fooddelivery.settings"
+        if args.conn_max_age is not None:
+            env["FOOD_DELIVERY_CONN_MAX_AGE"] = args.conn_max_age
         log("PostgreSQL up; migrating")
         subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=str(APP),
                        env=env, check=True, timeout=120)
@@ -414,14 +481,20 @@ def main():
         klog = open(os.path.join(logdir, "kitchen.log"), "w")
         kitchen = subprocess.Popen(pinned(client_cpu, [PYTHON, str(APP / "kitchen.py"), "--bind",
                                                        "127.0.0.1:%d" % kport, "--delay",
-                                                       str(KITCHEN_DELAY)]),
+                                                       str(args.kitchen_delay)]),
                                    env=env, stdout=klog, stderr=subprocess.STDOUT)
         procs.append(kitchen)
         if not wait_http(kport, "/health", 30, kitchen):
             raise SystemExit("the kitchen did not start")
         env["KITCHEN_URL"] = "http://127.0.0.1:%d/orders" % kport
+        bouncer_env = None
+        if args.db == "pgbouncer":
+            # A server connection per client connection in flight (session mode), and some.
+            bouncer_env = pg.start_pgbouncer(client_cpu, args.connections + 50)
+            log("PgBouncer (session mode) on %s for the psycopg2 servers" % bouncer_env["PGPORT"])
         for k in kinds:
-            servers[k] = Server(k, env, server_cpu, logdir, args.ws_clients, client_cpu)
+            servers[k] = Server(k, env, server_cpu, logdir, args.ws_clients, client_cpu,
+                                bouncer_env)
             log("%s listening on %d (pid %d)" % (k, servers[k].port, servers[k].proc.pid))
         for k in kinds:  # warm-up (imports, first connections), discarded
             run_wrk(servers[k], args.warm_up_connections or args.connections, 1, client_cpu)
@@ -431,7 +504,8 @@ def main():
         for r in range(args.rounds):
             order = kinds[r % len(kinds):] + kinds[:r % len(kinds)]
             for k in order:
-                samples[k].append(one_round(servers[k], pg, args, server_cpu, client_cpu))
+                samples[k].append(one_round(servers[k], pg, args, server_cpu, client_cpu,
+                                             kitchen))
     finally:
         for s in servers.values():
             s.terminate()
@@ -449,7 +523,8 @@ def main():
         return [s[metric] for s in samples[k] if s[metric] is not None]
 
     def checks(k):
-        return [dict(s["check"], wrong=s["wrong"]) for s in samples[k]]
+        return [dict(s["check"], wrong=s["wrong"],
+                     client_cpu_per_request_ms=s["client_cpu_per_request"]) for s in samples[k]]
 
     for b, bside in BALROG_SIDES.items():
         if b not in samples:
@@ -470,7 +545,7 @@ def main():
                        "rounds": args.rounds, "balrog_server": SERVERS[b],
                        "wrong_rounds": wrong, "pinning": pinning,
                        "seconds_per_round": args.seconds,
-                       "kitchen_delay_ms": KITCHEN_DELAY * 1e3}
+                       "kitchen_delay_ms": args.kitchen_delay * 1e3, "db": args.db}
                 if m == "rps":
                     rec["cpu_per_request_ratio"] = ratios["cpu"]
                     rec["p99_ratio"] = ratios["p99"]

@@ -4,6 +4,7 @@
   FOOD_DELIVERY_DB_ENGINE   the database backend: django.db.backends.postgresql (Django's
                             own, on psycopg2, which balrog.patch() makes cooperative; the
                             default) or balrog.django.db.backends.postgresql (on balrog.pg)
+  FOOD_DELIVERY_CONN_MAX_AGE  Django's CONN_MAX_AGE: seconds, or "none" (forever); default 0
   KITCHEN_URL               where orders go (default http://127.0.0.1:8001/orders)
   FOOD_DELIVERY_WS_KEY      the cookie naming a customer's WebSocket; it must match
                             balrog-wsgi's --ws-key (default "customer")
@@ -57,6 +58,9 @@ DATABASES = {
         "PASSWORD": os.environ.get("PGPASSWORD", ""),
         "HOST": os.environ.get("PGHOST", ""),
         "PORT": os.environ.get("PGPORT", ""),
+        # Django's own setting (seconds a connection is kept; 0: one per request, None: forever)
+        "CONN_MAX_AGE": (None if os.environ.get("FOOD_DELIVERY_CONN_MAX_AGE") == "none"
+                         else int(os.environ.get("FOOD_DELIVERY_CONN_MAX_AGE", "0"))),
         # manage.py test: one test database per backend, so both can run side by side
         "TEST": {"NAME": "test_food_delivery_" + (
             "balrog" if os.environ.get("FOOD_DELIVERY_DB_ENGINE", "").startswith("balrog")

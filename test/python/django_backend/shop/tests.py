@@ -446,6 +446,32 @@ class ConnectionLifeTests(TransactionTestCase):
             connection.settings_dict["CONN_MAX_AGE"] = 0
             connection.close()
 
+    @unittest.skipUnless(BALROG, "balrog's pool")
+    def test_the_default_pool_lends_more_than_ten_connections(self):
+        # OPTIONS["pool"] without max_size: DEFAULT_POOL_MAX_SIZE (64), not balrog.pg.Pool's 10,
+        # so that a busy worker's requests (each holding its connection to its end) do not
+        # queue behind ten connections.
+        from balrog.django.db.backends.postgresql.base import DEFAULT_POOL_MAX_SIZE
+
+        self.assertEqual(DEFAULT_POOL_MAX_SIZE, 64)
+        params = dict(connection.get_connection_params(), pool={"timeout": 0.5})
+        params.pop("pipeline", None)  # each borrows its connection now
+        wrapper = type(connections["default"])(dict(connection.settings_dict),
+                                               alias="default_pool_test")
+        borrowed = []
+        try:
+            for _ in range(DEFAULT_POOL_MAX_SIZE):  # a pool of 10 times out on the 11th
+                borrowed.append(wrapper.get_new_connection(params))
+            pool = borrowed[0]._pool
+            self.assertEqual(pool.stats()["open"], DEFAULT_POOL_MAX_SIZE)
+            with self.assertRaises(balrog.pg.PoolTimeout):  # full: waits 0.5 s, then fails
+                wrapper.get_new_connection(params)
+        finally:
+            for conn in borrowed:
+                conn.close()
+            if borrowed:
+                borrowed[0]._pool.close()
+
     def test_a_time_zone_change_stays_with_its_connection(self):
         with override_settings(USE_TZ=False, TIME_ZONE="Asia/Tokyo"):
             with connection.cursor() as cur:

@@ -8,7 +8,12 @@ unusable. OPTIONS:
 
 - ``"pool"``: True (the default), False (plain connections, closed where Django closes
   them), or a dict of balrog.pg.Pool options: min_size, max_size, timeout, max_lifetime,
-  max_idle. Without max_lifetime, a positive CONN_MAX_AGE is the pool's max_lifetime: no
+  max_idle. max_size defaults to DEFAULT_POOL_MAX_SIZE (64), not balrog.pg.Pool's 10: a
+  request holds its connection from its first query to its end (waits on other services
+  included), so the pool's size caps the requests in flight that use the database, and 10
+  would queue most of a busy worker's requests; 64 stays under PostgreSQL's default
+  max_connections (100) for one worker (several: size it so that they all fit). Without
+  max_lifetime, a positive CONN_MAX_AGE is the pool's max_lifetime: no
   connection is used longer than CONN_MAX_AGE.
 - ``"pipeline"``: True makes the statements that Django runs in autocommit mode (outside
   transactions) share one connection per thread, where balrog.pg pipelines the statements of
@@ -37,6 +42,9 @@ from .features import DatabaseFeatures
 from .introspection import DatabaseIntrospection
 from .operations import DatabaseOperations
 from .schema import DatabaseSchemaEditor
+
+# The pool's max_size when OPTIONS["pool"] names none (see the module's docstring).
+DEFAULT_POOL_MAX_SIZE = 64
 
 __all__ = ["DatabaseWrapper", "Database"]
 
@@ -100,6 +108,7 @@ class DatabaseWrapper(_stock.DatabaseWrapper):
             connection = Database.connect(**params)
         else:
             options = {} if pool is True else dict(pool)
+            options.setdefault("max_size", DEFAULT_POOL_MAX_SIZE)
             max_age = self.settings_dict.get("CONN_MAX_AGE")
             if max_age and "max_lifetime" not in options:
                 options["max_lifetime"] = float(max_age)
