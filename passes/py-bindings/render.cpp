@@ -47,7 +47,7 @@ std::string docstring(const std::string& doc, const std::string& indent) {
 
 std::string args(const std::vector<parameter>& params) {
   std::string out;
-  for (const parameter& p : params) out += ", pybind11::arg(" + literal(p.name) + ")";
+  for (const parameter& p : params) out += ", py::arg(" + literal(p.name) + ")";
   return out;
 }
 

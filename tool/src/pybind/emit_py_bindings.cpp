@@ -13,7 +13,7 @@
 #include <llvm/Support/Path.h>
 
 #include "compile_flags.hpp"
-#include "generated_file.hpp"
+#include "generated_file.hpp"  // spelled_include, real
 #include "py-bindings/py_bindings.hpp"
 #include "suppressions.hpp"
 
@@ -184,8 +184,8 @@ int run_emit_py_bindings(const clang::tooling::CompilationDatabase& db,
                        "; the module is empty",
                    pb::pass_name});
   }
-  const std::string text =
-      format_generated(pb::render_module(req.module_name, all), results.front().path, req.cpp_path);
+  // Not formatted (a build artifact, never committed): the text is what render_module wrote.
+  const std::string text = pb::render_module(req.module_name, all);
   if (std::string error = atomic_write(req.cpp_path, text, true); !error.empty()) {
     printer.print({req.cpp_path, 0, 0, severity::error, error, ""});
     return 2;
