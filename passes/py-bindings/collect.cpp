@@ -9,6 +9,7 @@
 #include <llvm/ADT/StringExtras.h>
 #include <llvm/ADT/StringSet.h>
 
+#include <map>
 #include <optional>
 
 #include "py-bindings/py_bindings.hpp"
@@ -18,6 +19,8 @@ namespace balrog::gen::py_bindings {
 namespace {
 
 bool marked(const clang::Decl* d) {
+  if (const auto* ft = llvm::dyn_cast<clang::FunctionTemplateDecl>(d)) d = ft->getTemplatedDecl();
+  if (const auto* ct = llvm::dyn_cast<clang::ClassTemplateDecl>(d)) d = ct->getTemplatedDecl();
   for (const clang::Decl* r : d->redecls()) {
     for (const auto* a : r->specific_attrs<clang::AnnotateAttr>()) {
       if (a->getAnnotation() == export_annotation) return true;
@@ -102,7 +105,7 @@ class collector {
       }
       if (!in_main_file(d)) continue;
       if (const auto* rd = llvm::dyn_cast<clang::CXXRecordDecl>(d)) {
-        if (rd->isThisDeclarationADefinition()) {
+        if (rd->isThisDeclarationADefinition() && !rd->getDescribedClassTemplate()) {
           check_members(rd);
           if (marked(rd) && !suppressed(rd)) add_record(rd);
         }
@@ -162,7 +165,7 @@ class collector {
   }
 
   std::string cxx_name(clang::QualType t) const {
-    return clang::TypeName::getFullyQualifiedName(t, ctx_, policy_, true);
+    return clang::TypeName::getFullyQualifiedName(t, ctx_, policy_, false);
   }
 
   // The Python annotation of `t` (no references, no cv), or an error text in `why`.

@@ -1,6 +1,8 @@
 // py-bindings: the pybind11 module's source and the .pyi stub.
 #include <llvm/ADT/StringExtras.h>
 
+#include <map>
+
 #include "py-bindings/py_bindings.hpp"
 
 namespace balrog::gen::py_bindings {

@@ -29,7 +29,7 @@ BALROG_EXPORT plain not_exported();
 BALROG_EXPORT void feel(mood m);
 // CHECK: error: parameter 'm' of 'bad::feel' has unsupported type 'bad::mood': enum 'bad::mood' is not exported (mark it BALROG_EXPORT)
 BALROG_EXPORT std::list<int> listed();
-// CHECK: error: 'bad::listed' returns unsupported type 'std::list<int>': 'std::list<int>' is not exported
+// CHECK: error: 'bad::listed' returns unsupported type 'std::list<int>': 'std::list' is not exported
 BALROG_EXPORT void shared(std::shared_ptr<int> p);
 // CHECK: error: parameter 'p' of 'bad::shared' has unsupported type 'std::shared_ptr<int>'
 BALROG_EXPORT void letter(char c);
