@@ -336,7 +336,7 @@ class collector {
       clang::QualType t = p->getType();
       if (t->isLValueReferenceType() && !t.getNonReferenceType().isConstQualified()) {
         error(p, "parameter '" + param.name + "' of " + what + " has type '" +
-                     t.getAsString(policy_) +
+                     cxx_name(t) +
                      "': a non-const reference cannot be passed from Python (the change would "
                      "not be seen); take it by value or const reference");
         ok = false;
@@ -347,7 +347,7 @@ class collector {
       auto py = python_type(value, true, why);
       if (!py) {
         error(p, "parameter '" + param.name + "' of " + what + " has unsupported type '" +
-                     t.getAsString(policy_) + "': " + why);
+                     cxx_name(t) + "': " + why);
         ok = false;
         continue;
       }
@@ -368,7 +368,7 @@ class collector {
       const auto* spec = llvm::dyn_cast<clang::ClassTemplateSpecializationDecl>(rrd);
       result = spec->getTemplateArgs()[0].getAsType();
       if (result->isReferenceType()) {
-        error(fd, what + " returns '" + fd->getReturnType().getAsString(policy_) +
+        error(fd, what + " returns '" + cxx_name(fd->getReturnType()) +
                       "': a task of a reference cannot be returned to Python");
         return;
       }
@@ -381,7 +381,7 @@ class collector {
       auto py = python_type(value, true, why);
       if (!py) {
         error(fd, what + " returns unsupported type '" +
-                      fd->getReturnType().getAsString(policy_) + "': " + why);
+                      cxx_name(fd->getReturnType()) + "': " + why);
         return;
       }
       f.result = {*py == "str" ? "std::string" : cxx_name(value), *py};
@@ -467,7 +467,7 @@ class collector {
       if (!py) {
         if (why.empty()) why = "const and reference fields cannot be assigned from Python";
         error(fd, "field '" + fname + "' of " + what + " has unsupported type '" +
-                      t.getAsString(policy_) + "': " + why);
+                      cxx_name(t) + "': " + why);
         ok = false;
         continue;
       }

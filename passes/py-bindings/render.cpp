@@ -71,6 +71,7 @@ std::string render_module(const std::string& name, const module& m) {
       "// while the calling greenlet waits in the hub (balrog::python::await_fiber for\n"
       "// blocking-style functions, await_task for coroutines). See docs/python.md.\n"
       "#include <pybind11/chrono.h>\n"
+      "#include <pybind11/eval.h>\n"
       "#include <pybind11/pybind11.h>\n"
       "#include <pybind11/stl.h>\n\n"
       "#include <cstddef>\n"

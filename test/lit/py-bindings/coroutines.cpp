@@ -2,8 +2,8 @@
 // (balrog::python::await_task); a coroutine lambda that takes the arguments by value owns
 // them in its frame. Each also gets an asyncio twin, <name>_async (balrog.run_sync).
 // RUN: rm -rf %t && mkdir -p %t
-// RUN: %balrog_gen --emit-py-bindings %t/m.cpp --emit-pyi %t/m.pyi --py-module m %s -- %balrog_std_flags -I %S/../../../pybridge/include 2>&1 \
-// RUN:   | FileCheck %s --check-prefix=MESSAGES --allow-empty --implicit-check-not="{{warning|error}}:"
+// RUN: %balrog_gen --emit-py-bindings %t/m.cpp --emit-pyi %t/m.pyi --py-module m %s -- %balrog_std_flags -I %S -I %S/../../../pybridge/include 2>&1 \
+// RUN:   | count 0
 // RUN: FileCheck %s --input-file=%t/m.cpp
 // RUN: FileCheck %s --check-prefix=PYI --input-file=%t/m.pyi
 // RUN: clang++-16 -fsyntax-only %balrog_std_flags %pybind_flags -I %S %t/m.cpp

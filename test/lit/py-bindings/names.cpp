@@ -4,7 +4,7 @@
 // RUN: %balrog_gen --emit-py-bindings %t/m.cpp --py-module m %s -- %balrog_std_flags -I %S/../../../pybridge/include 2>%t/stderr; test $? = 2
 // RUN: FileCheck %s --input-file=%t/stderr
 // RUN: test ! -e %t/m.cpp
-// RUN: %balrog_gen --emit-py-bindings %t/m.cpp --py-module m %s -- %balrog_std_flags -I %S/../../../pybridge/include -DBROKEN 2>&1 | FileCheck %s --check-prefix=BROKEN
+// RUN: not %balrog_gen --emit-py-bindings %t/m.cpp --py-module m %s -- %balrog_std_flags -I %S/../../../pybridge/include -DBROKEN 2>&1 | FileCheck %s --check-prefix=BROKEN
 // RUN: test ! -e %t/m.cpp
 // RUN: not %balrog_gen --emit-py-bindings %t/m.cpp --py-module 1bad %s -- %balrog_std_flags 2>&1 | FileCheck %s --check-prefix=MODULE
 #pragma once

@@ -87,8 +87,9 @@ def test_the_hub_runs_while_a_call_waits():
 
     t = balrog.spawn(ticker)
     pyb_demo.nap(datetime.timedelta(milliseconds=200))
+    returned = time.monotonic()
     t.join()
-    assert len(ticks) == 5
+    assert len([tick for tick in ticks if tick < returned]) == 5
 
 
 def test_coroutine_function_from_greenlets_and_asyncio():
