@@ -70,11 +70,10 @@ const clang::CXXRecordDecl* exported_base(const clang::CXXRecordDecl* rd) {
 }
 
 const char* const python_keywords[] = {
-    "False",  "None",   "True",    "and",      "as",   "assert", "async",  "await",
-    "break",  "class",  "continue", "def",     "del",  "elif",   "else",   "except",
-    "finally", "for",   "from",    "global",   "if",   "import", "in",     "is",
-    "lambda", "nonlocal", "not",   "or",       "pass", "raise",  "return", "try",
-    "while",  "with",   "yield"};
+    "False", "None",     "True",  "and",    "as",   "assert", "async",  "await",    "break",
+    "class", "continue", "def",   "del",    "elif", "else",   "except", "finally",  "for",
+    "from",  "global",   "if",    "import", "in",   "is",     "lambda", "nonlocal", "not",
+    "or",    "pass",     "raise", "return", "try",  "while",  "with",   "yield"};
 
 bool is_python_keyword(llvm::StringRef name) {
   for (const char* k : python_keywords) {
@@ -117,13 +116,15 @@ class collector {
       } else if (const auto* fd = llvm::dyn_cast<clang::FunctionDecl>(d)) {
         add_function(fd);
       } else if (llvm::isa<clang::FunctionTemplateDecl>(d)) {
-        error(d, "'" + qualified(d) + "' is a function template: py-bindings exports only "
-                  "functions with concrete types; export a non-template wrapper");
+        error(d, "'" + qualified(d) +
+                     "' is a function template: py-bindings exports only "
+                     "functions with concrete types; export a non-template wrapper");
       } else if (llvm::isa<clang::ClassTemplateDecl>(d)) {
         error(d, "'" + qualified(d) + "' is a class template: py-bindings exports only classes");
       } else {
-        error(d, "'" + qualified(d) + "' cannot be exported: py-bindings exports functions, "
-                  "structs, enums and exception classes");
+        error(d, "'" + qualified(d) +
+                     "' cannot be exported: py-bindings exports functions, "
+                     "structs, enums and exception classes");
       }
     }
   }
@@ -188,7 +189,8 @@ class collector {
           break;
       }
       if (bt->isInteger()) return "int";
-      if (bt->getKind() == clang::BuiltinType::Float || bt->getKind() == clang::BuiltinType::Double ||
+      if (bt->getKind() == clang::BuiltinType::Float ||
+          bt->getKind() == clang::BuiltinType::Double ||
           bt->getKind() == clang::BuiltinType::LongDouble) {
         return "float";
       }
@@ -220,15 +222,17 @@ class collector {
           return std::nullopt;
         }
         if (is_std(rd, "basic_string_view") && !top) {
-          why = "std::string_view is supported only as a parameter or result, not inside "
-                "another type (it would refer to memory nobody owns)";
+          why =
+              "std::string_view is supported only as a parameter or result, not inside "
+              "another type (it would refer to memory nobody owns)";
           return std::nullopt;
         }
         return "str";
       }
       if (is_std(rd, "vector")) {
         const clang::QualType e = arg(0).getCanonicalType();
-        if (const auto* et = e->getAs<clang::EnumType>(); et != nullptr && is_std(et->getDecl(), "byte")) {
+        if (const auto* et = e->getAs<clang::EnumType>();
+            et != nullptr && is_std(et->getDecl(), "byte")) {
           out_.uses_bytes = true;
           return "bytes";
         }
@@ -252,7 +256,8 @@ class collector {
         std::vector<std::string> parts;
         for (const clang::TemplateArgument& pack : spec->getTemplateArgs()[0].pack_elements()) {
           const clang::QualType a = pack.getAsType().getCanonicalType();
-          if (const clang::CXXRecordDecl* m = a->getAsCXXRecordDecl(); m != nullptr && is_std(m, "monostate")) {
+          if (const clang::CXXRecordDecl* m = a->getAsCXXRecordDecl();
+              m != nullptr && is_std(m, "monostate")) {
             parts.push_back("None");
             continue;
           }
@@ -288,15 +293,17 @@ class collector {
       if (m->isImplicit()) continue;
       if (const auto* inner = llvm::dyn_cast<clang::CXXRecordDecl>(m)) {
         if (marked(inner) && !suppressed(inner)) {
-          error(inner, "'" + qualified(inner) + "' is a nested class: py-bindings exports "
-                       "classes of namespaces only");
+          error(inner, "'" + qualified(inner) +
+                           "' is a nested class: py-bindings exports "
+                           "classes of namespaces only");
         }
         continue;
       }
       if (marked(m) && !suppressed(m) &&
           (llvm::isa<clang::CXXMethodDecl>(m) || llvm::isa<clang::FunctionTemplateDecl>(m))) {
-        error(m, "'" + qualified(m) + "' is a member function: py-bindings does not export "
-                 "member functions yet; export a free function that takes the object");
+        error(m, "'" + qualified(m) +
+                     "' is a member function: py-bindings does not export "
+                     "member functions yet; export a free function that takes the object");
       }
     }
   }
@@ -335,8 +342,7 @@ class collector {
       ok = check_name(p, param.name) && ok;
       clang::QualType t = p->getType();
       if (t->isLValueReferenceType() && !t.getNonReferenceType().isConstQualified()) {
-        error(p, "parameter '" + param.name + "' of " + what + " has type '" +
-                     cxx_name(t) +
+        error(p, "parameter '" + param.name + "' of " + what + " has type '" + cxx_name(t) +
                      "': a non-const reference cannot be passed from Python (the change would "
                      "not be seen); take it by value or const reference");
         ok = false;
@@ -380,8 +386,8 @@ class collector {
       std::string why;
       auto py = python_type(value, true, why);
       if (!py) {
-        error(fd, what + " returns unsupported type '" +
-                      cxx_name(fd->getReturnType()) + "': " + why);
+        error(fd,
+              what + " returns unsupported type '" + cxx_name(fd->getReturnType()) + "': " + why);
         return;
       }
       f.result = {*py == "str" ? "std::string" : cxx_name(value), *py};
@@ -399,8 +405,9 @@ class collector {
       return;
     }
     if (!llvm::isa<clang::NamespaceDecl, clang::TranslationUnitDecl>(ed->getDeclContext())) {
-      error(ed, "'" + qualified(ed) + "' is a nested enum: py-bindings exports enums of "
-                "namespaces only");
+      error(ed, "'" + qualified(ed) +
+                    "' is a nested enum: py-bindings exports enums of "
+                    "namespaces only");
       return;
     }
     bool ok = check_name(ed, e.name);
@@ -435,8 +442,9 @@ class collector {
       return;
     }
     if (rd->getNumBases() != 0) {
-      error(rd, what + " has base classes: py-bindings exports plain structs (and exception "
-                "classes derived from std::exception)");
+      error(rd, what +
+                    " has base classes: py-bindings exports plain structs (and exception "
+                    "classes derived from std::exception)");
       return;
     }
     record r;
@@ -461,13 +469,12 @@ class collector {
       ok = check_name(fd, fname) && ok;
       const clang::QualType t = fd->getType();
       std::string why;
-      auto py = (t->isReferenceType() || t.isConstQualified())
-                    ? std::nullopt
-                    : python_type(t, false, why);
+      auto py = (t->isReferenceType() || t.isConstQualified()) ? std::nullopt
+                                                               : python_type(t, false, why);
       if (!py) {
         if (why.empty()) why = "const and reference fields cannot be assigned from Python";
-        error(fd, "field '" + fname + "' of " + what + " has unsupported type '" +
-                      cxx_name(t) + "': " + why);
+        error(fd, "field '" + fname + "' of " + what + " has unsupported type '" + cxx_name(t) +
+                      "': " + why);
         ok = false;
         continue;
       }

@@ -39,8 +39,8 @@ struct type_text {
 };
 
 struct parameter {
-  std::string name;  // Python name (the C++ one, or argN)
-  type_text type;    // by value: the binding owns it while the fiber runs
+  std::string name;                 // Python name (the C++ one, or argN)
+  type_text type;                   // by value: the binding owns it while the fiber runs
   bool by_value_in_callee = false;  // the callee takes it by value (std::move it there)
 };
 

@@ -63,11 +63,10 @@ std::string spelled_include(clang::CompilerInstance& ci, const std::string& out_
   return best.empty() ? relative(file, out_dir) : best;
 }
 
-
 // Formats `code` the way the project that owns `style_source` formats its code (its
 // .clang-format, else LLVM style): the output is committed, and checked with clang-format.
 std::string format_generated(const std::string& code, const std::string& style_source,
-                   const std::string& out_path) {
+                             const std::string& out_path) {
   llvm::Expected<clang::format::FormatStyle> found =
       clang::format::getStyle("file", style_source, "LLVM");
   clang::format::FormatStyle style = clang::format::getLLVMStyle();

@@ -23,6 +23,6 @@ std::string spelled_include(clang::CompilerInstance& ci, const std::string& out_
 // Formats `code` the way the project that owns `style_source` formats its code (its
 // .clang-format, else LLVM style).
 std::string format_generated(const std::string& code, const std::string& style_source,
-                   const std::string& out_path);
+                             const std::string& out_path);
 
 }  // namespace balrog::gen

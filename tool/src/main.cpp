@@ -22,8 +22,8 @@
 #include "merge.hpp"
 #include "output.hpp"
 #include "pass.hpp"
-#include "runner.hpp"
 #include "pybind/emit_py_bindings.hpp"
+#include "runner.hpp"
 #include "shims/emit_shims.hpp"
 #include "unified_diff.hpp"
 
@@ -219,8 +219,7 @@ class configuration_cache {
       if (info == nullptr) {
         first_error_ = passes_origin + ": unknown pass '" + p + "' (see --list-passes)";
       } else if (info->make == nullptr) {
-        first_error_ =
-            passes_origin + ": pass '" + p + "' does not rewrite files; run it with " +
+        first_error_ = passes_origin + ": pass '" + p + "' does not rewrite files; run it with " +
                        (p == "py-bindings" ? "--emit-py-bindings" : "--emit-shims");
       }
     }
@@ -285,7 +284,8 @@ int main(int argc, const char** argv) {
     if (!llvm::sys::fs::is_regular_file(s)) return usage_error(s + ": no such file");
   }
   if (!emit_py_bindings.empty()) {
-    if (!emit_shims.empty()) return usage_error("--emit-shims and --emit-py-bindings cannot be combined");
+    if (!emit_shims.empty())
+      return usage_error("--emit-shims and --emit-py-bindings cannot be combined");
     return run_emit_py_bindings(parser->getCompilations(), sources,
                                 {py_module, emit_py_bindings, emit_pyi},
                                 parser->getArgumentsAdjuster(), find_resource_dir(exe), printer);

@@ -96,13 +96,13 @@ int run_emit_py_bindings(const clang::tooling::CompilationDatabase& db,
                          const std::vector<std::string>& headers, const py_bindings_request& req,
                          const clang::tooling::ArgumentsAdjuster& extra_args,
                          const std::string& resource_dir, const diagnostic_printer& printer) {
-  if (req.module_name.empty() || !llvm::all_of(req.module_name, [](char c) {
-        return llvm::isAlnum(c) || c == '_';
-      }) || llvm::isDigit(req.module_name.front())) {
-    printer.print({"", 0, 0, severity::error,
-                   "--py-module: give the module's name, a Python identifier (got '" +
-                       req.module_name + "')",
-                   ""});
+  if (req.module_name.empty() ||
+      !llvm::all_of(req.module_name, [](char c) { return llvm::isAlnum(c) || c == '_'; }) ||
+      llvm::isDigit(req.module_name.front())) {
+    printer.print(
+        {"", 0, 0, severity::error,
+         "--py-module: give the module's name, a Python identifier (got '" + req.module_name + "')",
+         ""});
     return 2;
   }
   const std::string out_dir = [&] {
@@ -143,10 +143,10 @@ int run_emit_py_bindings(const clang::tooling::CompilationDatabase& db,
                      "no compile command for this header (give -p <build dir> or -- <flags>)", ""});
       status = 2;
     } else if (r.parse_errors > 0) {
-      printer.print({r.path, 0, 0, severity::error,
-                     std::to_string(r.parse_errors) +
-                         " error(s) while parsing: no bindings were written",
-                     ""});
+      printer.print(
+          {r.path, 0, 0, severity::error,
+           std::to_string(r.parse_errors) + " error(s) while parsing: no bindings were written",
+           ""});
       status = 2;
     }
     for (const pb::message& m : r.messages) {
@@ -177,11 +177,10 @@ int run_emit_py_bindings(const clang::tooling::CompilationDatabase& db,
     for (const pb::message& m : clashes) print(m);
     return 2;
   }
-  if (all.exceptions.empty() && all.enums.empty() && all.records.empty() &&
-      all.functions.empty()) {
+  if (all.exceptions.empty() && all.enums.empty() && all.records.empty() && all.functions.empty()) {
     printer.print({"", 0, 0, severity::warning,
-                   "found no declaration marked BALROG_EXPORT in " + llvm::join(all.includes, ", ") +
-                       "; the module is empty",
+                   "found no declaration marked BALROG_EXPORT in " +
+                       llvm::join(all.includes, ", ") + "; the module is empty",
                    pb::pass_name});
   }
   // Not formatted (a build artifact, never committed): the text is what render_module wrote.
@@ -191,8 +190,7 @@ int run_emit_py_bindings(const clang::tooling::CompilationDatabase& db,
     return 2;
   }
   if (!req.pyi_path.empty()) {
-    if (std::string error =
-            atomic_write(req.pyi_path, pb::render_stub(req.module_name, all), true);
+    if (std::string error = atomic_write(req.pyi_path, pb::render_stub(req.module_name, all), true);
         !error.empty()) {
       printer.print({req.pyi_path, 0, 0, severity::error, error, ""});
       return 2;

@@ -22,8 +22,8 @@
 #include <map>
 
 #include "compile_flags.hpp"
-#include "generated_file.hpp"
 #include "coro-shims/coro_shims.hpp"
+#include "generated_file.hpp"
 #include "suppressions.hpp"
 
 namespace balrog::gen {
@@ -206,7 +206,8 @@ int run_emit_shims(const clang::tooling::CompilationDatabase& db,
                        "; the header declares no shims",
                    cs::pass_name});
   }
-  const std::string text = format_generated(cs::render(sources, shims), order.front()->path, out_path);
+  const std::string text =
+      format_generated(cs::render(sources, shims), order.front()->path, out_path);
   if (std::string error = atomic_write(out_path, text, true); !error.empty()) {
     printer.print({out_path, 0, 0, severity::error, error, ""});
     return 2;
