@@ -37,11 +37,12 @@ BALROG_EXPORT void letter(char c);
 BALROG_EXPORT void with_default(int n = 3);
 // CHECK: warning: the default argument of parameter 'n' of 'bad::with_default' is not carried to Python
 
+// Members are checked before fields.
 struct BALROG_EXPORT holder {
   int* raw;
-  // CHECK: error: field 'raw' of 'bad::holder' has unsupported type 'int *'
   BALROG_EXPORT void method();
   // CHECK: error: 'bad::holder::method' is a member function: py-bindings does not export member functions yet
+  // CHECK: error: field 'raw' of 'bad::holder' has unsupported type 'int *'
 };
 
 template <class T>
@@ -49,6 +50,7 @@ BALROG_EXPORT T identity(T t);
 // CHECK: error: 'bad::identity' is a function template
 
 BALROG_EXPORT void lambda(int from);
+// CHECK: error: 'bad::lambda': 'lambda' is a Python keyword
 // CHECK: error: 'from': 'from' is a Python keyword
 }  // namespace bad
 // CHECK: m.cpp: error: no bindings were written (see the errors above) [py-bindings]
