@@ -12,6 +12,10 @@ const std::vector<pass_info>& all_passes() {
       {"sync-types", "rewrite std::mutex, std::condition_variable and friends to balrog's twins",
        &make_sync_types},
       {"coro-shims", "emit blocking-style wrappers of coroutine APIs (with --emit-shims)", nullptr},
+      {"py-bindings",
+       "emit a pybind11 module and .pyi stub of BALROG_EXPORT declarations (with "
+       "--emit-py-bindings)",
+       nullptr},
   };
   return passes;
 }

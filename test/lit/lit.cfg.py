@@ -23,6 +23,12 @@ config.substitutions.append(("%runtime_include", config.runtime_include_dir))
 config.substitutions.append(("%repo_root", os.path.dirname(os.path.dirname(config.test_source_root))))
 config.substitutions.append(("%llvm_include", os.path.join(os.path.dirname(config.llvm_tools_dir), "include")))
 config.substitutions.append(("%python", python))
+# py-bindings: what compiles a generated module (pybind11 and Python headers, the bridge's).
+import sysconfig
+repo_root = os.path.dirname(os.path.dirname(config.test_source_root))
+config.substitutions.append(("%pybind_flags", "-I%s -I%s -isystem %s" % (
+    os.path.join(repo_root, "pybridge", "include"), config.runtime_include_dir,
+    sysconfig.get_paths()["include"])))
 config.substitutions.append(("%clang_apply_replacements",
                              os.path.join(config.llvm_tools_dir, "clang-apply-replacements")))
 for tool in ("FileCheck", "not", "count"):

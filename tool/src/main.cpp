@@ -22,6 +22,7 @@
 #include "merge.hpp"
 #include "output.hpp"
 #include "pass.hpp"
+#include "pybind/emit_py_bindings.hpp"
 #include "runner.hpp"
 #include "shims/emit_shims.hpp"
 #include "unified_diff.hpp"
@@ -84,6 +85,17 @@ cl::opt<std::string> shims_namespace("shims-namespace", cl::value_desc("ns"),
                                      cl::desc("coro-shims: put the wrappers in this namespace "
                                               "(default: the functions' own namespaces)"),
                                      cl::cat(category));
+cl::opt<std::string> emit_py_bindings(
+    "emit-py-bindings", cl::value_desc("out.cpp"),
+    cl::desc("py-bindings: write a pybind11 module of the declarations marked BALROG_EXPORT in "
+             "the input headers to <out.cpp> (needs --py-module)"),
+    cl::cat(category));
+cl::opt<std::string> emit_pyi("emit-pyi", cl::value_desc("out.pyi"),
+                              cl::desc("py-bindings: also write the module's stub to <out.pyi>"),
+                              cl::cat(category));
+cl::opt<std::string> py_module("py-module", cl::value_desc("name"),
+                               cl::desc("py-bindings: the Python module's name"),
+                               cl::cat(category));
 enum class color_mode { auto_, always, never };
 cl::opt<color_mode> color("use-color", cl::desc("Colour diagnostics (like clang-tidy's)"),
                           cl::init(color_mode::auto_),
@@ -207,8 +219,8 @@ class configuration_cache {
       if (info == nullptr) {
         first_error_ = passes_origin + ": unknown pass '" + p + "' (see --list-passes)";
       } else if (info->make == nullptr) {
-        first_error_ =
-            passes_origin + ": pass '" + p + "' does not rewrite files; run it with --emit-shims";
+        first_error_ = passes_origin + ": pass '" + p + "' does not rewrite files; run it with " +
+                       (p == "py-bindings" ? "--emit-py-bindings" : "--emit-shims");
       }
     }
     if (!c.header_filter.empty()) {
@@ -270,6 +282,16 @@ int main(int argc, const char** argv) {
   }
   for (const std::string& s : sources) {
     if (!llvm::sys::fs::is_regular_file(s)) return usage_error(s + ": no such file");
+  }
+  if (!emit_py_bindings.empty()) {
+    if (!emit_shims.empty())
+      return usage_error("--emit-shims and --emit-py-bindings cannot be combined");
+    return run_emit_py_bindings(parser->getCompilations(), sources,
+                                {py_module, emit_py_bindings, emit_pyi},
+                                parser->getArgumentsAdjuster(), find_resource_dir(exe), printer);
+  }
+  if (!emit_pyi.empty() || !py_module.empty()) {
+    return usage_error("--emit-pyi and --py-module go with --emit-py-bindings");
   }
   if (!emit_shims.empty()) {
     return run_emit_shims(parser->getCompilations(), sources, emit_shims, shims_namespace,
