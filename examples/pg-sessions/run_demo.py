@@ -15,7 +15,7 @@ few transactions (a PK select and an update of its own row) with think time, aga
 that gives them 20 connections. The plain libpq code on a std::thread per session through
 PgBouncer in transaction mode (20 server connections) vs the same code on balrog::compat, one
 thread, multiplexed onto 20 server connections (bench_pg_mux_sessions, built with the target
-of that name). The programs' own output goes to the log named at the end.
+of that name). The programs' own output goes to <build>/pg-sessions-demo.log.
 
 What is measured, from outside the program: peak RSS (wait4's ru_maxrss), the peak number of
 OS threads of the process and of server connections (sampled every few milliseconds from
