@@ -13,7 +13,9 @@ bootstrap:
 
 # Part 1: 10,000 clients, fibers vs threads (examples/demo). Part 2: a sync libpq program
 # rewritten by balrog-gen, sync vs balrog against a PostgreSQL it starts (examples/pg-sessions);
-# it needs balrog-gen, and is skipped, saying so, when that or the example does not build.
+# it needs balrog-gen, and is skipped, saying so, when that or the example does not build; then
+# many short sessions on 20 server connections (issue 11 §5 at demo scale): threads + PgBouncer vs
+# balrog multiplexed (bench_pg_mux_sessions; that half is skipped, saying so, without it).
 # Part 3: stock Django (examples/food-delivery) under wrk, balrog-wsgi vs gunicorn gevent and
 # gthread, in under a minute (bench/django/demo.py): a table, and a PNG plot whose path it
 # prints; build output and diagnostics go to build/release/django-demo/.
@@ -21,6 +23,7 @@ demo: bootstrap
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release --target balrog_demo
 	@part2=yes; cmake --build --preset release --target pg_sessions || part2=no; \
+	cmake --build --preset release --target bench_pg_mux_sessions || true; \
 	build/release/examples/demo/balrog_demo || exit 1; \
 	if [ $$part2 = yes ]; then \
 	  /usr/bin/python3 examples/pg-sessions/run_demo.py --build build/release; \

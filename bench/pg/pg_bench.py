@@ -16,7 +16,8 @@ one answered). Clients, one process per measured run:
            blocking-style balrog::await(conn.query...) (no pool);
   pgbench  pgbench -n -M prepared -j 1 -c N -T S -f <script>: one client thread, like balrog;
   libpq    bench_pg_client --mode libpq: N threads, each a blocking PGconn and PQexecPrepared;
-  asyncpg  asyncpg_client.py: N coroutines, N connections, default asyncio loop.
+  asyncpg  asyncpg_client.py (bench/pg/asyncpg_peer.py): uvloop, a pool of N, N tasks each
+           holding one connection, fetchval (asyncpg's statement cache: prepared).
 and, for pipelining, 100 fibers sharing ONE balrog connection, pipelined (the default) vs
 connect_options{.pipeline = false} (statements take turns).
 
@@ -66,7 +67,7 @@ CONCURRENCY = [1, 10, 100]
 PEERS = {
     "pgbench": "pgbench -M prepared -j 1 (one thread)",
     "libpq": "blocking libpq, one thread per connection",
-    "asyncpg": "asyncpg, one coroutine per connection",
+    "asyncpg": "asyncpg on uvloop, one task per pooled connection",
 }
 
 

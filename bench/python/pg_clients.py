@@ -9,8 +9,9 @@ Closed loops: each caller sends its next query when the previous one answered. T
 share the connections the way each library does it:
   balrog           balrog.pg, 100 greenlets; caller i uses autocommit connection i % 10 (the
                    statements of greenlets sharing a connection are pipelined);
-  asyncpg          asyncpg.create_pool(10), 100 tasks, pool.fetchval (acquire per query), on
-                   uvloop;
+  asyncpg          bench/pg/asyncpg_peer.py (shared with area `pg`): uvloop, create_pool(10),
+                   100 tasks, pool.fetchval per query (acquire, query, asyncpg's reset
+                   script on release: two round trips per query);
   psycopg2-gevent  psycopg2 with psycogreen's gevent wait callback, 100 greenlets, a gevent queue
                    of 10 connections (acquire per query);
   psycopg3-async   psycopg.AsyncConnection, 100 tasks, an asyncio queue of 10 connections
@@ -22,7 +23,9 @@ Prints "queries Q seconds S cpu_s C connect_s X" (cpu_s: this process over the c
 import argparse
 import random
 import resource
+import sys
 import time
+from pathlib import Path
 
 SELECT1 = "SELECT 1"
 PK_DOLLAR = "SELECT abalance FROM pgbench_accounts WHERE aid = $1"
@@ -95,37 +98,13 @@ def run_balrog(args):
 
 
 def run_asyncpg(args):
-    import asyncio
+    # The one asyncpg peer of every benchmark (bench/pg/asyncpg_peer.py): uvloop, a pool of
+    # --connections; with more callers than connections, pool.fetchval per query.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pg"))
+    import asyncpg_peer
 
-    import asyncpg
-    import uvloop
-
-    ci = dict(kv.split("=", 1) for kv in args.conninfo.split())
-
-    async def main():
-        t = time.monotonic()
-        pool = await asyncpg.create_pool(host=ci["host"], port=int(ci["port"]), user=ci["user"],
-                                         database=ci["dbname"], min_size=args.connections,
-                                         max_size=args.connections)
-        connect_s = time.monotonic() - t
-        w = Window(args)
-
-        async def caller(i):
-            rnd = random.Random(i)
-            while not w.stop:
-                if args.query == "select1":
-                    await pool.fetchval(SELECT1)
-                else:
-                    await pool.fetchval(PK_DOLLAR, rnd.randint(1, ACCOUNTS))
-                w.completed += 1
-
-        tasks = [asyncio.create_task(caller(i)) for i in range(args.clients)]
-        await w.measure_async(connect_s)
-        await asyncio.gather(*tasks)
-        await pool.close()
-
-    uvloop.install()
-    asyncio.run(main())
+    asyncpg_peer.run(args.conninfo, args.query, args.clients, args.connections, args.warm_up,
+                     args.seconds, args.loop)
 
 
 def run_psycopg2_gevent(args):
@@ -218,6 +197,8 @@ def main():
     p.add_argument("--connections", type=int, default=10)
     p.add_argument("--warm-up", type=float, default=1.0)
     p.add_argument("--seconds", type=float, default=3.0)
+    p.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop",
+                   help="asyncpg only: its event loop")
     DRIVERS[p.parse_args().driver](p.parse_args())
 
 

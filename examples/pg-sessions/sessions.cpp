@@ -37,7 +37,7 @@ struct totals {
   long failed = 0;
   long transfers = 0;
   long bad_sums = 0;
-  std::set<std::thread::id> threads;  // the threads the sessions ran on
+  std::set<pid_t> threads;  // the OS threads the sessions ran on (gettid: not a fiber id)
 };
 
 // One command with text parameters; the result if its status is `expected`, else nullptr (and
@@ -124,7 +124,7 @@ void session(const char* conninfo, int id, int accounts, totals& t) {
   t.failed += failed;
   t.transfers += transfers;
   t.bad_sums += bad_sums;
-  t.threads.insert(std::this_thread::get_id());
+  t.threads.insert(::gettid());
 }
 
 // A fresh table of `accounts` accounts, initial_balance each.
