@@ -21,7 +21,10 @@ previous one on its slot answered), requests/s counted over S seconds after a wa
                 curl_easy_perform on its own handle.
 at N = 1 and N = 256 requests in flight. Compat: 1,000 fibers of ONE thread, each one
 balrog::compat::curl_easy_perform against the delay server, vs 1,000 threads each calling
-libcurl's curl_easy_perform; the value is the wall time until all are done.
+libcurl's curl_easy_perform; the value is the wall time until all are done. The delay server
+is part of what that case measures: it runs on one core and must accept, read and answer 1,000
+connections within the window, so it is written on asyncio's Protocol layer (its streams
+version needed 120-220 ms of CPU per 1,000 requests; see delay_server.py).
 
 With two or more cores, the servers run on the last core and the clients on the first
 (taskset), so neither steals the other's CPU; the numbers are for that pair. Each round runs

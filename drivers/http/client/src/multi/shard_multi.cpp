@@ -136,6 +136,7 @@ void shard_multi::apply_options() noexcept {
 
 void shard_multi::start(transfer& t) {
   apply_options();
+  call_time_ = clock::now();
   CURL* easy = t.easy();
   running_.emplace(easy, &t);  // before adding: libcurl may finish it at once
   const CURLMcode code = curl_multi_add_handle(multi_, easy);
@@ -159,12 +160,14 @@ void shard_multi::start(transfer& t) {
 
 void shard_multi::stop(transfer& t) noexcept {
   if (running_.erase(t.easy()) == 0) return;
+  call_time_ = clock::now();
   curl_multi_remove_handle(multi_, t.easy());
   settle();
 }
 
 void shard_multi::unpause(transfer& t) noexcept {
   if (running_.count(t.easy()) == 0) return;
+  call_time_ = clock::now();
   // May deliver the data held back at once (the write callback runs inside this call).
   curl_easy_pause(t.easy(), CURLPAUSE_CONT);
   settle();
@@ -210,6 +213,7 @@ task<void> shard_multi::pump() {
 }
 
 void shard_multi::act(curl_socket_t s, int mask) noexcept {
+  call_time_ = clock::now();
   int still_running = 0;
   curl_multi_socket_action(multi_, s, mask, &still_running);
   settle();

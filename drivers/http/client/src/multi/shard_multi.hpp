@@ -60,6 +60,12 @@ class shard_multi {
 
   [[nodiscard]] std::size_t running() const noexcept { return running_.size(); }
 
+  // When the call of libcurl now running began (its callbacks run inside such a call, from
+  // start, stop, unpause or the pump): the time a transfer's callbacks record as its last
+  // activity. One clock read per call instead of one per header line and body piece (a
+  // response's ~7 header lines and its body come in one call).
+  [[nodiscard]] clock::time_point call_time() const noexcept { return call_time_; }
+
  private:
   static int on_socket(CURL* easy, curl_socket_t s, int what, void* self, void* socket_state);
   static int on_timer(CURLM* multi, long timeout_ms, void* self);
@@ -87,6 +93,7 @@ class shard_multi {
   deadline timer_armed_;   // what the timerfd fires at
   bool due_now_ = false;   // libcurl asked to be called back at once (timeout 0)
   bool pump_running_ = false;
+  clock::time_point call_time_ = clock::now();
   std::uint64_t options_generation_ = 0;
   std::unordered_map<CURL*, transfer*> running_;
   std::vector<CURL*> idle_easy_;

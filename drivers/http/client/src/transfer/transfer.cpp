@@ -104,7 +104,7 @@ int transfer::on_progress(void* self_ptr, curl_off_t /*download_total*/, curl_of
   if (downloaded != self->downloaded_ || uploaded != self->uploaded_) {
     self->downloaded_ = downloaded;
     self->uploaded_ = uploaded;
-    self->last_activity_ = std::chrono::steady_clock::now();
+    self->last_activity_ = self->multi_.call_time();
   }
   return 0;
 }
@@ -142,10 +142,11 @@ std::size_t transfer::on_header(char* data, std::size_t size, std::size_t count,
 }
 
 void transfer::header_line(std::string_view raw) {
-  last_activity_ = std::chrono::steady_clock::now();
+  last_activity_ = multi_.call_time();
   const std::string_view line = trim(raw);
   if (line.starts_with("HTTP/")) {  // a new response: a redirect's, an interim 1xx, the final
     headers_.clear();
+    headers_.reserve(16);  // one allocation for a typical response's headers, not four or five
     reason_.clear();
     location_seen_ = false;
     status_ = 0;
@@ -189,7 +190,7 @@ std::size_t transfer::on_write(char* data, std::size_t size, std::size_t count, 
 }
 
 std::size_t transfer::body_bytes(std::string_view bytes) {
-  last_activity_ = std::chrono::steady_clock::now();
+  last_activity_ = multi_.call_time();
   if (!headers_final_) {  // a body without the end of headers we expected (no Location...)
     headers_final_ = true;
   }

@@ -14,7 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -160,7 +160,7 @@ class transfer {
   bool headers_final_ = false;
 
   std::string body_;
-  std::deque<std::string> chunks_;
+  std::list<std::string> chunks_;  // not a deque: an empty one allocates nothing
   std::size_t queued_bytes_ = 0;
   bool paused_ = false;
 };
