@@ -6,6 +6,8 @@
 
 #include <vector>
 
+#include "output.hpp"
+
 namespace balrog::gen {
 
 void dropped_flags::add(const std::string& flag) {
@@ -51,6 +53,13 @@ clang::tooling::ArgumentsAdjuster add_resource_dir(std::string dir) {
     out.insert(out.begin() + (out.empty() ? 0 : 1), "-resource-dir=" + dir);
     return out;
   };
+}
+
+void print_dropped(const dropped_flags& dropped, const diagnostic_printer& printer) {
+  for (const std::string& flag : dropped.all()) {
+    printer.print({"", 0, 0, severity::note,
+                   "dropped '" + flag + "' from the compile command: clang does not know it", ""});
+  }
 }
 
 }  // namespace balrog::gen

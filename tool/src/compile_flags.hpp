@@ -11,6 +11,8 @@
 
 namespace balrog::gen {
 
+class diagnostic_printer;
+
 // Records which flags were dropped (thread-safe; shared by every worker).
 class dropped_flags {
  public:
@@ -26,5 +28,8 @@ class dropped_flags {
 clang::tooling::ArgumentsAdjuster drop_unknown_flags(dropped_flags& log);
 // Adds -resource-dir=<dir> unless the command has one.
 clang::tooling::ArgumentsAdjuster add_resource_dir(std::string dir);
+
+// One note per dropped flag.
+void print_dropped(const dropped_flags& dropped, const diagnostic_printer& printer);
 
 }  // namespace balrog::gen

@@ -1,6 +1,8 @@
 // Paths and formatting shared by --emit-shims and --emit-py-bindings.
 #include "generated_file.hpp"
 
+#include "compile_flags.hpp"
+
 #include <clang/Basic/FileManager.h>
 #include <clang/Format/Format.h>
 #include <clang/Lex/HeaderSearch.h>
@@ -90,6 +92,24 @@ std::string format_generated(const std::string& code, const std::string& style_s
     return *sorted;
   }
   return *formatted;
+}
+
+int run_on_header(const clang::tooling::CompilationDatabase& db, const std::string& header,
+                  dropped_flags& dropped, const std::string& resource_dir,
+                  const clang::tooling::ArgumentsAdjuster& extra_args,
+                  clang::tooling::FrontendActionFactory& factory) {
+  clang::tooling::ClangTool tool(db, {header});
+  // Parsed as a header (clang's fixed compilation database drops every flag after `--` when
+  // they say -x c++-header themselves, so it is added here). Only errors matter: a header as
+  // a main file draws "#pragma once in main file".
+  tool.appendArgumentsAdjuster(clang::tooling::getInsertArgumentAdjuster(
+      {"-x", "c++-header"}, clang::tooling::ArgumentInsertPosition::BEGIN));
+  tool.appendArgumentsAdjuster(
+      clang::tooling::getInsertArgumentAdjuster("-w", clang::tooling::ArgumentInsertPosition::END));
+  tool.appendArgumentsAdjuster(drop_unknown_flags(dropped));
+  tool.appendArgumentsAdjuster(add_resource_dir(resource_dir));
+  if (extra_args) tool.appendArgumentsAdjuster(extra_args);
+  return tool.run(&factory);
 }
 
 }  // namespace balrog::gen

@@ -328,10 +328,7 @@ int main(int argc, const char** argv) {
 
   const std::vector<tu_result> results = run_passes(sources, settings);
   if (!config_error.empty()) return usage_error(config_error);  // a map failed to load
-  for (const std::string& flag : dropped.all()) {
-    printer.print({"", 0, 0, severity::note,
-                   "dropped '" + flag + "' from the compile command: clang does not know it", ""});
-  }
+  print_dropped(dropped, printer);
 
   int status = 0;
   std::vector<diagnostic> diagnostics;

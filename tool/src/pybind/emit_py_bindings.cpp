@@ -116,23 +116,12 @@ int run_emit_py_bindings(const clang::tooling::CompilationDatabase& db,
   for (std::size_t i = 0; i < headers.size(); ++i) {
     header_result& r = results[i];
     r.path = headers[i];
-    clang::tooling::ClangTool tool(db, {headers[i]});
-    tool.appendArgumentsAdjuster(clang::tooling::getInsertArgumentAdjuster(
-        {"-x", "c++-header"}, clang::tooling::ArgumentInsertPosition::BEGIN));
-    tool.appendArgumentsAdjuster(clang::tooling::getInsertArgumentAdjuster(
-        "-w", clang::tooling::ArgumentInsertPosition::END));
-    tool.appendArgumentsAdjuster(drop_unknown_flags(dropped));
-    tool.appendArgumentsAdjuster(add_resource_dir(resource_dir));
-    if (extra_args) tool.appendArgumentsAdjuster(extra_args);
     factory f(r, out_dir);
-    const int status = tool.run(&f);
+    const int status = run_on_header(db, headers[i], dropped, resource_dir, extra_args, f);
     r.ran = status != 2;
     if (status == 1 && r.parse_errors == 0) r.parse_errors = 1;
   }
-  for (const std::string& flag : dropped.all()) {
-    printer.print({"", 0, 0, severity::note,
-                   "dropped '" + flag + "' from the compile command: clang does not know it", ""});
-  }
+  print_dropped(dropped, printer);
   auto print = [&](const pb::message& m) {
     printer.print({m.file, m.line, m.column, m.level, m.text, pb::pass_name});
   };

@@ -135,27 +135,13 @@ int run_emit_shims(const clang::tooling::CompilationDatabase& db,
     const std::vector<clang::tooling::CompileCommand> commands =
         db.getCompileCommands(real(headers[i]));
     r.flagless = commands.empty() || commands.front().CommandLine.size() <= 2;
-    clang::tooling::ClangTool tool(db, {headers[i]});
-    // Parsed as a header (clang's fixed compilation database drops every flag after `--` when
-    // they say -x c++-header themselves, so it is added here). Only errors matter: a header as
-    // a main file draws "#pragma once in main file".
-    tool.appendArgumentsAdjuster(clang::tooling::getInsertArgumentAdjuster(
-        {"-x", "c++-header"}, clang::tooling::ArgumentInsertPosition::BEGIN));
-    tool.appendArgumentsAdjuster(clang::tooling::getInsertArgumentAdjuster(
-        "-w", clang::tooling::ArgumentInsertPosition::END));
-    tool.appendArgumentsAdjuster(drop_unknown_flags(dropped));
-    tool.appendArgumentsAdjuster(add_resource_dir(resource_dir));
-    if (extra_args) tool.appendArgumentsAdjuster(extra_args);
     shims_action_factory factory(r, opts, out_dir);
-    const int status = tool.run(&factory);
+    const int status = run_on_header(db, headers[i], dropped, resource_dir, extra_args, factory);
     r.ran = status != 2;
     if (status == 1 && r.parse_errors == 0) r.parse_errors = 1;
   }
 
-  for (const std::string& flag : dropped.all()) {
-    printer.print({"", 0, 0, severity::note,
-                   "dropped '" + flag + "' from the compile command: clang does not know it", ""});
-  }
+  print_dropped(dropped, printer);
   int status = 0;
   for (const header_result& r : results) {
     if (!r.ran) {
