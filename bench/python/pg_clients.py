@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 SELECT1 = "SELECT 1"
-PK_DOLLAR = "SELECT abalance FROM pgbench_accounts WHERE aid = $1"
 PK_PERCENT = "SELECT abalance FROM pgbench_accounts WHERE aid = %s"
 ACCOUNTS = 100_000
 
