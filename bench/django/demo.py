@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import django_bench
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 PYTHON = "/usr/bin/python3"
@@ -33,9 +35,10 @@ PLOT_LABELS = {
     "gevent": "gunicorn gevent\n+ psycogreen",
     "gthread": "gunicorn gthread\n32 threads",
 }
-BALROG_SIDES = {"psycopg2 patched": "balrog-psycopg2", "balrog backend": "balrog-backend"}
-PEER_SIDES = {"gunicorn+gevent": "gevent", "gunicorn gthread": "gthread"}
-METRICS = {"requests/s": "rps", "p99 latency": "p99", "server CPU per request": "cpu"}
+# Case names back to servers and metrics: the inverse of how django_bench.py names its cases.
+BALROG_SIDES = {side: server for server, side in django_bench.BALROG_SIDES.items()}
+PEER_SIDES = {side: server for server, side in django_bench.PEER_SIDES.items()}
+METRICS = {name: key for key, name, _unit, _better in django_bench.METRICS}
 
 
 def parse(records):
