@@ -5,7 +5,9 @@ seconds (a greenlet sleeping: orders are cooked side by side), 201 {"mins": N}.
 
     kitchen.py --bind 127.0.0.1:8001 --delay 0.1 --mins 25
 
-GET /health answers 200 "ok". Anything else: 404; a body that is not a JSON object: 400.
+GET /health answers 200 "ok". GET /stats answers {"orders": N, "busiest": M}: the orders
+answered so far, and the most that were cooking at once (the C++ flow's test checks with it
+that its orders overlapped). Anything else: 404; a body that is not a JSON object: 400.
 """
 
 import argparse
@@ -17,11 +19,18 @@ from balrog.wsgi import serve
 
 
 def make_app(delay, mins):
+    # Greenlets of one thread: they switch only while sleeping, so no lock is needed.
+    stats = {"orders": 0, "busiest": 0}
+    cooking = [0]
+
     def app(environ, start_response):
         method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
         if path == "/health":
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"ok\n"]
+        if path == "/stats" and method == "GET":
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps(stats).encode()]
         if path != "/orders" or method != "POST":
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found\n"]
@@ -33,7 +42,13 @@ def make_app(delay, mins):
         except ValueError:
             start_response("400 Bad Request", [("Content-Type", "text/plain")])
             return [b"expected a JSON object\n"]
-        balrog.sleep(delay)  # cooking: this greenlet waits, the others go on
+        cooking[0] += 1
+        stats["busiest"] = max(stats["busiest"], cooking[0])
+        try:
+            balrog.sleep(delay)  # cooking: this greenlet waits, the others go on
+        finally:
+            cooking[0] -= 1
+        stats["orders"] += 1
         body = json.dumps({"mins": mins, "order": order.get("order")}).encode()
         start_response("201 Created", [("Content-Type", "application/json"),
                                        ("Content-Length", str(len(body)))])
