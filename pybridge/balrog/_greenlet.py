@@ -21,6 +21,24 @@ getcurrent = _greenlet_module.getcurrent
 
 _NOT_YET = object()
 
+# Where balrog.patch() keeps a greenlet's Thread object (patching/_threading.py): a greenlet
+# that has one took a thread identity, and its "thread" ends with it.
+_THREAD_ATTR = "_balrog_thread"
+
+# Run in a Greenlet that took a thread identity, when its function has returned or raised
+# (before join() returns): what a thread's end would release, such as Django's connections of
+# that thread. balrog.patch() (threading) adds them. An exception is printed, not raised.
+thread_end_hooks: list[Callable[[], None]] = []
+
+
+def _end_thread() -> None:
+    for hook in list(thread_end_hooks):
+        try:
+            hook()
+        except Exception:
+            print("balrog: a greenlet's thread-end hook failed:", file=sys.stderr)
+            traceback.print_exc(file=sys.stderr)
+
 
 class Greenlet(_greenlet_module.greenlet, Generic[T]):
     """A greenlet started by :func:`spawn`: runs ``fn(*args, **kwargs)`` on this thread's hub.
@@ -55,9 +73,13 @@ class Greenlet(_greenlet_module.greenlet, Generic[T]):
     # --- running ---------------------------------------------------------------------------
     def run(self) -> None:  # called by greenlet, in this greenlet
         try:
-            if self._killed_before_start is not None:
-                raise self._killed_before_start
-            value = self._fn(*self._args, **self._kwargs)
+            try:
+                if self._killed_before_start is not None:
+                    raise self._killed_before_start
+                value = self._fn(*self._args, **self._kwargs)
+            finally:
+                if thread_end_hooks and _THREAD_ATTR in self.__dict__:
+                    _end_thread()
         except GreenletExit:
             self._value = None
         except (KeyboardInterrupt, SystemExit) as e:

@@ -143,3 +143,68 @@ def test_fork_in_a_greenlet_keeps_the_childs_main_thread_real(patched):
 
     assert balrog.spawn(fork_and_report).join() == b"1"
     assert threading.get_ident is _threading.get_ident  # put back in the parent too
+
+
+def test_a_greenlets_end_is_its_threads_end(patched):
+    # The thread-end hooks run in each ending greenlet that took a thread identity (returned,
+    # raised or killed), before join() returns; not in one that never asked for its thread.
+    from balrog import _greenlet
+
+    assert _threading._close_django_connections in _greenlet.thread_end_hooks
+    ended = []
+
+    def hook():
+        ended.append(threading.current_thread().name)
+
+    def failing():
+        threading.current_thread()
+        raise ValueError("boom")
+
+    def waiting():
+        threading.current_thread()
+        balrog.sleep(10)
+
+    _greenlet.thread_end_hooks.append(hook)
+    try:
+        took = balrog.spawn(lambda: threading.current_thread().name)
+        assert took.join() in ended
+        plain = balrog.spawn(lambda: 1)
+        assert plain.join() == 1 and len(ended) == 1
+        bad = balrog.spawn(failing)
+        with pytest.raises(ValueError):
+            bad.join()
+        assert len(ended) == 2
+        killed = balrog.spawn(waiting)
+        balrog.sleep(0)
+        killed.kill()
+        assert len(ended) == 3 and len(set(ended)) == 3
+    finally:
+        _greenlet.thread_end_hooks.remove(hook)
+    balrog.unpatch()
+    assert _threading._close_django_connections not in _greenlet.thread_end_hooks
+
+
+def test_a_greenlets_django_connections_close_when_it_ends(patched, tmp_path):
+    # Django keeps a connection per thread, so per greenlet here; CONN_MAX_AGE would keep it
+    # open for that thread's next request, which never comes: closed when the greenlet ends.
+    # (A file, not ":memory:": Django never closes an in-memory SQLite database.)
+    pytest.importorskip("django")
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(DATABASES={"default": {
+            "ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "db.sqlite3"),
+            "CONN_MAX_AGE": None}})
+    from django.db import connections
+
+    def query():
+        wrapper = connections["default"]
+        with wrapper.cursor() as cur:
+            cur.execute("select 1")
+            assert cur.fetchone() == (1,)
+        assert wrapper.connection is not None
+        return wrapper
+
+    wrappers = [g.join() for g in [balrog.spawn(query) for _ in range(3)]]
+    assert len({id(w) for w in wrappers}) == 3  # one per greenlet
+    assert all(w.connection is None for w in wrappers)

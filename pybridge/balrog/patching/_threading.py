@@ -11,6 +11,12 @@ on it (so it goes with the greenlet; it is never in threading._active). A thread
 greenlet keeps the real thread's identity and Thread object. Code that keys state on thread
 identity (asgiref.local.Local, Django's connections) thus keeps it per greenlet.
 
+A greenlet's end is its thread's end: when a greenlet started with balrog.spawn() that took a
+thread identity ends, the Django database connections of that "thread" are closed (given back
+to the pool, with balrog's backend), as a thread's connections would be once the thread is
+gone, but now rather than whenever the garbage collector gets to them. balrog-wsgi runs each
+request in a new greenlet, so no request leaves its connection behind, whatever CONN_MAX_AGE.
+
 Threads stay real threads: balrog's locks are correct between threads (each waits in its own
 hub); Thread.join() still blocks the OS thread that calls it.
 """
@@ -20,18 +26,20 @@ from __future__ import annotations
 import _thread
 import os
 import queue
+import sys
 import threading
 import weakref
 from typing import Optional
 
 import greenlet
 
+from .. import _greenlet
 from .. import queue as balrog_queue
 from .. import sync
 from .._local import local
-from ._registry import mark, replace
+from ._registry import mark, on_unpatch, replace
 
-_THREAD_ATTR = "_balrog_thread"  # where a greenlet keeps its dummy Thread
+_THREAD_ATTR = _greenlet._THREAD_ATTR  # where a greenlet keeps its dummy Thread
 # The real ones, taken when patch() first imports this module (before it replaces them).
 _real_get_ident = _thread.get_ident
 _real_current_thread = threading.current_thread
@@ -102,9 +110,24 @@ def current_thread() -> threading.Thread:
     return thread
 
 
+def _close_django_connections() -> None:
+    """The ending greenlet's Django connections, closed (a thread-end hook of balrog._greenlet).
+    Only if the application imported django.db and configured its settings; close_all() closes
+    the connections this greenlet opened, no other greenlet's."""
+    db = sys.modules.get("django.db")
+    if db is None:
+        return
+    from django.conf import settings
+
+    if settings.configured:
+        db.connections.close_all()
+
+
 def patch() -> None:
     if not mark("threading"):
         return
+    _greenlet.thread_end_hooks.append(_close_django_connections)
+    on_unpatch(lambda: _greenlet.thread_end_hooks.remove(_close_django_connections))
     replace(_thread, "allocate_lock", sync.Lock)
     replace(_thread, "LockType", sync.Lock)
     replace(_thread, "RLock", sync.RLock)
