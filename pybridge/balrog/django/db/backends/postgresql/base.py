@@ -4,7 +4,9 @@ Django's PostgreSQL backend with balrog.pg in place of psycopg2. A DatabaseWrapp
 thread, so one per greenlet under balrog.patch()) borrows its connection from a balrog.pg pool
 of the thread, and gives it back where Django would close it: at the end of each request with
 CONN_MAX_AGE = 0, once the connection is older than CONN_MAX_AGE otherwise, or when it is
-unusable. OPTIONS:
+unusable; and, whatever CONN_MAX_AGE, when the greenlet that borrowed it ends (balrog.patch():
+a greenlet's end is its thread's end), so balrog-wsgi's request greenlets never keep one.
+OPTIONS:
 
 - ``"pool"``: True (the default), False (plain connections, closed where Django closes
   them), or a dict of balrog.pg.Pool options: min_size, max_size, timeout, max_lifetime,
