@@ -17,8 +17,10 @@ the last client's join (its "stats:" line), in seconds. Cases:
     (max(8, cores - 1) OS threads): what the issue's goal measures;
   - rewritten vs as written, both with --pool workers: fibers of one thread vs OS threads.
 Each case: one discarded warm-up run per side, then N rounds alternating, rotating which goes
-first. Also recorded: CPU time (user + system, from wait4) and peak RSS of each side, and the
-most handlers sleeping at once.
+first. Also recorded: CPU time (user + system, from wait4) and peak RSS of each side, the
+most handlers sleeping at once, and how long the rewritten build's one thread waited for a CPU
+while runnable (/proc/thread-self/schedstat: on a busy machine, most of its elapsed time past
+the handler's sleep).
 Standard library only (run it with /usr/bin/python3).
 """
 
@@ -81,6 +83,10 @@ def emit(name, peer, b, p, note) -> None:
         "peer_peak_rss_mib": round(med(p, 2), 1),
         "most_in_handler": int(med(b, 3)),
         "peer_most_in_handler": int(med(p, 3)),
+        # The rewritten build runs everything on its main thread: the time that thread waited
+        # for a CPU while runnable is what a busy machine added to its elapsed time.
+        "main_thread_runqueue_s": round(med(b, 5), 4),
+        "main_thread_runqueue_samples": [round(x[5], 4) for x in b],
         "note": note,
     }
     print(json.dumps(c), flush=True)
@@ -102,7 +108,8 @@ def main() -> int:
     def side(binary, extra):
         def once():
             wall, cpu, rss, stats = run_once([binary] + common + extra)
-            return wall, cpu, rss, int(stats["most_in_handler"]), int(stats["pool"])
+            return (wall, cpu, rss, int(stats["most_in_handler"]), int(stats["pool"]),
+                    float(stats["main_thread_runqueue_ms"]) / 1000.0)
         return once
 
     pool = ["--pool", str(a.pool)]
