@@ -45,7 +45,7 @@ def main():
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--pool", type=int, default=512, help="workers of the rewritten build")
     parser.add_argument("--sleep-ms", type=int, default=50)
-    parser.add_argument("--concurrency-sleep-ms", type=int, default=1000)
+    parser.add_argument("--concurrency-sleep-ms", type=int, default=2000)
     args = parser.parse_args()
     common = ["--clients", str(args.clients), "--sleep-ms", str(args.sleep_ms)]
     pool = ["--pool", str(args.pool)]
