@@ -281,6 +281,16 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
     // `std::thread::id`, `std::thread::hardware_concurrency()`, `std::latch::max()`,
     // `std::counting_semaphore<8>::max()`: the class in a qualifier (the handler picks the std
     // templates). `std::mutex::native_handle_type` has no twin and stays.
+    // `std::thread::hardware_concurrency()` is the same function as its twin's: inside a macro
+    // body (cpp-httplib's CPPHTTPLIB_THREAD_POOL_COUNT) it stays, unreported. Matched on the
+    // call's DeclRefExpr, which is visited before its qualifier.
+    finder.addMatcher(
+        spelled(
+            declRefExpr(to(cxxMethodDecl(hasName("hardware_concurrency"),
+                                         ofClass(cxxRecordDecl(isInStdNamespace(),
+                                                               hasAnyName("thread", "jthread"))))))
+                .bind("hardware-concurrency")),
+        this);
     finder.addMatcher(nestedNameSpecifierLoc(
                           specifiesTypeLoc(anyOf(
                               loc(recordType(hasDeclaration(cxxRecordDecl(
@@ -293,6 +303,37 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
             declRefExpr(to(functionDecl(hasName("::std::this_thread::get_id")))).bind("get-id")),
         this);
     finder.addMatcher(spelled(varDecl(hasThreadStorageDuration()).bind("thread-local")), this);
+    // Waits of std facilities that have no balrog twin yet: reported where they are called.
+    // (libstdc++ declares future's wait* in __basic_future, atomic<T>'s wait in __atomic_base.)
+    finder.addMatcher(
+        spelled(cxxMemberCallExpr(
+                    callee(cxxMethodDecl(hasAnyName("get", "wait", "wait_for", "wait_until"),
+                                         ofClass(cxxRecordDecl(isInStdNamespace(),
+                                                               hasAnyName("future", "shared_future",
+                                                                          "__basic_future"))))))
+                    .bind("future-wait")),
+        this);
+    finder.addMatcher(
+        spelled(cxxMemberCallExpr(
+                    callee(cxxMethodDecl(
+                        hasName("wait"),
+                        ofClass(cxxRecordDecl(isInStdNamespace(),
+                                              hasAnyName("atomic", "__atomic_base", "atomic_flag",
+                                                         "__atomic_flag_base", "atomic_ref",
+                                                         "__atomic_ref", "__atomic_float"))))))
+                    .bind("atomic-wait")),
+        this);
+    finder.addMatcher(
+        spelled(callExpr(callee(functionDecl(hasAnyName(
+                             "::std::atomic_wait", "::std::atomic_wait_explicit",
+                             "::std::atomic_flag_wait", "::std::atomic_flag_wait_explicit"))))
+                    .bind("atomic-wait")),
+        this);
+    finder.addMatcher(
+        spelled(callExpr(callee(functionDecl(hasName("::std::async")))).bind("async")), this);
+    finder.addMatcher(
+        spelled(callExpr(callee(functionDecl(hasName("::std::call_once")))).bind("call-once")),
+        this);
     // What the twins cannot do, and what breaks when only part of the code is rewritten: checked
     // at the end of the translation unit, once every spelled type has been seen.
     finder.addMatcher(
@@ -354,10 +395,33 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
       handle_alias_type(sm, *atl);
     } else if (const auto* nns = nodes.getNodeAs<clang::NestedNameSpecifierLoc>("qualifier")) {
       handle_qualifier(sm, *nns);
+    } else if (const auto* hc = nodes.getNodeAs<clang::DeclRefExpr>("hardware-concurrency")) {
+      handle_hardware_concurrency(sm, *hc);
     } else if (const auto* ref = nodes.getNodeAs<clang::DeclRefExpr>("get-id")) {
       handle_get_id(sm, *ref);
     } else if (const auto* var = nodes.getNodeAs<clang::VarDecl>("thread-local")) {
       handle_thread_local(sm, *var);
+    } else if (const auto* fw = nodes.getNodeAs<clang::CXXMemberCallExpr>("future-wait")) {
+      report_future_wait(sm, *fw);
+    } else if (const auto* aw = nodes.getNodeAs<clang::CallExpr>("atomic-wait")) {
+      report_untwinned(sm, *aw, atomic_wait_name(*aw),
+                       "blocks the thread until another notifies it: on a fiber it stalls every "
+                       "fiber of the shard, and never returns when the notifier is a fiber of "
+                       "the same thread",
+                       "wait on a balrog::event or a balrog::condition_variable instead");
+    } else if (const auto* as = nodes.getNodeAs<clang::CallExpr>("async")) {
+      report_untwinned(sm, *as, "'std::async'",
+                       "runs its function on an OS thread outside the shard's fibers (or, "
+                       "deferred, in get()), and its future's get() blocks the thread",
+                       "start a balrog::thread and hand the result over with a balrog::channel");
+    } else if (const auto* co = nodes.getNodeAs<clang::CallExpr>("call-once")) {
+      report_untwinned(sm, *co, "'std::call_once'",
+                       "blocks the thread while another caller runs the function: when the "
+                       "function suspends its fiber (a rewritten blocking call), a second fiber "
+                       "of the same thread that reaches it blocks the thread for good",
+                       "run the initialization before the fibers start, or guard it with a "
+                       "balrog::mutex; mark the line NOBALROG(sync-types) when the function "
+                       "never suspends");
     } else {
       for (const char* id : {"native-handle", "wait", "lock", "notify-at-exit", "argument"}) {
         if (const auto* s = nodes.getNodeAs<clang::Expr>(id)) {
@@ -532,6 +596,18 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
     rewrite(sm, nns.getBeginLoc(), tl.getEndLoc(), twin_spelling(*t, nns.getPrefix()), *t);
   }
 
+  // `std::thread::hardware_concurrency()`: rewritten with the other qualifiers (handle_qualifier)
+  // where the pass may edit it; where it may not (a macro body, or a macro argument without
+  // rewrite-in-macro-args), kept silently: balrog::thread::hardware_concurrency() is the same
+  // function, so nothing is lost.
+  void handle_hardware_concurrency(const clang::SourceManager& sm, const clang::DeclRefExpr& ref) {
+    const clang::NestedNameSpecifierLoc nns = ref.getQualifierLoc();
+    if (!nns) return;  // `hardware_concurrency()` inside the class: nothing spelled
+    const bool editable = spelled_range(sm, nns.getBeginLoc(), nns.getEndLoc()).isValid() &&
+                          (!nns.getBeginLoc().isMacroID() || rewrite_in_macro_args_);
+    if (!editable) visited_.insert({nns.getNestedNameSpecifier(), nns.getOpaqueData()});
+  }
+
   // `std::this_thread::get_id()` becomes `balrog::this_thread::get_id()`, however it is spelled.
   void handle_get_id(const clang::SourceManager& sm, const clang::DeclRefExpr& ref) {
     if (in_system_header(sm, ref.getBeginLoc())) return;
@@ -539,6 +615,43 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
     const clang::SourceLocation begin = qualifier ? qualifier.getBeginLoc() : ref.getLocation();
     rewrite(sm, begin, ref.getNameInfo().getEndLoc(), twin_spelling(get_id_function, qualifier),
             get_id_function);
+  }
+
+  // A wait of a std facility that has no balrog twin yet.
+  void report_untwinned(const clang::SourceManager& sm, const clang::CallExpr& call,
+                        const std::string& name, const char* what, const char* instead) {
+    const clang::SourceLocation loc = call.getExprLoc();
+    if (in_system_header(sm, loc)) return;
+    sink_->diagnose(sm, loc, severity::warning,
+                    name + " " + what + "; not rewritten: balrog has no twin yet (" + instead + ")",
+                    pass_name);
+  }
+
+  // 'std::atomic::wait', 'std::atomic_flag::wait', 'std::atomic_ref::wait', 'std::atomic_wait'...
+  static std::string atomic_wait_name(const clang::CallExpr& call) {
+    if (const auto* member = llvm::dyn_cast<clang::CXXMemberCallExpr>(&call)) {
+      const llvm::StringRef cls = member->getMethodDecl()->getParent()->getName();
+      return cls.contains("flag")  ? "'std::atomic_flag::wait'"
+             : cls.contains("ref") ? "'std::atomic_ref::wait'"
+                                   : "'std::atomic::wait'";
+    }
+    const clang::FunctionDecl* fn = call.getDirectCallee();
+    return fn != nullptr ? "'std::" + fn->getName().str() + "'" : "'std::atomic_wait'";
+  }
+
+  // `f.get()`, `f.wait_for(...)` on a std::future or std::shared_future.
+  void report_future_wait(const clang::SourceManager& sm, const clang::CXXMemberCallExpr& call) {
+    // The object as written (`s.wait()` converts `s` to its base __basic_future).
+    clang::QualType type = call.getImplicitObjectArgument()->IgnoreImpCasts()->getType();
+    if (type->isPointerType()) type = type->getPointeeType();
+    const clang::CXXRecordDecl* object = type->getAsCXXRecordDecl();
+    const std::string cls =
+        object != nullptr && object->getName() == "shared_future" ? "shared_future" : "future";
+    report_untwinned(sm, call, "'std::" + cls + "::" + call.getMethodDecl()->getName().str() + "'",
+                     "blocks the thread until the value is ready: on a fiber it stalls every "
+                     "fiber of the shard, and never returns when the value comes from a fiber of "
+                     "the same thread (a rewritten std::thread, a worker pool's task)",
+                     "hand the value over with a balrog::channel, or wait on a balrog::event");
   }
 
   // A thread_local variable is one per OS thread: every fiber of the thread shares it.

@@ -60,3 +60,17 @@ thread::id me = get_id();
 
 bool same_thread(std::thread::id a) { return a == ::std::this_thread::get_id(); }
 // CHECK-FIXES: bool same_thread(balrog::thread::id a) { return a == ::balrog::this_thread::get_id(); }
+
+// std::thread::hardware_concurrency() is the same function as balrog::thread's: in a macro body
+// (a library's pool size, as cpp-httplib's CPPHTTPLIB_THREAD_POOL_COUNT) it stays, unreported;
+// in a macro argument it is rewritten with the rest. std::thread::id in a macro body is reported.
+#define POOL_COUNT (std::thread::hardware_concurrency() > 0 ? std::thread::hardware_concurrency() : 8u)
+#define ARG(x) x
+#define THREAD_ID std::thread::id
+unsigned pool_count() { return POOL_COUNT; }
+// CHECK-FIXES: unsigned pool_count() { return POOL_COUNT; }
+unsigned arg_count() { return ARG(std::thread::hardware_concurrency()); }
+// CHECK-FIXES: unsigned arg_count() { return ARG(balrog::thread::hardware_concurrency()); }
+THREAD_ID macro_id;
+// CHECK-MESSAGES: :[[@LINE-1]]:1: warning: 'std::thread' runs its function on an OS thread, outside the shard's fibers; not rewritten: it is inside a macro body (rewrite the macro by hand, or mark the line NOBALROG) [sync-types]
+// CHECK-FIXES: THREAD_ID macro_id;
