@@ -525,7 +525,9 @@ PGresult* exec_shared(vconn* v, const statement& st) {
     auto seen = std::make_shared<answer>();
     req->on_answer = [seen, reported = p->reported, weak = std::weak_ptr<physical>(p), v](
                          const pg::detail::request& r, PGconn* c) {
-      seen->txs = ::PQtransactionStatus(c);
+      // PQTRANS_ACTIVE while later statements are in flight: their Syncs are still to come.
+      const PGTransactionStatusType txs = ::PQtransactionStatus(c);
+      seen->txs = txs == PQTRANS_INTRANS || txs == PQTRANS_INERROR ? txs : PQTRANS_IDLE;
       settings_t now = settings(c);
       if (now != *reported) {
         *reported = std::move(now);
@@ -540,19 +542,29 @@ PGresult* exec_shared(vconn* v, const statement& st) {
       }
     };
     ++p->outstanding;
+    // The hook claimed the connection for `v`, which then gave up before pinning it.
+    auto drop_claim = [&] {
+      if (p->pinned_to == v && v->pinned != p) {
+        p->pinned_to = nullptr;
+        v->g->notify();
+      }
+    };
     pg::detail::result_ptr res;
     try {
       res = balrog::await(p->state->run(req, "PQexec"));
     } catch (const balrog::timeout_error&) {
       --p->outstanding;
+      drop_claim();
       errno = ETIMEDOUT;
       return nullptr;
     } catch (const balrog::cancelled&) {
       --p->outstanding;
+      drop_claim();
       errno = ECANCELED;
       return nullptr;
     } catch (const std::exception& e) {
       --p->outstanding;
+      drop_claim();
       if (!req->sent) {
         mark_broken(v->g, p);  // broken before our statement went: it runs elsewhere
         continue;
@@ -573,7 +585,11 @@ PGresult* exec_shared(vconn* v, const statement& st) {
       // single statements that cannot open one are pipelined; should one, it pins too.)
       if (seen->settings_changed) v->for_life = true;
       if (p->pinned_to == v || p->pinned_to == nullptr) {
-        if (!p->broken && pin(v, p)) v->txs = ::PQtransactionStatus(p->conn);
+        if (!p->broken && pin(v, p)) {
+          v->txs = ::PQtransactionStatus(p->conn);
+        } else {
+          drop_claim();  // interrupted: the session goes on shared (its settings are lost)
+        }
       }
     }
     return r;
