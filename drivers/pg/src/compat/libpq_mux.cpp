@@ -106,9 +106,12 @@ struct group {
   // closes their pinned connection and counts them out at its next call (settle_orphans).
   std::mutex orphans_lock;
   std::vector<std::unique_ptr<vconn>> orphans;
-  // Every waiter looks again (a physical connection opened, unpinned, lost or closed). They
-  // queue their statements in the order they wake, which is the order they waited in.
+  // Every waiter looks again (a physical connection opened, lost or closed).
   void notify() { freed.notify_all(); }
+  // A physical connection was unpinned: the first waiter takes it; if it only queues a shared
+  // statement there, it passes the turn on to the next (choose), so that waiters queue in the
+  // order they waited in, and a connection that a waiter pins wakes nobody else in vain.
+  void notify_free() { freed.notify_one(); }
   void drop(const std::shared_ptr<physical>& p) {
     live.erase(std::remove(live.begin(), live.end(), p), live.end());
     notify();
@@ -226,10 +229,11 @@ void mark_broken(const std::shared_ptr<group>& g, const std::shared_ptr<physical
 // with the fewest shared statements queued or in flight; a new one while below the size and
 // every unpinned one has statements. nullptr with v->error set (or errno, when interrupted) on
 // failure.
-std::shared_ptr<physical> choose(vconn* v) {
+std::shared_ptr<physical> choose(vconn* v, bool to_pin) {
   const std::shared_ptr<group>& g = v->g;
   settle_orphans(g);
   bool open_failed = false;  // one attempt per call: then queue on the existing ones
+  bool woken = false;
   for (;;) {
     std::shared_ptr<physical> p;
     for (const auto& c : g->live) {
@@ -249,15 +253,21 @@ std::shared_ptr<physical> choose(vconn* v) {
       }
       continue;
     }
-    if (p != nullptr) return p;
+    if (p != nullptr) {
+      if (woken && !to_pin) g->notify_free();  // the connection stays shared: pass the turn on
+      return p;
+    }
     // Every physical connection is pinned (or being opened): wait for one to come free.
     try {
       std::unique_lock lock(g->m);
       g->freed.wait(lock);
+      woken = true;
     } catch (const balrog::timeout_error&) {
+      g->notify_free();  // pass on a turn this waiter may have been given
       errno = ETIMEDOUT;
       return nullptr;
     } catch (...) {
+      g->notify_free();
       errno = ECANCELED;
       return nullptr;
     }
@@ -274,7 +284,7 @@ bool pin(vconn* v, const std::shared_ptr<physical>& p) {
   auto undo = [&] {
     if (p->pinned_to == v) p->pinned_to = nullptr;
     v->pinned = nullptr;
-    v->g->notify();
+    v->g->notify_free();
   };
   std::uint64_t token = 0;
   try {
@@ -305,7 +315,7 @@ bool pin(vconn* v, const std::shared_ptr<physical>& p) {
 // Pins `v` to a physical connection of its own choice (retrying when the chosen one breaks).
 std::shared_ptr<physical> pin_some(vconn* v) {
   for (;;) {
-    std::shared_ptr<physical> p = choose(v);
+    std::shared_ptr<physical> p = choose(v, true);
     if (p == nullptr) return nullptr;
     if (pin(v, p)) return p;
     if (errno == ETIMEDOUT || errno == ECANCELED) return nullptr;
@@ -330,7 +340,7 @@ void unpin(vconn* v) {
       if (!p->state->open()) mark_broken(v->g, p);
     }
   }
-  v->g->notify();
+  v->g->notify_free();
 }
 
 // A physical connection that broke under `v`'s statement: `v` is lost.
@@ -504,7 +514,7 @@ struct answer {
 // A shared statement, pipelined on a physical connection that `v` does not pin.
 PGresult* exec_shared(vconn* v, const statement& st) {
   for (;;) {
-    std::shared_ptr<physical> p = choose(v);
+    std::shared_ptr<physical> p = choose(v, false);
     if (p == nullptr) return nullptr;
     auto req = std::make_shared<pg::detail::request>();
     req->sql = st.sql;
@@ -546,7 +556,7 @@ PGresult* exec_shared(vconn* v, const statement& st) {
     auto drop_claim = [&] {
       if (p->pinned_to == v && v->pinned != p) {
         p->pinned_to = nullptr;
-        v->g->notify();
+        v->g->notify_free();
       }
     };
     pg::detail::result_ptr res;
