@@ -410,8 +410,10 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
     if (f.kind == api_function::action::report) {
       sink_->diagnose(
           sm, begin, severity::warning,
-          "call to '" + name + "' blocks the thread and has no balrog twin; " + f.advice, pass_name,
-          with_reason("no-twin"));
+          "call to '" + name + "' " +
+              (f.blocks ? "blocks the thread and has no balrog twin; " : "has no balrog twin; ") +
+              f.advice,
+          pass_name, with_reason("no-twin"));
       return;
     }
     const std::string why = "call to '" + name + "' " + effect(f);

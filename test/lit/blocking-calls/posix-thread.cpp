@@ -4,8 +4,8 @@
 // RUN: printf 'maps: [posix-thread]\n' > %t.balrog.yaml
 // RUN: %check_balrog %s blocking-calls %t -- --config-file=%t.balrog.yaml -- %balrog_std_flags
 // RUN: clang++-16 -fsyntax-only %balrog_std_flags %t.cpp
-// RUN: sed -e 's,//.*CHECK-.*,,' %s > %t.check.cpp
-// RUN: %not %balrog_gen --check --config-file=%t.balrog.yaml %t.check.cpp -- %balrog_std_flags 2>/dev/null
+// RUN: mkdir -p %t.dir && sed -e 's,//.*CHECK-.*,,' %s > %t.dir/check.cpp
+// RUN: %not %balrog_gen --check --config-file=%t.balrog.yaml %t.dir/check.cpp -- %balrog_std_flags 2>/dev/null
 
 #include <pthread.h>
 #include <semaphore.h>
