@@ -513,16 +513,25 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
       }
       return;
     }
+    // One edit from the object through `(`, so the rewrite is all or nothing (a conflict or a
+    // refusal leaves the call as it was, never half rewritten).
     const clang::Expr* base = me.getBase();
-    const auto head =
-        clang::CharSourceRange::getCharRange(base->getBeginLoc(), base->getBeginLoc());
-    if (!sink_->replace(sm, head, f.replacement + "(" + (me.isArrow() ? "*" : ""), why, pass_name,
-                        &call)) {
+    bool invalid = false;
+    const llvm::StringRef object =
+        clang::Lexer::getSourceText(
+            clang::CharSourceRange::getCharRange(base->getBeginLoc(), me.getOperatorLoc()), sm, lo,
+            &invalid)
+            .rtrim();
+    if (invalid || object.empty() || !base->getBeginLoc().isFileID() ||
+        !me.getOperatorLoc().isFileID()) {
       return;
     }
-    const auto tail = clang::CharSourceRange::getCharRange(me.getOperatorLoc(), paren->getEndLoc());
-    sink_->replace(sm, tail, comma, why, pass_name, &call);
-    sink_->require_include(sm, me.getBeginLoc(), f.header);
+    const auto range =
+        clang::CharSourceRange::getCharRange(base->getBeginLoc(), paren->getEndLoc());
+    const std::string text = f.replacement + "(" + (me.isArrow() ? "*" : "") + object.str() + comma;
+    if (sink_->replace(sm, range, text, why, pass_name, &call)) {
+      sink_->require_include(sm, me.getBeginLoc(), f.header);
+    }
   }
 
   static const clang::CallExpr* parent_call(clang::ASTContext& ctx, const clang::MemberExpr& me) {

@@ -368,7 +368,12 @@ int main(int argc, const char** argv) {
     for (const diagnostic& d : r.diagnostics) diagnostics.push_back(d);
   }
   merged m = merge_edits(results);
-  for (const diagnostic& d : m.diagnostics) diagnostics.push_back(d);
+  for (const diagnostic& d : m.diagnostics) {
+    // A file the merge could not rewrite whole (unreadable, overlapping edits) is left as it
+    // was; the run fails rather than pass with part of its edits.
+    if (d.level == severity::error) status = 2;
+    diagnostics.push_back(d);
+  }
   // Headers seen by several TUs report the same problem once.
   std::sort(diagnostics.begin(), diagnostics.end(), [](const diagnostic& a, const diagnostic& b) {
     return std::tie(a.file, a.line, a.column, a.message) <
