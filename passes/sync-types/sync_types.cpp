@@ -10,6 +10,7 @@
 #include <clang/Lex/Lexer.h>
 
 #include <array>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -43,7 +44,7 @@ struct sync_type {
 constexpr const char* runs_on_os_thread =
     "runs its function on an OS thread, outside the shard's fibers";
 
-constexpr std::array<sync_type, 14> known_types = {{
+constexpr std::array<sync_type, 19> known_types = {{
     {"mutex", "balrog::mutex", "<balrog/sync/mutex.hpp>", kind::lockable},
     {"timed_mutex", "balrog::timed_mutex", "<balrog/sync/mutex.hpp>", kind::lockable},
     {"shared_mutex", "balrog::shared_mutex", "<balrog/sync/shared_mutex.hpp>", kind::lockable},
@@ -65,12 +66,75 @@ constexpr std::array<sync_type, 14> known_types = {{
     {"counting_semaphore", "balrog::counting_semaphore", "<balrog/sync/counting_semaphore.hpp>",
      kind::other, nullptr, true},
     {"barrier", "balrog::barrier", "<balrog/sync/barrier.hpp>", kind::other, nullptr, true},
+    {"once_flag", "balrog::once_flag", "<balrog/sync/call_once.hpp>", kind::other,
+     "makes std::call_once block the thread while another caller runs the function"},
+    {"future", "balrog::future", "<balrog/future.hpp>", kind::other,
+     "blocks the thread in get() and wait*()", true},
+    {"shared_future", "balrog::shared_future", "<balrog/future.hpp>", kind::other,
+     "blocks the thread in get() and wait*()", true},
+    {"promise", "balrog::promise", "<balrog/future.hpp>", kind::other,
+     "makes a std::future, which blocks the thread in get() and wait*()", true},
+    {"packaged_task", "balrog::packaged_task", "<balrog/future.hpp>", kind::other,
+     "makes a std::future, which blocks the thread in get() and wait*()", true},
 }};
 
-// std::this_thread::get_id(), rewritten where it is named (a call, or a function pointer).
-constexpr sync_type get_id_function = {
-    "this_thread::get_id", "balrog::this_thread::get_id", "<balrog/thread.hpp>", kind::other,
-    "identifies the OS thread, which every fiber of the shard shares"};
+constexpr const char* atomic_wait_header = "<balrog/sync/atomic_wait.hpp>";
+constexpr const char* atomic_waits = "waits by blocking the thread";
+constexpr const char* atomic_notifies =
+    "wakes only threads blocked in std's waits, not the fibers waiting in balrog's";
+
+// The other std functions rewritten where they are named (a call, or a function pointer): their
+// twins have the same name in namespace balrog. (libstdc++ 12 has no std::atomic_flag_wait and
+// friends yet; they are here for the libraries that have them.)
+constexpr std::array<sync_type, 11> known_functions = {{
+    {"call_once", "balrog::call_once", "<balrog/sync/call_once.hpp>", kind::other,
+     "blocks the thread while another caller runs the function"},
+    {"async", "balrog::async", "<balrog/future.hpp>", kind::other,
+     "runs its function on a new OS thread, outside the shard's fibers, and returns a "
+     "std::future, which blocks the thread in get() and wait*()"},
+    {"atomic_wait", "balrog::atomic_wait", atomic_wait_header, kind::other, atomic_waits},
+    {"atomic_wait_explicit", "balrog::atomic_wait_explicit", atomic_wait_header, kind::other,
+     atomic_waits},
+    {"atomic_notify_one", "balrog::atomic_notify_one", atomic_wait_header, kind::other,
+     atomic_notifies},
+    {"atomic_notify_all", "balrog::atomic_notify_all", atomic_wait_header, kind::other,
+     atomic_notifies},
+    {"atomic_flag_wait", "balrog::atomic_flag_wait", atomic_wait_header, kind::other, atomic_waits},
+    {"atomic_flag_wait_explicit", "balrog::atomic_flag_wait_explicit", atomic_wait_header,
+     kind::other, atomic_waits},
+    {"atomic_flag_notify_one", "balrog::atomic_flag_notify_one", atomic_wait_header, kind::other,
+     atomic_notifies},
+    {"atomic_flag_notify_all", "balrog::atomic_flag_notify_all", atomic_wait_header, kind::other,
+     atomic_notifies},
+    {"this_thread::get_id", "balrog::this_thread::get_id", "<balrog/thread.hpp>", kind::other,
+     "identifies the OS thread, which every fiber of the shard shares"},
+}};
+
+// std::atomic<T>'s and std::atomic_flag's members, rewritten to calls of the free functions:
+// `a.wait(old)` becomes `balrog::atomic_wait(a, old)`.
+struct atomic_member {
+  const char* name;
+  const char* twin;
+  const char* reason;
+  bool takes_arguments;
+};
+constexpr std::array<atomic_member, 3> atomic_members = {{
+    {"wait", "balrog::atomic_wait", atomic_waits, true},
+    {"notify_one", "balrog::atomic_notify_one", atomic_notifies, false},
+    {"notify_all", "balrog::atomic_notify_all", atomic_notifies, false},
+}};
+
+const sync_type* lookup_function(const clang::FunctionDecl* fn) {
+  if (fn == nullptr || fn->getIdentifier() == nullptr) return nullptr;
+  for (const sync_type& f : known_functions) {
+    const llvm::StringRef name(f.name);
+    if (name.endswith(fn->getName()) &&
+        (name.size() == fn->getName().size() || name.startswith("this_thread::"))) {
+      return &f;
+    }
+  }
+  return nullptr;
+}
 
 const sync_type* lookup(const clang::Decl* d) {
   const auto* record = llvm::dyn_cast_or_null<clang::CXXRecordDecl>(d);
@@ -288,9 +352,36 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
                               loc(templateSpecializationType()))))
                           .bind("qualifier"),
                       this);
+    // std::this_thread::get_id, std::call_once, std::async, std::atomic_wait...: the name.
+    std::vector<std::string> qualified;
+    for (const sync_type& f : known_functions) qualified.push_back(std::string("::std::") + f.name);
+    const std::vector<llvm::StringRef> function_names(qualified.begin(), qualified.end());
+    finder.addMatcher(
+        spelled(declRefExpr(
+                    to(functionDecl(hasAnyName(llvm::ArrayRef<llvm::StringRef>(function_names)))))
+                    .bind("get-id")),
+        this);
+    // `a.wait(old)`, `p->notify_one()` on a std::atomic<T> or std::atomic_flag (libstdc++ declares
+    // most of them in a base class, hence the object's type); std::atomic_ref's are reported.
     finder.addMatcher(
         spelled(
-            declRefExpr(to(functionDecl(hasName("::std::this_thread::get_id")))).bind("get-id")),
+            cxxMemberCallExpr(callee(cxxMethodDecl(hasAnyName("wait", "notify_one", "notify_all"),
+                                                   ofClass(cxxRecordDecl(isInStdNamespace())))),
+                              thisPointerType(hasUnqualifiedDesugaredType(recordType(hasDeclaration(
+                                  cxxRecordDecl(isInStdNamespace(),
+                                                hasAnyName("atomic", "atomic_flag", "atomic_ref"))
+                                      .bind("atomic-class"))))))
+                .bind("atomic-member")),
+        this);
+    // What the future twins do not have.
+    finder.addMatcher(
+        spelled(cxxMemberCallExpr(
+                    callee(cxxMethodDecl(
+                        hasAnyName("set_value_at_thread_exit", "set_exception_at_thread_exit",
+                                   "make_ready_at_thread_exit"),
+                        ofClass(classTemplateSpecializationDecl(
+                            isInStdNamespace(), hasAnyName("promise", "packaged_task"))))))
+                    .bind("at-thread-exit")),
         this);
     finder.addMatcher(spelled(varDecl(hasThreadStorageDuration()).bind("thread-local")), this);
     // What the twins cannot do, and what breaks when only part of the code is rewritten: checked
@@ -356,10 +447,13 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
       handle_qualifier(sm, *nns);
     } else if (const auto* ref = nodes.getNodeAs<clang::DeclRefExpr>("get-id")) {
       handle_get_id(sm, *ref);
+    } else if (const auto* call = nodes.getNodeAs<clang::CXXMemberCallExpr>("atomic-member")) {
+      handle_atomic_member(sm, *call, nodes.getNodeAs<clang::CXXRecordDecl>("atomic-class"));
     } else if (const auto* var = nodes.getNodeAs<clang::VarDecl>("thread-local")) {
       handle_thread_local(sm, *var);
     } else {
-      for (const char* id : {"native-handle", "wait", "lock", "notify-at-exit", "argument"}) {
+      for (const char* id :
+           {"native-handle", "wait", "lock", "notify-at-exit", "argument", "at-thread-exit"}) {
         if (const auto* s = nodes.getNodeAs<clang::Expr>(id)) {
           if (!in_system_header(sm, s->getBeginLoc())) checks_.emplace_back(id, s);
         }
@@ -381,6 +475,8 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
         check_arguments(*node);
       } else if (id == "notify-at-exit") {
         check_notify_at_exit(*llvm::cast<clang::CallExpr>(node));
+      } else if (id == "at-thread-exit") {
+        check_at_thread_exit(*llvm::cast<clang::CXXMemberCallExpr>(node));
       }
     }
     checks_.clear();
@@ -532,13 +628,101 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
     rewrite(sm, nns.getBeginLoc(), tl.getEndLoc(), twin_spelling(*t, nns.getPrefix()), *t);
   }
 
-  // `std::this_thread::get_id()` becomes `balrog::this_thread::get_id()`, however it is spelled.
+  // `std::this_thread::get_id()` becomes `balrog::this_thread::get_id()`, `std::call_once`
+  // `balrog::call_once` and so on (known_functions), however they are spelled.
   void handle_get_id(const clang::SourceManager& sm, const clang::DeclRefExpr& ref) {
     if (in_system_header(sm, ref.getBeginLoc())) return;
+    const sync_type* f = lookup_function(llvm::dyn_cast<clang::FunctionDecl>(ref.getDecl()));
+    if (f == nullptr) return;
     const clang::NestedNameSpecifierLoc qualifier = ref.getQualifierLoc();
     const clang::SourceLocation begin = qualifier ? qualifier.getBeginLoc() : ref.getLocation();
-    rewrite(sm, begin, ref.getNameInfo().getEndLoc(), twin_spelling(get_id_function, qualifier),
-            get_id_function);
+    rewrite(sm, begin, ref.getNameInfo().getEndLoc(), twin_spelling(*f, qualifier), *f);
+  }
+
+  // `a.wait(old)` becomes `balrog::atomic_wait(a, old)`, `p->notify_one()`
+  // `balrog::atomic_notify_one(p)`: two edits, one before the object and one from the `.` or
+  // `->` to the `(`, so that whatever else is spelled in the object and the arguments stays.
+  void handle_atomic_member(const clang::SourceManager& sm, const clang::CXXMemberCallExpr& call,
+                            const clang::CXXRecordDecl* record) {
+    if (in_system_header(sm, call.getBeginLoc())) return;
+    const auto* method = call.getMethodDecl();
+    const auto* member = llvm::dyn_cast<clang::MemberExpr>(call.getCallee()->IgnoreParens());
+    if (method == nullptr || member == nullptr) return;
+    const atomic_member* m = nullptr;
+    for (const atomic_member& candidate : atomic_members) {
+      if (method->getName() == candidate.name) m = &candidate;
+    }
+    if (m == nullptr) return;
+    const std::string type_name = record != nullptr && record->getName() == "atomic_flag"
+                                      ? "std::atomic_flag"
+                                      : "std::atomic";
+    const std::string why = "'" + type_name + "::" + m->name + "' " + m->reason;
+    if (record != nullptr && record->getName() == "atomic_ref") {
+      sink_->diagnose(sm, member->getMemberLoc(), severity::warning,
+                      "'std::atomic_ref::" + std::string(m->name) + "' " + m->reason +
+                          " and has no balrog twin (an atomic_ref does not tell its address); "
+                          "not rewritten (wait on a std::atomic with balrog::atomic_wait, or on "
+                          "a balrog::event or condition variable, instead)",
+                      pass_name);
+      return;
+    }
+    const clang::Expr* base = member->getBase();
+    if (member->isImplicitAccess() || base == nullptr) {
+      sink_->diagnose(sm, member->getMemberLoc(), severity::warning,
+                      why + "; not rewritten: the object is implicit (write the call as " +
+                          m->twin + "(*this" + (m->takes_arguments ? ", ...)" : ")") + " by hand)",
+                      pass_name);
+      return;
+    }
+    // The whole call must be spelled in one place (the file, or one macro argument).
+    const clang::CharSourceRange whole =
+        spelled_range(sm, base->getBeginLoc(), call.getRParenLoc());
+    const clang::CharSourceRange op =
+        spelled_range(sm, member->getOperatorLoc(), member->getMemberLoc());
+    if (whole.isInvalid() || op.isInvalid()) {
+      sink_->diagnose(sm, sm.getExpansionLoc(call.getBeginLoc()), severity::warning,
+                      why +
+                          "; not rewritten: it is inside a macro body (rewrite the macro by "
+                          "hand, or mark the line NOBALROG)",
+                      pass_name);
+      return;
+    }
+    if (call.getBeginLoc().isMacroID() && !rewrite_in_macro_args_) {
+      sink_->diagnose(sm, call.getBeginLoc(), severity::warning,
+                      why +
+                          "; not rewritten: it is inside a macro argument (rewrite it by hand, "
+                          "or set the sync-types option rewrite-in-macro-args)",
+                      pass_name);
+      return;
+    }
+    const std::optional<clang::Token> paren =
+        clang::Lexer::findNextToken(op.getEnd(), sm, ctx_->getLangOpts());
+    if (!paren || !paren->is(clang::tok::l_paren)) return;
+    const clang::SourceLocation object_begin = whole.getBegin();
+    if (!sink_->replace(sm, clang::CharSourceRange::getCharRange(object_begin, object_begin),
+                        std::string(m->twin) + "(", why, pass_name)) {
+      return;
+    }
+    sink_->replace(sm, clang::CharSourceRange::getTokenRange(op.getBegin(), paren->getLocation()),
+                   m->takes_arguments ? ", " : "", why, pass_name);
+    sink_->require_include(sm, object_begin, atomic_wait_header);
+  }
+
+  // promise::set_value_at_thread_exit and friends: a fiber has no "thread exit".
+  void check_at_thread_exit(const clang::CXXMemberCallExpr& call) {
+    const clang::CXXMethodDecl* method = call.getMethodDecl();
+    const clang::Expr* object = call.getImplicitObjectArgument();
+    const std::string owner = method->getParent()->getName().str();
+    sink_->diagnose(ctx_->getSourceManager(), call.getExprLoc(), severity::warning,
+                    "'std::" + owner + "::" + method->getName().str() +
+                        "' has no balrog twin (a fiber has no thread exit): this call does not "
+                        "compile once " +
+                        describe(*ctx_, object, "the object") +
+                        " is rewritten to balrog::" + owner +
+                        " (set the result as the function's last step instead, or keep it a "
+                        "std::" +
+                        owner + ": mark its declaration NOBALROG(sync-types))",
+                    pass_name);
   }
 
   // A thread_local variable is one per OS thread: every fiber of the thread shares it.
