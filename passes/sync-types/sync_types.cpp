@@ -10,6 +10,8 @@
 #include <clang/Lex/Lexer.h>
 
 #include <array>
+#include <cstring>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -296,7 +298,8 @@ std::string describe(const clang::ASTContext& ctx, const clang::Expr* e, const c
 class sync_types final : public pass, public MatchFinder::MatchCallback {
  public:
   explicit sync_types(const pass_config& config)
-      : rewrite_in_macro_args_(config.flag("rewrite-in-macro-args", true)) {}
+      : rewrite_in_macro_args_(config.flag("rewrite-in-macro-args", true)),
+        to_fiber_local_(config.flag("thread-local-to-fiber-local", false)) {}
 
   void register_matchers(MatchFinder& finder, rewrite_sink& sink) override {
     sink_ = &sink;
@@ -384,6 +387,11 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
                     .bind("at-thread-exit")),
         this);
     finder.addMatcher(spelled(varDecl(hasThreadStorageDuration()).bind("thread-local")), this);
+    if (to_fiber_local_) {
+      finder.addMatcher(
+          spelled(declRefExpr(to(varDecl(hasThreadStorageDuration()))).bind("thread-local-use")),
+          this);
+    }
     // What the twins cannot do, and what breaks when only part of the code is rewritten: checked
     // at the end of the translation unit, once every spelled type has been seen.
     finder.addMatcher(
@@ -451,6 +459,9 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
       handle_atomic_member(sm, *call, nodes.getNodeAs<clang::CXXRecordDecl>("atomic-class"));
     } else if (const auto* var = nodes.getNodeAs<clang::VarDecl>("thread-local")) {
       handle_thread_local(sm, *var);
+    } else if (const auto* use = nodes.getNodeAs<clang::DeclRefExpr>("thread-local-use")) {
+      const auto* target = llvm::cast<clang::VarDecl>(use->getDecl())->getCanonicalDecl();
+      thread_local_uses_[target].push_back(use);
     } else {
       for (const char* id :
            {"native-handle", "wait", "lock", "notify-at-exit", "argument", "at-thread-exit"}) {
@@ -480,6 +491,10 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
       }
     }
     checks_.clear();
+    for (const clang::VarDecl* var : thread_locals_) to_fiber_local(*var);
+    thread_locals_.clear();
+    thread_local_uses_.clear();
+    edited_.clear();
   }
 
  private:
@@ -539,6 +554,7 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
     }
     if (!sink_->replace(sm, range, text, why(t), pass_name)) return false;
     sink_->require_include(sm, range.getBegin(), t.header);
+    edited_.push_back(range);
     return true;
   }
 
@@ -705,6 +721,7 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
     }
     sink_->replace(sm, clang::CharSourceRange::getTokenRange(op.getBegin(), paren->getLocation()),
                    m->takes_arguments ? ", " : "", why, pass_name);
+    edited_.push_back(whole);
     sink_->require_include(sm, object_begin, atomic_wait_header);
   }
 
@@ -731,14 +748,181 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
         in_system_header(sm, var.getLocation())) {
       return;
     }
-    sink_->diagnose(sm, var.getLocation(), severity::warning,
-                    "'" + var.getName().str() +
-                        "' is thread_local: every fiber of a thread shares one instance (a "
-                        "balrog::thread is a fiber of the thread that started it, and fibers "
-                        "interleave at every suspension point); not rewritten (keep per-fiber "
-                        "state in the fiber's function or an object passed to it, or mark the "
-                        "declaration NOBALROG(sync-types) when one per OS thread is intended)",
-                    pass_name);
+    if (to_fiber_local_) {
+      thread_locals_.push_back(&var);  // rewritten at the end, once every use has been seen
+      return;
+    }
+    report_thread_local(sm, var, "");
+  }
+
+  void report_thread_local(const clang::SourceManager& sm, const clang::VarDecl& var,
+                           const std::string& because) {
+    sink_->diagnose(
+        sm, var.getLocation(), severity::warning,
+        "'" + var.getName().str() +
+            "' is thread_local: every fiber of a thread shares one instance (a "
+            "balrog::thread is a fiber of the thread that started it, and fibers "
+            "interleave at every suspension point); not rewritten" +
+            (because.empty() ? std::string(" (keep per-fiber state in the fiber's function or an "
+                                           "object passed to it, or mark the declaration "
+                                           "NOBALROG(sync-types) when one per OS thread is "
+                                           "intended)")
+                             : " to a balrog::fiber_local: " + because +
+                                   " (rewrite it by hand, or mark the declaration "
+                                   "NOBALROG(sync-types) when one per OS thread is intended)"),
+        pass_name);
+  }
+
+  // Why the initializer of `var` cannot move into a factory lambda without captures: it names a
+  // local variable, a parameter or `this`. Empty when it can.
+  static std::string init_uses_locals(const clang::Expr* init) {
+    struct finder : clang::RecursiveASTVisitor<finder> {
+      std::string found;
+      bool VisitDeclRefExpr(clang::DeclRefExpr* ref) {
+        if (const auto* v = llvm::dyn_cast<clang::VarDecl>(ref->getDecl())) {
+          if (v->hasLocalStorage() && found.empty()) found = "'" + v->getName().str() + "'";
+        }
+        return true;
+      }
+      bool VisitCXXThisExpr(clang::CXXThisExpr* e) {
+        if (!e->isImplicit() || found.empty()) found = "'this'";
+        return true;
+      }
+    } f;
+    if (init != nullptr) f.TraverseStmt(const_cast<clang::Expr*>(init));
+    return f.found;
+  }
+
+  // The offsets [begin, end) of a file range, or false when it is not in `fid`.
+  static bool offsets(const clang::SourceManager& sm, clang::CharSourceRange r, clang::FileID fid,
+                      const clang::LangOptions& lang, unsigned& begin, unsigned& end) {
+    const clang::CharSourceRange c = clang::Lexer::makeFileCharRange(r, sm, lang);
+    if (c.isInvalid() || sm.getFileID(c.getBegin()) != fid) return false;
+    begin = sm.getFileOffset(c.getBegin());
+    end = sm.getFileOffset(c.getEnd());
+    return true;
+  }
+
+  // `thread_local T x = e;` becomes `balrog::fiber_local<T> x{[]() -> T { return e; }};` (with
+  // `static` in a function), and each use of x `(*x)`; or a report saying why not.
+  void to_fiber_local(const clang::VarDecl& var) {
+    const clang::SourceManager& sm = ctx_->getSourceManager();
+    const clang::LangOptions& lang = ctx_->getLangOpts();
+    const auto not_rewritten = [&](const std::string& because) {
+      report_thread_local(sm, var, because);
+    };
+    if (var.isStaticDataMember()) return not_rewritten("it is a static data member");
+    if (var.hasExternalStorage() || var.getPreviousDecl() != nullptr ||
+        var.getMostRecentDecl() != &var) {
+      return not_rewritten("it is declared more than once (extern)");
+    }
+    if (var.getType()->isArrayType()) {
+      return not_rewritten("it is an array (make it a std::array first)");
+    }
+    if (var.getType()->isReferenceType()) return not_rewritten("it is a reference");
+    if (var.isConstexpr() || var.hasAttr<clang::ConstInitAttr>()) {
+      return not_rewritten("it is constexpr or constinit (a fiber_local is made at run time)");
+    }
+    const clang::TypeSourceInfo* tsi = var.getTypeSourceInfo();
+    if (tsi == nullptr || var.getType()->getContainedDeducedType() != nullptr) {
+      return not_rewritten("its type is deduced (spell the type)");
+    }
+    if (const std::string local = init_uses_locals(var.getInit()); !local.empty()) {
+      return not_rewritten("its initializer uses " + local +
+                           ", which a fiber's own copy cannot see");
+    }
+    // The declaration: one declarator, spelled in one file, with nothing else of this pass in it.
+    const clang::CharSourceRange decl = spelled_range(sm, var.getBeginLoc(), var.getEndLoc());
+    if (decl.isInvalid()) return not_rewritten("it is declared inside a macro");
+    const clang::FileID fid = sm.getFileID(decl.getBegin());
+    const std::optional<clang::Token> after = clang::Lexer::findNextToken(decl.getEnd(), sm, lang);
+    if (!after || !after->is(clang::tok::semi)) {
+      return not_rewritten("its declaration declares several variables");
+    }
+    const clang::CharSourceRange name = spelled_range(sm, var.getLocation(), var.getLocation());
+    const clang::CharSourceRange type =
+        spelled_range(sm, tsi->getTypeLoc().getBeginLoc(), tsi->getTypeLoc().getEndLoc());
+    unsigned decl_begin = 0, decl_end = 0, name_begin = 0, name_end = 0, type_begin = 0,
+             type_end = 0;
+    if (name.isInvalid() || type.isInvalid() ||
+        !offsets(sm, decl, fid, lang, decl_begin, decl_end) ||
+        !offsets(sm, name, fid, lang, name_begin, name_end) ||
+        !offsets(sm, type, fid, lang, type_begin, type_end)) {
+      return not_rewritten("it is declared inside a macro");
+    }
+    const llvm::StringRef buffer = sm.getBufferData(fid);
+    // Between the type and the name only qualifiers and declarator punctuation (`int* const p`),
+    // never an earlier declarator (`int a, b`).
+    std::string between = buffer.slice(type_end, name_begin).str();
+    for (const char* word : {"volatile", "const"}) {
+      for (std::size_t at = between.find(word); at != std::string::npos; at = between.find(word)) {
+        between.erase(at, std::strlen(word));
+      }
+    }
+    if (between.find_first_not_of("*& \t\n") != std::string::npos) {
+      return not_rewritten("its declaration declares several variables");
+    }
+    for (const clang::CharSourceRange& e : edited_) {
+      unsigned b = 0, en = 0;
+      if (offsets(sm, e, fid, lang, b, en) && b < decl_end && en > decl_begin) {
+        return not_rewritten("its declaration has another rewrite of this pass in it");
+      }
+    }
+    // Every use must be rewritable too.
+    std::vector<clang::CharSourceRange> uses;
+    for (const clang::DeclRefExpr* use : thread_local_uses_[var.getCanonicalDecl()]) {
+      const clang::SourceLocation begin =
+          use->getQualifierLoc() ? use->getQualifierLoc().getBeginLoc() : use->getLocation();
+      const clang::CharSourceRange r = spelled_range(sm, begin, use->getNameInfo().getEndLoc());
+      if (r.isInvalid() || (begin.isMacroID() && !rewrite_in_macro_args_)) {
+        return not_rewritten("a use of it at line " +
+                             std::to_string(sm.getExpansionLineNumber(begin)) +
+                             " is inside a macro");
+      }
+      uses.push_back(r);
+    }
+    // The new declaration.
+    std::string prefix = buffer.slice(decl_begin, type_begin).str();
+    for (const char* word : {"thread_local", "__thread", "_Thread_local", "const", "volatile"}) {
+      for (std::size_t at = prefix.find(word); at != std::string::npos; at = prefix.find(word)) {
+        prefix.erase(at, std::strlen(word));
+      }
+    }
+    std::string specifiers;
+    for (llvm::StringRef rest = prefix; !rest.empty();) {
+      auto [word, tail] = rest.split(' ');
+      word = word.trim();
+      if (!word.empty()) specifiers += word.str() + " ";
+      rest = tail;
+    }
+    if (!var.isFileVarDecl() && specifiers.find("static") == std::string::npos) {
+      specifiers = "static " + specifiers;
+    }
+    clang::PrintingPolicy policy(lang);
+    policy.SuppressTagKeyword = true;
+    policy.SuppressUnwrittenScope = true;
+    const std::string t = var.getType().getAsString(policy);
+    std::string text = specifiers + "balrog::fiber_local<" + t + "> " + var.getName().str();
+    const llvm::StringRef init = buffer.slice(name_end, decl_end).trim();
+    if (!init.empty()) {
+      std::string made;
+      if (init.startswith("=")) {
+        made = init.drop_front().trim().str();
+      } else if (init.startswith("(") || init.startswith("{")) {
+        made = t + init.str();
+      } else {
+        return not_rewritten("its declarator is not a plain name");
+      }
+      text += "{[]() -> " + t + " { return " + made + "; }}";
+    }
+    const std::string why_text = "'" + var.getName().str() +
+                                 "' is thread_local: every fiber of a thread shares one instance";
+    if (!sink_->replace(sm, decl, text, why_text, pass_name)) return;
+    sink_->require_include(sm, decl.getBegin(), "<balrog/fiber_local.hpp>");
+    for (const clang::CharSourceRange& r : uses) {
+      const std::string written = clang::Lexer::getSourceText(r, sm, lang).str();
+      sink_->replace(sm, r, "(*" + written + ")", why_text, pass_name);
+    }
   }
 
   // `mutex` named through a using-declaration: it follows the declaration (rewritten by
@@ -1044,6 +1228,12 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
   rewrite_record done_;
   std::set<std::pair<const void*, const void*>> visited_;
   std::vector<std::pair<const char*, const clang::Expr*>> checks_;
+  // thread-local-to-fiber-local: the variables to rewrite, their uses, and where this pass
+  // proposed other edits (a declaration with one of them in it is reported instead).
+  bool to_fiber_local_;
+  std::vector<const clang::VarDecl*> thread_locals_;
+  std::map<const clang::VarDecl*, std::vector<const clang::DeclRefExpr*>> thread_local_uses_;
+  std::vector<clang::CharSourceRange> edited_;
 };
 
 }  // namespace

@@ -66,7 +66,8 @@ class fiber_local {
   T& get() {
     if (void* p = detail::fiber_local_find(key_)) return *static_cast<T*>(p);
     std::unique_ptr<T> made(make_());
-    detail::fiber_local_store(key_, made.get(), [](void* p) { delete static_cast<T*>(p); });
+    detail::fiber_local_store(key_, const_cast<std::remove_cv_t<T>*>(made.get()),
+                              [](void* p) { delete static_cast<T*>(p); });
     return *made.release();
   }
   T& operator*() { return get(); }
