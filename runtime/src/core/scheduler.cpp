@@ -79,6 +79,7 @@ void scheduler::attach_stack(fiber_context& f) {
                               scheduler& s = fp->sched;
                               s.fiber_entered(std::move(from));
                               fp->task->run();
+                              destroy_fiber_locals(*fp);  // on the fiber, as thread exit would
                               return s.fiber_exiting(*fp);
                             });
   f.frame.stack_bottom = f.stack.lowest;
