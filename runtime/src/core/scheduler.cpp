@@ -207,8 +207,9 @@ boost::context::fiber scheduler::fiber_exiting(fiber_context& f) noexcept {
   switch_frame& to = frame_of(next);
   running_ = next;
   *exceptions_ = to.exceptions;
-  switching_from_ = nullptr;  // this frame is about to disappear
-  release(&f);                // the scheduler's reference; may delete f
+  switching_from_ = nullptr;                   // this frame is about to disappear
+  sanitizer::tsan_retire(f.frame.tsan_fiber);  // before f may be freed, by any thread
+  release(&f);                                 // the scheduler's reference; may delete f
   sanitizer::start_switch(nullptr, to.stack_bottom, to.stack_size);
   // Boost unwinds to the fiber's entry and frees its stack on top of `to`.
   return std::move(to.continuation);
