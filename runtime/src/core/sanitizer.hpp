@@ -107,4 +107,11 @@ inline void unpoison([[maybe_unused]] const void* bottom,
 #endif
 }
 
+// Marks memory the program must not touch until unpoisoned (a cached, logically freed block).
+inline void poison([[maybe_unused]] const void* begin, [[maybe_unused]] std::size_t size) noexcept {
+#if defined(BALROG_ASAN)
+  __asan_poison_memory_region(begin, size);
+#endif
+}
+
 }  // namespace balrog::detail::sanitizer
