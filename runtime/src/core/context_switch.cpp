@@ -161,6 +161,10 @@ thread_local void* discarded_context = nullptr;
 void* make_context(void* stack_top, std::size_t stack_size, void (*entry)(void*),
                    void* arg) noexcept {
   start_args a{entry, arg};
+  // make_fcontext leaves the saved rbp unset; zero, it ends frame-pointer walks at the entry
+  // (a reused stack would otherwise offer a stale chain).
+  constexpr std::size_t cleared = 256;
+  std::memset(static_cast<char*>(stack_top) - cleared, 0, cleared);
   const fc::fcontext_t fresh = fc::make_fcontext(stack_top, stack_size, &context_start);
   return fc::jump_fcontext(fresh, &a).fctx;
 }

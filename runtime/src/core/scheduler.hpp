@@ -160,9 +160,12 @@ class scheduler {
 
  private:
   switch_frame& frame_of(fiber_context* f) noexcept { return f ? f->frame : loop_frame_; }
-  void switch_to(switch_frame& from, fiber_context* next) noexcept;
+  // Always inline, even at -O0: under TSan an instrumented out-of-line arrived() would record
+  // its entry on the TSan fiber that left (a fiber ending jumps away without a switch) and its
+  // exit on the one that arrived, and the shadow stacks would drift a frame per fiber end.
+  [[gnu::always_inline]] void switch_to(switch_frame& from, fiber_context* next) noexcept;
   // First thing on the arriving side of every switch (and of a fiber's first run).
-  void arrived(switch_frame& self) noexcept;
+  [[gnu::always_inline]] void arrived(switch_frame& self) noexcept;
   [[noreturn]] void fiber_exit(fiber_context& f) noexcept;
   void give_back_dead_stack() noexcept;
   fiber_context* next_ready() noexcept;
