@@ -14,7 +14,7 @@
 
 namespace balrog::detail {
 
-fiber_slot prepare_fiber(std::size_t task_size, std::size_t task_align, fiber_options options) {
+fiber_slot prepare_fiber(std::size_t task_size, std::size_t task_align, fiber_options&& options) {
   scheduler* s = scheduler::current();
   if (s == nullptr) {
     throw usage_error(

@@ -83,7 +83,7 @@ void scheduler::free_context_block(scheduler& owner, void* block, std::size_t by
 }
 
 fiber_context* scheduler::allocate_fiber(std::size_t task_size, std::size_t task_align,
-                                         fiber_options options) {
+                                         fiber_options&& options) {
   const std::size_t align = std::max(alignof(fiber_context), task_align);
   const std::size_t bytes = fiber_context::task_offset(align) + task_size;
   void* block = allocate_context_block(bytes, align);
@@ -111,7 +111,7 @@ void scheduler::attach_stack(fiber_context& f) {
 }
 
 fiber_context* scheduler::create_fiber(std::size_t task_size, std::size_t task_align,
-                                       fiber_options options) {
+                                       fiber_options&& options) {
   fiber_context* f = allocate_fiber(task_size, task_align, std::move(options));
   try {
     attach_stack(*f);

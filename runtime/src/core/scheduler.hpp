@@ -58,11 +58,12 @@ class scheduler {
 
   // Allocates a fiber context (one block with room for a task of `task_size` bytes) and its
   // stack; nothing runs until start(). Returns it with one reference, the scheduler's.
-  fiber_context* create_fiber(std::size_t task_size, std::size_t task_align, fiber_options options);
+  fiber_context* create_fiber(std::size_t task_size, std::size_t task_align,
+                              fiber_options&& options);
   // The two halves of create_fiber, for fibers another thread spawns on this shard
   // (spawn_on): any thread allocates (this scheduler is its owner); this thread attaches.
   fiber_context* allocate_fiber(std::size_t task_size, std::size_t task_align,
-                                fiber_options options);
+                                fiber_options&& options);
   void attach_stack(fiber_context& f);
   // The block a fiber context and its task live in. Any thread; on the owner's thread, from
   // (and back to) this scheduler's cache of freed blocks when the size allows.
