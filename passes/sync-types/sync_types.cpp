@@ -348,6 +348,16 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
     // `std::thread::id`, `std::thread::hardware_concurrency()`, `std::latch::max()`,
     // `std::counting_semaphore<8>::max()`: the class in a qualifier (the handler picks the std
     // templates). `std::mutex::native_handle_type` has no twin and stays.
+    // `std::thread::hardware_concurrency()` is the same function as its twin's: inside a macro
+    // body (cpp-httplib's CPPHTTPLIB_THREAD_POOL_COUNT) it stays, unreported. Matched on the
+    // call's DeclRefExpr, which is visited before its qualifier.
+    finder.addMatcher(
+        spelled(
+            declRefExpr(to(cxxMethodDecl(hasName("hardware_concurrency"),
+                                         ofClass(cxxRecordDecl(isInStdNamespace(),
+                                                               hasAnyName("thread", "jthread"))))))
+                .bind("hardware-concurrency")),
+        this);
     finder.addMatcher(nestedNameSpecifierLoc(
                           specifiesTypeLoc(anyOf(
                               loc(recordType(hasDeclaration(cxxRecordDecl(
@@ -453,6 +463,8 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
       handle_alias_type(sm, *atl);
     } else if (const auto* nns = nodes.getNodeAs<clang::NestedNameSpecifierLoc>("qualifier")) {
       handle_qualifier(sm, *nns);
+    } else if (const auto* hc = nodes.getNodeAs<clang::DeclRefExpr>("hardware-concurrency")) {
+      handle_hardware_concurrency(sm, *hc);
     } else if (const auto* ref = nodes.getNodeAs<clang::DeclRefExpr>("get-id")) {
       handle_get_id(sm, *ref);
     } else if (const auto* call = nodes.getNodeAs<clang::CXXMemberCallExpr>("atomic-member")) {
@@ -642,6 +654,18 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
     const sync_type* t = lookup(tl.getType()->getAsCXXRecordDecl());
     if (t == nullptr) return;
     rewrite(sm, nns.getBeginLoc(), tl.getEndLoc(), twin_spelling(*t, nns.getPrefix()), *t);
+  }
+
+  // `std::thread::hardware_concurrency()`: rewritten with the other qualifiers (handle_qualifier)
+  // where the pass may edit it; where it may not (a macro body, or a macro argument without
+  // rewrite-in-macro-args), kept silently: balrog::thread::hardware_concurrency() is the same
+  // function, so nothing is lost.
+  void handle_hardware_concurrency(const clang::SourceManager& sm, const clang::DeclRefExpr& ref) {
+    const clang::NestedNameSpecifierLoc nns = ref.getQualifierLoc();
+    if (!nns) return;  // `hardware_concurrency()` inside the class: nothing spelled
+    const bool editable = spelled_range(sm, nns.getBeginLoc(), nns.getEndLoc()).isValid() &&
+                          (!nns.getBeginLoc().isMacroID() || rewrite_in_macro_args_);
+    if (!editable) visited_.insert({nns.getNestedNameSpecifier(), nns.getOpaqueData()});
   }
 
   // `std::this_thread::get_id()` becomes `balrog::this_thread::get_id()`, `std::call_once`
