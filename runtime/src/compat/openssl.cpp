@@ -1,0 +1,204 @@
+// balrog's twin of OpenSSL's socket BIO (crypto/bio/bss_sock.c in OpenSSL 3), whose I/O goes
+// through balrog::compat::read / write, and the calls that install it (balrog/compat/openssl.hpp).
+// Each callback below mirrors its OpenSSL counterpart line for line, so that everything but the
+// waiting (flags, EOF, errno, closing) is what OpenSSL's socket BIO does.
+#include "balrog/compat/openssl.hpp"
+
+#include <openssl/err.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+
+#include "balrog/compat/posix_fd.hpp"
+#include "balrog/compat/posix_net.hpp"
+
+namespace balrog::compat {
+
+namespace {
+
+// A control command OpenSSL does not use: balrog's BIO answers it with `probe_answer`, every
+// other BIO (OpenSSL's socket BIO included) with 0. How SSL_set_rfd / SSL_set_wfd recognise a
+// BIO of ours, since the method type is OpenSSL's BIO_TYPE_SOCKET.
+constexpr int probe_command = 0x62616c72;  // "balr"
+constexpr long probe_answer = 0x67;
+
+// The fd lives in the BIO's data pointer (OpenSSL keeps it in the BIO's `num`, which a custom
+// method cannot reach).
+int fd_of(BIO* bio) noexcept {
+  return static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(bio)));
+}
+
+void set_fd_of(BIO* bio, int fd) noexcept {
+  BIO_set_data(bio, reinterpret_cast<void*>(static_cast<std::intptr_t>(fd)));
+}
+
+// sock_new: not initialised until an fd is set.
+int socket_create(BIO* bio) {
+  BIO_set_init(bio, 0);
+  set_fd_of(bio, 0);
+  return 1;
+}
+
+// sock_free: a BIO that owns its fd (BIO_CLOSE) closes it.
+int socket_destroy(BIO* bio) {
+  if (bio == nullptr) return 0;
+  if (BIO_get_shutdown(bio) != 0) {
+    if (BIO_get_init(bio) != 0) balrog::compat::close(fd_of(bio));
+    BIO_set_init(bio, 0);
+    BIO_clear_flags(bio, ~0);
+  }
+  return 1;
+}
+
+// sock_read: errno cleared first, so a 0 (end of stream) reads as "no error" to
+// BIO_sock_should_retry; retry flags only for the errors OpenSSL's BIO retries.
+int socket_read(BIO* bio, char* out, int size) {
+  int ret = 0;
+  if (out != nullptr) {
+    errno = 0;
+    ret = static_cast<int>(balrog::compat::read(fd_of(bio), out, static_cast<size_t>(size)));
+    BIO_clear_retry_flags(bio);
+    if (ret <= 0) {
+      if (BIO_sock_should_retry(ret) != 0) {
+        BIO_set_retry_read(bio);
+      } else if (ret == 0) {
+        BIO_set_flags(bio, BIO_FLAGS_IN_EOF);
+      }
+    }
+  }
+  return ret;
+}
+
+// sock_write.
+int socket_write(BIO* bio, const char* in, int size) {
+  errno = 0;
+  const int ret =
+      static_cast<int>(balrog::compat::write(fd_of(bio), in, static_cast<size_t>(size)));
+  BIO_clear_retry_flags(bio);
+  if (ret <= 0 && BIO_sock_should_retry(ret) != 0) BIO_set_retry_write(bio);
+  return ret;
+}
+
+// sock_puts.
+int socket_puts(BIO* bio, const char* text) {
+  return socket_write(bio, text, static_cast<int>(std::strlen(text)));
+}
+
+// sock_ctrl, without the kTLS commands (answered 0: kTLS is off, see the header).
+long socket_ctrl(BIO* bio, int cmd, long num, void* ptr) {
+  switch (cmd) {
+    case BIO_C_SET_FD:
+      // A minimal destroy first: a BIO that owned its previous fd closes it.
+      if (BIO_get_shutdown(bio) != 0) {
+        if (BIO_get_init(bio) != 0) balrog::compat::close(fd_of(bio));
+        BIO_clear_flags(bio, ~0);
+      }
+      set_fd_of(bio, *static_cast<int*>(ptr));
+      BIO_set_shutdown(bio, static_cast<int>(num));
+      BIO_set_init(bio, 1);
+      return 1;
+    case BIO_C_GET_FD:
+      if (BIO_get_init(bio) == 0) return -1;
+      if (ptr != nullptr) *static_cast<int*>(ptr) = fd_of(bio);
+      return fd_of(bio);
+    case BIO_CTRL_GET_CLOSE:
+      return BIO_get_shutdown(bio);
+    case BIO_CTRL_SET_CLOSE:
+      BIO_set_shutdown(bio, static_cast<int>(num));
+      return 1;
+    case BIO_CTRL_DUP:
+    case BIO_CTRL_FLUSH:
+      return 1;
+    case BIO_CTRL_EOF:
+      return BIO_test_flags(bio, BIO_FLAGS_IN_EOF) != 0 ? 1 : 0;
+    case probe_command:
+      return probe_answer;
+    default:
+      return 0;
+  }
+}
+
+BIO_METHOD* make_method() noexcept {
+  // OpenSSL's own type and name: code that checks BIO_method_type(bio) == BIO_TYPE_SOCKET (and
+  // BIO_find_type(bio, BIO_TYPE_DESCRIPTOR), which SSL_get_fd uses) sees a socket BIO.
+  BIO_METHOD* method = BIO_meth_new(BIO_TYPE_SOCKET, "socket");
+  if (method == nullptr) return nullptr;
+  if (BIO_meth_set_write(method, socket_write) != 1 ||
+      BIO_meth_set_read(method, socket_read) != 1 || BIO_meth_set_puts(method, socket_puts) != 1 ||
+      BIO_meth_set_ctrl(method, socket_ctrl) != 1 ||
+      BIO_meth_set_create(method, socket_create) != 1 ||
+      BIO_meth_set_destroy(method, socket_destroy) != 1) {
+    BIO_meth_free(method);
+    return nullptr;
+  }
+  return method;
+}
+
+bool is_balrog_socket_bio(BIO* bio) noexcept {
+  return bio != nullptr && BIO_method_type(bio) == BIO_TYPE_SOCKET &&
+         BIO_ctrl(bio, probe_command, 0, nullptr) == probe_answer;
+}
+
+// A new socket BIO on `fd` that does not own it, or nullptr with SSL's error queued (as
+// SSL_set_fd queues it).
+BIO* new_noclose_bio(int fd) {
+  BIO* bio = BIO_new(balrog::compat::BIO_s_socket());
+  if (bio == nullptr) {
+    ERR_raise(ERR_LIB_SSL, ERR_R_BUF_LIB);
+    return nullptr;
+  }
+  BIO_set_fd(bio, fd, BIO_NOCLOSE);
+  return bio;
+}
+
+}  // namespace
+
+const BIO_METHOD* BIO_s_socket() {
+  // Made once, kept for the process, as OpenSSL's static methods are.
+  static BIO_METHOD* const method = make_method();
+  return method;
+}
+
+BIO* BIO_new_socket(int sock, int close_flag) {
+  BIO* bio = BIO_new(balrog::compat::BIO_s_socket());
+  if (bio == nullptr) return nullptr;
+  BIO_set_fd(bio, sock, close_flag);
+  return bio;
+}
+
+int SSL_set_fd(SSL* ssl, int fd) {
+  BIO* bio = new_noclose_bio(fd);
+  if (bio == nullptr) return 0;
+  SSL_set_bio(ssl, bio, bio);
+  return 1;
+}
+
+// As OpenSSL's: share the other direction's BIO when it is a socket BIO (ours) on this fd.
+int SSL_set_rfd(SSL* ssl, int fd) {
+  BIO* wbio = SSL_get_wbio(ssl);
+  if (!is_balrog_socket_bio(wbio) || static_cast<int>(BIO_get_fd(wbio, nullptr)) != fd) {
+    BIO* bio = new_noclose_bio(fd);
+    if (bio == nullptr) return 0;
+    SSL_set0_rbio(ssl, bio);
+  } else {
+    BIO_up_ref(wbio);
+    SSL_set0_rbio(ssl, wbio);
+  }
+  return 1;
+}
+
+int SSL_set_wfd(SSL* ssl, int fd) {
+  BIO* rbio = SSL_get_rbio(ssl);
+  if (!is_balrog_socket_bio(rbio) || static_cast<int>(BIO_get_fd(rbio, nullptr)) != fd) {
+    BIO* bio = new_noclose_bio(fd);
+    if (bio == nullptr) return 0;
+    SSL_set0_wbio(ssl, bio);
+  } else {
+    BIO_up_ref(rbio);
+    SSL_set0_wbio(ssl, rbio);
+  }
+  return 1;
+}
+
+}  // namespace balrog::compat
