@@ -9,9 +9,13 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <new>
+#include <string>
+#include <vector>
 
 #include "balrog/compat/posix_fd.hpp"
 #include "balrog/compat/posix_net.hpp"
+#include "compat/wait_for_fd.hpp"
 
 namespace balrog::compat {
 
@@ -32,6 +36,66 @@ int fd_of(BIO* bio) noexcept {
 void set_fd_of(BIO* bio, int fd) noexcept {
   BIO_set_data(bio, reinterpret_cast<void*>(static_cast<std::intptr_t>(fd)));
 }
+
+// OpenSSL's error queue belongs to the OS thread, and the fibers of a thread share it. While
+// this fiber waits inside SSL_read (in the BIO), other fibers run OpenSSL too: one that leaves
+// errors behind would make this fiber's SSL_get_error() answer SSL_ERROR_SSL, and one that
+// clears the queue (as OpenSSL asks before every I/O call) would take this fiber's errors.
+// With threads neither happens; so around a read or write on a fiber, the queue is made this
+// fiber's own again: its errors are taken off before the call and put back after it, and
+// whatever other fibers left on the queue meanwhile is dropped (those fibers went on, or are
+// waiting in a BIO of ours and kept theirs aside). Off a fiber nobody else runs: nothing to do.
+// (Error marks, ERR_set_mark, are not kept on the errors taken aside; OpenSSL sets none around
+// BIO I/O.)
+class error_queue_scope {
+ public:
+  error_queue_scope() noexcept : on_fiber_(detail::current_place() == detail::place::fiber) {
+    if (!on_fiber_ || ERR_peek_error() == 0) return;
+    const int saved_errno = errno;
+    try {
+      for (;;) {
+        entry e;
+        const char* data = nullptr;
+        int flags = 0;
+        e.code = ERR_get_error_all(&e.file, &e.line, &e.func, &data, &flags);
+        if (e.code == 0) break;
+        // The text lives in the queue's slot, which other fibers may reuse: copy it.
+        if (data != nullptr && (flags & ERR_TXT_STRING) != 0) e.data = data;
+        own_.push_back(std::move(e));
+      }
+    } catch (const std::bad_alloc&) {  // keep what was taken; the rest is lost as in OOM
+    }
+    errno = saved_errno;
+  }
+  error_queue_scope(const error_queue_scope&) = delete;
+  error_queue_scope& operator=(const error_queue_scope&) = delete;
+  ~error_queue_scope() {
+    if (!on_fiber_) return;
+    const int saved_errno = errno;
+    if (ERR_peek_error() != 0) ERR_clear_error();  // other fibers' leftovers
+    for (const entry& e : own_) {
+      ERR_new();
+      ERR_set_debug(e.file, e.line, e.func);
+      if (e.data.empty()) {
+        ERR_set_error(ERR_GET_LIB(e.code), ERR_GET_REASON(e.code), nullptr);
+      } else {
+        ERR_set_error(ERR_GET_LIB(e.code), ERR_GET_REASON(e.code), "%s", e.data.c_str());
+      }
+    }
+    errno = saved_errno;
+  }
+
+ private:
+  struct entry {
+    unsigned long code = 0;
+    const char* file = nullptr;
+    int line = 0;
+    const char* func = nullptr;
+    std::string data;
+  };
+  bool on_fiber_;
+  std::vector<entry> own_;
+};
 
 // sock_new: not initialised until an fd is set.
 int socket_create(BIO* bio) {
@@ -56,8 +120,11 @@ int socket_destroy(BIO* bio) {
 int socket_read(BIO* bio, char* out, int size) {
   int ret = 0;
   if (out != nullptr) {
-    errno = 0;
-    ret = static_cast<int>(balrog::compat::read(fd_of(bio), out, static_cast<size_t>(size)));
+    {
+      const error_queue_scope own_errors;
+      errno = 0;
+      ret = static_cast<int>(balrog::compat::read(fd_of(bio), out, static_cast<size_t>(size)));
+    }
     BIO_clear_retry_flags(bio);
     if (ret <= 0) {
       if (BIO_sock_should_retry(ret) != 0) {
@@ -72,9 +139,12 @@ int socket_read(BIO* bio, char* out, int size) {
 
 // sock_write.
 int socket_write(BIO* bio, const char* in, int size) {
-  errno = 0;
-  const int ret =
-      static_cast<int>(balrog::compat::write(fd_of(bio), in, static_cast<size_t>(size)));
+  int ret = 0;
+  {
+    const error_queue_scope own_errors;
+    errno = 0;
+    ret = static_cast<int>(balrog::compat::write(fd_of(bio), in, static_cast<size_t>(size)));
+  }
   BIO_clear_retry_flags(bio);
   if (ret <= 0 && BIO_sock_should_retry(ret) != 0) BIO_set_retry_write(bio);
   return ret;

@@ -33,6 +33,13 @@
 //    EAGAIN in both);
 //  - BIO_NOCLOSE / BIO_CLOSE: a BIO that owns its fd closes it when freed, through
 //    balrog::compat::close (so fibers waiting on the fd are woken).
+// OpenSSL's error queue is per OS thread, shared by the thread's fibers. So that a fiber that
+// waits inside SSL_read sees the queue as it would on a thread of its own, each read and write
+// on a fiber takes the fiber's pending errors off the queue before the call and puts them back
+// after it, dropping whatever other fibers left there meanwhile (their SSL_get_error is not
+// fooled by it, and their ERR_clear_error does not take this fiber's errors). Errors a fiber
+// leaves on the queue while it waits elsewhere (a sleep, a plain recv) can thus be dropped by
+// another fiber's SSL I/O; read them before waiting.
 // On a fiber the compat calls' documented deviations apply: a cancelled fiber or an expired
 // balrog::deadline_scope makes the pending read or write fail with ECANCELED / ETIMEDOUT, which
 // OpenSSL reports as SSL_ERROR_SYSCALL with that errno; inside C++20 coroutine code a read or

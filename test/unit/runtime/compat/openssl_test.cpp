@@ -373,3 +373,72 @@ TEST(CompatOpenssl, PeerClosingMidHandshakeFailsAsWithOpenssl) {
     EXPECT_EQ(balrog::run([&] { return handshake(compat::SSL_set_fd); }), original) << "on a fiber";
   }
 }
+
+// OpenSSL's error queue belongs to the OS thread, which the fibers share. While a fiber waits
+// in a BIO read, another fiber clears the queue (as OpenSSL asks before each I/O call) and
+// leaves an error of its own: the waiting fiber still finds its own error, and only it, as it
+// would on a thread of its own.
+TEST(CompatOpenssl, AFiberKeepsItsOwnErrorQueueAcrossAWait) {
+  auto [a, b] = unix_pair();
+  balrog::run([&, &a = a, &b = b] {
+    BIO* bio = compat::BIO_new_socket(a, BIO_NOCLOSE);
+    ASSERT_NE(bio, nullptr);
+    auto other = balrog::spawn([&] {
+      ERR_clear_error();
+      ERR_raise_data(ERR_LIB_USER, 7, "the other fiber's");
+      EXPECT_EQ(compat::write(b, "x", 1), 1);
+    });
+    ERR_clear_error();
+    ERR_raise_data(ERR_LIB_USER, 42, "mine");
+    char c = 0;
+    errno = 0;
+    EXPECT_EQ(BIO_read(bio, &c, 1), 1);  // waits for the other fiber's byte
+    EXPECT_EQ(errno, 0);
+    const char* data = nullptr;
+    int flags = 0;
+    const unsigned long e = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags);
+    EXPECT_EQ(ERR_GET_LIB(e), ERR_LIB_USER);
+    EXPECT_EQ(ERR_GET_REASON(e), 42);
+    EXPECT_STREQ(data, "mine");
+    EXPECT_EQ(ERR_get_error(), 0UL);
+    other.join();
+    BIO_free(bio);
+  });
+}
+
+// The symptom that would show: a fiber waiting in SSL_read for the peer's close_notify while
+// another fiber leaves an error behind. SSL_get_error must still say SSL_ERROR_ZERO_RETURN (a
+// clean end), not SSL_ERROR_SSL.
+TEST(CompatOpenssl, AnotherFibersLeftoverErrorsDoNotChangeSslGetError) {
+  ctx_ptr server_ctx = server_context();
+  ctx_ptr client_ctx = client_context();
+  auto [c, s] = tcp_pair();
+  balrog::run([&, &c = c, &s = s] {
+    auto server = balrog::spawn([&] {
+      ssl_ptr ssl(SSL_new(server_ctx.get()));
+      ASSERT_EQ(compat::SSL_set_fd(ssl.get(), s), 1);
+      ASSERT_EQ(SSL_accept(ssl.get()), 1);
+      balrog::this_fiber::sleep_for(30ms);
+      SSL_shutdown(ssl.get());
+    });
+    auto polluter = balrog::spawn([&] {
+      balrog::this_fiber::sleep_for(10ms);  // the client waits in SSL_read by now
+      // A failing call whose errors this fiber never reads (nor clears).
+      EXPECT_EQ(
+          SSL_CTX_use_certificate_file(client_ctx.get(), "/nonexistent/cert.pem", SSL_FILETYPE_PEM),
+          0);
+      EXPECT_NE(ERR_peek_error(), 0UL);
+    });
+    ssl_ptr ssl = new_client(client_ctx.get());
+    ASSERT_EQ(compat::SSL_set_fd(ssl.get(), c), 1);
+    ASSERT_EQ(SSL_connect(ssl.get()), 1);
+    char buf[16];
+    ERR_clear_error();
+    const int n = SSL_read(ssl.get(), buf, sizeof buf);  // waits for the close_notify
+    EXPECT_EQ(n, 0);
+    EXPECT_EQ(SSL_get_error(ssl.get(), n), SSL_ERROR_ZERO_RETURN);
+    polluter.join();
+    server.join();
+  });
+  ERR_clear_error();
+}
