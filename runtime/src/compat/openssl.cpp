@@ -55,11 +55,16 @@ class error_queue_scope {
     try {
       for (;;) {
         entry e;
+        const char* file = nullptr;
+        const char* func = nullptr;
         const char* data = nullptr;
         int flags = 0;
-        e.code = ERR_get_error_all(&e.file, &e.line, &e.func, &data, &flags);
+        e.code = ERR_get_error_all(&file, &e.line, &func, &data, &flags);
         if (e.code == 0) break;
-        // The text lives in the queue's slot, which other fibers may reuse: copy it.
+        // The strings live in the queue's slot (OpenSSL copies even the file and function
+        // names), which the next error or ERR_clear_error frees: copy them.
+        if (file != nullptr) e.file = file;
+        if (func != nullptr) e.func = func;
         if (data != nullptr && (flags & ERR_TXT_STRING) != 0) e.data = data;
         own_.push_back(std::move(e));
       }
@@ -75,7 +80,8 @@ class error_queue_scope {
     if (ERR_peek_error() != 0) ERR_clear_error();  // other fibers' leftovers
     for (const entry& e : own_) {
       ERR_new();
-      ERR_set_debug(e.file, e.line, e.func);
+      ERR_set_debug(e.file.empty() ? nullptr : e.file.c_str(), e.line,
+                    e.func.empty() ? nullptr : e.func.c_str());
       if (e.data.empty()) {
         ERR_set_error(ERR_GET_LIB(e.code), ERR_GET_REASON(e.code), nullptr);
       } else {
@@ -88,9 +94,9 @@ class error_queue_scope {
  private:
   struct entry {
     unsigned long code = 0;
-    const char* file = nullptr;
+    std::string file;
     int line = 0;
-    const char* func = nullptr;
+    std::string func;
     std::string data;
   };
   bool on_fiber_;
