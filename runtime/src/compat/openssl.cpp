@@ -39,14 +39,13 @@ void set_fd_of(BIO* bio, int fd) noexcept {
 
 // OpenSSL's error queue belongs to the OS thread, and the fibers of a thread share it. While
 // this fiber waits inside SSL_read (in the BIO), other fibers run OpenSSL too: one that leaves
-// errors behind would make this fiber's SSL_get_error() answer SSL_ERROR_SSL, and one that
+// errors behind could make this fiber's SSL_get_error() answer SSL_ERROR_SSL, and one that
 // clears the queue (as OpenSSL asks before every I/O call) would take this fiber's errors.
 // With threads neither happens; so around a read or write on a fiber, the queue is made this
 // fiber's own again: its errors are taken off before the call and put back after it, and
 // whatever other fibers left on the queue meanwhile is dropped (those fibers went on, or are
 // waiting in a BIO of ours and kept theirs aside). Off a fiber nobody else runs: nothing to do.
-// (Error marks, ERR_set_mark, are not kept on the errors taken aside; OpenSSL sets none around
-// BIO I/O.)
+// (Error marks, ERR_set_mark, are not kept on the errors taken aside.)
 class error_queue_scope {
  public:
   error_queue_scope() noexcept : on_fiber_(detail::current_place() == detail::place::fiber) {
