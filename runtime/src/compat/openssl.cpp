@@ -183,6 +183,10 @@ long socket_ctrl(BIO* bio, int cmd, long num, void* ptr) {
       BIO_set_shutdown(bio, static_cast<int>(num));
       return 1;
     case BIO_CTRL_DUP:
+      // BIO_dup_chain copies init, the close flag and OpenSSL's `num` (the fd) to the new BIO,
+      // then asks the method to copy the rest: here the fd, which lives in the data pointer.
+      if (ptr != nullptr) set_fd_of(static_cast<BIO*>(ptr), fd_of(bio));
+      return 1;
     case BIO_CTRL_FLUSH:
       return 1;
     case BIO_CTRL_EOF:

@@ -298,6 +298,17 @@ TEST(CompatOpenssl, TheBioLooksLikeOpensslsSocketBio) {
   EXPECT_EQ(::fcntl(owned, F_GETFD), -1);
   EXPECT_EQ(errno, EBADF);
 
+  // BIO_dup_chain copies the fd and the close flag, as with OpenSSL's socket BIO.
+  BIO* original = compat::BIO_new_socket(a, BIO_NOCLOSE);
+  ASSERT_NE(original, nullptr);
+  BIO* copy = BIO_dup_chain(original);
+  ASSERT_NE(copy, nullptr);
+  EXPECT_EQ(BIO_get_fd(copy, nullptr), a.get());
+  EXPECT_EQ(BIO_get_close(copy), BIO_NOCLOSE);
+  EXPECT_EQ(BIO_method_type(copy), BIO_TYPE_SOCKET);
+  BIO_free(copy);
+  BIO_free(original);
+
   // BIO_new(BIO_s_socket()) + BIO_set_fd, the long way round.
   BIO* manual = BIO_new(compat::BIO_s_socket());
   ASSERT_NE(manual, nullptr);
