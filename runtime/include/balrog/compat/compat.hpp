@@ -17,6 +17,10 @@
 //   posix_dns.hpp    getaddrinfo, getnameinfo, gethostbyname, gethostbyname_r: run on the
 //                    offload pool
 //   this_thread.hpp  this_thread::sleep_for, sleep_until, yield
+// and, not included here (it needs OpenSSL's headers):
+//   openssl.hpp      SSL_set_fd, SSL_set_rfd, SSL_set_wfd, BIO_new_socket, BIO_s_socket: a
+//                    socket BIO whose I/O is read/write above, so SSL_read/SSL_write... wait
+//                    on the fiber
 #pragma once
 
 #include "balrog/compat/posix_dns.hpp"
