@@ -13,6 +13,7 @@
 #include <llvm/Support/Regex.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -72,6 +73,10 @@ cl::opt<bool> dump_config_opt("dump-config",
 cl::list<std::string> passes_opt("passes", cl::CommaSeparated, cl::value_desc("a,b"),
                                  cl::desc("Run these passes instead of the configured ones"),
                                  cl::cat(category));
+cl::opt<bool> run_main_opt("run-main",
+                           cl::desc("Also run the run-main pass: the program's main() runs on a "
+                                    "fiber of the runtime (docs/passes/run-main.md)"),
+                           cl::cat(category));
 cl::opt<std::string> header_filter("header-filter", cl::value_desc("regex"),
                                    cl::desc("Headers whose path matches may be edited (overrides "
                                             "the configuration)"),
@@ -209,6 +214,9 @@ class configuration_cache {
       c.passes.assign(passes_opt.begin(), passes_opt.end());
       passes_origin = "--passes";
     }
+    if (run_main_opt && std::find(c.passes.begin(), c.passes.end(), "run-main") == c.passes.end()) {
+      c.passes.emplace_back("run-main");
+    }
     if (!header_filter.empty()) {
       c.header_filter = header_filter;
       filter_origin = "--header-filter";
@@ -326,7 +334,7 @@ int main(int argc, const char** argv) {
                    ""});
   }
 
-  const std::vector<tu_result> results = run_passes(sources, settings);
+  std::vector<tu_result> results = run_passes(sources, settings);
   if (!config_error.empty()) return usage_error(config_error);  // a map failed to load
   print_dropped(dropped, printer);
 
@@ -347,6 +355,12 @@ int main(int argc, const char** argv) {
       continue;  // the passes saw clang's error recovery, not the code: nothing to report
     }
     for (const diagnostic& d : r.diagnostics) diagnostics.push_back(d);
+  }
+  // A pass that reports an error (run-main: main() defined by a macro...) refuses the whole
+  // translation unit: none of its edits is applied and the run fails, as for a parse error.
+  for (tu_result& r : results) {
+    for (const diagnostic& d : r.diagnostics) r.pass_errors += d.level == severity::error ? 1 : 0;
+    if (r.pass_errors > 0) status = 2;
   }
   merged m = merge_edits(results);
   for (const diagnostic& d : m.diagnostics) diagnostics.push_back(d);
@@ -408,7 +422,7 @@ int main(int argc, const char** argv) {
       rules.emplace_back(target, deps);
     };
     for (const tu_result& r : results) {
-      if (!r.ran || r.parse_errors > 0) continue;  // never write what failed to parse
+      if (!r.ran || r.parse_errors > 0 || r.pass_errors > 0) continue;  // nor what a pass refused
       llvm::SmallString<256> abs(r.main_file);
       llvm::sys::fs::make_absolute(abs);
       llvm::sys::path::remove_dots(abs, true);
