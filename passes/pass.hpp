@@ -24,6 +24,17 @@ namespace balrog::gen {
 
 enum class severity { note, warning, error };
 
+// A call of an API map entry that a pass found, for --report: which function, from which map,
+// and (for diagnose) why it is left as it is. Passes whose findings are blocking calls pass
+// one along; the tool records every such call that ends up not rewritten, wherever it is.
+struct blocking_call {
+  std::string function;  // "recv", "PQsetdb", "std::future::get"
+  std::string library;   // the map: "posix-net"
+  // Why it is left: "coroutine", "macro-argument", "address-taken", "dependent", "no-twin"
+  // (a report entry); the tool adds "macro-body", "header-filter" and "system-header".
+  std::string reason;
+};
+
 class rewrite_sink {
  public:
   virtual ~rewrite_sink() = default;
@@ -33,8 +44,10 @@ class rewrite_sink {
   // what it did about it, for --check and for refusals. Returns false when the tool
   // refuses: inside a macro body (reported as a warning naming the pass), in a system header
   // or outside the header filter (silently), or under a suppression comment (silently).
+  // `call`, when given, names the map entry: a refusal is recorded for --report.
   virtual bool replace(const clang::SourceManager& sm, clang::CharSourceRange range,
-                       llvm::StringRef text, llvm::StringRef why, llvm::StringRef pass) = 0;
+                       llvm::StringRef text, llvm::StringRef why, llvm::StringRef pass,
+                       const blocking_call* call = nullptr) = 0;
 
   // Makes sure the file that holds `where` includes `header` ("<x.hpp>" or "\"x.hpp\""),
   // adding the #include with the file's other includes. Only has an effect together with an
@@ -44,18 +57,46 @@ class rewrite_sink {
 
   // Reports something the pass will not rewrite (a call taken by address, a call inside a
   // coroutine...). Suppression comments and the header filter apply; system headers are
-  // never reported.
+  // never reported. With `call`, the finding is a blocking call left as it is: it goes to
+  // --report and fails --check wherever it is, in headers outside the filter too (those are
+  // counted per header instead of printed one by one).
   virtual void diagnose(const clang::SourceManager& sm, clang::SourceLocation where, severity level,
-                        llvm::StringRef message, llvm::StringRef pass) = 0;
+                        llvm::StringRef message, llvm::StringRef pass,
+                        const blocking_call* call = nullptr) = 0;
+
+  // A blocking call inside a system header (never edited), in `via`, a function that user code
+  // calls at `reached_from`. Recorded for --report and --check unless `reached_from` is
+  // suppressed; a warning at `reached_from` when that file is admitted.
+  virtual void system_header_call(const clang::SourceManager& sm, clang::SourceLocation call_loc,
+                                  clang::SourceLocation reached_from, llvm::StringRef via,
+                                  const blocking_call& call, llvm::StringRef pass) = 0;
 };
 
 // One API map entry (passes/maps/*.yaml, or a user's map named in .balrog.yaml).
 struct api_function {
+  enum class form {
+    function,     // `name:` a free function (or a static member), called as f(args)
+    method,       // `method:` a member function, called as obj.f(args) / p->f(args)
+    constructor,  // `constructor:` a class whose constructors block (report entries only)
+    macro,        // `macro:` a library's function-like or object-like API macro
+  };
+  enum class action {
+    rewrite,  // call the replacement instead
+    offload,  // run the call on the offload pool: balrog::compat::offloaded<&f>(args...)
+    report,   // known to block, no twin: report with `advice`
+  };
+  form what = form::function;
+  action kind = action::rewrite;
   std::string name;                 // qualified, e.g. "::recv" or "std::this_thread::sleep_for"
+                                    // (a macro: its name)
   std::vector<std::string> params;  // optional: parameter types, as clang prints them
-  std::string replacement;          // e.g. "balrog::compat::recv"
-  std::string header;               // include for the replacement; defaults to the map's
-  std::string coroutine_form;       // optional: what to suggest inside coroutines
+  // e.g. "balrog::compat::recv". A method's replacement takes the object first
+  // (`obj.f(a)` -> `replacement(obj, a)`). A macro's is the whole text of the use, with
+  // $1..$9 for the use's arguments as spelled. offload: balrog::compat::offloaded<&name>.
+  std::string replacement;
+  std::string advice;          // report entries: what to do instead
+  std::string header;          // include for the replacement; defaults to the map's
+  std::string coroutine_form;  // optional: what to suggest inside coroutines
   // False for calls that never wait but must reach the runtime (close, dup2, fcntl...): they
   // are rewritten everywhere, coroutines included, and described as such.
   bool blocks = true;

@@ -3,11 +3,14 @@
 #include <clang/AST/ASTContext.h>
 #include <clang/AST/ExprCXX.h>
 #include <clang/AST/ParentMapContext.h>
+#include <clang/AST/RecursiveASTVisitor.h>
 #include <clang/AST/StmtCXX.h>
 #include <clang/ASTMatchers/ASTMatchers.h>
+#include <clang/Lex/Lexer.h>
 
 #include <cctype>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -64,6 +67,105 @@ bool is_callee(clang::ASTContext& ctx, const clang::Expr& ref) {
   return false;
 }
 
+// The function (not lambda) whose body holds `node`, if any: what callers of the code call.
+const clang::FunctionDecl* enclosing_function(clang::ASTContext& ctx,
+                                              const clang::DynTypedNode& node) {
+  clang::DynTypedNodeList parents = ctx.getParents(node);
+  while (!parents.empty()) {
+    const clang::DynTypedNode& p = parents[0];
+    if (const auto* fn = p.get<clang::FunctionDecl>()) {
+      if (const auto* method = llvm::dyn_cast<clang::CXXMethodDecl>(fn);
+          method == nullptr || !method->getParent()->isLambda()) {
+        return fn;
+      }
+    }
+    parents = ctx.getParents(p);
+  }
+  return nullptr;
+}
+
+// The declaration a use of `fd` stands for in a template as written: a specialization's
+// pattern, canonical.
+const clang::FunctionDecl* pattern_of(const clang::FunctionDecl* fd) {
+  if (const clang::FunctionDecl* p = fd->getTemplateInstantiationPattern()) fd = p;
+  return fd->getCanonicalDecl();
+}
+
+// `::a::b::f` for a function, `::a::C::f` for a member (a class template's name without its
+// arguments), skipping inline namespaces: the key map entries are looked up by.
+std::string qualified_key(const clang::NamedDecl& d) {
+  std::string key = "::" + d.getNameAsString();
+  for (const clang::DeclContext* c = d.getDeclContext(); c != nullptr; c = c->getParent()) {
+    if (const auto* ns = llvm::dyn_cast<clang::NamespaceDecl>(c)) {
+      if (ns->isInline() || ns->isAnonymousNamespace()) continue;
+      key = "::" + ns->getNameAsString() + key;
+    } else if (const auto* rd = llvm::dyn_cast<clang::RecordDecl>(c)) {
+      key = "::" + rd->getNameAsString() + key;
+    } else if (!llvm::isa<clang::LinkageSpecDecl>(c)) {
+      break;
+    }
+  }
+  return key;
+}
+
+// Splits a macro use as spelled (`NAME`, `NAME(a, (b, c), "d)")`) into its arguments.
+// False when the text is not a complete use.
+bool macro_arguments(llvm::StringRef text, std::vector<std::string>& args) {
+  size_t i = 0;
+  while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_')) {
+    ++i;
+  }
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == text.size()) return true;  // object-like
+  if (text[i] != '(') return false;
+  int depth = 0;
+  std::string current;
+  for (++i; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"' || c == '\'') {
+      const size_t start = i;
+      for (++i; i < text.size() && text[i] != c; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      current += text.substr(start, i - start + 1).str();
+      continue;
+    }
+    if (c == '(' || c == '[' || c == '{') ++depth;
+    if ((c == ')' || c == ']' || c == '}') && depth > 0) {
+      --depth;
+    } else if (c == ')' && depth == 0) {
+      const llvm::StringRef last = llvm::StringRef(current).trim();
+      if (!last.empty() || !args.empty()) args.push_back(last.str());
+      return i + 1 == text.size();
+    }
+    if (c == ',' && depth == 0) {
+      args.push_back(llvm::StringRef(current).trim().str());
+      current.clear();
+      continue;
+    }
+    current += c;
+  }
+  return false;
+}
+
+// A macro entry's replacement with $1..$9 replaced by the use's arguments; empty when the use
+// has fewer arguments than the replacement names.
+std::string substitute(llvm::StringRef pattern, const std::vector<std::string>& args) {
+  std::string out;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '$' && i + 1 < pattern.size() && pattern[i + 1] >= '1' &&
+        pattern[i + 1] <= '9') {
+      const size_t n = pattern[i + 1] - '1';
+      if (n >= args.size()) return {};
+      out += args[n];
+      ++i;
+    } else {
+      out += pattern[i];
+    }
+  }
+  return out;
+}
+
 // Parameter types as a map writes them and as clang prints them differ in spacing only
 // ("const char*" / "const char *"): drop every space that does not separate two words.
 std::string normalized_type(llvm::StringRef type) {
@@ -88,13 +190,47 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
       : rewrite_in_macro_args_(config.flag("rewrite-in-macro-args", false)) {
     for (const api_map& m : config.maps) {
       for (const api_function& f : m.functions) {
-        entries_[normalized(f.name)].push_back({&f, m.system_headers_only});
+        const entry e{&f, m.system_headers_only, &m};
+        switch (f.what) {
+          case api_function::form::function:
+            entries_[normalized(f.name)].push_back(e);
+            break;
+          case api_function::form::method:
+            methods_[normalized(f.name)].push_back(e);
+            break;
+          case api_function::form::constructor:
+            constructors_[normalized(f.name)].push_back(e);
+            break;
+          case api_function::form::macro:
+            macros_.try_emplace(f.name, e);
+            break;
+        }
       }
     }
   }
 
   void register_matchers(MatchFinder& finder, rewrite_sink& sink) override {
     sink_ = &sink;
+    // Members and constructors: only when a map has such entries (no cost otherwise).
+    std::vector<llvm::StringRef> method_names;
+    for (const auto& kv : methods_) method_names.push_back(kv.first);
+    if (!method_names.empty()) {
+      finder.addMatcher(traverse(clang::TK_IgnoreUnlessSpelledInSource,
+                                 memberExpr(member(cxxMethodDecl(hasAnyName(
+                                                llvm::ArrayRef<llvm::StringRef>(method_names)))))
+                                     .bind("member")),
+                        this);
+    }
+    std::vector<llvm::StringRef> class_names;
+    for (const auto& kv : constructors_) class_names.push_back(kv.first);
+    if (!class_names.empty()) {
+      finder.addMatcher(
+          traverse(clang::TK_IgnoreUnlessSpelledInSource,
+                   cxxConstructExpr(hasDeclaration(cxxConstructorDecl(ofClass(
+                                        hasAnyName(llvm::ArrayRef<llvm::StringRef>(class_names))))))
+                       .bind("construct")),
+          this);
+    }
     if (entries_.empty()) return;
     std::vector<llvm::StringRef> names;
     for (const auto& kv : entries_) names.push_back(kv.first);
@@ -118,14 +254,85 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
       handle_reference(ctx, sm, *ref);
     } else if (const auto* dep = result.Nodes.getNodeAs<clang::UnresolvedLookupExpr>("dependent")) {
       handle_dependent(ctx, sm, *dep);
+    } else if (const auto* me = result.Nodes.getNodeAs<clang::MemberExpr>("member")) {
+      handle_member(ctx, sm, *me);
+    } else if (const auto* ce = result.Nodes.getNodeAs<clang::CXXConstructExpr>("construct")) {
+      handle_construct(ctx, sm, *ce);
     }
+  }
+
+  // Blocking calls found in system headers become reports only where user code calls the
+  // function that holds them: one walk over the user's own declarations, and only in TUs
+  // where a system header holds such a call at all.
+  void onEndOfTranslationUnit() override {
+    if (system_calls_.empty() || ctx_ == nullptr) return;
+    reach_visitor v(*this);
+    const clang::SourceManager& sm = ctx_->getSourceManager();
+    for (clang::Decl* d : ctx_->getTranslationUnitDecl()->decls()) {
+      if (d->getLocation().isValid() && sm.isInSystemHeader(sm.getExpansionLoc(d->getLocation()))) {
+        continue;
+      }
+      v.TraverseDecl(d);
+      if (system_calls_.empty()) break;  // every one reported
+    }
+    system_calls_.clear();
   }
 
  private:
   struct entry {
     const api_function* fn;
     bool system_only;
+    const api_map* map;
   };
+
+  // A blocking call inside a system header, waiting for user code that reaches it.
+  struct system_call {
+    clang::SourceLocation at;
+    blocking_call call;
+  };
+
+  class reach_visitor : public clang::RecursiveASTVisitor<reach_visitor> {
+   public:
+    explicit reach_visitor(blocking_calls& pass) : pass_(pass) {}
+    bool VisitDeclRefExpr(clang::DeclRefExpr* e) {
+      if (const auto* fd = llvm::dyn_cast<clang::FunctionDecl>(e->getDecl())) {
+        pass_.reached(fd, e->getBeginLoc());
+      }
+      return true;
+    }
+    bool VisitMemberExpr(clang::MemberExpr* e) {
+      if (const auto* fd = llvm::dyn_cast<clang::FunctionDecl>(e->getMemberDecl())) {
+        pass_.reached(fd, e->getMemberLoc());
+      }
+      return true;
+    }
+    bool VisitCXXConstructExpr(clang::CXXConstructExpr* e) {
+      pass_.reached(e->getConstructor(), e->getBeginLoc());
+      return true;
+    }
+
+   private:
+    blocking_calls& pass_;
+  };
+
+  void reached(const clang::FunctionDecl* fd, clang::SourceLocation from) {
+    if (fd == nullptr || from.isInvalid()) return;
+    const auto it = system_calls_.find(pattern_of(fd));
+    if (it == system_calls_.end()) return;
+    const clang::SourceManager& sm = ctx_->getSourceManager();
+    // A mapped function (std::this_thread::sleep_for calling nanosleep) is the call itself:
+    // rewritten or reported where it is called.
+    if (lookup(*fd, sm) != nullptr) return;
+    if (const auto* md = llvm::dyn_cast<clang::CXXMethodDecl>(fd);
+        md != nullptr && lookup_in(methods_, qualified_key(*md), *md, sm) != nullptr) {
+      return;
+    }
+    if (sm.isInSystemHeader(sm.getExpansionLoc(from))) return;
+    for (const system_call& c : it->second) {
+      sink_->system_header_call(sm, c.at, from, fd->getQualifiedNameAsString(), c.call, pass_name);
+    }
+    system_calls_.erase(it);  // reported once, at the first user code that reaches it
+  }
 
   static std::string normalized(const std::string& name) {
     return name.rfind("::", 0) == 0 ? name : "::" + name;
@@ -135,8 +342,14 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
   // system header unless the map says otherwise; the parameter types, if the entry lists
   // them). Several entries may share a name to map overloads to different replacements.
   const entry* lookup(const clang::FunctionDecl& fd, const clang::SourceManager& sm) const {
-    const auto it = entries_.find("::" + fd.getQualifiedNameAsString());
-    if (it == entries_.end()) return nullptr;
+    return lookup_in(entries_, "::" + fd.getQualifiedNameAsString(), fd, sm);
+  }
+
+  const entry* lookup_in(const std::map<std::string, std::vector<entry>>& table,
+                         const std::string& key, const clang::FunctionDecl& fd,
+                         const clang::SourceManager& sm) const {
+    const auto it = table.find(key);
+    if (it == table.end()) return nullptr;
     for (const entry& e : it->second) {
       // A user's own function of the same name is not the blocking API.
       if (e.system_only && !sm.isInSystemHeader(fd.getCanonicalDecl()->getLocation())) continue;
@@ -165,8 +378,24 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
   // explicit template arguments and the arguments stay).
   void consider(clang::ASTContext& ctx, const clang::SourceManager& sm,
                 const clang::DynTypedNode& node, const std::string& name, const entry& e,
-                clang::SourceLocation begin, clang::SourceLocation name_end) {
+                clang::SourceLocation begin, clang::SourceLocation name_end,
+                const clang::MemberExpr* member = nullptr) {
     const api_function& f = *e.fn;
+    blocking_call call{name, e.map->library, ""};
+    const auto with_reason = [&](const char* reason) {
+      call.reason = reason;
+      return &call;
+    };
+    // A system header is never edited: its blocking calls are reported where user code
+    // reaches them (onEndOfTranslationUnit).
+    if (sm.isInSystemHeader(sm.getExpansionLoc(begin))) {
+      if (!f.blocks) return;
+      ctx_ = &ctx;
+      if (const clang::FunctionDecl* fn = enclosing_function(ctx, node)) {
+        system_calls_[fn->getCanonicalDecl()].push_back({begin, {name, e.map->library, ""}});
+      }
+      return;
+    }
     // A call that never waits (close, fcntl...) is as harmless in a coroutine as anywhere.
     if (f.blocks && inside_coroutine(ctx, node)) {
       sink_->diagnose(sm, begin, severity::warning,
@@ -175,28 +404,186 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
                           "shard; not rewritten (use the co_await form" +
                           (f.coroutine_form.empty() ? std::string() : ": " + f.coroutine_form) +
                           ")",
-                      pass_name);
+                      pass_name, with_reason("coroutine"));
+      return;
+    }
+    if (f.kind == api_function::action::report) {
+      sink_->diagnose(
+          sm, begin, severity::warning,
+          "call to '" + name + "' " +
+              (f.blocks ? "blocks the thread and has no balrog twin; " : "has no balrog twin; ") +
+              f.advice,
+          pass_name, with_reason("no-twin"));
       return;
     }
     const std::string why = "call to '" + name + "' " + effect(f);
+    if (begin.isMacroID() && !sm.isMacroArgExpansion(begin) &&
+        rewrite_macro_use(ctx, sm, name, begin)) {
+      return;
+    }
     if (begin.isMacroID() && sm.isMacroArgExpansion(begin) && !rewrite_in_macro_args_) {
       sink_->diagnose(sm, begin, severity::warning,
                       why +
                           "; not rewritten: it is inside a macro argument "
                           "(rewrite it by hand, or set the blocking-calls option "
                           "rewrite-in-macro-args)",
-                      pass_name);
+                      pass_name, with_reason("macro-argument"));
+      return;
+    }
+    if (member != nullptr) {
+      rewrite_member_call(ctx, sm, *member, f, why, call);
       return;
     }
     const auto range = clang::CharSourceRange::getTokenRange(begin, name_end);
-    if (sink_->replace(sm, range, f.replacement, why, pass_name)) {
+    if (sink_->replace(sm, range, f.replacement, why, pass_name, &call)) {
       sink_->require_include(sm, begin, f.header);
     }
+  }
+
+  // A mapped call spelled in the body of a macro: when the use of the macro in the file is a
+  // macro entry's (libpq's PQsetdb expanding to PQsetdbLogin), the whole use is rewritten to
+  // the entry's replacement. False when no macro entry applies (the tool then reports it).
+  bool rewrite_macro_use(clang::ASTContext& ctx, const clang::SourceManager& sm,
+                         const std::string& name, clang::SourceLocation begin) {
+    if (macros_.empty()) return false;
+    const clang::CharSourceRange use = sm.getExpansionRange(begin);
+    bool invalid = false;
+    const llvm::StringRef text = clang::Lexer::getSourceText(use, sm, ctx.getLangOpts(), &invalid);
+    if (invalid || text.empty()) return false;
+    size_t n = 0;
+    while (n < text.size() &&
+           (std::isalnum(static_cast<unsigned char>(text[n])) || text[n] == '_')) {
+      ++n;
+    }
+    const auto it = macros_.find(text.substr(0, n).str());
+    if (it == macros_.end()) return false;
+    const entry& m = it->second;
+    // The macro of a system library is defined in a system header.
+    if (m.system_only && !sm.isInSystemHeader(sm.getSpellingLoc(begin))) return false;
+    const clang::SourceLocation at = use.getBegin();
+    if (!macro_uses_done_.insert(at.getRawEncoding()).second) return true;  // one edit per use
+    blocking_call call{it->first, m.map->library, ""};
+    std::vector<std::string> args;
+    std::string replacement;
+    if (macro_arguments(text, args)) replacement = substitute(m.fn->replacement, args);
+    const std::string why =
+        "use of macro '" + it->first + "' calls '" + name + "', which " + effect(*m.fn);
+    if (replacement.empty()) {
+      call.reason = "macro-body";
+      sink_->diagnose(sm, at, severity::warning,
+                      why +
+                          "; not rewritten: the use does not have the arguments the map's "
+                          "replacement names",
+                      pass_name, &call);
+      return true;
+    }
+    if (sink_->replace(sm, use, replacement, why, pass_name, &call)) {
+      sink_->require_include(sm, at, m.fn->header);
+    }
+    return true;
+  }
+
+  // obj.f(a) -> replacement(obj, a); p->f(a) -> replacement(*p, a); f(a) in a member ->
+  // replacement(*this, a). Two edits: before the object, and from `.`/`->` through `(`.
+  void rewrite_member_call(clang::ASTContext& ctx, const clang::SourceManager& sm,
+                           const clang::MemberExpr& me, const api_function& f,
+                           const std::string& why, blocking_call& call) {
+    const clang::LangOptions& lo = ctx.getLangOpts();
+    const clang::SourceLocation name_end = me.getEndLoc();
+    std::optional<clang::Token> paren = clang::Lexer::findNextToken(name_end, sm, lo);
+    const auto* callexpr = parent_call(ctx, me);
+    const bool spelled = me.getBeginLoc().isFileID() && name_end.isFileID() && paren &&
+                         paren->is(clang::tok::l_paren) && callexpr != nullptr &&
+                         callexpr->getRParenLoc().isFileID();
+    if (!spelled) {
+      call.reason = "macro-body";
+      sink_->diagnose(sm, me.getMemberLoc(), severity::warning,
+                      why +
+                          "; not rewritten: the call is not spelled in one piece in the file "
+                          "(a macro); call '" +
+                          f.replacement + "' with the object first by hand",
+                      pass_name, &call);
+      return;
+    }
+    const std::string comma = callexpr->getNumArgs() > 0 ? ", " : "";
+    if (me.isImplicitAccess()) {
+      const auto range = clang::CharSourceRange::getCharRange(me.getBeginLoc(), paren->getEndLoc());
+      if (sink_->replace(sm, range, f.replacement + "(*this" + comma, why, pass_name, &call)) {
+        sink_->require_include(sm, me.getBeginLoc(), f.header);
+      }
+      return;
+    }
+    // One edit from the object through `(`, so the rewrite is all or nothing (a conflict or a
+    // refusal leaves the call as it was, never half rewritten).
+    const clang::Expr* base = me.getBase();
+    bool invalid = false;
+    const llvm::StringRef object =
+        clang::Lexer::getSourceText(
+            clang::CharSourceRange::getCharRange(base->getBeginLoc(), me.getOperatorLoc()), sm, lo,
+            &invalid)
+            .rtrim();
+    if (invalid || object.empty() || !base->getBeginLoc().isFileID() ||
+        !me.getOperatorLoc().isFileID()) {
+      return;
+    }
+    const auto range =
+        clang::CharSourceRange::getCharRange(base->getBeginLoc(), paren->getEndLoc());
+    const std::string text = f.replacement + "(" + (me.isArrow() ? "*" : "") + object.str() + comma;
+    if (sink_->replace(sm, range, text, why, pass_name, &call)) {
+      sink_->require_include(sm, me.getBeginLoc(), f.header);
+    }
+  }
+
+  static const clang::CallExpr* parent_call(clang::ASTContext& ctx, const clang::MemberExpr& me) {
+    for (const clang::DynTypedNode& p : ctx.getParents(me)) {
+      if (const auto* call = p.get<clang::CallExpr>()) {
+        if (call->getCallee()->IgnoreParenImpCasts() == &me) return call;
+      }
+    }
+    return nullptr;
   }
 
   // Why a call of `f` must be rewritten: what the original does on a fiber.
   static std::string effect(const api_function& f) {
     return f.blocks ? "blocks the thread" : "changes an fd behind the runtime's back";
+  }
+
+  void handle_member(clang::ASTContext& ctx, const clang::SourceManager& sm,
+                     const clang::MemberExpr& me) {
+    const auto* md = llvm::dyn_cast<clang::CXXMethodDecl>(me.getMemberDecl());
+    if (md == nullptr) return;
+    const entry* e = lookup_in(methods_, qualified_key(*md), *md, sm);
+    if (e == nullptr) return;
+    const std::string name = qualified_key(*md).substr(2);
+    if (parent_call(ctx, me) == nullptr) return;  // a bound member named but not called
+    consider(ctx, sm, clang::DynTypedNode::create(me), name, *e, me.getMemberLoc(),
+             me.getMemberLoc(), &me);
+  }
+
+  void handle_construct(clang::ASTContext& ctx, const clang::SourceManager& sm,
+                        const clang::CXXConstructExpr& ce) {
+    const clang::CXXRecordDecl* rd = ce.getConstructor()->getParent();
+    const auto it = constructors_.find(qualified_key(*rd));
+    if (it == constructors_.end()) return;
+    for (const entry& e : it->second) {
+      if (e.system_only && !sm.isInSystemHeader(rd->getCanonicalDecl()->getLocation())) continue;
+      const std::string name = it->first.substr(2);
+      const clang::SourceLocation at = ce.getBeginLoc();
+      if (sm.isInSystemHeader(sm.getExpansionLoc(at))) {
+        ctx_ = &ctx;
+        if (const clang::FunctionDecl* fn =
+                enclosing_function(ctx, clang::DynTypedNode::create(ce))) {
+          system_calls_[fn->getCanonicalDecl()].push_back({at, {name, e.map->library, ""}});
+        }
+        return;
+      }
+      blocking_call call{name, e.map->library, "no-twin"};
+      sink_->diagnose(
+          sm, at, severity::warning,
+          "constructing '" + name + "' blocks the thread and has no balrog twin; " + e.fn->advice,
+          pass_name, &call);
+      return;
+    }
   }
 
   void handle_reference(clang::ASTContext& ctx, const clang::SourceManager& sm,
@@ -208,12 +595,25 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
     const std::string name = fd->getNameAsString();
     const clang::SourceLocation begin = ref.getQualifierLoc() ? ref.getQualifierLoc().getBeginLoc()
                                                               : ref.getNameInfo().getBeginLoc();
+    if (sm.isInSystemHeader(sm.getExpansionLoc(begin))) {
+      // Never edited; reported where user code reaches it (consider()).
+      if (is_callee(ctx, ref)) {
+        consider(ctx, sm, clang::DynTypedNode::create(ref), name, *e, begin,
+                 ref.getNameInfo().getEndLoc());
+      }
+      return;
+    }
     if (!is_callee(ctx, ref)) {
+      const blocking_call call{name, e->map->library, "address-taken"};
       sink_->diagnose(sm, begin, severity::warning,
                       "'" + name + "' is taken by address; calls through the pointer " +
                           (e->fn->blocks ? "block the thread" : "are not seen by the runtime") +
-                          " and are not rewritten (call '" + e->fn->replacement + "' instead)",
-                      pass_name);
+                          " and are not rewritten (" +
+                          (e->fn->kind == api_function::action::report
+                               ? e->fn->advice
+                               : "call '" + e->fn->replacement + "' instead") +
+                          ")",
+                      pass_name, &call);
       return;
     }
     consider(ctx, sm, clang::DynTypedNode::create(ref), name, *e, begin,
@@ -247,6 +647,7 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
     const auto node = clang::DynTypedNode::create(lookup_expr);
     const bool adl = lookup_expr.getQualifier() == nullptr && lookup_expr.requiresADL();
     if ((adl || other_candidates) && !inside_coroutine(ctx, node)) {
+      const blocking_call dependent_call{name, found->map->library, "dependent"};
       // Argument-dependent lookup may find another function per instantiation, and a
       // qualified balrog name would switch it off. Leave it to the author.
       sink_->diagnose(sm, begin, severity::warning,
@@ -254,14 +655,20 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
                           "' depends on template arguments and may resolve to another function "
                           "in some instantiations; not rewritten (call '" +
                           found->fn->replacement + "' explicitly if it is the blocking one)",
-                      pass_name);
+                      pass_name, &dependent_call);
       return;
     }
     consider(ctx, sm, node, name, *found, begin, lookup_expr.getNameInfo().getEndLoc());
   }
 
   bool rewrite_in_macro_args_;
-  std::map<std::string, std::vector<entry>> entries_;
+  std::map<std::string, std::vector<entry>> entries_;       // name: entries
+  std::map<std::string, std::vector<entry>> methods_;       // method: entries
+  std::map<std::string, std::vector<entry>> constructors_;  // constructor: entries (by class)
+  std::map<std::string, entry> macros_;                     // macro: entries (by macro name)
+  std::set<unsigned> macro_uses_done_;
+  std::map<const clang::FunctionDecl*, std::vector<system_call>> system_calls_;
+  clang::ASTContext* ctx_ = nullptr;
   rewrite_sink* sink_ = nullptr;
 };
 

@@ -10,6 +10,9 @@
 #include <clang/Lex/Lexer.h>
 
 #include <array>
+#include <cstring>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -43,7 +46,7 @@ struct sync_type {
 constexpr const char* runs_on_os_thread =
     "runs its function on an OS thread, outside the shard's fibers";
 
-constexpr std::array<sync_type, 14> known_types = {{
+constexpr std::array<sync_type, 19> known_types = {{
     {"mutex", "balrog::mutex", "<balrog/sync/mutex.hpp>", kind::lockable},
     {"timed_mutex", "balrog::timed_mutex", "<balrog/sync/mutex.hpp>", kind::lockable},
     {"shared_mutex", "balrog::shared_mutex", "<balrog/sync/shared_mutex.hpp>", kind::lockable},
@@ -65,12 +68,75 @@ constexpr std::array<sync_type, 14> known_types = {{
     {"counting_semaphore", "balrog::counting_semaphore", "<balrog/sync/counting_semaphore.hpp>",
      kind::other, nullptr, true},
     {"barrier", "balrog::barrier", "<balrog/sync/barrier.hpp>", kind::other, nullptr, true},
+    {"once_flag", "balrog::once_flag", "<balrog/sync/call_once.hpp>", kind::other,
+     "makes std::call_once block the thread while another caller runs the function"},
+    {"future", "balrog::future", "<balrog/future.hpp>", kind::other,
+     "blocks the thread in get() and wait*()", true},
+    {"shared_future", "balrog::shared_future", "<balrog/future.hpp>", kind::other,
+     "blocks the thread in get() and wait*()", true},
+    {"promise", "balrog::promise", "<balrog/future.hpp>", kind::other,
+     "makes a std::future, which blocks the thread in get() and wait*()", true},
+    {"packaged_task", "balrog::packaged_task", "<balrog/future.hpp>", kind::other,
+     "makes a std::future, which blocks the thread in get() and wait*()", true},
 }};
 
-// std::this_thread::get_id(), rewritten where it is named (a call, or a function pointer).
-constexpr sync_type get_id_function = {
-    "this_thread::get_id", "balrog::this_thread::get_id", "<balrog/thread.hpp>", kind::other,
-    "identifies the OS thread, which every fiber of the shard shares"};
+constexpr const char* atomic_wait_header = "<balrog/sync/atomic_wait.hpp>";
+constexpr const char* atomic_waits = "waits by blocking the thread";
+constexpr const char* atomic_notifies =
+    "wakes only threads blocked in std's waits, not the fibers waiting in balrog's";
+
+// The other std functions rewritten where they are named (a call, or a function pointer): their
+// twins have the same name in namespace balrog. (libstdc++ 12 has no std::atomic_flag_wait and
+// friends yet; they are here for the libraries that have them.)
+constexpr std::array<sync_type, 11> known_functions = {{
+    {"call_once", "balrog::call_once", "<balrog/sync/call_once.hpp>", kind::other,
+     "blocks the thread while another caller runs the function"},
+    {"async", "balrog::async", "<balrog/future.hpp>", kind::other,
+     "runs its function on a new OS thread, outside the shard's fibers, and returns a "
+     "std::future, which blocks the thread in get() and wait*()"},
+    {"atomic_wait", "balrog::atomic_wait", atomic_wait_header, kind::other, atomic_waits},
+    {"atomic_wait_explicit", "balrog::atomic_wait_explicit", atomic_wait_header, kind::other,
+     atomic_waits},
+    {"atomic_notify_one", "balrog::atomic_notify_one", atomic_wait_header, kind::other,
+     atomic_notifies},
+    {"atomic_notify_all", "balrog::atomic_notify_all", atomic_wait_header, kind::other,
+     atomic_notifies},
+    {"atomic_flag_wait", "balrog::atomic_flag_wait", atomic_wait_header, kind::other, atomic_waits},
+    {"atomic_flag_wait_explicit", "balrog::atomic_flag_wait_explicit", atomic_wait_header,
+     kind::other, atomic_waits},
+    {"atomic_flag_notify_one", "balrog::atomic_flag_notify_one", atomic_wait_header, kind::other,
+     atomic_notifies},
+    {"atomic_flag_notify_all", "balrog::atomic_flag_notify_all", atomic_wait_header, kind::other,
+     atomic_notifies},
+    {"this_thread::get_id", "balrog::this_thread::get_id", "<balrog/thread.hpp>", kind::other,
+     "identifies the OS thread, which every fiber of the shard shares"},
+}};
+
+// std::atomic<T>'s and std::atomic_flag's members, rewritten to calls of the free functions:
+// `a.wait(old)` becomes `balrog::atomic_wait(a, old)`.
+struct atomic_member {
+  const char* name;
+  const char* twin;
+  const char* reason;
+  bool takes_arguments;
+};
+constexpr std::array<atomic_member, 3> atomic_members = {{
+    {"wait", "balrog::atomic_wait", atomic_waits, true},
+    {"notify_one", "balrog::atomic_notify_one", atomic_notifies, false},
+    {"notify_all", "balrog::atomic_notify_all", atomic_notifies, false},
+}};
+
+const sync_type* lookup_function(const clang::FunctionDecl* fn) {
+  if (fn == nullptr || fn->getIdentifier() == nullptr) return nullptr;
+  for (const sync_type& f : known_functions) {
+    const llvm::StringRef name(f.name);
+    if (name.endswith(fn->getName()) &&
+        (name.size() == fn->getName().size() || name.startswith("this_thread::"))) {
+      return &f;
+    }
+  }
+  return nullptr;
+}
 
 const sync_type* lookup(const clang::Decl* d) {
   const auto* record = llvm::dyn_cast_or_null<clang::CXXRecordDecl>(d);
@@ -232,7 +298,8 @@ std::string describe(const clang::ASTContext& ctx, const clang::Expr* e, const c
 class sync_types final : public pass, public MatchFinder::MatchCallback {
  public:
   explicit sync_types(const pass_config& config)
-      : rewrite_in_macro_args_(config.flag("rewrite-in-macro-args", true)) {}
+      : rewrite_in_macro_args_(config.flag("rewrite-in-macro-args", true)),
+        to_fiber_local_(config.flag("thread-local-to-fiber-local", false)) {}
 
   void register_matchers(MatchFinder& finder, rewrite_sink& sink) override {
     sink_ = &sink;
@@ -281,16 +348,6 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
     // `std::thread::id`, `std::thread::hardware_concurrency()`, `std::latch::max()`,
     // `std::counting_semaphore<8>::max()`: the class in a qualifier (the handler picks the std
     // templates). `std::mutex::native_handle_type` has no twin and stays.
-    // `std::thread::hardware_concurrency()` is the same function as its twin's: inside a macro
-    // body (cpp-httplib's CPPHTTPLIB_THREAD_POOL_COUNT) it stays, unreported. Matched on the
-    // call's DeclRefExpr, which is visited before its qualifier.
-    finder.addMatcher(
-        spelled(
-            declRefExpr(to(cxxMethodDecl(hasName("hardware_concurrency"),
-                                         ofClass(cxxRecordDecl(isInStdNamespace(),
-                                                               hasAnyName("thread", "jthread"))))))
-                .bind("hardware-concurrency")),
-        this);
     finder.addMatcher(nestedNameSpecifierLoc(
                           specifiesTypeLoc(anyOf(
                               loc(recordType(hasDeclaration(cxxRecordDecl(
@@ -298,42 +355,43 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
                               loc(templateSpecializationType()))))
                           .bind("qualifier"),
                       this);
+    // std::this_thread::get_id, std::call_once, std::async, std::atomic_wait...: the name.
+    std::vector<std::string> qualified;
+    for (const sync_type& f : known_functions) qualified.push_back(std::string("::std::") + f.name);
+    const std::vector<llvm::StringRef> function_names(qualified.begin(), qualified.end());
+    finder.addMatcher(
+        spelled(declRefExpr(
+                    to(functionDecl(hasAnyName(llvm::ArrayRef<llvm::StringRef>(function_names)))))
+                    .bind("get-id")),
+        this);
+    // `a.wait(old)`, `p->notify_one()` on a std::atomic<T> or std::atomic_flag (libstdc++ declares
+    // most of them in a base class, hence the object's type); std::atomic_ref's are reported.
     finder.addMatcher(
         spelled(
-            declRefExpr(to(functionDecl(hasName("::std::this_thread::get_id")))).bind("get-id")),
+            cxxMemberCallExpr(callee(cxxMethodDecl(hasAnyName("wait", "notify_one", "notify_all"),
+                                                   ofClass(cxxRecordDecl(isInStdNamespace())))),
+                              thisPointerType(hasUnqualifiedDesugaredType(recordType(hasDeclaration(
+                                  cxxRecordDecl(isInStdNamespace(),
+                                                hasAnyName("atomic", "atomic_flag", "atomic_ref"))
+                                      .bind("atomic-class"))))))
+                .bind("atomic-member")),
         this);
-    finder.addMatcher(spelled(varDecl(hasThreadStorageDuration()).bind("thread-local")), this);
-    // Waits of std facilities that have no balrog twin yet: reported where they are called.
-    // (libstdc++ declares future's wait* in __basic_future, atomic<T>'s wait in __atomic_base.)
-    finder.addMatcher(
-        spelled(cxxMemberCallExpr(
-                    callee(cxxMethodDecl(hasAnyName("get", "wait", "wait_for", "wait_until"),
-                                         ofClass(cxxRecordDecl(isInStdNamespace(),
-                                                               hasAnyName("future", "shared_future",
-                                                                          "__basic_future"))))))
-                    .bind("future-wait")),
-        this);
+    // What the future twins do not have.
     finder.addMatcher(
         spelled(cxxMemberCallExpr(
                     callee(cxxMethodDecl(
-                        hasName("wait"),
-                        ofClass(cxxRecordDecl(isInStdNamespace(),
-                                              hasAnyName("atomic", "__atomic_base", "atomic_flag",
-                                                         "__atomic_flag_base", "atomic_ref",
-                                                         "__atomic_ref", "__atomic_float"))))))
-                    .bind("atomic-wait")),
+                        hasAnyName("set_value_at_thread_exit", "set_exception_at_thread_exit",
+                                   "make_ready_at_thread_exit"),
+                        ofClass(classTemplateSpecializationDecl(
+                            isInStdNamespace(), hasAnyName("promise", "packaged_task"))))))
+                    .bind("at-thread-exit")),
         this);
-    finder.addMatcher(
-        spelled(callExpr(callee(functionDecl(hasAnyName(
-                             "::std::atomic_wait", "::std::atomic_wait_explicit",
-                             "::std::atomic_flag_wait", "::std::atomic_flag_wait_explicit"))))
-                    .bind("atomic-wait")),
-        this);
-    finder.addMatcher(
-        spelled(callExpr(callee(functionDecl(hasName("::std::async")))).bind("async")), this);
-    finder.addMatcher(
-        spelled(callExpr(callee(functionDecl(hasName("::std::call_once")))).bind("call-once")),
-        this);
+    finder.addMatcher(spelled(varDecl(hasThreadStorageDuration()).bind("thread-local")), this);
+    if (to_fiber_local_) {
+      finder.addMatcher(
+          spelled(declRefExpr(to(varDecl(hasThreadStorageDuration()))).bind("thread-local-use")),
+          this);
+    }
     // What the twins cannot do, and what breaks when only part of the code is rewritten: checked
     // at the end of the translation unit, once every spelled type has been seen.
     finder.addMatcher(
@@ -395,35 +453,18 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
       handle_alias_type(sm, *atl);
     } else if (const auto* nns = nodes.getNodeAs<clang::NestedNameSpecifierLoc>("qualifier")) {
       handle_qualifier(sm, *nns);
-    } else if (const auto* hc = nodes.getNodeAs<clang::DeclRefExpr>("hardware-concurrency")) {
-      handle_hardware_concurrency(sm, *hc);
     } else if (const auto* ref = nodes.getNodeAs<clang::DeclRefExpr>("get-id")) {
       handle_get_id(sm, *ref);
+    } else if (const auto* call = nodes.getNodeAs<clang::CXXMemberCallExpr>("atomic-member")) {
+      handle_atomic_member(sm, *call, nodes.getNodeAs<clang::CXXRecordDecl>("atomic-class"));
     } else if (const auto* var = nodes.getNodeAs<clang::VarDecl>("thread-local")) {
       handle_thread_local(sm, *var);
-    } else if (const auto* fw = nodes.getNodeAs<clang::CXXMemberCallExpr>("future-wait")) {
-      report_future_wait(sm, *fw);
-    } else if (const auto* aw = nodes.getNodeAs<clang::CallExpr>("atomic-wait")) {
-      report_untwinned(sm, *aw, atomic_wait_name(*aw),
-                       "blocks the thread until another notifies it: on a fiber it stalls every "
-                       "fiber of the shard, and never returns when the notifier is a fiber of "
-                       "the same thread",
-                       "wait on a balrog::event or a balrog::condition_variable instead");
-    } else if (const auto* as = nodes.getNodeAs<clang::CallExpr>("async")) {
-      report_untwinned(sm, *as, "'std::async'",
-                       "runs its function on an OS thread outside the shard's fibers (or, "
-                       "deferred, in get()), and its future's get() blocks the thread",
-                       "start a balrog::thread and hand the result over with a balrog::channel");
-    } else if (const auto* co = nodes.getNodeAs<clang::CallExpr>("call-once")) {
-      report_untwinned(sm, *co, "'std::call_once'",
-                       "blocks the thread while another caller runs the function: when the "
-                       "function suspends its fiber (a rewritten blocking call), a second fiber "
-                       "of the same thread that reaches it blocks the thread for good",
-                       "run the initialization before the fibers start, or guard it with a "
-                       "balrog::mutex; mark the line NOBALROG(sync-types) when the function "
-                       "never suspends");
+    } else if (const auto* use = nodes.getNodeAs<clang::DeclRefExpr>("thread-local-use")) {
+      const auto* target = llvm::cast<clang::VarDecl>(use->getDecl())->getCanonicalDecl();
+      thread_local_uses_[target].push_back(use);
     } else {
-      for (const char* id : {"native-handle", "wait", "lock", "notify-at-exit", "argument"}) {
+      for (const char* id :
+           {"native-handle", "wait", "lock", "notify-at-exit", "argument", "at-thread-exit"}) {
         if (const auto* s = nodes.getNodeAs<clang::Expr>(id)) {
           if (!in_system_header(sm, s->getBeginLoc())) checks_.emplace_back(id, s);
         }
@@ -445,9 +486,15 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
         check_arguments(*node);
       } else if (id == "notify-at-exit") {
         check_notify_at_exit(*llvm::cast<clang::CallExpr>(node));
+      } else if (id == "at-thread-exit") {
+        check_at_thread_exit(*llvm::cast<clang::CXXMemberCallExpr>(node));
       }
     }
     checks_.clear();
+    for (const clang::VarDecl* var : thread_locals_) to_fiber_local(*var);
+    thread_locals_.clear();
+    thread_local_uses_.clear();
+    edited_.clear();
   }
 
  private:
@@ -507,6 +554,7 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
     }
     if (!sink_->replace(sm, range, text, why(t), pass_name)) return false;
     sink_->require_include(sm, range.getBegin(), t.header);
+    edited_.push_back(range);
     return true;
   }
 
@@ -596,62 +644,102 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
     rewrite(sm, nns.getBeginLoc(), tl.getEndLoc(), twin_spelling(*t, nns.getPrefix()), *t);
   }
 
-  // `std::thread::hardware_concurrency()`: rewritten with the other qualifiers (handle_qualifier)
-  // where the pass may edit it; where it may not (a macro body, or a macro argument without
-  // rewrite-in-macro-args), kept silently: balrog::thread::hardware_concurrency() is the same
-  // function, so nothing is lost.
-  void handle_hardware_concurrency(const clang::SourceManager& sm, const clang::DeclRefExpr& ref) {
-    const clang::NestedNameSpecifierLoc nns = ref.getQualifierLoc();
-    if (!nns) return;  // `hardware_concurrency()` inside the class: nothing spelled
-    const bool editable = spelled_range(sm, nns.getBeginLoc(), nns.getEndLoc()).isValid() &&
-                          (!nns.getBeginLoc().isMacroID() || rewrite_in_macro_args_);
-    if (!editable) visited_.insert({nns.getNestedNameSpecifier(), nns.getOpaqueData()});
-  }
-
-  // `std::this_thread::get_id()` becomes `balrog::this_thread::get_id()`, however it is spelled.
+  // `std::this_thread::get_id()` becomes `balrog::this_thread::get_id()`, `std::call_once`
+  // `balrog::call_once` and so on (known_functions), however they are spelled.
   void handle_get_id(const clang::SourceManager& sm, const clang::DeclRefExpr& ref) {
     if (in_system_header(sm, ref.getBeginLoc())) return;
+    const sync_type* f = lookup_function(llvm::dyn_cast<clang::FunctionDecl>(ref.getDecl()));
+    if (f == nullptr) return;
     const clang::NestedNameSpecifierLoc qualifier = ref.getQualifierLoc();
     const clang::SourceLocation begin = qualifier ? qualifier.getBeginLoc() : ref.getLocation();
-    rewrite(sm, begin, ref.getNameInfo().getEndLoc(), twin_spelling(get_id_function, qualifier),
-            get_id_function);
+    rewrite(sm, begin, ref.getNameInfo().getEndLoc(), twin_spelling(*f, qualifier), *f);
   }
 
-  // A wait of a std facility that has no balrog twin yet.
-  void report_untwinned(const clang::SourceManager& sm, const clang::CallExpr& call,
-                        const std::string& name, const char* what, const char* instead) {
-    const clang::SourceLocation loc = call.getExprLoc();
-    if (in_system_header(sm, loc)) return;
-    sink_->diagnose(sm, loc, severity::warning,
-                    name + " " + what + "; not rewritten: balrog has no twin yet (" + instead + ")",
-                    pass_name);
-  }
-
-  // 'std::atomic::wait', 'std::atomic_flag::wait', 'std::atomic_ref::wait', 'std::atomic_wait'...
-  static std::string atomic_wait_name(const clang::CallExpr& call) {
-    if (const auto* member = llvm::dyn_cast<clang::CXXMemberCallExpr>(&call)) {
-      const llvm::StringRef cls = member->getMethodDecl()->getParent()->getName();
-      return cls.contains("flag")  ? "'std::atomic_flag::wait'"
-             : cls.contains("ref") ? "'std::atomic_ref::wait'"
-                                   : "'std::atomic::wait'";
+  // `a.wait(old)` becomes `balrog::atomic_wait(a, old)`, `p->notify_one()`
+  // `balrog::atomic_notify_one(p)`: two edits, one before the object and one from the `.` or
+  // `->` to the `(`, so that whatever else is spelled in the object and the arguments stays.
+  void handle_atomic_member(const clang::SourceManager& sm, const clang::CXXMemberCallExpr& call,
+                            const clang::CXXRecordDecl* record) {
+    if (in_system_header(sm, call.getBeginLoc())) return;
+    const auto* method = call.getMethodDecl();
+    const auto* member = llvm::dyn_cast<clang::MemberExpr>(call.getCallee()->IgnoreParens());
+    if (method == nullptr || member == nullptr) return;
+    const atomic_member* m = nullptr;
+    for (const atomic_member& candidate : atomic_members) {
+      if (method->getName() == candidate.name) m = &candidate;
     }
-    const clang::FunctionDecl* fn = call.getDirectCallee();
-    return fn != nullptr ? "'std::" + fn->getName().str() + "'" : "'std::atomic_wait'";
+    if (m == nullptr) return;
+    const std::string type_name = record != nullptr && record->getName() == "atomic_flag"
+                                      ? "std::atomic_flag"
+                                      : "std::atomic";
+    const std::string why = "'" + type_name + "::" + m->name + "' " + m->reason;
+    if (record != nullptr && record->getName() == "atomic_ref") {
+      sink_->diagnose(sm, member->getMemberLoc(), severity::warning,
+                      "'std::atomic_ref::" + std::string(m->name) + "' " + m->reason +
+                          " and has no balrog twin (an atomic_ref does not tell its address); "
+                          "not rewritten (wait on a std::atomic with balrog::atomic_wait, or on "
+                          "a balrog::event or condition variable, instead)",
+                      pass_name);
+      return;
+    }
+    const clang::Expr* base = member->getBase();
+    if (member->isImplicitAccess() || base == nullptr) {
+      sink_->diagnose(sm, member->getMemberLoc(), severity::warning,
+                      why + "; not rewritten: the object is implicit (write the call as " +
+                          m->twin + "(*this" + (m->takes_arguments ? ", ...)" : ")") + " by hand)",
+                      pass_name);
+      return;
+    }
+    // The whole call must be spelled in one place (the file, or one macro argument).
+    const clang::CharSourceRange whole =
+        spelled_range(sm, base->getBeginLoc(), call.getRParenLoc());
+    const clang::CharSourceRange op =
+        spelled_range(sm, member->getOperatorLoc(), member->getMemberLoc());
+    if (whole.isInvalid() || op.isInvalid()) {
+      sink_->diagnose(sm, sm.getExpansionLoc(call.getBeginLoc()), severity::warning,
+                      why +
+                          "; not rewritten: it is inside a macro body (rewrite the macro by "
+                          "hand, or mark the line NOBALROG)",
+                      pass_name);
+      return;
+    }
+    if (call.getBeginLoc().isMacroID() && !rewrite_in_macro_args_) {
+      sink_->diagnose(sm, call.getBeginLoc(), severity::warning,
+                      why +
+                          "; not rewritten: it is inside a macro argument (rewrite it by hand, "
+                          "or set the sync-types option rewrite-in-macro-args)",
+                      pass_name);
+      return;
+    }
+    const std::optional<clang::Token> paren =
+        clang::Lexer::findNextToken(op.getEnd(), sm, ctx_->getLangOpts());
+    if (!paren || !paren->is(clang::tok::l_paren)) return;
+    const clang::SourceLocation object_begin = whole.getBegin();
+    if (!sink_->replace(sm, clang::CharSourceRange::getCharRange(object_begin, object_begin),
+                        std::string(m->twin) + "(", why, pass_name)) {
+      return;
+    }
+    sink_->replace(sm, clang::CharSourceRange::getTokenRange(op.getBegin(), paren->getLocation()),
+                   m->takes_arguments ? ", " : "", why, pass_name);
+    edited_.push_back(whole);
+    sink_->require_include(sm, object_begin, atomic_wait_header);
   }
 
-  // `f.get()`, `f.wait_for(...)` on a std::future or std::shared_future.
-  void report_future_wait(const clang::SourceManager& sm, const clang::CXXMemberCallExpr& call) {
-    // The object as written (`s.wait()` converts `s` to its base __basic_future).
-    clang::QualType type = call.getImplicitObjectArgument()->IgnoreImpCasts()->getType();
-    if (type->isPointerType()) type = type->getPointeeType();
-    const clang::CXXRecordDecl* object = type->getAsCXXRecordDecl();
-    const std::string cls =
-        object != nullptr && object->getName() == "shared_future" ? "shared_future" : "future";
-    report_untwinned(sm, call, "'std::" + cls + "::" + call.getMethodDecl()->getName().str() + "'",
-                     "blocks the thread until the value is ready: on a fiber it stalls every "
-                     "fiber of the shard, and never returns when the value comes from a fiber of "
-                     "the same thread (a rewritten std::thread, a worker pool's task)",
-                     "hand the value over with a balrog::channel, or wait on a balrog::event");
+  // promise::set_value_at_thread_exit and friends: a fiber has no "thread exit".
+  void check_at_thread_exit(const clang::CXXMemberCallExpr& call) {
+    const clang::CXXMethodDecl* method = call.getMethodDecl();
+    const clang::Expr* object = call.getImplicitObjectArgument();
+    const std::string owner = method->getParent()->getName().str();
+    sink_->diagnose(ctx_->getSourceManager(), call.getExprLoc(), severity::warning,
+                    "'std::" + owner + "::" + method->getName().str() +
+                        "' has no balrog twin (a fiber has no thread exit): this call does not "
+                        "compile once " +
+                        describe(*ctx_, object, "the object") +
+                        " is rewritten to balrog::" + owner +
+                        " (set the result as the function's last step instead, or keep it a "
+                        "std::" +
+                        owner + ": mark its declaration NOBALROG(sync-types))",
+                    pass_name);
   }
 
   // A thread_local variable is one per OS thread: every fiber of the thread shares it.
@@ -660,14 +748,181 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
         in_system_header(sm, var.getLocation())) {
       return;
     }
-    sink_->diagnose(sm, var.getLocation(), severity::warning,
-                    "'" + var.getName().str() +
-                        "' is thread_local: every fiber of a thread shares one instance (a "
-                        "balrog::thread is a fiber of the thread that started it, and fibers "
-                        "interleave at every suspension point); not rewritten (keep per-fiber "
-                        "state in the fiber's function or an object passed to it, or mark the "
-                        "declaration NOBALROG(sync-types) when one per OS thread is intended)",
-                    pass_name);
+    if (to_fiber_local_) {
+      thread_locals_.push_back(&var);  // rewritten at the end, once every use has been seen
+      return;
+    }
+    report_thread_local(sm, var, "");
+  }
+
+  void report_thread_local(const clang::SourceManager& sm, const clang::VarDecl& var,
+                           const std::string& because) {
+    sink_->diagnose(
+        sm, var.getLocation(), severity::warning,
+        "'" + var.getName().str() +
+            "' is thread_local: every fiber of a thread shares one instance (a "
+            "balrog::thread is a fiber of the thread that started it, and fibers "
+            "interleave at every suspension point); not rewritten" +
+            (because.empty() ? std::string(" (keep per-fiber state in the fiber's function or an "
+                                           "object passed to it, or mark the declaration "
+                                           "NOBALROG(sync-types) when one per OS thread is "
+                                           "intended)")
+                             : " to a balrog::fiber_local: " + because +
+                                   " (rewrite it by hand, or mark the declaration "
+                                   "NOBALROG(sync-types) when one per OS thread is intended)"),
+        pass_name);
+  }
+
+  // Why the initializer of `var` cannot move into a factory lambda without captures: it names a
+  // local variable, a parameter or `this`. Empty when it can.
+  static std::string init_uses_locals(const clang::Expr* init) {
+    struct finder : clang::RecursiveASTVisitor<finder> {
+      std::string found;
+      bool VisitDeclRefExpr(clang::DeclRefExpr* ref) {
+        if (const auto* v = llvm::dyn_cast<clang::VarDecl>(ref->getDecl())) {
+          if (v->hasLocalStorage() && found.empty()) found = "'" + v->getName().str() + "'";
+        }
+        return true;
+      }
+      bool VisitCXXThisExpr(clang::CXXThisExpr* e) {
+        if (!e->isImplicit() || found.empty()) found = "'this'";
+        return true;
+      }
+    } f;
+    if (init != nullptr) f.TraverseStmt(const_cast<clang::Expr*>(init));
+    return f.found;
+  }
+
+  // The offsets [begin, end) of a file range, or false when it is not in `fid`.
+  static bool offsets(const clang::SourceManager& sm, clang::CharSourceRange r, clang::FileID fid,
+                      const clang::LangOptions& lang, unsigned& begin, unsigned& end) {
+    const clang::CharSourceRange c = clang::Lexer::makeFileCharRange(r, sm, lang);
+    if (c.isInvalid() || sm.getFileID(c.getBegin()) != fid) return false;
+    begin = sm.getFileOffset(c.getBegin());
+    end = sm.getFileOffset(c.getEnd());
+    return true;
+  }
+
+  // `thread_local T x = e;` becomes `balrog::fiber_local<T> x{[]() -> T { return e; }};` (with
+  // `static` in a function), and each use of x `(*x)`; or a report saying why not.
+  void to_fiber_local(const clang::VarDecl& var) {
+    const clang::SourceManager& sm = ctx_->getSourceManager();
+    const clang::LangOptions& lang = ctx_->getLangOpts();
+    const auto not_rewritten = [&](const std::string& because) {
+      report_thread_local(sm, var, because);
+    };
+    if (var.isStaticDataMember()) return not_rewritten("it is a static data member");
+    if (var.hasExternalStorage() || var.getPreviousDecl() != nullptr ||
+        var.getMostRecentDecl() != &var) {
+      return not_rewritten("it is declared more than once (extern)");
+    }
+    if (var.getType()->isArrayType()) {
+      return not_rewritten("it is an array (make it a std::array first)");
+    }
+    if (var.getType()->isReferenceType()) return not_rewritten("it is a reference");
+    if (var.isConstexpr() || var.hasAttr<clang::ConstInitAttr>()) {
+      return not_rewritten("it is constexpr or constinit (a fiber_local is made at run time)");
+    }
+    const clang::TypeSourceInfo* tsi = var.getTypeSourceInfo();
+    if (tsi == nullptr || var.getType()->getContainedDeducedType() != nullptr) {
+      return not_rewritten("its type is deduced (spell the type)");
+    }
+    if (const std::string local = init_uses_locals(var.getInit()); !local.empty()) {
+      return not_rewritten("its initializer uses " + local +
+                           ", which a fiber's own copy cannot see");
+    }
+    // The declaration: one declarator, spelled in one file, with nothing else of this pass in it.
+    const clang::CharSourceRange decl = spelled_range(sm, var.getBeginLoc(), var.getEndLoc());
+    if (decl.isInvalid()) return not_rewritten("it is declared inside a macro");
+    const clang::FileID fid = sm.getFileID(decl.getBegin());
+    const std::optional<clang::Token> after = clang::Lexer::findNextToken(decl.getEnd(), sm, lang);
+    if (!after || !after->is(clang::tok::semi)) {
+      return not_rewritten("its declaration declares several variables");
+    }
+    const clang::CharSourceRange name = spelled_range(sm, var.getLocation(), var.getLocation());
+    const clang::CharSourceRange type =
+        spelled_range(sm, tsi->getTypeLoc().getBeginLoc(), tsi->getTypeLoc().getEndLoc());
+    unsigned decl_begin = 0, decl_end = 0, name_begin = 0, name_end = 0, type_begin = 0,
+             type_end = 0;
+    if (name.isInvalid() || type.isInvalid() ||
+        !offsets(sm, decl, fid, lang, decl_begin, decl_end) ||
+        !offsets(sm, name, fid, lang, name_begin, name_end) ||
+        !offsets(sm, type, fid, lang, type_begin, type_end)) {
+      return not_rewritten("it is declared inside a macro");
+    }
+    const llvm::StringRef buffer = sm.getBufferData(fid);
+    // Between the type and the name only qualifiers and declarator punctuation (`int* const p`),
+    // never an earlier declarator (`int a, b`).
+    std::string between = buffer.slice(type_end, name_begin).str();
+    for (const char* word : {"volatile", "const"}) {
+      for (std::size_t at = between.find(word); at != std::string::npos; at = between.find(word)) {
+        between.erase(at, std::strlen(word));
+      }
+    }
+    if (between.find_first_not_of("*& \t\n") != std::string::npos) {
+      return not_rewritten("its declaration declares several variables");
+    }
+    for (const clang::CharSourceRange& e : edited_) {
+      unsigned b = 0, en = 0;
+      if (offsets(sm, e, fid, lang, b, en) && b < decl_end && en > decl_begin) {
+        return not_rewritten("its declaration has another rewrite of this pass in it");
+      }
+    }
+    // Every use must be rewritable too.
+    std::vector<clang::CharSourceRange> uses;
+    for (const clang::DeclRefExpr* use : thread_local_uses_[var.getCanonicalDecl()]) {
+      const clang::SourceLocation begin =
+          use->getQualifierLoc() ? use->getQualifierLoc().getBeginLoc() : use->getLocation();
+      const clang::CharSourceRange r = spelled_range(sm, begin, use->getNameInfo().getEndLoc());
+      if (r.isInvalid() || (begin.isMacroID() && !rewrite_in_macro_args_)) {
+        return not_rewritten("a use of it at line " +
+                             std::to_string(sm.getExpansionLineNumber(begin)) +
+                             " is inside a macro");
+      }
+      uses.push_back(r);
+    }
+    // The new declaration.
+    std::string prefix = buffer.slice(decl_begin, type_begin).str();
+    for (const char* word : {"thread_local", "__thread", "_Thread_local", "const", "volatile"}) {
+      for (std::size_t at = prefix.find(word); at != std::string::npos; at = prefix.find(word)) {
+        prefix.erase(at, std::strlen(word));
+      }
+    }
+    std::string specifiers;
+    for (llvm::StringRef rest = prefix; !rest.empty();) {
+      auto [word, tail] = rest.split(' ');
+      word = word.trim();
+      if (!word.empty()) specifiers += word.str() + " ";
+      rest = tail;
+    }
+    if (!var.isFileVarDecl() && specifiers.find("static") == std::string::npos) {
+      specifiers = "static " + specifiers;
+    }
+    clang::PrintingPolicy policy(lang);
+    policy.SuppressTagKeyword = true;
+    policy.SuppressUnwrittenScope = true;
+    const std::string t = var.getType().getAsString(policy);
+    std::string text = specifiers + "balrog::fiber_local<" + t + "> " + var.getName().str();
+    const llvm::StringRef init = buffer.slice(name_end, decl_end).trim();
+    if (!init.empty()) {
+      std::string made;
+      if (init.startswith("=")) {
+        made = init.drop_front().trim().str();
+      } else if (init.startswith("(") || init.startswith("{")) {
+        made = t + init.str();
+      } else {
+        return not_rewritten("its declarator is not a plain name");
+      }
+      text += "{[]() -> " + t + " { return " + made + "; }}";
+    }
+    const std::string why_text = "'" + var.getName().str() +
+                                 "' is thread_local: every fiber of a thread shares one instance";
+    if (!sink_->replace(sm, decl, text, why_text, pass_name)) return;
+    sink_->require_include(sm, decl.getBegin(), "<balrog/fiber_local.hpp>");
+    for (const clang::CharSourceRange& r : uses) {
+      const std::string written = clang::Lexer::getSourceText(r, sm, lang).str();
+      sink_->replace(sm, r, "(*" + written + ")", why_text, pass_name);
+    }
   }
 
   // `mutex` named through a using-declaration: it follows the declaration (rewritten by
@@ -973,6 +1228,12 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
   rewrite_record done_;
   std::set<std::pair<const void*, const void*>> visited_;
   std::vector<std::pair<const char*, const clang::Expr*>> checks_;
+  // thread-local-to-fiber-local: the variables to rewrite, their uses, and where this pass
+  // proposed other edits (a declaration with one of them in it is reported instead).
+  bool to_fiber_local_;
+  std::vector<const clang::VarDecl*> thread_locals_;
+  std::map<const clang::VarDecl*, std::vector<const clang::DeclRefExpr*>> thread_local_uses_;
+  std::vector<clang::CharSourceRange> edited_;
 };
 
 }  // namespace

@@ -62,7 +62,7 @@ while sched:
         # Shard 1 (the popper alone): its saved rbp points at unmapped memory, and its stack
         # bounds are widened so the walk tries to read there.
         f = gdb.Value(head).cast(gdb.lookup_type(fiber).pointer()).dereference()
-        fctx = int(f["frame"]["continuation"]["fctx_"])
+        fctx = int(f["frame"]["context"])
         word(fctx + 0x38, 0x10)
         word(head + offset(fiber, "stack", "lowest"), 0x8)
         word(head + offset(fiber, "stack", "size"), 0x7ffffffff000)
@@ -241,7 +241,7 @@ def main():
         c.expect(re.search(r"^shard 1 \(", damaged, re.M) is not None,
                  "corrupt: shard 1 should still be listed after shard 0's broken list", damaged)
         popper = parse_list(damaged).get("popper", {"frames": []})["frames"]
-        c.expect(2 <= len(popper) <= 4 and "fiber::resume" in popper[0]
+        c.expect(2 <= len(popper) <= 4 and "switch_context" in popper[0]
                  and popper[-1] == "<backtrace stops: Cannot access memory at address 0x10>",
                  "corrupt: the popper's backtrace should show what was read, then why it stops",
                  damaged)
@@ -270,7 +270,7 @@ def main():
             c.expect(re.search(r"in gdb_test_sleeper\(\) at .*fibers_program\.cpp:%d$" % sleep_line,
                                one, re.M) is not None,
                      "one fiber: gdb_test_sleeper() at its line", one)
-            c.expect_in("boost::context::detail::fiber_entry", one, "one fiber (whole backtrace)")
+            c.expect_in("balrog::detail::scheduler::fiber_main", one, "one fiber (whole backtrace)")
             c.expect("(more frames" not in one, "one fiber: the whole backtrace is shown", one)
             task = parts.get("task", "")
             c.expect_in("task #%d 'coro' on shard 0" % coro, task, "one task")

@@ -40,8 +40,31 @@ bool collector::is_suppressed(const clang::SourceManager& sm, clang::SourceLocat
   return s->suppressed(sm.getSpellingLineNumber(loc), pass);
 }
 
+left_call& collector::record_left(const clang::SourceManager& sm, clang::SourceLocation loc,
+                                  const blocking_call& call, llvm::StringRef reason,
+                                  llvm::StringRef message, llvm::StringRef pass) {
+  left_call l;
+  l.file = path_of(sm, sm.getFileID(loc));
+  l.line = sm.getSpellingLineNumber(loc);
+  l.column = sm.getSpellingColumnNumber(loc);
+  l.function = call.function;
+  l.library = call.library;
+  l.reason = reason.str();
+  l.message = message.str();
+  l.pass = pass.str();
+  out_.left.push_back(std::move(l));
+  return out_.left.back();
+}
+
 bool collector::replace(const clang::SourceManager& sm, clang::CharSourceRange range,
-                        llvm::StringRef text, llvm::StringRef why, llvm::StringRef pass) {
+                        llvm::StringRef text, llvm::StringRef why, llvm::StringRef pass,
+                        const blocking_call* call) {
+  blocking_call in_macro_body;
+  if (call != nullptr) {
+    in_macro_body = *call;
+    in_macro_body.reason = "macro-body";
+  }
+  const blocking_call* macro_call = call != nullptr ? &in_macro_body : nullptr;
   const clang::CharSourceRange file_range = clang::Lexer::makeFileCharRange(range, sm, lang_);
   // makeFileCharRange also accepts a range that covers a whole macro expansion (`NAP(1)` with
   // `#define NAP sleep` maps `sleep` to `NAP`): editing it would edit the macro's use, not
@@ -53,7 +76,7 @@ bool collector::replace(const clang::SourceManager& sm, clang::CharSourceRange r
              (why + "; not rewritten: it is inside a macro body (rewrite the macro by hand, or "
                     "mark the line NOBALROG)")
                  .str(),
-             pass);
+             pass, macro_call);
     return false;
   }
   if (file_range.isInvalid()) {
@@ -66,12 +89,22 @@ bool collector::replace(const clang::SourceManager& sm, clang::CharSourceRange r
              (why + "; not rewritten: it is inside a macro body (rewrite the macro by hand, or "
                     "mark the line NOBALROG)")
                  .str(),
-             pass);
+             pass, macro_call);
     return false;
   }
   const clang::SourceLocation begin = file_range.getBegin();
   const clang::FileID fid = sm.getFileID(begin);
-  if (!admitted(sm, fid)) return false;
+  if (!admitted(sm, fid)) {
+    // A user header the filter does not admit: not edited, but not silent either.
+    if (call != nullptr && !sm.isInSystemHeader(begin) && !is_suppressed(sm, begin, pass)) {
+      record_left(sm, begin, *call, "header-filter",
+                  (why + "; not rewritten: this header is outside the header filter "
+                         "(--header-filter or the configuration's header-filter)")
+                      .str(),
+                  pass);
+    }
+    return false;
+  }
   if (is_suppressed(sm, begin, pass)) {
     ++out_.suppressed;
     return false;
@@ -97,17 +130,53 @@ void collector::require_include(const clang::SourceManager& sm, clang::SourceLoc
 }
 
 void collector::diagnose(const clang::SourceManager& sm, clang::SourceLocation where,
-                         severity level, llvm::StringRef message, llvm::StringRef pass) {
+                         severity level, llvm::StringRef message, llvm::StringRef pass,
+                         const blocking_call* call) {
   const clang::SourceLocation loc = sm.getFileLoc(where);
   const clang::FileID fid = sm.getFileID(loc);
-  if (!admitted(sm, fid)) return;
+  if (!admitted(sm, fid)) {
+    // Outside the header filter: recorded (and counted per header by main), not printed.
+    if (call != nullptr && !sm.isInSystemHeader(loc) && !is_suppressed(sm, loc, pass)) {
+      record_left(sm, loc, *call, call->reason, message, pass);
+    }
+    return;
+  }
   if (is_suppressed(sm, loc, pass)) return;
+  if (call != nullptr) record_left(sm, loc, *call, call->reason, message, pass).shown = true;
   diagnostic d;
   d.file = path_of(sm, fid);
   d.line = sm.getSpellingLineNumber(loc);
   d.column = sm.getSpellingColumnNumber(loc);
   d.level = level;
   d.message = message.str();
+  d.pass = pass.str();
+  out_.diagnostics.push_back(std::move(d));
+}
+
+void collector::system_header_call(const clang::SourceManager& sm, clang::SourceLocation call_loc,
+                                   clang::SourceLocation reached_from, llvm::StringRef via,
+                                   const blocking_call& call, llvm::StringRef pass) {
+  const clang::SourceLocation from = sm.getFileLoc(reached_from);
+  if (sm.isInSystemHeader(from) || is_suppressed(sm, from, pass)) return;
+  const clang::SourceLocation at = sm.getFileLoc(call_loc);
+  const std::string where =
+      path_of(sm, sm.getFileID(at)) + ":" + std::to_string(sm.getSpellingLineNumber(at));
+  const std::string message = "call to '" + via.str() + "' reaches a call to '" + call.function +
+                              "' in a system header (" + where +
+                              "), which blocks the thread; system headers are never rewritten";
+  left_call& l = record_left(sm, at, call, "system-header", message, pass);
+  l.via = via.str();
+  l.from_file = path_of(sm, sm.getFileID(from));
+  l.from_line = sm.getSpellingLineNumber(from);
+  l.from_column = sm.getSpellingColumnNumber(from);
+  if (!admitted(sm, sm.getFileID(from))) return;
+  l.shown = true;
+  diagnostic d;
+  d.file = l.from_file;
+  d.line = l.from_line;
+  d.column = l.from_column;
+  d.level = severity::warning;
+  d.message = message;
   d.pass = pass.str();
   out_.diagnostics.push_back(std::move(d));
 }

@@ -24,11 +24,16 @@ class collector final : public rewrite_sink {
   void set_lang_options(const clang::LangOptions& lo) { lang_ = lo; }
 
   bool replace(const clang::SourceManager& sm, clang::CharSourceRange range, llvm::StringRef text,
-               llvm::StringRef why, llvm::StringRef pass) override;
+               llvm::StringRef why, llvm::StringRef pass,
+               const blocking_call* call = nullptr) override;
   void require_include(const clang::SourceManager& sm, clang::SourceLocation where,
                        llvm::StringRef header) override;
   void diagnose(const clang::SourceManager& sm, clang::SourceLocation where, severity level,
-                llvm::StringRef message, llvm::StringRef pass) override;
+                llvm::StringRef message, llvm::StringRef pass,
+                const blocking_call* call = nullptr) override;
+  void system_header_call(const clang::SourceManager& sm, clang::SourceLocation call_loc,
+                          clang::SourceLocation reached_from, llvm::StringRef via,
+                          const blocking_call& call, llvm::StringRef pass) override;
 
   // The absolute, normalized path of a file of this TU.
   static std::string path_of(const clang::SourceManager& sm, clang::FileID fid);
@@ -37,6 +42,10 @@ class collector final : public rewrite_sink {
   // Whether `fid` may be edited or reported on: the main file, or a non-system header that the
   // header filter admits.
   bool admitted(const clang::SourceManager& sm, clang::FileID fid) const;
+  // Records a blocking call left as it is, at `loc` (a file location).
+  left_call& record_left(const clang::SourceManager& sm, clang::SourceLocation loc,
+                         const blocking_call& call, llvm::StringRef reason, llvm::StringRef message,
+                         llvm::StringRef pass);
   bool is_suppressed(const clang::SourceManager& sm, clang::SourceLocation loc,
                      llvm::StringRef pass);
 

@@ -71,14 +71,76 @@ struct MappingTraits<config> {
 };
 
 template <>
+struct ScalarEnumerationTraits<api_function::action> {
+  static void enumeration(IO& io, api_function::action& a) {
+    io.enumCase(a, "rewrite", api_function::action::rewrite);
+    io.enumCase(a, "offload", api_function::action::offload);
+    io.enumCase(a, "report", api_function::action::report);
+  }
+};
+
+template <>
 struct MappingTraits<api_function> {
   static void mapping(IO& io, api_function& f) {
-    io.mapRequired("name", f.name);
+    // Exactly one of name / method / constructor / macro says what the entry is (validate).
+    std::string method;
+    std::string constructor;
+    std::string macro;
+    io.mapOptional("name", f.name);
+    io.mapOptional("method", method);
+    io.mapOptional("constructor", constructor);
+    io.mapOptional("macro", macro);
+    int forms = f.name.empty() ? 0 : 1;
+    for (const auto& [text, what] : {std::pair{&method, api_function::form::method},
+                                     std::pair{&constructor, api_function::form::constructor},
+                                     std::pair{&macro, api_function::form::macro}}) {
+      if (text->empty()) continue;
+      ++forms;
+      f.name = *text;
+      f.what = what;
+    }
+    if (forms > 1) f.name.clear();  // validate() reports it
+    io.mapOptional("kind", f.kind, api_function::action::rewrite);
     io.mapOptional("params", f.params);
-    io.mapRequired("replacement", f.replacement);
+    io.mapOptional("replacement", f.replacement);
+    io.mapOptional("advice", f.advice);
     io.mapOptional("header", f.header);
     io.mapOptional("coroutine-form", f.coroutine_form);
     io.mapOptional("blocks", f.blocks, true);
+  }
+
+  static std::string validate(IO& /*io*/, api_function& f) {
+    if (f.name.empty())
+      return "an entry needs exactly one of name:, method:, constructor: or macro:";
+    using action = api_function::action;
+    using form = api_function::form;
+    switch (f.kind) {
+      case action::rewrite:
+        if (f.replacement.empty()) return "entry '" + f.name + "': replacement: is required";
+        if (f.what == form::constructor) {
+          return "entry '" + f.name + "': constructor entries are report entries (kind: report)";
+        }
+        break;
+      case action::offload:
+        if (f.what == form::macro || f.what == form::constructor) {
+          return "entry '" + f.name + "': only name: and method: entries can be offloaded";
+        }
+        if (!f.replacement.empty()) {
+          return "entry '" + f.name + "': an offload entry has no replacement: (it becomes " +
+                 "balrog::compat::offloaded<&" + f.name + ">)";
+        }
+        break;
+      case action::report:
+        if (f.advice.empty()) return "entry '" + f.name + "': a report entry needs advice:";
+        if (!f.replacement.empty()) {
+          return "entry '" + f.name + "': a report entry has no replacement:";
+        }
+        break;
+    }
+    if (f.what == form::macro && !f.params.empty()) {
+      return "entry '" + f.name + "': params: does not apply to a macro";
+    }
+    return {};
   }
 };
 
@@ -208,6 +270,12 @@ std::optional<api_map> load_map(const std::string& name_or_path, const std::stri
   }
   m.source = std::string(path);
   for (auto& f : m.functions) {
+    if (f.kind == api_function::action::offload) {
+      // `&::fsync`: the function itself, whatever the call site's lookup would find.
+      const std::string qualified = f.name.rfind("::", 0) == 0 ? f.name : "::" + f.name;
+      f.replacement = "balrog::compat::offloaded<&" + qualified + ">";
+      if (f.header.empty()) f.header = "<balrog/compat/offloaded.hpp>";
+    }
     if (f.header.empty()) f.header = m.header;
   }
   return m;

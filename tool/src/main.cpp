@@ -18,12 +18,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 
 #include "config.hpp"
 #include "merge.hpp"
 #include "output.hpp"
 #include "pass.hpp"
 #include "pybind/emit_py_bindings.hpp"
+#include "report.hpp"
 #include "runner.hpp"
 #include "shims/emit_shims.hpp"
 #include "unified_diff.hpp"
@@ -53,6 +55,14 @@ cl::opt<bool> check("check",
                     cl::desc("Change nothing; list every rewrite that would happen and every "
                              "blocking call that cannot be rewritten; exit 1 if there is any"),
                     cl::cat(category));
+cl::opt<std::string> report_opt(
+    "report", cl::ValueOptional, cl::value_desc("text|json|sarif"),
+    cl::desc("Print every call of a known blocking function that is not rewritten, wherever it "
+             "is, with why and a count per file (default format: text); replaces the diff"),
+    cl::cat(category));
+cl::opt<std::string> report_file("report-file", cl::value_desc("file"),
+                                 cl::desc("Write the --report to <file> instead of stdout"),
+                                 cl::cat(category));
 cl::opt<std::string> export_fixes("export-fixes", cl::value_desc("file"),
                                   cl::desc("Write the edits as clang-tidy-style YAML "
                                            "(clang-apply-replacements reads it)"),
@@ -284,6 +294,15 @@ int main(int argc, const char** argv) {
     return 0;
   }
   if (sources.empty()) return usage_error("no input files (see --help)");
+  const bool want_report = report_opt.getNumOccurrences() > 0 || !report_file.empty();
+  report_format format = report_format::text;
+  if (report_opt == "json") {
+    format = report_format::json;
+  } else if (report_opt == "sarif") {
+    format = report_format::sarif;
+  } else if (!report_opt.empty() && report_opt != "text") {
+    return usage_error("--report=" + report_opt + ": the formats are text, json and sarif");
+  }
   if (in_place && !output_dir.empty()) return usage_error("-i and -o cannot be combined");
   if (!depfile.empty() && output_dir.empty()) {
     return usage_error("--depfile names the dependencies of -o outputs; give -o <dir>");
@@ -363,7 +382,12 @@ int main(int argc, const char** argv) {
     if (r.pass_errors > 0) status = 2;
   }
   merged m = merge_edits(results);
-  for (const diagnostic& d : m.diagnostics) diagnostics.push_back(d);
+  for (const diagnostic& d : m.diagnostics) {
+    // A file the merge could not rewrite whole (unreadable, overlapping edits) is left as it
+    // was; the run fails rather than pass with part of its edits.
+    if (d.level == severity::error) status = 2;
+    diagnostics.push_back(d);
+  }
   // Headers seen by several TUs report the same problem once.
   std::sort(diagnostics.begin(), diagnostics.end(), [](const diagnostic& a, const diagnostic& b) {
     return std::tie(a.file, a.line, a.column, a.message) <
@@ -379,6 +403,37 @@ int main(int argc, const char** argv) {
   for (const diagnostic& d : diagnostics) {
     printer.print(d);
     if (d.level != severity::note) unrewritable = true;
+  }
+  // Blocking calls left where no diagnostic names them (headers outside the filter, system
+  // headers reached from code outside it): one warning per file with the count.
+  const std::vector<left_call> left = collect_left(results);
+  {
+    std::map<std::string, std::pair<std::size_t, std::set<std::string>>> unshown;
+    for (const left_call& l : left) {
+      if (l.shown) continue;
+      auto& [n, why] = unshown[l.file];
+      ++n;
+      why.insert(l.reason);
+    }
+    for (const auto& [file, counted] : unshown) {
+      std::string reasons;
+      for (const std::string& r : counted.second) reasons += (reasons.empty() ? "" : ", ") + r;
+      printer.print({file, 0, 0, severity::warning,
+                     std::to_string(counted.first) +
+                         " blocking call(s) in this file are not rewritten (" + reasons +
+                         "); --report lists them",
+                     "blocking-calls"});
+    }
+  }
+  if (!left.empty()) unrewritable = true;
+  if (want_report) {
+    const std::string text = render_report(left, format);
+    if (report_file.empty()) {
+      std::fputs(text.c_str(), stdout);
+    } else if (std::string error = atomic_write(report_file, text, false); !error.empty()) {
+      printer.print({report_file, 0, 0, severity::error, error, ""});
+      status = 2;
+    }
   }
 
   if (check) {
@@ -442,7 +497,7 @@ int main(int argc, const char** argv) {
         status = 2;
       }
     }
-  } else if (export_fixes.empty()) {
+  } else if (export_fixes.empty() && (!want_report || !report_file.empty())) {
     for (const file_change& c : m.changes) {
       // a/<path> b/<path>, as git prints them: `patch -p1` applies it from the current directory.
       const std::string shown = display_path(c.path);

@@ -128,16 +128,22 @@ merged merge_edits(const std::vector<tu_result>& results) {
     }
     clang::tooling::Replacements replacements;
     std::vector<edit> applied;
+    bool overlap = false;
     for (const edit& e : kept) {
       if (auto err =
               replacements.add(clang::tooling::Replacement(path, e.offset, e.length, e.text))) {
         llvm::consumeError(std::move(err));
-        out.diagnostics.push_back({path, e.line, e.column, severity::warning,
-                                   "overlapping edits; this one was not applied", e.pass});
-        continue;
+        // Applying the others could leave a rewritten call without its #include (or half an
+        // edit): output known not to compile is never written. The file stays as it is.
+        out.diagnostics.push_back({path, e.line, e.column, severity::error,
+                                   "overlapping edits; none of this file's edits was applied",
+                                   e.pass});
+        overlap = true;
+        break;
       }
       applied.push_back(e);
     }
+    if (overlap) continue;
     auto rewritten = clang::tooling::applyAllReplacements(change.original, replacements);
     if (!rewritten) {
       out.diagnostics.push_back(

@@ -14,9 +14,10 @@
 # How it works. Every scheduler (one per shard thread) is on an intrusive list whose head is the
 # global balrog::detail::registry_head (runtime/src/debug/registry.cpp); each scheduler lists its
 # live fibers and tasks from all_head_ through joinable_context::all_next. A suspended fiber's
-# registers are where Boost.Context's jump_fcontext saved them: its boost::context::fiber holds
-# the save area's address (fctx_), laid out on x86-64 as mxcsr/x87 control words, r12, r13, r14,
-# r15, rbx, rbp, return address; the fiber's rsp is fctx + 0x48. balrog keeps frame pointers, so
+# registers are where the context switch saved them (runtime/src/core/context_switch.hpp: the
+# owned x86-64 switch and Boost.Context's jump_fcontext use one layout): its switch_frame's
+# `context` is the save area's address, laid out on x86-64 as mxcsr/x87 control words, r12, r13,
+# r14, r15, rbx, rbp, return address; the fiber's rsp is context + 0x48. balrog keeps frame pointers, so
 # the backtrace is a frame-pointer walk from (return address, rbp) that stays on the fiber's own
 # stack: the same walk as runtime/src/debug/backtrace.cpp, done here by reading the inferior's
 # memory, and symbolized with gdb's debug info (one frame per inlined function, as gdb's bt
@@ -54,7 +55,7 @@ _FLAG_DETACHED = 2
 _KIND_FIBER = 0
 _KIND_TASK = 1
 
-# Boost.Context's jump_fcontext save area on x86-64 (offsets from fctx).
+# The context switch's save area on x86-64 (offsets from the saved context).
 _SAVED_REGISTERS = [("r12", 0x10), ("r13", 0x18), ("r14", 0x20), ("r15", 0x28), ("rbx", 0x30),
                     ("rbp", 0x38), ("rip", 0x40)]
 _SAVE_AREA_SIZE = 0x48
@@ -242,8 +243,7 @@ def _read_context(addr, types):
     if c.kind == _KIND_FIBER:
         f = _at(addr, types.fiber)
         owner = "balrog::detail::fiber_context"
-        cont = _member(_member(f, "frame", owner), "continuation", owner)
-        c.fctx = int(_member(cont, "fctx_", "boost::context::fiber"))
+        c.fctx = int(_member(_member(f, "frame", owner), "context", owner))
         stack = _member(f, "stack", owner)
         c.stack_low = int(_member(stack, "lowest", "balrog::detail::stack_facts"))
         c.stack_size = int(_member(stack, "size", "balrog::detail::stack_facts"))

@@ -132,7 +132,7 @@ struct fiber_slot {
   joinable_context* ctx;
   void* task_storage;
 };
-fiber_slot prepare_fiber(std::size_t task_size, std::size_t task_align, fiber_options options);
+fiber_slot prepare_fiber(std::size_t task_size, std::size_t task_align, fiber_options&& options);
 void start_fiber(joinable_context* ctx, fiber_task* task) noexcept;
 void abandon_fiber(joinable_context* ctx) noexcept;
 

@@ -16,8 +16,9 @@ namespace balrog::detail {
 
 class fiber_context final : public joinable_context {
  public:
-  fiber_context(scheduler& s, std::string&& name, std::uint64_t id_, std::align_val_t block_align,
-                stack_kind stack_kind_, std::size_t stack_size) noexcept;
+  // `block_bytes`/`block_align`: the block it lives in (scheduler::allocate_context_block).
+  fiber_context(scheduler& s, std::string&& name, std::uint64_t id_, std::size_t block_bytes,
+                std::size_t block_align, stack_kind stack_kind_, std::size_t stack_size) noexcept;
   ~fiber_context() override;
 
   // Where a task of `task_size` bytes goes in this context's block.
@@ -25,6 +26,9 @@ class fiber_context final : public joinable_context {
 
   switch_frame frame;
   stack_facts stack;
+  // The stack itself and the pool it goes back to (null: none attached, or already given back).
+  boost::context::stack_context stack_memory;
+  stack_source* stack_owner = nullptr;
   overflow_facts overflow;  // what the SIGSEGV handler may read while this fiber runs
   bool owns_task = false;   // false for run()'s main fiber, whose task run() owns
   const stack_kind stack_kind_requested;
@@ -38,7 +42,8 @@ class fiber_context final : public joinable_context {
   void destroy() noexcept override;
 
  private:
-  const std::align_val_t block_align_;
+  const std::size_t block_bytes_;
+  const std::size_t block_align_;
 };
 
 }  // namespace balrog::detail

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <new>
 #include <string>
+#include <utility>
 
 #include "balrog/errors.hpp"
 #include "balrog/fiber.hpp"
@@ -13,7 +14,7 @@
 
 namespace balrog::detail {
 
-fiber_slot prepare_fiber(std::size_t task_size, std::size_t task_align, fiber_options options) {
+fiber_slot prepare_fiber(std::size_t task_size, std::size_t task_align, fiber_options&& options) {
   scheduler* s = scheduler::current();
   if (s == nullptr) {
     throw usage_error(
@@ -58,7 +59,9 @@ void start_fiber(joinable_context* ctx, fiber_task* task) noexcept {
   auto* f = static_cast<fiber_context*>(ctx);
   f->task = task;
   f->owns_task = true;
-  retain(f);  // the handle's reference
+  // The scheduler's reference and the handle's. Nobody else has seen the context yet: a plain
+  // store, not an atomic increment.
+  f->refs.store(2, std::memory_order_relaxed);
   scheduler& target = f->sched;
   if (scheduler::current() == &target) {
     target.start(*f);
@@ -71,7 +74,11 @@ void start_fiber(joinable_context* ctx, fiber_task* task) noexcept {
 
 void abandon_fiber(joinable_context* ctx) noexcept {
   auto* f = static_cast<fiber_context*>(ctx);
-  f->frame.continuation = {};  // never started: Boost unwinds its empty stack and frees it
+  // Never started: its stack (attached on the owner's thread, spawn's only caller here) goes
+  // back to its pool.
+  if (stack_source* owner = std::exchange(f->stack_owner, nullptr)) {
+    owner->deallocate(f->stack_memory);
+  }
   f->destroy();
 }
 

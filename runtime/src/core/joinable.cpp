@@ -33,7 +33,7 @@ joinable_context::joinable_context(kind k, scheduler& s, fiber_task* t, std::str
                                    std::uint64_t id_) noexcept
     : runnable(k), sched(s), task(t), id(id_), name_(std::move(name)) {}
 
-joinable_context::~joinable_context() = default;
+joinable_context::~joinable_context() { destroy_fiber_locals(*this); }  // never ran, normally
 
 std::string_view joinable_context::name() const noexcept { return name_c_str(); }
 

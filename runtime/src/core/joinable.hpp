@@ -22,6 +22,7 @@
 namespace balrog::detail {
 
 class scheduler;
+struct fiber_local_table;
 
 class joinable_context : public execution_context, public runnable {
  public:
@@ -57,6 +58,9 @@ class joinable_context : public execution_context, public runnable {
 
   std::atomic<std::uint32_t> flags{0};
   std::atomic<int> refs{1};
+  // The fiber's balrog::fiber_local values (runtime/src/core/fiber_local.cpp); null until the
+  // first one is made. Touched only by the fiber itself.
+  fiber_local_table* locals = nullptr;
   spinlock join_lock;  // guards joiners and the finished flag's transition
   wait_queue joiners;
 
@@ -90,6 +94,9 @@ class joinable_context : public execution_context, public runnable {
   timer_node deadline_timer_;
   wake_reason timeout_reason_ = wake_reason::timeout;
 };
+
+// Destroys the fiber's fiber_local values (on the fiber, after its function returned).
+void destroy_fiber_locals(joinable_context& fiber) noexcept;
 
 // Reference counting; the last release destroys the context (and its owned task).
 void retain(joinable_context* j) noexcept;

@@ -72,7 +72,7 @@ void run_shards(fiber_task& main, const runtime_options& options) {
   started.count_down();
   started.wait();
 
-  fiber_context* f = s0.create_fiber(0, alignof(fiber_context), options.main);
+  fiber_context* f = s0.create_fiber(0, alignof(fiber_context), fiber_options(options.main));
   f->task = &main;  // owned by the caller of run(), not by the context
   s0.start(*f);
   std::exception_ptr failure;

@@ -5,7 +5,9 @@
 // BALROG_ASAN is defined (the asan preset); otherwise every function is an empty inline.
 // TSan keeps a shadow call stack and a vector clock per thread; each fiber gets its own TSan
 // fiber (__tsan_create_fiber) and every switch says which one runs (BALROG_TSAN: the tsan
-// preset).
+// preset). The switching code (core/scheduler.cpp) is built without TSan's function entry/exit
+// hooks: a frame entered on one fiber and left on another would unbalance both shadow stacks.
+// A fiber's TSan fiber is destroyed on its own thread once it no longer runs (tsan_retire).
 #pragma once
 
 #include <cstddef>
@@ -23,7 +25,8 @@ namespace balrog::detail::sanitizer {
 // TSan: `from` is the leaving context's TSan fiber (null the first time: the thread's own
 // fiber, i.e. the loop), `to` the arriving one's (null the first time: a new fiber is made).
 // Called right before a switch.
-inline void tsan_switch([[maybe_unused]] void*& from, [[maybe_unused]] void*& to) noexcept {
+[[gnu::always_inline]] inline void tsan_switch([[maybe_unused]] void*& from,
+                                               [[maybe_unused]] void*& to) noexcept {
 #if defined(BALROG_TSAN)
   if (from == nullptr) from = __tsan_get_current_fiber();
   if (to == nullptr) to = __tsan_create_fiber(0);
@@ -43,7 +46,7 @@ inline void*& tsan_dead_fiber() noexcept {
 // TSan: first thing after arriving by a switch. A fiber that ends jumps away without a
 // tsan_switch (its last instrumented frames unwind on its own shadow stack), so the arriving
 // side makes itself current (creating its TSan fiber the first time), then frees the dead one.
-inline void tsan_arrive([[maybe_unused]] void*& self) noexcept {
+[[gnu::always_inline]] inline void tsan_arrive([[maybe_unused]] void*& self) noexcept {
 #if defined(BALROG_TSAN)
   if (self == nullptr) self = __tsan_create_fiber(0);
   if (__tsan_get_current_fiber() != self) __tsan_switch_to_fiber(self, 0);
@@ -51,6 +54,16 @@ inline void tsan_arrive([[maybe_unused]] void*& self) noexcept {
     tsan_dead_fiber() = nullptr;
     __tsan_destroy_fiber(dead);
   }
+#endif
+}
+
+// TSan: an ending fiber's last step before it jumps away: its TSan fiber leaves the context
+// (which another thread may free at once, e.g. a join handle dropped there) and is destroyed by
+// the next context to arrive on this thread, when it no longer runs.
+[[gnu::always_inline]] inline void tsan_retire([[maybe_unused]] void*& fiber) noexcept {
+#if defined(BALROG_TSAN)
+  tsan_dead_fiber() = fiber;
+  fiber = nullptr;
 #endif
 }
 
@@ -91,6 +104,13 @@ inline void unpoison([[maybe_unused]] const void* bottom,
                      [[maybe_unused]] std::size_t size) noexcept {
 #if defined(BALROG_ASAN)
   __asan_unpoison_memory_region(bottom, size);
+#endif
+}
+
+// Marks memory the program must not touch until unpoisoned (a cached, logically freed block).
+inline void poison([[maybe_unused]] const void* begin, [[maybe_unused]] std::size_t size) noexcept {
+#if defined(BALROG_ASAN)
+  __asan_poison_memory_region(begin, size);
 #endif
 }
 

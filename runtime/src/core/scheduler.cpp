@@ -60,34 +60,58 @@ scheduler::~scheduler() {
   }
 }
 
+void* scheduler::allocate_context_block(std::size_t bytes, std::size_t align) {
+  if (!context_cache::cacheable(bytes, align)) {
+    return ::operator new(bytes, static_cast<std::align_val_t>(align));
+  }
+  if (current_ == this) {
+    if (void* block = contexts_.take(bytes)) return block;
+  }
+  return ::operator new(context_cache::rounded(bytes));
+}
+
+void scheduler::free_context_block(scheduler& owner, void* block, std::size_t bytes,
+                                   std::size_t align) noexcept {
+  if (!context_cache::cacheable(bytes, align)) {
+    ::operator delete(block, static_cast<std::align_val_t>(align));
+    return;
+  }
+  // `owner` may be gone; then it is not this thread's scheduler (~scheduler clears current_
+  // first), and only its address is compared here.
+  if (current_ == &owner && owner.contexts_.put(block, bytes)) return;
+  ::operator delete(block);
+}
+
 fiber_context* scheduler::allocate_fiber(std::size_t task_size, std::size_t task_align,
-                                         fiber_options options) {
+                                         fiber_options&& options) {
   const std::size_t align = std::max(alignof(fiber_context), task_align);
-  const auto block_align = static_cast<std::align_val_t>(align);
-  void* block = ::operator new(fiber_context::task_offset(align) + task_size, block_align);
-  return ::new (block) fiber_context(*this, std::move(options.name), any_thread_id(), block_align,
+  const std::size_t bytes = fiber_context::task_offset(align) + task_size;
+  void* block = allocate_context_block(bytes, align);
+  return ::new (block) fiber_context(*this, std::move(options.name), any_thread_id(), bytes, align,
                                      options.stack, options.stack_size);
 }
 
 void scheduler::attach_stack(fiber_context& f) {
-  const std::size_t size = normalized_stack_size(f.stack_kind_requested, f.stack_size_requested);
-  stack_source& source = stacks_.get(f.stack_kind_requested, size);
-  fiber_context* fp = &f;
-  f.frame.continuation =
-      boost::context::fiber(std::allocator_arg, pool_stack_allocator(source, f.stack),
-                            [fp](boost::context::fiber&& from) -> boost::context::fiber {
-                              scheduler& s = fp->sched;
-                              s.fiber_entered(std::move(from));
-                              fp->task->run();
-                              return s.fiber_exiting(*fp);
-                            });
+  if (last_stack_source_ == nullptr || f.stack_kind_requested != last_stack_kind_ ||
+      f.stack_size_requested != last_stack_size_requested_) {
+    const std::size_t size = normalized_stack_size(f.stack_kind_requested, f.stack_size_requested);
+    last_stack_source_ = &stacks_.get(f.stack_kind_requested, size);
+    last_stack_kind_ = f.stack_kind_requested;
+    last_stack_size_requested_ = f.stack_size_requested;
+  }
+  stack_source& source = *last_stack_source_;
+  f.stack_memory = source.allocate();
+  f.stack_owner = &source;
+  f.stack = source.facts(f.stack_memory);
+  sanitizer::unpoison(f.stack.lowest, f.stack.size);
+  f.frame.context = make_context(f.stack_memory.sp, f.stack_memory.size, &fiber_main, &f);
   f.frame.stack_bottom = f.stack.lowest;
   f.frame.stack_size = f.stack.size;
   f.overflow = {f.stack.lowest, f.stack.size, f.given_name(), f.id};
 }
 
 fiber_context* scheduler::create_fiber(std::size_t task_size, std::size_t task_align,
-                                       fiber_options options) {
+                                       fiber_options&& options) {
   fiber_context* f = allocate_fiber(task_size, task_align, std::move(options));
   try {
     attach_stack(*f);
@@ -116,7 +140,7 @@ std::uint64_t scheduler::new_id() noexcept {
 void scheduler::start(joinable_context& j) noexcept {
   link(j);
   ++live_;
-  attached_.fetch_add(1, std::memory_order_relaxed);
+  ++attached_here_;
   if (shutting_down_) j.request_cancel();  // started while run() drains: cancel at once
   ready_.push(j);
 }
@@ -133,72 +157,18 @@ void scheduler::unlink(joinable_context& j) noexcept {
   j.all_prev = j.all_next = nullptr;
 }
 
-// --- switching ---------------------------------------------------------------------------
+// --- switching (the hot half is inline in scheduler.hpp) ----------------------------------
 
-fiber_context* scheduler::next_ready() noexcept {
-  // Only fibers are switched to directly; a coroutine task is resumed by the loop, on its stack.
-  if (budget_ > 0 && !ready_.empty() && ready_.front()->what == runnable::kind::fiber) {
-    --budget_;
-    return static_cast<fiber_context*>(ready_.pop());
-  }
-  return nullptr;  // the loop
+void scheduler::fiber_main(void* arg) noexcept {
+  auto& f = *static_cast<fiber_context*>(arg);
+  scheduler& s = f.sched;
+  s.arrived(f.frame);
+  f.task->run();
+  destroy_fiber_locals(f);  // on the fiber, as thread exit would
+  s.fiber_exit(f);
 }
 
-void scheduler::check_canary(const fiber_context& leaving) const noexcept {
-  const std::uint64_t* canary = leaving.stack.canary;
-  if (canary == nullptr) return;  // guarded: the guard faults instead
-  // Runs on the leaving fiber's stack: the stack pointer itself must still be above the floor
-  // (a write that skipped the 64-byte canary leaves it intact; G in the runtime review).
-  char here = 0;
-  const bool below_floor = static_cast<const void*>(&here) < leaving.stack.lowest;
-  if (below_floor || *canary != dense_canary) report_dense_overflow(leaving.overflow);
-}
-
-void scheduler::switch_to(switch_frame& from, fiber_context* next) {
-  if (running_ != nullptr) check_canary(*running_);
-  switch_frame& to = frame_of(next);
-  running_ = next;
-  from.exceptions = *exceptions_;
-  *exceptions_ = to.exceptions;
-  switching_from_ = &from;
-  sanitizer::tsan_switch(from.tsan_fiber, to.tsan_fiber);
-  sanitizer::start_switch(&from.fake_stack, to.stack_bottom, to.stack_size);
-  boost::context::fiber c = std::move(to.continuation).resume();
-  // Back on `from`'s stack, resumed by whoever switching_from_ now names (null: it ended).
-  sanitizer::tsan_arrive(from.tsan_fiber);
-  if (switching_from_ != nullptr) {
-    sanitizer::finish_switch(from.fake_stack, &switching_from_->stack_bottom,
-                             &switching_from_->stack_size);
-    switching_from_->continuation = std::move(c);
-  } else {
-    sanitizer::finish_switch(from.fake_stack, nullptr, nullptr);
-  }
-}
-
-void scheduler::fiber_entered(boost::context::fiber&& from) noexcept {
-  sanitizer::tsan_arrive(frame_of(running_).tsan_fiber);
-  if (switching_from_ != nullptr) {
-    sanitizer::finish_switch(nullptr, &switching_from_->stack_bottom, &switching_from_->stack_size);
-    switching_from_->continuation = std::move(from);
-  } else {
-    sanitizer::finish_switch(nullptr, nullptr, nullptr);
-  }
-}
-
-void scheduler::yield() {
-  fiber_context* self = running_;
-  ready_.push(*self);
-  fiber_context* next = next_ready();
-  if (next == self) return;  // nobody else is ready and the loop need not run yet
-  switch_to(self->frame, next);
-}
-
-void scheduler::suspend() {
-  fiber_context* self = running_;
-  switch_to(self->frame, next_ready());
-}
-
-boost::context::fiber scheduler::fiber_exiting(fiber_context& f) noexcept {
+void scheduler::fiber_exit(fiber_context& f) noexcept {
   check_canary(f);
   f.finish();  // outcome published, joiners woken, accounting done
   unlink(f);
@@ -207,11 +177,21 @@ boost::context::fiber scheduler::fiber_exiting(fiber_context& f) noexcept {
   switch_frame& to = frame_of(next);
   running_ = next;
   *exceptions_ = to.exceptions;
-  switching_from_ = nullptr;  // this frame is about to disappear
-  release(&f);                // the scheduler's reference; may delete f
+#if defined(BALROG_ASAN)
+  switching_from_ = nullptr;  // this context never runs again
+#endif
+  // We still run on this stack: whoever arrives next gives it back (arrived()).
+  dead_stack_owner_ = std::exchange(f.stack_owner, nullptr);
+  dead_stack_ = f.stack_memory;
+  void* const target = to.context;
+  sanitizer::tsan_retire(f.frame.tsan_fiber);  // before f may be freed, by any thread
+  release(&f);                                 // the scheduler's reference; may delete f
   sanitizer::start_switch(nullptr, to.stack_bottom, to.stack_size);
-  // Boost unwinds to the fiber's entry and frees its stack on top of `to`.
-  return std::move(to.continuation);
+  jump_context(target);
+}
+
+void scheduler::give_back_dead_stack() noexcept {
+  std::exchange(dead_stack_owner_, nullptr)->deallocate(dead_stack_);
 }
 
 // --- wake-ups ----------------------------------------------------------------------------
@@ -249,13 +229,15 @@ void scheduler::signal_remote() noexcept {
 
 void scheduler::release_attachment() noexcept {
   if (current_ == this) {
-    attached_.fetch_sub(1, std::memory_order_acq_rel);
+    --attached_here_;
     return;
   }
   // The loop may be asleep waiting for this very fiber: let it re-check, under the lock (as
-  // above), so it cannot end and go away between our decrement and our signal.
+  // above), so it cannot end and go away between our decrement and our signal. (Whether this
+  // was the last one only the loop can tell: it is always told.)
   std::lock_guard lk(remote_mutex_);
-  if (attached_.fetch_sub(1, std::memory_order_acq_rel) == 1) signal_remote();
+  attached_elsewhere_.fetch_sub(1, std::memory_order_acq_rel);
+  signal_remote();
 }
 
 void scheduler::drain_remote() {
@@ -326,7 +308,7 @@ void scheduler::request_stop() noexcept {
 }
 
 void scheduler::expect_remote_fiber() noexcept {
-  attached_.fetch_add(1, std::memory_order_acq_rel);
+  attached_elsewhere_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 void scheduler::adopt(fiber_context& f) noexcept {
@@ -358,8 +340,7 @@ void scheduler::run() {
     drain_remote();
     loop_now_ = clock::now();
     if (!timers_.empty()) timers_.fire_due(loop_now_);
-    if (attached_.load(std::memory_order_acquire) == 0 &&
-        (!keep_alive_ || stop_requested_.load(std::memory_order_acquire))) {
+    if (nothing_attached() && (!keep_alive_ || stop_requested_.load(std::memory_order_acquire))) {
       if (live_ == 0) break;
       if (!shutting_down_) {
         shutting_down_ = true;  // only detached fibers are left: cancel them and drain

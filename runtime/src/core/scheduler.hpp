@@ -1,13 +1,13 @@
 // The scheduler of one thread (a shard): ready queue, fiber switching, the run loop.
 //
 // Switching is direct: a fiber that suspends or yields switches straight to the next ready
-// fiber, not through the loop, so a switch costs one Boost.Context jump. The loop (running on
-// the thread's own stack) takes over when the ready queue is empty, or after
+// fiber, not through the loop, so a switch costs one context switch (core/context_switch.hpp).
+// The loop (running on the thread's own stack) takes over when the ready queue is empty, or after
 // `dispatch_budget` direct switches, so timers, fd events and wake-ups from other threads are
 // never starved by fibers that keep yielding to each other.
 //
 // Who calls what:
-//   the running fiber     — yield(), suspend(), spawn(), fiber_entered()/fiber_exiting()
+//   the running fiber     — yield(), suspend(), spawn(); fiber_main() is every fiber's entry
 //   wakers (any thread)   — schedule(fiber)  (same thread: ready queue; else: remote queue)
 //   any thread            — post(task): runs `task` on the loop, e.g. a cross-thread cancel
 //   balrog::run           — run(main)
@@ -25,9 +25,12 @@
 #include <pthread.h>
 
 #include "balrog/debug.hpp"
+#include "core/context_cache.hpp"
+#include "core/context_switch.hpp"
 #include "core/exception_state.hpp"
 #include "core/fiber_context.hpp"
 #include "core/ready_queue.hpp"
+#include "core/sanitizer.hpp"
 #include "core/task_context.hpp"
 #include "debug/backtrace.hpp"
 #include "debug/watchdog.hpp"
@@ -55,12 +58,18 @@ class scheduler {
 
   // Allocates a fiber context (one block with room for a task of `task_size` bytes) and its
   // stack; nothing runs until start(). Returns it with one reference, the scheduler's.
-  fiber_context* create_fiber(std::size_t task_size, std::size_t task_align, fiber_options options);
+  fiber_context* create_fiber(std::size_t task_size, std::size_t task_align,
+                              fiber_options&& options);
   // The two halves of create_fiber, for fibers another thread spawns on this shard
   // (spawn_on): any thread allocates (this scheduler is its owner); this thread attaches.
   fiber_context* allocate_fiber(std::size_t task_size, std::size_t task_align,
-                                fiber_options options);
+                                fiber_options&& options);
   void attach_stack(fiber_context& f);
+  // The block a fiber context and its task live in. Any thread; on the owner's thread, from
+  // (and back to) this scheduler's cache of freed blocks when the size allows.
+  void* allocate_context_block(std::size_t bytes, std::size_t align);
+  static void free_context_block(scheduler& owner, void* block, std::size_t bytes,
+                                 std::size_t align) noexcept;
   // spawn_on from another thread: count the fiber now (so the shard does not stop first),
   // then adopt it on this shard's thread (a posted task): stack, registration, ready queue.
   void expect_remote_fiber() noexcept;
@@ -122,7 +131,8 @@ class scheduler {
   // Wakes the loop for remote work; remote_mutex_ held (the waker's last touch: the unlock).
   void signal_remote() noexcept;
 
-  // Running fiber only.
+  // Running fiber only. Inline (below): this_fiber::yield() and every wait compile to the
+  // bookkeeping and one call of the switch.
   void yield();
   void suspend();
 
@@ -139,9 +149,9 @@ class scheduler {
   reactor& io() noexcept { return reactor_; }
   timer_wheel& timers() noexcept { return timers_; }
 
-  // Fiber entry and exit (called on the fiber's own stack).
-  void fiber_entered(boost::context::fiber&& from) noexcept;
-  boost::context::fiber fiber_exiting(fiber_context& f) noexcept;
+  // Every fiber's first frame (make_context): runs its task, then ends it and switches away
+  // for good. `arg` is the fiber_context.
+  [[noreturn]] static void fiber_main(void* arg) noexcept;
 
   // Every live fiber, for dump_fibers and shutdown.
   template <class F>
@@ -151,7 +161,14 @@ class scheduler {
 
  private:
   switch_frame& frame_of(fiber_context* f) noexcept { return f ? f->frame : loop_frame_; }
-  void switch_to(switch_frame& from, fiber_context* next);
+  // Always inline, even at -O0: under TSan an instrumented out-of-line arrived() would record
+  // its entry on the TSan fiber that left (a fiber ending jumps away without a switch) and its
+  // exit on the one that arrived, and the shadow stacks would drift a frame per fiber end.
+  [[gnu::always_inline]] void switch_to(switch_frame& from, fiber_context* next) noexcept;
+  // First thing on the arriving side of every switch (and of a fiber's first run).
+  [[gnu::always_inline]] void arrived(switch_frame& self) noexcept;
+  [[noreturn]] void fiber_exit(fiber_context& f) noexcept;
+  void give_back_dead_stack() noexcept;
   fiber_context* next_ready() noexcept;
   void check_canary(const fiber_context& leaving) const noexcept;
   void drain_remote();
@@ -172,7 +189,13 @@ class scheduler {
   fiber_context* running_ = nullptr;  // null while the loop (or a coroutine task) runs
   task_context* running_task_ = nullptr;
   switch_frame loop_frame_;
-  switch_frame* switching_from_ = nullptr;
+#if defined(BALROG_ASAN)
+  switch_frame* switching_from_ = nullptr;  // null: the leaving context ended
+#endif
+  // The stack of a fiber that just ended: it switched away from it, so the arriving side
+  // gives it back to its pool (a pool may unmap it, which cannot be done while running on it).
+  stack_source* dead_stack_owner_ = nullptr;
+  boost::context::stack_context dead_stack_;
   exception_state* const exceptions_;
   unsigned budget_ = 0;
 
@@ -180,6 +203,11 @@ class scheduler {
   timer_wheel timers_;
   reactor reactor_;
   stack_pools stacks_;
+  // The pool of the last stack kind and requested size (nearly every spawn asks the same).
+  stack_source* last_stack_source_ = nullptr;
+  stack_kind last_stack_kind_ = stack_kind::guarded;
+  std::size_t last_stack_size_requested_ = 0;
+  context_cache contexts_;
   overflow_guard overflow_guard_;
 
   // Wake-ups and tasks from other threads.
@@ -192,8 +220,14 @@ class scheduler {
 
   // Registry and accounting.
   joinable_context* all_head_ = nullptr;
-  std::size_t live_ = 0;                  // fibers not yet finished
-  std::atomic<std::size_t> attached_{0};  // of those, the ones run() waits for
+  std::size_t live_ = 0;  // fibers not yet finished
+  // Of those, the ones run() waits for: counted on this thread without atomics, and by other
+  // threads (spawn_on, a detach elsewhere) in attached_elsewhere_, which may go negative.
+  std::ptrdiff_t attached_here_ = 0;
+  std::atomic<std::ptrdiff_t> attached_elsewhere_{0};
+  [[nodiscard]] bool nothing_attached() const noexcept {
+    return attached_here_ + attached_elsewhere_.load(std::memory_order_acquire) == 0;
+  }
   bool shutting_down_ = false;
   clock::time_point loop_now_{};
   bool keep_alive_ = false;
@@ -201,5 +235,70 @@ class scheduler {
   std::uint64_t next_id_ = 0;
   std::uint64_t id_limit_ = 0;
 };
+
+// --- switching (inline: the hot path of every yield and wait) ---------------------------------
+
+inline fiber_context* scheduler::next_ready() noexcept {
+  // Only fibers are switched to directly; a coroutine task is resumed by the loop, on its stack.
+  if (budget_ > 0 && !ready_.empty() && ready_.front()->what == runnable::kind::fiber) {
+    --budget_;
+    return static_cast<fiber_context*>(ready_.pop());
+  }
+  return nullptr;  // the loop
+}
+
+inline void scheduler::check_canary(const fiber_context& leaving) const noexcept {
+  const std::uint64_t* canary = leaving.stack.canary;
+  if (canary == nullptr) return;  // guarded: the guard faults instead
+  // Runs on the leaving fiber's stack: the stack pointer itself must still be above the floor
+  // (a write that skipped the 64-byte canary leaves it intact; G in the runtime review).
+  char here = 0;
+  const bool below_floor = static_cast<const void*>(&here) < leaving.stack.lowest;
+  if (below_floor || *canary != dense_canary) report_dense_overflow(leaving.overflow);
+}
+
+inline void scheduler::arrived(switch_frame& self) noexcept {
+  sanitizer::tsan_arrive(self.tsan_fiber);
+#if defined(BALROG_ASAN)
+  if (switching_from_ != nullptr) {
+    sanitizer::finish_switch(self.fake_stack, &switching_from_->stack_bottom,
+                             &switching_from_->stack_size);
+  } else {
+    sanitizer::finish_switch(self.fake_stack, nullptr, nullptr);
+  }
+#endif
+  if (dead_stack_owner_ != nullptr) [[unlikely]] {
+    give_back_dead_stack();
+  }
+}
+
+inline void scheduler::switch_to(switch_frame& from, fiber_context* next) noexcept {
+  if (running_ != nullptr) check_canary(*running_);
+  switch_frame& to = frame_of(next);
+  running_ = next;
+  from.exceptions = *exceptions_;
+  *exceptions_ = to.exceptions;
+#if defined(BALROG_ASAN)
+  switching_from_ = &from;
+#endif
+  sanitizer::tsan_switch(from.tsan_fiber, to.tsan_fiber);
+  sanitizer::start_switch(&from.fake_stack, to.stack_bottom, to.stack_size);
+  switch_context(&from.context, to.context);
+  // Back on `from`'s stack, resumed by some other context.
+  arrived(from);
+}
+
+inline void scheduler::yield() {
+  fiber_context* self = running_;
+  ready_.push(*self);
+  fiber_context* next = next_ready();
+  if (next == self) return;  // nobody else is ready and the loop need not run yet
+  switch_to(self->frame, next);
+}
+
+inline void scheduler::suspend() {
+  fiber_context* self = running_;
+  switch_to(self->frame, next_ready());
+}
 
 }  // namespace balrog::detail

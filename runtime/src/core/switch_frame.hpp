@@ -1,8 +1,7 @@
-// What the scheduler saves for a context that is not running: its continuation, its C++
-// exception state, and (for ASan) its stack bounds and fake stack.
+// What the scheduler saves for a context that is not running: its saved stack pointer, its C++
+// exception state, and (for the sanitizers) its stack bounds, fake stack and TSan fiber.
 #pragma once
 
-#include <boost/context/fiber.hpp>
 #include <cstddef>
 
 #include "core/exception_state.hpp"
@@ -10,7 +9,9 @@
 namespace balrog::detail {
 
 struct switch_frame {
-  boost::context::fiber continuation;
+  // The saved context (core/context_switch.hpp): where the context's stack pointer was when it
+  // switched away, with its registers saved just above. Meaningful only while not running.
+  void* context = nullptr;
   exception_state exceptions;
   const void* stack_bottom = nullptr;  // lowest address; for ASan
   std::size_t stack_size = 0;

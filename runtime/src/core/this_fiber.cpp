@@ -22,21 +22,31 @@ detail::fiber_context* running_fiber() noexcept {
 }  // namespace
 
 void yield() {
-  detail::fiber_context* f = running_fiber();
-  // O in the runtime review: a yield inside coroutine code (a task, or a chain inside
-  // balrog::await) would yield the loop thread or the whole awaiting fiber: misuse, diagnosed
-  // like every other blocking call there.
-  if (detail::current_context().coroutine_depth > 0) {
-    detail::throw_if_failed(detail::wake_reason::misuse);
-  }
-  if (f == nullptr) {
+  detail::scheduler* s = detail::scheduler::current();
+  detail::fiber_context* f = s != nullptr ? s->running() : nullptr;
+  if (f == nullptr) [[unlikely]] {
+    // O in the runtime review: a yield inside coroutine code (a task on the loop) would yield
+    // the loop thread: misuse, diagnosed like every other blocking call there.
+    if (detail::current_context().coroutine_depth > 0) {
+      detail::throw_if_failed(detail::wake_reason::misuse);
+    }
     std::this_thread::yield();
     return;
   }
+  // The fast path: the running fiber is the current context (current_context()), so its
+  // checks are read from it directly, and the switch is inline (scheduler.hpp).
+  // A yield inside a chain under balrog::await would yield the whole awaiting fiber (O).
+  if (f->coroutine_depth > 0) [[unlikely]] {
+    detail::throw_if_failed(detail::wake_reason::misuse);
+  }
   // yield is a suspension point: it honours cancellation and deadlines like the others.
-  if (f->cancel_pending()) throw cancelled();
-  if (f->scope_deadline.expired()) throw timeout_error();
-  f->sched.yield();
+  if (f->cancel_pending()) [[unlikely]] {
+    throw cancelled();
+  }
+  if (f->scope_deadline.expired()) [[unlikely]] {
+    throw timeout_error();
+  }
+  s->yield();
 }
 
 void sleep_until(clock::time_point until) {

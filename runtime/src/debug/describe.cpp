@@ -1,6 +1,5 @@
 // dump_fibers and list_fibers (balrog/debug.hpp): each shard describes its own fibers on its
 // own thread; the caller gathers the answers.
-#include <boost/context/fiber.hpp>
 #include <memory>
 #include <ostream>
 
@@ -14,9 +13,6 @@
 namespace balrog {
 
 namespace detail {
-
-// boost::context::fiber holds nothing but the saved context pointer (fiber_fcontext.hpp).
-static_assert(sizeof(boost::context::fiber) == sizeof(void*));
 
 void scheduler::describe(std::vector<fiber_snapshot>& out) const {
   const clock::time_point now = clock::now();
@@ -36,8 +32,7 @@ void scheduler::describe(std::vector<fiber_snapshot>& out) const {
     if (s.state != fiber_state::running) {
       if (j.is_fiber()) {
         const auto& f = static_cast<const fiber_context&>(j);
-        if (f.frame.continuation) {
-          const void* fctx = *reinterpret_cast<void* const*>(&f.frame.continuation);
+        if (const void* fctx = f.frame.context; fctx != nullptr) {
           const auto low = reinterpret_cast<std::uintptr_t>(f.stack.lowest);
           std::uintptr_t pcs[48];
           const std::size_t n = walk_suspended(fctx, {low, low + f.stack.size}, pcs, 48);

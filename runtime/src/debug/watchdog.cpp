@@ -3,6 +3,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <ucontext.h>
+#if defined(BALROG_TSAN)
+#include <unwind.h>
+#endif
 
 #include <cstdint>
 #include <cstdio>
@@ -38,6 +41,33 @@ std::int64_t now_ns() noexcept {
       .count();
 }
 
+#if defined(BALROG_TSAN)
+// TSan defers an asynchronous signal to its next safe point on the thread (an atomic operation
+// or an interceptor) and hands the handler the context of the moment the signal arrived: its pc
+// is then usually inside libtsan, which keeps no frame pointers, so a frame-pointer walk ends
+// at the first frame. The handler runs at that safe point, synchronously, with the stalled code
+// still below it on the stack: the CFI unwinder walks through libtsan's frames into it. (Not
+// async-signal-safe in general; under TSan no handler runs inside the unwinder's own locks.)
+struct unwind_capture {
+  std::uintptr_t* out;
+  std::size_t max;
+  std::size_t n = 0;
+  bool skipped_self = false;
+};
+
+_Unwind_Reason_Code unwind_one(struct _Unwind_Context* ctx, void* arg) {
+  auto& c = *static_cast<unwind_capture*>(arg);
+  if (!c.skipped_self) {  // the handler's own frame
+    c.skipped_self = true;
+    return _URC_NO_REASON;
+  }
+  const auto pc = static_cast<std::uintptr_t>(_Unwind_GetIP(ctx));
+  if (pc == 0 || c.n == c.max) return _URC_END_OF_STACK;
+  c.out[c.n++] = pc;
+  return _URC_NO_REASON;
+}
+#endif
+
 // Runs on the stalled thread. Async-signal-safe: plain reads of this thread's scheduler, a
 // frame-pointer walk inside known stack bounds, no allocation.
 void on_watchdog_signal(int /*sig*/, siginfo_t* /*info*/, void* uctx) {
@@ -57,6 +87,13 @@ void on_watchdog_signal(int /*sig*/, siginfo_t* /*info*/, void* uctx) {
     who = s->running_task();
   }
   w.capture_frames = walk_frames(pc, fp, bounds, w.capture_pcs, watch_state::max_frames);
+#if defined(BALROG_TSAN)
+  if (w.capture_frames < 2) {  // the pc was in libtsan (above)
+    unwind_capture c{w.capture_pcs, watch_state::max_frames};
+    _Unwind_Backtrace(unwind_one, &c);
+    if (c.n > w.capture_frames) w.capture_frames = c.n;
+  }
+#endif
   w.capture_id = who != nullptr ? who->id : 0;
   w.capture_is_task = who != nullptr && !who->is_fiber();
   w.capture_name[0] = '\0';

@@ -75,18 +75,20 @@ class ready_awaiter {
 };
 
 // One turn of a driver's loop, the part both drivers share: re-reads the fd (close() may
-// have run during the last wait), steps the operation on it — unless, on the call's first
-// turn, the reactor knows the readiness the step needs is absent —, tells the reactor what the
-// step learned, and throws what a closed socket or a failed step means. Returns the fd and the
-// progress: done, or what to wait for. After a wait a turn always steps: the wait ended
-// because the fd looked ready, whether or not the reactor has seen its event yet.
+// have run during the last wait) and holds it open (owned_socket::use) while it steps the operation
+// on it — unless, on the call's first turn, the reactor knows the readiness the step needs is
+// absent —, tells the reactor what the step learned, and throws what a closed socket or a failed
+// step means. Returns the fd and the progress: done, or what to wait for. After a wait a turn
+// always steps: the wait ended because the fd looked ready, whether or not the reactor has seen its
+// event yet.
 struct turn {
   int fd;
   progress wanted;
 };
 template <class Op>
 turn next_turn(owned_socket& s, Op& op, bool first) {
-  const int fd = s.fd();
+  const owned_socket::use in_use(s);  // close() on another thread waits for this step
+  const int fd = in_use.fd();
   if (fd < 0) throw_closed(Op::call, Op::owner);
   balrog::detail::reactor* r = balrog::detail::current_reactor();
   if (r == nullptr) {  // sync mode: nothing is known, try

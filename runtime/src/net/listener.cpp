@@ -71,7 +71,8 @@ task<stream> listener::async_accept(deadline until) {
 
 endpoint listener::local_endpoint() const {
   constexpr const char* call = "balrog::net::listener::local_endpoint";
-  const int fd = socket_.fd();
+  const detail::owned_socket::use in_use(socket_);  // close() waits for the getsockname
+  const int fd = in_use.fd();
   if (fd < 0) detail::throw_closed(call, "listener");
   sockaddr_storage storage{};
   socklen_t length = sizeof storage;

@@ -1,5 +1,6 @@
 #include "balrog/net/detail/owned_socket.hpp"
 
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@ owned_socket::owned_socket(owned_socket&& other) noexcept {
   bool threads = false;
   io_registration reg;
   fd_.store(other.take_and_wake(threads, reg), std::memory_order_release);
+  other.wait_for_uses();
   reg_ = reg;
 }
 
@@ -36,6 +38,7 @@ owned_socket& owned_socket::operator=(owned_socket&& other) noexcept {
     bool threads = false;
     io_registration reg;
     const int fd = other.take_and_wake(threads, reg);
+    other.wait_for_uses();
     std::lock_guard lk(lock_);
     fd_.store(fd, std::memory_order_release);
     reg_ = reg;
@@ -47,7 +50,7 @@ int owned_socket::take_and_wake(bool& threads, io_registration& reg) noexcept {
   threads = false;
   std::lock_guard lk(lock_);
   // Closed first, then woken: a waiter that runs at once (on another thread) must see -1.
-  const int fd = fd_.exchange(-1, std::memory_order_acq_rel);
+  const int fd = fd_.exchange(-1, std::memory_order_seq_cst);  // pairs with use (header)
   reg = reg_;
   reg_ = {};
   while (balrog::detail::waiter* front = waiters_.front()) {
@@ -69,6 +72,7 @@ void owned_socket::close() noexcept {
   io_registration reg;
   const int fd = take_and_wake(threads, reg);
   if (fd < 0) return;
+  wait_for_uses();
   // poll(2) does not return when another thread closes the fd; a shutdown makes it readable
   // and writable (hung up), and the woken thread then finds the socket closed.
   if (threads) ::shutdown(fd, SHUT_RDWR);
@@ -80,8 +84,14 @@ int owned_socket::release() noexcept {
   bool threads = false;
   io_registration reg;
   const int fd = take_and_wake(threads, reg);
+  if (fd >= 0) wait_for_uses();
   end_registration(reg, /*still_open=*/true);
   return fd;
+}
+
+void owned_socket::wait_for_uses() const noexcept {
+  // A use is one non-blocking syscall (it never waits for readiness): not worth parking for.
+  while (users_.load(std::memory_order_seq_cst) != 0) ::sched_yield();
 }
 
 bool owned_socket::add_waiter(balrog::detail::owner_waiter& w, int fd) noexcept {

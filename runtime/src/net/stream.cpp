@@ -20,9 +20,9 @@ namespace balrog::net {
 
 namespace {
 
-// The fd of `s` for a call that never waits, or io_error "stream is closed".
-int open_fd(const detail::owned_socket& s, const char* call) {
-  const int fd = s.fd();
+// The fd of `u` (held open for a call that never waits), or io_error "stream is closed".
+int open_fd(const detail::owned_socket::use& u, const char* call) {
+  const int fd = u.fd();
   if (fd < 0) detail::throw_closed(call, "stream");
   return fd;
 }
@@ -143,7 +143,8 @@ task<void> stream::async_write_all(std::string_view from, deadline until) {
 
 void stream::shutdown(shutdown_how how) {
   constexpr const char* call = "balrog::net::stream::shutdown";
-  const int fd = open_fd(socket_, call);
+  const detail::owned_socket::use in_use(socket_);
+  const int fd = open_fd(in_use, call);
   const int h = how == shutdown_how::read    ? SHUT_RD
                 : how == shutdown_how::write ? SHUT_WR
                                              : SHUT_RDWR;
@@ -152,7 +153,8 @@ void stream::shutdown(shutdown_how how) {
 
 void stream::set_nodelay(bool on) {
   constexpr const char* call = "balrog::net::stream::set_nodelay";
-  const int fd = open_fd(socket_, call);
+  const detail::owned_socket::use in_use(socket_);
+  const int fd = open_fd(in_use, call);
   int domain = 0;
   socklen_t length = sizeof domain;
   if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) != 0) {
@@ -167,12 +169,14 @@ void stream::set_nodelay(bool on) {
 
 endpoint stream::local_endpoint() const {
   constexpr const char* call = "balrog::net::stream::local_endpoint";
-  return socket_name(open_fd(socket_, call), call, false);
+  const detail::owned_socket::use in_use(socket_);
+  return socket_name(open_fd(in_use, call), call, false);
 }
 
 endpoint stream::remote_endpoint() const {
   constexpr const char* call = "balrog::net::stream::remote_endpoint";
-  return socket_name(open_fd(socket_, call), call, true);
+  const detail::owned_socket::use in_use(socket_);
+  return socket_name(open_fd(in_use, call), call, true);
 }
 
 stream connect(const endpoint& to, deadline until) {

@@ -1,9 +1,8 @@
-// The stack-allocator concept balrog uses, and the Boost.Context allocator value built on it.
-//
-// Boost.Context wants a StackAllocator *value* (allocate() -> stack_context, deallocate()).
-// Each policy (guarded, dense) is one small class implementing stack_source; the fiber record
-// Boost places on the stack holds a pool_stack_allocator that points back at its source, so
-// the stack returns to the pool it came from when the fiber ends.
+// The stack-allocator concept balrog uses: Boost.Context's StackAllocator (allocate() ->
+// stack_context, deallocate(stack_context)), as a small interface with one class per policy
+// (guarded, dense). The scheduler keeps the source a fiber's stack came from and gives the
+// stack back to it when the fiber ends (core/scheduler.cpp; core/context_switch.hpp builds the
+// first frame on it).
 #pragma once
 
 #include <boost/context/stack_context.hpp>
@@ -33,25 +32,6 @@ class stack_source {
   virtual void deallocate(boost::context::stack_context& sc) noexcept = 0;
   [[nodiscard]] virtual stack_facts facts(
       const boost::context::stack_context& sc) const noexcept = 0;
-};
-
-// The StackAllocator value handed to boost::context::fiber. `facts_out` receives the facts
-// of the stack it allocates.
-class pool_stack_allocator {
- public:
-  pool_stack_allocator(stack_source& source, stack_facts& facts_out) noexcept
-      : source_(&source), facts_out_(&facts_out) {}
-  boost::context::stack_context allocate() {
-    auto sc = source_->allocate();
-    *facts_out_ = source_->facts(sc);
-    sanitizer::unpoison(facts_out_->lowest, facts_out_->size);
-    return sc;
-  }
-  void deallocate(boost::context::stack_context& sc) noexcept { source_->deallocate(sc); }
-
- private:
-  stack_source* source_;
-  stack_facts* facts_out_;
 };
 
 // Page size, read once.

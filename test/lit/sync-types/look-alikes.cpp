@@ -42,8 +42,8 @@ std::mutex::native_handle_type* handle_type;
 // CHECK-FIXES: std::mutex::native_handle_type* handle_type;
 std::unique_lock<app::mutex> user_lock;
 // CHECK-FIXES: std::unique_lock<app::mutex> user_lock;
-std::once_flag once;
-// CHECK-FIXES: std::once_flag once;
+std::defer_lock_t deferral;
+// CHECK-FIXES: std::defer_lock_t deferral;
 
 legacy::pool from_system_header;
 // CHECK-FIXES: legacy::pool from_system_header;

@@ -7,22 +7,27 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "balrog/deadline.hpp"
+#include "balrog/errors.hpp"
 #include "balrog/fiber.hpp"
 #include "balrog/pg/compat/libpq.hpp"
 #include "balrog/run.hpp"
 #include "balrog/this_fiber.hpp"
 #include "compat/libpq_mux.hpp"
 #include "support/pg_cluster.hpp"
+#include "support/tcp_fault_proxy.hpp"
 
 using namespace std::chrono_literals;
 namespace compat = balrog::compat;
 using balrog::test::pg_cluster;
+using balrog::test::tcp_fault_proxy;
 
 namespace {
 
@@ -121,6 +126,37 @@ TEST(PgMultiplexRules, StatementsThatPinForLife) {
   EXPECT_FALSE(pins_for_life("select e'\\' ; listen x'"));
   EXPECT_FALSE(pins_for_life("select 1 -- listen\n"));
   EXPECT_FALSE(pins_for_life("insert into templates values (1)"));
+}
+
+TEST(PgMultiplexRules, WhatPipelines) {
+  using compat::mux::pipelines;
+  EXPECT_TRUE(pipelines("select 1"));
+  EXPECT_TRUE(pipelines("  SELECT n FROM t WHERE id = $1;"));
+  EXPECT_TRUE(pipelines("/* c */ insert into t values (1) returning id"));
+  EXPECT_TRUE(pipelines("update t set n = n + 1"));
+  EXPECT_TRUE(pipelines("delete from t"));
+  EXPECT_TRUE(pipelines("with x as (select 1) select * from x"));
+  EXPECT_TRUE(pipelines("values (1)"));
+  EXPECT_TRUE(pipelines("table t"));
+  EXPECT_TRUE(pipelines("show work_mem"));
+  EXPECT_TRUE(pipelines("select 'begin; commit'"));
+  EXPECT_TRUE(pipelines("select pg_advisory_xact_lock(1)"));
+
+  EXPECT_FALSE(pipelines("begin"));
+  EXPECT_FALSE(pipelines("start transaction"));
+  EXPECT_FALSE(pipelines("commit"));
+  EXPECT_FALSE(pipelines("copy t from stdin"));
+  EXPECT_FALSE(pipelines("create table t (a int)"));
+  EXPECT_FALSE(pipelines("vacuum t"));
+  EXPECT_FALSE(pipelines("select 1; select 2"));
+  EXPECT_FALSE(pipelines("begin; select 1"));
+  EXPECT_FALSE(pipelines("(select 1)"));
+  EXPECT_FALSE(pipelines(""));
+  EXPECT_FALSE(pipelines("select pg_advisory_lock(1)"));
+  EXPECT_FALSE(pipelines("select set_config('a.b', '1', false)"));
+  EXPECT_FALSE(pipelines("select * into temp t from x"));
+  EXPECT_FALSE(pipelines("set work_mem = '1MB'"));
+  EXPECT_FALSE(pipelines("listen x"));
 }
 
 TEST(PgMultiplex, TwoHundredSessionsOverFourConnections) {
@@ -476,6 +512,422 @@ TEST(PgMultiplex, OffAfterSetMultiplexZero) {
     EXPECT_EQ(::PQstatus(c), CONNECTION_OK);
     compat::PQfinish(c);
   });
+}
+
+// --- pipelining ------------------------------------------------------------------------------
+
+// The first row of `sql`'s result, one string per column ("<null>" for NULL); on an error, one
+// element "<error: SQLSTATE>"; NULL: "<no result>".
+std::vector<std::string> first_row(PGconn* c, const std::string& sql) {
+  PGresult* r = compat::PQexec(c, sql.c_str());
+  if (r == nullptr) return {"<no result>"};
+  std::vector<std::string> out;
+  if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) {
+    for (int i = 0; i < PQnfields(r); ++i) {
+      out.emplace_back(PQgetisnull(r, 0, i) != 0 ? "<null>" : PQgetvalue(r, 0, i));
+    }
+  } else if (PQresultStatus(r) == PGRES_FATAL_ERROR) {
+    const char* st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    out.emplace_back(std::string("<error: ") + (st != nullptr ? st : "?") + ">");
+  } else {
+    out.emplace_back(PQresStatus(PQresultStatus(r)));
+  }
+  PQclear(r);
+  return out;
+}
+
+// The server through a proxy that delays every chunk `delay` in each direction.
+std::string delayed(const tcp_fault_proxy& proxy, const std::string& app) {
+  return "host=127.0.0.1 port=" + std::to_string(proxy.port()) +
+         " user=postgres dbname=postgres sslmode=disable application_name=" + app;
+}
+
+std::uint16_t server_port() { return static_cast<std::uint16_t>(std::stoi(pg_cluster::port())); }
+
+// Eight sessions on ONE physical connection, over a link with 100 ms of delay each way: their
+// statements are in flight together. The server's own clock shows it: the backend reads them
+// (statement_timestamp) within less than one delay of each other, where taking turns would put
+// a full round trip (>= 200 ms) between consecutive ones. (Eight pg_sleep(0.2) cannot finish in
+// less than 1.6 s on one server connection, pipelined or not: one backend runs its statements
+// one after another. What pipelining saves is the round trips between them.)
+TEST(PgMultiplexPipeline, StatementsOfSessionsAreInFlightTogether) {
+  tcp_fault_proxy proxy(server_port());
+  const std::string conninfo = delayed(proxy, "mux_pipe_together");
+  std::vector<std::vector<std::string>> rows(8);
+  balrog::run([&] {
+    multiplex_scope on(1);
+    std::vector<PGconn*> sessions;
+    for (int i = 0; i < 8; ++i) sessions.push_back(compat::PQconnectdb(conninfo.c_str()));
+    ASSERT_EQ(one(sessions[0], "select 1"), "1");  // the physical connection is up
+    proxy.set_delay(100ms);
+    std::vector<balrog::fiber<void>> fibers;
+    for (int i = 0; i < 8; ++i) {
+      fibers.push_back(balrog::spawn([&, i] {
+        rows[i] = first_row(sessions[i], "select " + std::to_string(i) +
+                                             ", extract(epoch from statement_timestamp()) * 1000, "
+                                             "pg_backend_pid()");
+      }));
+    }
+    for (auto& f : fibers) f.join();
+    proxy.set_delay(0ms);
+    for (PGconn* c : sessions) compat::PQfinish(c);
+  });
+  double first = 1e300, last = 0;
+  std::set<std::string> pids;
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_EQ(rows[i].size(), 3U) << rows[i][0];
+    EXPECT_EQ(rows[i][0], std::to_string(i));  // its own result
+    const double at = std::stod(rows[i][1]);
+    first = std::min(first, at);
+    last = std::max(last, at);
+    pids.insert(rows[i][2]);
+  }
+  EXPECT_EQ(pids.size(), 1U);  // one server session carried them all
+  EXPECT_LT(last - first, 100.0) << "the statements were read " << last - first
+                                 << " ms apart: they took turns";
+}
+
+// Statements of ten sessions in one pipeline, every other one failing: each caller gets its
+// own result or its own error, the failing sessions stay shared and usable.
+TEST(PgMultiplexPipeline, AnErrorFailsOnlyItsOwnStatement) {
+  tcp_fault_proxy proxy(server_port());
+  const std::string conninfo = delayed(proxy, "mux_pipe_errors");
+  std::vector<std::vector<std::string>> got(10);
+  std::vector<std::string> messages(10), after(10);
+  balrog::run([&] {
+    multiplex_scope on(1);
+    std::vector<PGconn*> sessions;
+    for (int i = 0; i < 10; ++i) sessions.push_back(compat::PQconnectdb(conninfo.c_str()));
+    ASSERT_EQ(one(sessions[0], "select 1"), "1");
+    proxy.set_delay(30ms);  // so that all ten are sent before the first reply comes
+    std::vector<balrog::fiber<void>> fibers;
+    for (int i = 0; i < 10; ++i) {
+      fibers.push_back(balrog::spawn([&, i] {
+        const std::string me = std::to_string(i);
+        got[i] = first_row(
+            sessions[i], i % 2 == 1 ? "select 1/0, " + me : "select " + me + ", pg_backend_pid()");
+        messages[i] = compat::PQerrorMessage(sessions[i]);
+        after[i] = one(sessions[i], "select 'again " + me + "'");
+      }));
+    }
+    for (auto& f : fibers) f.join();
+    proxy.set_delay(0ms);
+    for (int i = 0; i < 10; ++i) {
+      EXPECT_EQ(compat::PQtransactionStatus(sessions[i]), PQTRANS_IDLE);
+      EXPECT_EQ(compat::PQbackendPID(sessions[i]), 0);  // still shared
+      compat::PQfinish(sessions[i]);
+    }
+  });
+  for (int i = 0; i < 10; ++i) {
+    if (i % 2 == 1) {
+      EXPECT_EQ(got[i], std::vector<std::string>{"<error: 22012>"});
+      EXPECT_NE(messages[i].find("division by zero"), std::string::npos) << messages[i];
+    } else {
+      ASSERT_EQ(got[i].size(), 2U) << got[i][0];
+      EXPECT_EQ(got[i][0], std::to_string(i));
+      EXPECT_EQ(messages[i], "");
+    }
+    EXPECT_EQ(after[i], "again " + std::to_string(i));
+  }
+}
+
+// Callers that give up while their statements are in the pipeline (a deadline, a fiber
+// cancelled) get NULL with their errno; the others in the same pipeline get their own results,
+// and the ones that gave up get their own results for their next statements.
+TEST(PgMultiplexPipeline, GivingUpMidPipelineLosesNobodyElsesResult) {
+  tcp_fault_proxy proxy(server_port());
+  const std::string conninfo = delayed(proxy, "mux_pipe_cancel");
+  constexpr int n = 12;
+  std::vector<std::string> got(n), next(n);
+  std::vector<int> errors(n, 0);
+  balrog::run([&] {
+    multiplex_scope on(1);
+    std::vector<PGconn*> sessions;
+    for (int i = 0; i < n; ++i) sessions.push_back(compat::PQconnectdb(conninfo.c_str()));
+    ASSERT_EQ(one(sessions[0], "select 1"), "1");
+    proxy.set_delay(40ms);
+    std::vector<balrog::fiber<void>> fibers;
+    for (int i = 0; i < n; ++i) {
+      fibers.push_back(balrog::spawn([&, i] {
+        const std::string me = std::to_string(i);
+        const std::string sql = "select 'r" + me + "' from pg_sleep(0.02)";
+        if (i % 3 == 1) {
+          // Sent at once, answered after >= 80 ms: the deadline passes while it is in flight.
+          balrog::deadline_scope limit(balrog::deadline(30ms));
+          errno = 0;
+          PGresult* r = compat::PQexec(sessions[i], sql.c_str());
+          got[i] = r == nullptr ? "<null>" : PQgetvalue(r, 0, 0);
+          errors[i] = errno;
+          PQclear(r);
+        } else {
+          got[i] = one(sessions[i], sql);
+          errors[i] = errno;
+        }
+        next[i] = one(sessions[i], "select 'next " + me + "'");
+      }));
+    }
+    // Session 2 is cancelled while its statement is in flight.
+    balrog::this_fiber::sleep_for(20ms);
+    fibers[2].cancel();
+    for (auto& f : fibers) {
+      try {
+        f.join();
+      } catch (const balrog::cancelled&) {
+      }
+    }
+    proxy.set_delay(0ms);
+    next[2] = one(sessions[2], "select 'next 2'");
+    for (PGconn* c : sessions) compat::PQfinish(c);
+  });
+  for (int i = 0; i < n; ++i) {
+    const std::string me = std::to_string(i);
+    if (i % 3 == 1) {
+      EXPECT_EQ(got[i], "<null>") << i;
+      EXPECT_EQ(errors[i], ETIMEDOUT) << i;
+    } else if (i == 2) {
+      EXPECT_NE(got[i], "r2");  // it gave up (NULL, or the fiber ended before it returned)
+    } else {
+      EXPECT_EQ(got[i], "r" + me) << i;
+    }
+    EXPECT_EQ(next[i], "next " + me) << i;
+  }
+}
+
+// A BEGIN while other sessions' statements are in the pipeline of the only physical connection:
+// it waits for them to finish, then pins that connection, and no other session's statement
+// runs inside its transaction. Server timestamps show the order.
+TEST(PgMultiplexPipeline, BeginWaitsForThePipelineToDrain) {
+  const std::string app = "mux_pipe_begin";
+  PGconn* admin = admin_connection();
+  ASSERT_EQ(one(admin, "drop table if exists mux_pipe_begin"), "DROP TABLE");
+  ASSERT_EQ(one(admin, "create table mux_pipe_begin (x int)"), "CREATE TABLE");
+  struct seen {
+    std::string xid, pid;
+    double start = 0, end = 0;
+  };
+  std::vector<seen> shared;
+  double tx_begin = 0, tx_end = 0;
+  std::string tx_pid, tx_xid;
+  int failures = 0;
+  balrog::run([&] {
+    multiplex_scope on(1);
+    PGconn* t = compat::PQconnectdb(info(app).c_str());
+    std::vector<PGconn*> sessions;
+    for (int i = 0; i < 6; ++i) sessions.push_back(compat::PQconnectdb(info(app).c_str()));
+    std::vector<balrog::fiber<void>> fibers;
+    for (int i = 0; i < 6; ++i) {
+      fibers.push_back(balrog::spawn([&, i] {
+        for (int k = 0; k < 4; ++k) {
+          auto r = first_row(sessions[i],
+                             "select coalesce(txid_current_if_assigned()::text, 'none'), "
+                             "pg_backend_pid(), "
+                             "extract(epoch from statement_timestamp()) * 1000, "
+                             "extract(epoch from clock_timestamp()) * 1000 "
+                             "from pg_sleep(0.03)");
+          if (r.size() != 4) {
+            ++failures;
+            continue;
+          }
+          shared.push_back({r[0], r[1], std::stod(r[2]), std::stod(r[3])});
+        }
+      }));
+    }
+    balrog::this_fiber::sleep_for(10ms);  // the pipeline is busy now
+    if (one(t, "begin") != "BEGIN") ++failures;
+    if (compat::PQtransactionStatus(t) != PQTRANS_INTRANS) ++failures;
+    if (one(t, "insert into mux_pipe_begin values (1)") != "INSERT 0 1") ++failures;
+    auto r = first_row(t,
+                       "select txid_current_if_assigned(), pg_backend_pid(), "
+                       "extract(epoch from now()) * 1000");
+    if (r.size() == 3) {
+      tx_xid = r[0];
+      tx_pid = r[1];
+      tx_begin = std::stod(r[2]);
+    } else {
+      ++failures;
+    }
+    balrog::this_fiber::sleep_for(60ms);  // the others wait: the only connection is pinned
+    r = first_row(t, "select extract(epoch from clock_timestamp()) * 1000");
+    if (r.size() == 1) tx_end = std::stod(r[0]);
+    if (one(t, "commit") != "COMMIT") ++failures;
+    if (compat::PQbackendPID(t) != 0) ++failures;  // unpinned again
+    for (auto& f : fibers) f.join();
+    compat::PQfinish(t);
+    for (PGconn* c : sessions) compat::PQfinish(c);
+  });
+  EXPECT_EQ(failures, 0);
+  ASSERT_EQ(shared.size(), 24U);
+  ASSERT_NE(tx_xid, "<null>");
+  int before = 0, after = 0;
+  for (const auto& s : shared) {
+    EXPECT_EQ(s.xid, "none");  // never inside the transaction
+    EXPECT_EQ(s.pid, tx_pid);  // on the connection the transaction pinned
+    // Each ran entirely before the transaction began or after it ended.
+    if (s.end <= tx_begin) {
+      ++before;
+    } else if (s.start >= tx_end) {
+      ++after;
+    } else {
+      ADD_FAILURE() << "a shared statement ran during the transaction: " << s.start << ".." << s.end
+                    << " vs " << tx_begin << ".." << tx_end;
+    }
+  }
+  EXPECT_GT(before, 0);  // the BEGIN did wait for statements in flight
+  EXPECT_GT(after, 0);
+  EXPECT_EQ(one(admin, "select count(*) from mux_pipe_begin"), "1");
+  ::PQfinish(admin);
+}
+
+// A randomized mix on 2 physical connections through a slightly delayed link: 150 sessions run
+// shared statements (some failing, some under short deadlines, some cancelled), transactions
+// (committed, rolled back, failed) and now and then a SET that pins for life. Every result
+// must be the session's own; afterwards the table holds exactly the committed rows.
+// BALROG_TEST_SEED=<n> replays a run.
+TEST(PgMultiplexPipeline, RandomizedMixNeverMisdelivers) {
+  std::uint64_t seed = std::random_device{}();
+  if (const char* s = std::getenv("BALROG_TEST_SEED"); s != nullptr && *s != '\0') {
+    seed = std::strtoull(s, nullptr, 10);
+  }
+  std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
+  PGconn* admin = admin_connection();
+  ASSERT_EQ(one(admin, "drop table if exists mux_random"), "DROP TABLE");
+  ASSERT_EQ(one(admin, "create table mux_random (token text primary key)"), "CREATE TABLE");
+  tcp_fault_proxy proxy(server_port());
+  const std::string conninfo = delayed(proxy, "mux_random");
+  proxy.set_delay(2ms);
+  constexpr int sessions = 150, steps = 12;
+  int wrong = 0, results = 0, errors = 0, timeouts = 0, cancels = 0, commits = 0;
+  std::string first_wrong;
+  std::set<std::string> committed;
+  auto bad = [&](const std::string& what) {
+    if (wrong++ == 0) first_wrong = what;
+  };
+  // Sessions that get cancelled at a random moment: from then on their calls fail (NULL), which
+  // is not wrong; a result that is not theirs still is.
+  auto doomed = [](int i) { return i % 7 == 3; };
+  balrog::run([&] {
+    multiplex_scope on(2);
+    std::vector<balrog::fiber<void>> fibers;
+    std::vector<int> cancel_me;
+    for (int i = 0; i < sessions; ++i) {
+      fibers.push_back(balrog::spawn([&, i] {
+        std::mt19937_64 rng(seed + static_cast<std::uint64_t>(i));
+        PGconn* c = compat::PQconnectdb(conninfo.c_str());
+        if (compat::PQstatus(c) != CONNECTION_OK) {
+          if (!doomed(i)) bad("connect");
+          compat::PQfinish(c);
+          return;
+        }
+        // `got` is what a statement returned where `want` was expected.
+        auto expect = [&](const std::string& got, const std::string& want,
+                          const std::string& what) {
+          if (got == want) return true;
+          if (!(doomed(i) && got.rfind("<no result", 0) == 0)) bad(what + ": " + got);
+          return false;
+        };
+        try {
+          for (int k = 0; k < steps; ++k) {
+            const std::string token = std::to_string(i) + "." + std::to_string(k);
+            const int what = static_cast<int>(rng() % 10);
+            if (what <= 3) {  // a shared statement with a parameter
+              const char* values[] = {token.c_str()};
+              PGresult* r = compat::PQexecParams(c, "select $1::text || '!' from pg_sleep(0.001)",
+                                                 1, nullptr, values, nullptr, nullptr, 0);
+              if (r == nullptr) {
+                if (!doomed(i)) bad("params NULL " + token);
+              } else if (PQresultStatus(r) != PGRES_TUPLES_OK ||
+                         std::string(PQgetvalue(r, 0, 0)) != token + "!") {
+                bad("params " + token);
+              } else {
+                ++results;
+              }
+              PQclear(r);
+            } else if (what == 4) {  // an error
+              if (expect(one(c, "select 1/0, '" + token + "'"), "<error: 22012>",
+                         "error " + token)) {
+                ++errors;
+              }
+            } else if (what == 5) {  // a deadline that may pass while in flight
+              balrog::deadline_scope limit(
+                  balrog::deadline(std::chrono::milliseconds(1 + rng() % 8)));
+              errno = 0;
+              PGresult* r =
+                  compat::PQexec(c, ("select '" + token + "' from pg_sleep(0.004)").c_str());
+              if (r == nullptr) {
+                if (errno != ETIMEDOUT && !doomed(i)) bad("deadline errno " + token);
+                ++timeouts;
+              } else if (PQresultStatus(r) != PGRES_TUPLES_OK ||
+                         std::string(PQgetvalue(r, 0, 0)) != token) {
+                bad("deadline " + token);
+              } else {
+                ++results;
+              }
+              PQclear(r);
+            } else if (what <= 8) {  // a transaction
+              const int ending = static_cast<int>(rng() % 3);
+              expect(one(c, "begin"), "BEGIN", "begin " + token);
+              expect(one(c, "insert into mux_random values ('" + token + "')"), "INSERT 0 1",
+                     "insert " + token);
+              expect(one(c, "select token from mux_random where token = '" + token + "'"), token,
+                     "own write " + token);
+              if (ending == 0) {
+                if (expect(one(c, "commit"), "COMMIT", "commit " + token)) {
+                  committed.insert(token);
+                  ++commits;
+                }
+              } else if (ending == 1) {
+                expect(one(c, "rollback"), "ROLLBACK", "rollback " + token);
+              } else {
+                expect(one(c, "select 1/0"), "<error: 22012>", "tx error " + token);
+                expect(one(c, "commit"), "ROLLBACK", "failed commit " + token);
+              }
+              if (compat::PQtransactionStatus(c) != PQTRANS_IDLE && !doomed(i))
+                bad("idle " + token);
+            } else if (rng() % 8 == 0) {  // now and then: a session setting, pinned for life
+              if (expect(one(c, "set application_name = 'mux_random_" + std::to_string(i) + "'"),
+                         "SET", "set " + token) &&
+                  compat::PQbackendPID(c) == 0) {
+                bad("not pinned " + token);
+              }
+            } else {
+              balrog::this_fiber::sleep_for(std::chrono::milliseconds(rng() % 3));
+            }
+          }
+        } catch (const balrog::cancelled&) {
+          // a doomed session's sleep
+        }
+        compat::PQfinish(c);
+      }));
+      if (doomed(i)) cancel_me.push_back(i);
+    }
+    // Cancel a few sessions at random moments.
+    std::mt19937_64 rng(seed);
+    for (int i : cancel_me) {
+      balrog::this_fiber::sleep_for(std::chrono::milliseconds(rng() % 5));
+      fibers[static_cast<std::size_t>(i)].cancel();
+      ++cancels;
+    }
+    for (auto& f : fibers) {
+      try {
+        f.join();
+      } catch (const balrog::cancelled&) {
+      }
+    }
+  });
+  EXPECT_EQ(wrong, 0) << "first: " << first_wrong << " (seed " << seed << ")";
+  EXPECT_GT(results, 0);
+  // Every committed row is there; a row of a cancelled session's transaction may be too (its
+  // caller did not see the outcome), but none of a rolled-back or failed one.
+  for (const auto& t : committed) {
+    EXPECT_EQ(one(admin, "select count(*) from mux_random where token = '" + t + "'"), "1") << t;
+  }
+  const int rows = std::atoi(one(admin, "select count(*) from mux_random").c_str());
+  EXPECT_GE(rows, static_cast<int>(committed.size()));
+  EXPECT_LE(rows, static_cast<int>(committed.size()) + cancels);
+  EXPECT_EQ(lingering_connections(admin, {"mux_random"}), 0);
+  std::printf("results %d errors %d timeouts %d commits %d cancels %d\n", results, errors, timeouts,
+              commits, cancels);
+  ::PQfinish(admin);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <libpq-fe.h>
 
 #include <string>
+#include <thread>
 
 #include "balrog/await.hpp"
 #include "balrog/errors.hpp"
@@ -38,6 +39,68 @@ TEST(PgTransactionState, ABeginThatTimesOutLeavesNoTransactionBehind) {
     q(c, "insert into c1a values (1)");
     slow.join();
     EXPECT_EQ(outside("select count(*) from c1a"), "1") << "the INSERT ran in an orphaned BEGIN";
+    expect_idle(c);
+  });
+}
+
+namespace {
+
+// Blocks the thread (and so the shard: nobody reads the connection meanwhile) until the server
+// has answered everything backend `pid` was sent and sits in an open transaction block.
+void block_until_idle_in_transaction(int pid) {
+  PGconn* watcher = PQconnectdb(pg_cluster::conninfo().c_str());
+  ASSERT_EQ(PQstatus(watcher), CONNECTION_OK) << PQerrorMessage(watcher);
+  const std::string sql = "select state from pg_stat_activity where pid = " + std::to_string(pid);
+  std::string state;
+  for (int i = 0; i < 500 && state != "idle in transaction"; ++i) {
+    PGresult* r = PQexec(watcher, sql.c_str());
+    state = PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "";
+    PQclear(r);
+    if (state != "idle in transaction") std::this_thread::sleep_for(10ms);
+  }
+  PQfinish(watcher);
+  EXPECT_EQ(state, "idle in transaction");
+  // The state is published just before ReadyForQuery is sent: give it time to reach us.
+  std::this_thread::sleep_for(50ms);
+}
+
+}  // namespace
+
+// C1 (a), in one turn: the leader reads the BEGIN's reply in the very turn its caller is
+// cancelled. The request is done, without error, and yet its caller leaves: the block is open
+// on the server, so it must be rolled back, not merely released, or the next fiber's statement
+// runs inside it (PgRandomized, seed 2603721678: a neighbour got 25P02 after a statement of
+// another fiber had failed in that orphaned block).
+TEST(PgTransactionState, ABeginAnsweredInTheTurnItsCallerIsCancelledLeavesNoTransactionBehind) {
+  balrog::run([] {
+    auto c = connect();
+    fresh_table(c, "c1c");
+    auto leader = balrog::spawn([&] { q(c, "select pg_sleep(0.2)"); });
+    balrog::this_fiber::sleep_for(20ms);  // it leads, waiting for the server
+    bool begin_was_cancelled = false;
+    auto beginner = balrog::spawn([&] {
+      try {
+        auto t = balrog::await(c.begin());  // pipelined behind the sleep
+        balrog::await(t.rollback());
+      } catch (const balrog::cancelled&) {
+        begin_was_cancelled = true;
+      }
+    });
+    balrog::this_fiber::sleep_for(20ms);
+    // Both replies (the sleep's and the BEGIN's) arrive while the shard is blocked: the leader
+    // reads them in one go.
+    block_until_idle_in_transaction(c.backend_pid());
+    // The leader is woken first (`other` queues a statement, which kicks it), then the BEGIN's
+    // caller is cancelled: the leader runs first and completes the BEGIN, then its caller
+    // resumes with both its cancellation and its reply.
+    auto other = balrog::spawn([&] { q(c, "insert into c1c values (1)"); });
+    balrog::this_fiber::yield();
+    beginner.cancel();
+    leader.join();
+    beginner.join();
+    EXPECT_TRUE(begin_was_cancelled) << "the race this test sets up did not happen";
+    other.join();
+    EXPECT_EQ(outside("select count(*) from c1c"), "1") << "the INSERT ran in an orphaned BEGIN";
     expect_idle(c);
   });
 }

@@ -137,7 +137,9 @@ PGresult* exec_like(PGconn* conn, Blocking blocking, Send send) {
 
 PGresult* PQexec(PGconn* conn, const char* query) {
   if (mux::vconn* v = mux::find(conn)) {
-    return mux::exec(v, query != nullptr ? query : "", false,
+    mux::statement st;
+    st.sql = query != nullptr ? query : "";
+    return mux::exec(v, st.sql, false, query != nullptr ? &st : nullptr,
                      [&](PGconn* c) { return compat::PQexec(c, query); });
   }
   return exec_like(
@@ -148,7 +150,14 @@ PGresult* PQexecParams(PGconn* conn, const char* command, int nParams, const Oid
                        const char* const* paramValues, const int* paramLengths,
                        const int* paramFormats, int resultFormat) {
   if (mux::vconn* v = mux::find(conn)) {
-    return mux::exec(v, command != nullptr ? command : "", false, [&](PGconn* c) {
+    const mux::statement st{command != nullptr ? command : "",
+                            nParams,
+                            paramTypes,
+                            paramValues,
+                            paramLengths,
+                            paramFormats,
+                            resultFormat};
+    return mux::exec(v, st.sql, false, command != nullptr ? &st : nullptr, [&](PGconn* c) {
       return compat::PQexecParams(c, command, nParams, paramTypes, paramValues, paramLengths,
                                   paramFormats, resultFormat);
     });
@@ -169,7 +178,7 @@ PGresult* PQprepare(PGconn* conn, const char* stmtName, const char* query, int n
                     const Oid* paramTypes) {
   if (mux::vconn* v = mux::find(conn)) {
     // A prepared statement lives in the server session: pinned for life.
-    return mux::exec(v, "", true, [&](PGconn* c) {
+    return mux::exec(v, "", true, nullptr, [&](PGconn* c) {
       return compat::PQprepare(c, stmtName, query, nParams, paramTypes);
     });
   }
@@ -182,7 +191,7 @@ PGresult* PQexecPrepared(PGconn* conn, const char* stmtName, int nParams,
                          const char* const* paramValues, const int* paramLengths,
                          const int* paramFormats, int resultFormat) {
   if (mux::vconn* v = mux::find(conn)) {
-    return mux::exec(v, "", true, [&](PGconn* c) {
+    return mux::exec(v, "", true, nullptr, [&](PGconn* c) {
       return compat::PQexecPrepared(c, stmtName, nParams, paramValues, paramLengths, paramFormats,
                                     resultFormat);
     });
@@ -201,7 +210,8 @@ PGresult* PQexecPrepared(PGconn* conn, const char* stmtName, int nParams,
 
 PGresult* PQdescribePrepared(PGconn* conn, const char* stmt) {
   if (mux::vconn* v = mux::find(conn)) {
-    return mux::exec(v, "", true, [&](PGconn* c) { return compat::PQdescribePrepared(c, stmt); });
+    return mux::exec(v, "", true, nullptr,
+                     [&](PGconn* c) { return compat::PQdescribePrepared(c, stmt); });
   }
   return exec_like(
       conn, [&] { return ::PQdescribePrepared(conn, stmt); },
@@ -210,7 +220,8 @@ PGresult* PQdescribePrepared(PGconn* conn, const char* stmt) {
 
 PGresult* PQdescribePortal(PGconn* conn, const char* portal) {
   if (mux::vconn* v = mux::find(conn)) {
-    return mux::exec(v, "", true, [&](PGconn* c) { return compat::PQdescribePortal(c, portal); });
+    return mux::exec(v, "", true, nullptr,
+                     [&](PGconn* c) { return compat::PQdescribePortal(c, portal); });
   }
   return exec_like(
       conn, [&] { return ::PQdescribePortal(conn, portal); },

@@ -3,11 +3,17 @@
 //
 // A virtual connection's handle is a real PGconn that never connected (libpq refused its
 // conninfo without any I/O): libpq's own functions called on it directly fail at once as on a
-// broken connection, and balrog::compat's recognize it through a registry. Its statements run
-// on a physical connection of its group, one statement at a time per physical connection (a
-// balrog::mutex, FIFO). After each result the transaction status, the COPY state, the
-// ParameterStatus values and the statement's leading keywords decide whether the virtual
-// connection stays pinned to that physical connection.
+// broken connection, and balrog::compat's recognize it through a registry.
+//
+// A physical connection is the native driver's engine (pg::detail::connection_state) over a
+// PGconn: its pipeline carries the statements of every shared virtual connection that chose it
+// (each followed by its own Sync: an error fails only its statement), its queue keeps them in
+// arrival order, and it hands each result to its caller and deals with callers that give up
+// (see connection_state.hpp). A virtual connection that needs the server session to itself
+// takes an exclusive section of that engine and uses the PGconn raw (out of pipeline mode,
+// blocking mode, through the compat functions) until it is unpinned. After each result the
+// transaction status, the COPY state, the ParameterStatus values and the statement's leading
+// keywords decide whether it stays pinned.
 #include "compat/libpq_mux.hpp"
 
 #include <algorithm>
@@ -25,11 +31,13 @@
 #include <utility>
 #include <vector>
 
+#include "balrog/await.hpp"
 #include "balrog/errors.hpp"
 #include "balrog/pg/compat/libpq.hpp"
 #include "balrog/sync/condition_variable.hpp"
 #include "balrog/sync/mutex.hpp"
 #include "compat/libpq_wait.hpp"
+#include "connection/connection_state.hpp"
 #include "connection/statement_text.hpp"
 
 namespace balrog::compat::mux {
@@ -53,14 +61,31 @@ constexpr std::array<const char*, 9> tracked = {"application_name",
 
 struct group;
 
+using settings_t = std::array<std::string, tracked.size()>;
+
+// Copies the tracked settings.
+settings_t settings(const PGconn* c) {
+  settings_t out;
+  for (std::size_t i = 0; i < tracked.size(); ++i) {
+    const char* v = ::PQparameterStatus(c, tracked[i]);
+    out[i] = v != nullptr ? v : "";
+  }
+  return out;
+}
+
 struct physical {
+  std::shared_ptr<pg::detail::connection_state> state;
   PGconn* conn = nullptr;
-  balrog::mutex use;  // one statement at a time
+  // The virtual connection that has it to itself, or is waiting for its pipeline to drain to
+  // take it: shared statements no longer choose it.
   vconn* pinned_to = nullptr;
   bool broken = false;
-  int waiting = 0;
+  int outstanding = 0;  // shared statements queued or in flight on it
+  // The tracked settings as the last statement that ended left them (shared with the engine's
+  // on_answer hooks, which may run after this physical connection was let go).
+  std::shared_ptr<settings_t> reported = std::make_shared<settings_t>();
   ~physical() {
-    if (conn != nullptr) ::PQfinish(conn);
+    if (state != nullptr) state->close();  // frees the PGconn once nobody waits on it
   }
 };
 
@@ -83,8 +108,9 @@ struct group {
   std::vector<std::unique_ptr<vconn>> orphans;
   // Every waiter looks again (a physical connection opened, lost or closed).
   void notify() { freed.notify_all(); }
-  // A physical connection came free: one waiter takes it, and passes the turn on when it
-  // leaves it free in turn.
+  // A physical connection was unpinned: the first waiter takes it; if it only queues a shared
+  // statement there, it passes the turn on to the next (choose), so that waiters queue in the
+  // order they waited in, and a connection that a waiter pins wakes nobody else in vain.
   void notify_free() { freed.notify_one(); }
   void drop(const std::shared_ptr<physical>& p) {
     live.erase(std::remove(live.begin(), live.end(), p), live.end());
@@ -99,6 +125,7 @@ struct vconn {
   std::shared_ptr<group> g;
   std::thread::id owner;
   std::shared_ptr<physical> pinned;
+  std::uint64_t section = 0;  // the engine's exclusive section while pinned
   bool for_life = false;
   bool lost = false;
   PGTransactionStatusType txs = PQTRANS_IDLE;
@@ -130,14 +157,32 @@ bool istarts(std::string_view a, std::string_view prefix) {
   return a.size() >= prefix.size() && iequals(a.substr(0, prefix.size()), prefix);
 }
 
-// Copies the tracked settings.
-std::array<std::string, tracked.size()> settings(const PGconn* c) {
-  std::array<std::string, tracked.size()> out;
-  for (std::size_t i = 0; i < tracked.size(); ++i) {
-    const char* v = ::PQparameterStatus(c, tracked[i]);
-    out[i] = v != nullptr ? v : "";
+// The engine over a connected compat PGconn (blocking mode): non-blocking and in pipeline mode
+// from now on, except while a pinned session uses it raw. No statement cache (a named
+// statement would be session state of its own) and no statement_timeout statements (the
+// pipeline carries exactly the application's statements).
+std::shared_ptr<physical> adopt(const std::shared_ptr<group>& g, PGconn* c) {
+  if (::PQsetnonblocking(c, 1) != 0) {
+    g->last_error = ::PQerrorMessage(c);
+    ::PQfinish(c);
+    return nullptr;
   }
-  return out;
+  pg::connect_options options;
+  options.statement_cache = 0;
+  options.deadline_statement_timeout = false;
+  auto p = std::make_shared<physical>();
+  try {
+    p->state = std::make_shared<pg::detail::connection_state>(pg::detail::connection_ptr(c),
+                                                              std::move(options));
+  } catch (const std::exception& e) {
+    g->last_error = e.what();
+    return nullptr;
+  }
+  p->conn = c;
+  *p->reported = settings(c);
+  g->live.push_back(p);
+  g->notify();
+  return p;
 }
 
 // A new physical connection for `g` (the caller counted it in g->connecting).
@@ -150,10 +195,8 @@ std::shared_ptr<physical> open_physical(const std::shared_ptr<group>& g) {
     g->notify();
     return nullptr;
   }
-  auto p = std::make_shared<physical>();
-  p->conn = c;
-  g->live.push_back(p);
-  g->notify();
+  std::shared_ptr<physical> p = adopt(g, c);
+  if (p == nullptr) g->notify();
   return p;
 }
 
@@ -175,100 +218,140 @@ void settle_orphans(const std::shared_ptr<group>& g) {
   }
 }
 
-// Takes the physical connection for one statement of `v`, locked. nullptr with v->error set
-// (or errno, when interrupted) on failure.
-std::shared_ptr<physical> acquire(vconn* v) {
+void mark_broken(const std::shared_ptr<group>& g, const std::shared_ptr<physical>& p) {
+  if (p->broken) return;
+  p->broken = true;
+  if (p->state != nullptr) p->state->close();
+  g->drop(p);
+}
+
+// A physical connection for the next statement of `v`, which is not pinned: the unpinned one
+// with the fewest shared statements queued or in flight; a new one while below the size and
+// every unpinned one has statements. nullptr with v->error set (or errno, when interrupted) on
+// failure.
+std::shared_ptr<physical> choose(vconn* v, bool to_pin) {
   const std::shared_ptr<group>& g = v->g;
   settle_orphans(g);
   bool open_failed = false;  // one attempt per call: then queue on the existing ones
+  bool woken = false;
   for (;;) {
-    std::shared_ptr<physical> p = v->pinned;
-    if (p == nullptr) {
-      // The free physical connection with the fewest waiters; a new one while below the size
-      // and every free one is busy.
-      for (const auto& c : g->live) {
-        if (c->broken || c->pinned_to != nullptr) continue;
-        if (p == nullptr || c->waiting < p->waiting) p = c;
-      }
-      const bool busy = p == nullptr || p->waiting > 0;
-      if (busy && !open_failed && static_cast<int>(g->live.size()) + g->connecting < g->size) {
-        ++g->connecting;
-        if (open_physical(g) == nullptr) {
-          open_failed = true;
-          if (g->live.empty() && g->connecting == 0) {
-            // No server connection at all: the statement fails with libpq's reason.
-            set_error(v, g->last_error.c_str());
-            return nullptr;
-          }
-        }
-        continue;
-      }
-      if (p == nullptr) {
-        // Every physical connection is pinned (or being opened): wait for one to come free.
-        try {
-          std::unique_lock lock(g->m);
-          g->freed.wait(lock);
-        } catch (const balrog::timeout_error&) {
-          g->notify_free();  // pass on a turn this waiter may have been given
-          errno = ETIMEDOUT;
-          return nullptr;
-        } catch (...) {
-          g->notify_free();
-          errno = ECANCELED;
-          return nullptr;
-        }
-        continue;
-      }
+    std::shared_ptr<physical> p;
+    for (const auto& c : g->live) {
+      if (c->broken || c->pinned_to != nullptr) continue;
+      if (p == nullptr || c->outstanding < p->outstanding) p = c;
     }
-    ++p->waiting;
+    const bool busy = p == nullptr || p->outstanding > 0;
+    if (busy && !open_failed && static_cast<int>(g->live.size()) + g->connecting < g->size) {
+      ++g->connecting;
+      if (open_physical(g) == nullptr) {
+        open_failed = true;
+        if (g->live.empty() && g->connecting == 0) {
+          // No server connection at all: the statement fails with libpq's reason.
+          set_error(v, g->last_error.c_str());
+          return nullptr;
+        }
+      }
+      continue;
+    }
+    if (p != nullptr) {
+      if (woken && !to_pin) g->notify_free();  // the connection stays shared: pass the turn on
+      return p;
+    }
+    // Every physical connection is pinned (or being opened): wait for one to come free.
     try {
-      p->use.lock();
+      std::unique_lock lock(g->m);
+      g->freed.wait(lock);
+      woken = true;
     } catch (const balrog::timeout_error&) {
-      --p->waiting;
+      g->notify_free();  // pass on a turn this waiter may have been given
       errno = ETIMEDOUT;
       return nullptr;
     } catch (...) {
-      --p->waiting;
+      g->notify_free();
       errno = ECANCELED;
       return nullptr;
     }
-    --p->waiting;
-    if (v->pinned == p) {
-      if (p->broken) {
-        p->use.unlock();
-        v->lost = true;
-        v->pinned = nullptr;
-        set_error(v, "server closed the connection unexpectedly\n");
-        return nullptr;
-      }
-      return p;
-    }
-    if (!p->broken && p->pinned_to == nullptr) return p;
-    p->use.unlock();  // pinned by another session or lost meanwhile: choose again
   }
 }
 
-void pin(vconn* v, const std::shared_ptr<physical>& p) {
-  v->pinned = p;
+// Pins `v` to `p`: no shared statement chooses `p` from now on; the ones already queued on it
+// are sent first (the exclusive section is granted in queue order) and their results read
+// (enter_raw drains the pipeline); then `v` has the PGconn raw, in blocking mode. False when
+// interrupted (errno) or when `p` broke meanwhile (v is not lost: nothing of it ran there).
+bool pin(vconn* v, const std::shared_ptr<physical>& p) {
   p->pinned_to = v;
+  v->pinned = p;
+  auto undo = [&] {
+    if (p->pinned_to == v) p->pinned_to = nullptr;
+    v->pinned = nullptr;
+    v->g->notify_free();
+  };
+  std::uint64_t token = 0;
+  try {
+    token = balrog::await(p->state->acquire_exclusive("PQexec"));
+    balrog::await(p->state->enter_raw(token));
+  } catch (const std::exception& e) {
+    if (token != 0) p->state->release_exclusive(token);
+    undo();
+    if (dynamic_cast<const balrog::timeout_error*>(&e) != nullptr) {
+      errno = ETIMEDOUT;
+    } else if (dynamic_cast<const balrog::cancelled*>(&e) != nullptr) {
+      errno = ECANCELED;
+    } else {
+      mark_broken(v->g, p);
+    }
+    return false;
+  }
+  if (::PQsetnonblocking(p->conn, 0) != 0) {
+    p->state->leave_raw(token, true);
+    undo();
+    mark_broken(v->g, p);
+    return false;
+  }
+  v->section = token;
+  return true;
 }
 
+// Pins `v` to a physical connection of its own choice (retrying when the chosen one breaks).
+std::shared_ptr<physical> pin_some(vconn* v) {
+  for (;;) {
+    std::shared_ptr<physical> p = choose(v, true);
+    if (p == nullptr) return nullptr;
+    if (pin(v, p)) return p;
+    if (errno == ETIMEDOUT || errno == ECANCELED) return nullptr;
+    errno = 0;  // that one broke: choose again
+  }
+}
+
+// Gives the pinned physical connection back to the pipeline (the session left no state on it).
 void unpin(vconn* v) {
-  if (v->pinned == nullptr) return;
-  v->pinned->pinned_to = nullptr;
+  std::shared_ptr<physical> p = v->pinned;
+  if (p == nullptr) return;
   v->pinned = nullptr;
+  if (p->pinned_to == v) p->pinned_to = nullptr;
+  const std::uint64_t token = v->section;
+  v->section = 0;
+  if (!p->broken) {
+    *p->reported = settings(p->conn);
+    if (::PQsetnonblocking(p->conn, 1) != 0) {
+      mark_broken(v->g, p);
+    } else {
+      p->state->leave_raw(token, true);
+      if (!p->state->open()) mark_broken(v->g, p);
+    }
+  }
   v->g->notify_free();
 }
 
-// A physical connection that broke: every session on it is lost.
-void lose(vconn* v, const std::shared_ptr<physical>& p) {
-  p->broken = true;
+// A physical connection that broke under `v`'s statement: `v` is lost.
+void lose(vconn* v, const std::shared_ptr<physical>& p, std::string why) {
   v->lost = true;
-  v->error = ::PQerrorMessage(p->conn);
+  v->error = std::move(why);
   v->txs = PQTRANS_UNKNOWN;
   if (p->pinned_to == v) p->pinned_to = nullptr;
   v->pinned = nullptr;
-  v->g->drop(p);
+  v->section = 0;
+  mark_broken(v->g, p);
 }
 
 // Closes a physical connection that carries `v`'s session state (PQfinish and PQreset of a
@@ -278,9 +361,9 @@ void close_pinned(vconn* v) {
   if (p == nullptr) return;
   p->pinned_to = nullptr;
   v->pinned = nullptr;
-  p->broken = true;
-  v->g->drop(p);
-  // Freed when the last holder (a fiber waiting for it) lets go.
+  v->section = 0;
+  mark_broken(v->g, p);
+  // Freed when the last holder lets go.
 }
 
 }  // namespace
@@ -307,11 +390,12 @@ vconn* lookup(const PGconn* conn) noexcept {
 PGconn* connect(const char* conninfo) {
   const int n = physical_per_conninfo();
   if (n <= 0 || conninfo == nullptr || pq::where() != pq::place::fiber) return nullptr;
-  std::shared_ptr<group>& g = groups()[conninfo];
-  if (g == nullptr) {
-    g = std::make_shared<group>();
-    g->conninfo = conninfo;
+  std::shared_ptr<group>& slot = groups()[conninfo];
+  if (slot == nullptr) {
+    slot = std::make_shared<group>();
+    slot->conninfo = conninfo;
   }
+  std::shared_ptr<group> g = slot;
   g->size = n;
   if (g->live.empty() && g->connecting == 0) {
     // The first physical connection, so that a bad conninfo fails with libpq's own result.
@@ -322,10 +406,10 @@ PGconn* connect(const char* conninfo) {
       g->notify();
       return c;
     }
-    auto p = std::make_shared<physical>();
-    p->conn = c;
-    g->live.push_back(p);
-    g->notify();
+    if (adopt(g, c) == nullptr) {
+      g->notify();
+      return nullptr;
+    }
   }
   auto v = std::make_unique<vconn>();
   // libpq refuses the option before any I/O: a PGconn in CONNECTION_BAD.
@@ -378,6 +462,31 @@ bool pins_for_life(std::string_view sql) noexcept {
   return pins;
 }
 
+bool pipelines(std::string_view sql) noexcept {
+  bool ok = false;
+  bool first = true;
+  bool ended = false;  // a ';' came: only more ';' may follow
+  balrog::pg::detail::for_each_word(sql, [&](std::string_view w) {
+    if (w == ";") {
+      ended = true;
+      return true;
+    }
+    if (ended) {
+      ok = false;  // a second statement: the simple protocol, alone
+      return false;
+    }
+    if (first) {
+      first = false;
+      ok = iequals(w, "select") || iequals(w, "insert") || iequals(w, "update") ||
+           iequals(w, "delete") || iequals(w, "with") || iequals(w, "values") ||
+           iequals(w, "table") || iequals(w, "merge") || iequals(w, "show");
+      return ok;
+    }
+    return true;
+  });
+  return ok && !pins_for_life(sql);
+}
+
 namespace {
 
 // False, with the error set, when `v` lost its server or is not on a fiber of its thread.
@@ -396,38 +505,143 @@ bool usable_here(vconn* v) {
   return true;
 }
 
+// What the engine's hook saw as the statement's Sync was read.
+struct answer {
+  bool settings_changed = false;
+  PGTransactionStatusType txs = PQTRANS_IDLE;
+};
+
+// A shared statement, pipelined on a physical connection that `v` does not pin.
+PGresult* exec_shared(vconn* v, const statement& st) {
+  for (;;) {
+    std::shared_ptr<physical> p = choose(v, false);
+    if (p == nullptr) return nullptr;
+    auto req = std::make_shared<pg::detail::request>();
+    req->sql = st.sql;
+    req->params.resize(static_cast<std::size_t>(st.n_params));
+    for (int i = 0; i < st.n_params; ++i) {
+      pg::param& out = req->params[static_cast<std::size_t>(i)];
+      out.oid = st.types != nullptr ? st.types[i] : 0;
+      out.binary = st.formats != nullptr && st.formats[i] != 0;
+      const char* value = st.values != nullptr ? st.values[i] : nullptr;
+      if (value == nullptr) continue;
+      // libpq reads a text value up to its NUL, a binary one by its length.
+      out.value = out.binary ? std::string(value, static_cast<std::size_t>(
+                                                      st.lengths != nullptr ? st.lengths[i] : 0))
+                             : std::string(value);
+    }
+    req->result_format = st.result_format;
+    req->keep_error_result = true;
+    auto seen = std::make_shared<answer>();
+    req->on_answer = [seen, reported = p->reported, weak = std::weak_ptr<physical>(p), v](
+                         const pg::detail::request& r, PGconn* c) {
+      // PQTRANS_ACTIVE while later statements are in flight: their Syncs are still to come.
+      const PGTransactionStatusType txs = ::PQtransactionStatus(c);
+      seen->txs = txs == PQTRANS_INTRANS || txs == PQTRANS_INERROR ? txs : PQTRANS_IDLE;
+      settings_t now = settings(c);
+      if (now != *reported) {
+        *reported = std::move(now);
+        seen->settings_changed = true;
+      }
+      // The session changed: nothing else is sent on this connection from now on, before the
+      // caller pins it (statements already sent behind it see the change).
+      auto held = weak.lock();
+      if ((seen->settings_changed || seen->txs != PQTRANS_IDLE) && !r.abandoned &&
+          held != nullptr && held->pinned_to == nullptr) {
+        held->pinned_to = v;
+      }
+    };
+    ++p->outstanding;
+    // The hook claimed the connection for `v`, which then gave up before pinning it.
+    auto drop_claim = [&] {
+      if (p->pinned_to == v && v->pinned != p) {
+        p->pinned_to = nullptr;
+        v->g->notify_free();
+      }
+    };
+    pg::detail::result_ptr res;
+    try {
+      res = balrog::await(p->state->run(req, "PQexec"));
+    } catch (const balrog::timeout_error&) {
+      --p->outstanding;
+      drop_claim();
+      errno = ETIMEDOUT;
+      return nullptr;
+    } catch (const balrog::cancelled&) {
+      --p->outstanding;
+      drop_claim();
+      errno = ECANCELED;
+      return nullptr;
+    } catch (const std::exception& e) {
+      --p->outstanding;
+      drop_claim();
+      if (!req->sent) {
+        mark_broken(v->g, p);  // broken before our statement went: it runs elsewhere
+        continue;
+      }
+      std::string why = ::PQerrorMessage(p->conn);
+      if (why.empty()) why = std::string(e.what()) + "\n";
+      lose(v, p, std::move(why));
+      return nullptr;
+    }
+    --p->outstanding;
+    PGresult* r = res.release();
+    v->txs = PQTRANS_IDLE;
+    const char* message = r != nullptr ? PQresultErrorMessage(r) : "";
+    v->error = message != nullptr ? message : "";
+    if (seen->settings_changed || seen->txs != PQTRANS_IDLE) {
+      // A reported setting changed where no keyword showed it (a function's SET): the session
+      // keeps this server session for life. (A transaction block cannot begin here: only
+      // single statements that cannot open one are pipelined; should one, it pins too.)
+      if (seen->settings_changed) v->for_life = true;
+      if (p->pinned_to == v || p->pinned_to == nullptr) {
+        if (!p->broken && pin(v, p)) {
+          v->txs = ::PQtransactionStatus(p->conn);
+        } else {
+          drop_claim();  // interrupted: the session goes on shared (its settings are lost)
+        }
+      }
+    }
+    return r;
+  }
+}
+
 }  // namespace
 
-PGresult* exec(vconn* v, std::string_view text, bool life,
+PGresult* exec(vconn* v, std::string_view text, bool life, const statement* st,
                const std::function<PGresult*(PGconn*)>& run) {
   if (!usable_here(v)) return nullptr;
   errno = 0;
-  std::shared_ptr<physical> p = acquire(v);
-  if (p == nullptr) return nullptr;
-  const bool was_pinned = v->pinned == p;
   life = life || pins_for_life(text);
+  if (v->pinned == nullptr && !life && st != nullptr && st->n_params >= 0 &&
+      st->n_params <= 65535 && pipelines(text)) {
+    return exec_shared(v, *st);
+  }
+  std::shared_ptr<physical> p = v->pinned;
+  const bool was_pinned = p != nullptr;
+  if (p == nullptr) {
+    p = pin_some(v);
+    if (p == nullptr) return nullptr;
+  } else if (p->broken) {
+    lose(v, p, "server closed the connection unexpectedly\n");
+    return nullptr;
+  }
   const auto before = settings(p->conn);
   PGresult* r = run(p->conn);
   if (::PQstatus(p->conn) == CONNECTION_BAD) {
-    lose(v, p);
-    p->use.unlock();
+    lose(v, p, ::PQerrorMessage(p->conn));
     return r;
   }
   const PGTransactionStatusType txs = ::PQtransactionStatus(p->conn);
-  const ExecStatusType st = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-  const bool copying = st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH;
+  const ExecStatusType rs = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  const bool copying = rs == PGRES_COPY_IN || rs == PGRES_COPY_OUT || rs == PGRES_COPY_BOTH;
   if (settings(p->conn) != before) life = true;
   if (life) v->for_life = true;
-  if (v->for_life || txs != PQTRANS_IDLE || copying || r == nullptr) {
-    // A NULL result (interrupted): results may still come; keep the session on it.
-    if (!was_pinned) pin(v, p);
-  } else {
-    unpin(v);
-  }
   v->txs = txs;
   v->error = ::PQerrorMessage(p->conn);
-  p->use.unlock();
-  if (!was_pinned && v->pinned == nullptr) v->g->notify_free();
+  // A NULL result (interrupted): results may still come; keep the session on it.
+  if (!(v->for_life || txs != PQTRANS_IDLE || copying || r == nullptr)) unpin(v);
+  (void)was_pinned;
   return r;
 }
 
@@ -435,10 +649,7 @@ PGconn* pin_for_life(vconn* v) {
   if (!usable_here(v)) return nullptr;
   if (v->pinned == nullptr) {
     errno = 0;
-    std::shared_ptr<physical> p = acquire(v);
-    if (p == nullptr) return nullptr;
-    pin(v, p);
-    p->use.unlock();
+    if (pin_some(v) == nullptr) return nullptr;
   }
   v->for_life = true;
   return v->pinned->conn;
@@ -450,7 +661,7 @@ void after_raw(vconn* v) noexcept {
   std::shared_ptr<physical> p = v->pinned;
   if (p == nullptr) return;
   if (::PQstatus(p->conn) == CONNECTION_BAD) {
-    lose(v, p);
+    lose(v, p, ::PQerrorMessage(p->conn));
     return;
   }
   v->txs = ::PQtransactionStatus(p->conn);

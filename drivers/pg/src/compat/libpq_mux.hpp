@@ -35,10 +35,23 @@ inline vconn* find(PGconn* conn) noexcept {
   return lookup(conn);
 }
 
-// Runs a statement (`run` is the compat call on a physical connection) for `v`: on a shared
-// physical connection, or on the one `v` is pinned to; pins or unpins afterwards. `text` is
-// the SQL (empty when there is none to inspect); `pin_for_life` pins regardless.
-PGresult* exec(vconn* v, std::string_view text, bool pin_for_life,
+// A statement as PQexecParams takes it (PQexec: no parameters), for the pipeline.
+struct statement {
+  const char* sql = "";
+  int n_params = 0;
+  const Oid* types = nullptr;
+  const char* const* values = nullptr;
+  const int* lengths = nullptr;
+  const int* formats = nullptr;
+  int result_format = 0;
+};
+
+// Runs a statement for `v`. A shared `v` whose statement pipelines (`st` given, and
+// pipelines(text)) has it pipelined on a shared physical connection; otherwise `run` (the
+// compat call) runs it on the physical connection `v` is pinned to, pinning it first. Pins or
+// unpins afterwards. `text` is the SQL (empty when there is none to inspect); `pin_for_life`
+// pins regardless.
+PGresult* exec(vconn* v, std::string_view text, bool pin_for_life, const statement* st,
                const std::function<PGresult*(PGconn*)>& run);
 
 // The physical connection `v` is pinned to, pinning it for life first (the asynchronous API,
@@ -63,6 +76,12 @@ const char* parameter_status(vconn* v, const char* name) noexcept;
 // protocol does not report (LISTEN, PREPARE, SET without LOCAL, temporary objects, advisory
 // locks...). Exposed for tests.
 bool pins_for_life(std::string_view sql) noexcept;
+// True when a shared session's `sql` goes into a physical connection's pipeline: one statement
+// that begins with SELECT, INSERT, UPDATE, DELETE, WITH, VALUES, TABLE, MERGE or SHOW and does
+// not pin for life. Anything else (BEGIN, COPY, DDL, several statements...) runs on a
+// connection pinned for it, after the statements before it on that connection are done.
+// Exposed for tests.
+bool pipelines(std::string_view sql) noexcept;
 
 // For the calls that work on the server session directly (the asynchronous API, large
 // objects, PQfn): a virtual connection is pinned for life and its physical connection is used

@@ -403,9 +403,11 @@ task<transaction> connection::begin(isolation level, bool read_only) {
   try {
     co_await s.run(req, "begin");
   } catch (...) {
-    // Sent and not answered (the caller gave up, or the connection broke): the server may be
-    // inside the block. End it before anyone else's statement. Otherwise nothing was opened.
-    if (req->sent && !req->done) {
+    // Sent, and not known to have failed: the server may be inside the block (the caller gave
+    // up before the reply, or the connection broke) or is (the reply came in the same turn as
+    // the caller's deadline or cancellation, so the request is done and yet the caller was
+    // woken to leave). End it before anyone else's statement. Otherwise nothing was opened.
+    if (req->sent && !(req->done && req->error)) {
       s.close_section(token, "ROLLBACK");
     } else {
       s.release_exclusive(token);

@@ -167,7 +167,9 @@ void connection_state::fail_everything(std::exception_ptr why) noexcept {
       // The server answered before the connection went (a COMMIT's tag, a FATAL error for it)
       // and only the Sync's reply is missing: that answer is the outcome.
       std::exception_ptr answer = r->result ? error_from_result(r->result.get()) : nullptr;
-      if (answer || (r->result && r->queries_ended > r->main_query)) {
+      if (r->keep_error_result && r->result) {
+        r->answered = true;  // the result as libpq gave it, error or not
+      } else if (answer || (r->result && r->queries_ended > r->main_query)) {
         r->answered = true;
         if (answer) {
           r->error = answer;
@@ -764,6 +766,12 @@ void connection_state::complete_head() {
   std::shared_ptr<request> done = std::move(in_flight_.front());
   in_flight_.pop_front();
   done->answered = true;
+  if (done->keep_error_result) {
+    if (done->result) note_command(done->result.get());
+    if (done->on_answer) done->on_answer(*done, conn_.get());
+    complete(*done);
+    return;
+  }
   if (done->result) {
     note_command(done->result.get());
     if (std::exception_ptr e = error_from_result(done->result.get())) {

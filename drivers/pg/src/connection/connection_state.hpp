@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <list>
 #include <memory>
 #include <optional>
@@ -64,6 +65,13 @@ struct request {
   bool from_cache = false;              // query_prepared made by the statement cache
   std::string cache_key;                // a cache prepare: the key it fills
   std::uint64_t cache_generation = 0;   // from_cache: the cache's generation when it was made
+  // For the compat layer's multiplexer (compat/libpq_mux.cpp), which hands libpq's results to
+  // its callers as they are: an error result is the outcome too (kept in `result`, not turned
+  // into `error`), and `on_answer` runs as the request's Sync is read, before any later
+  // request's reply is parsed, so PQtransactionStatus and PQparameterStatus then describe the
+  // session exactly as this request left it. It must not throw or use the connection.
+  bool keep_error_result = false;
+  std::function<void(const request&, PGconn*)> on_answer;
 
   // Progress and outcome, set by whoever pumps.
   bool sent = false;              // handed to libpq (PQsend*)

@@ -25,7 +25,11 @@ task<void> connection_state::enter_raw(std::uint64_t token, bool stay_in_pipelin
     ~reset() { s.want_raw_ = false; }
   } guard{*this};
   kick_leader();
-  for (;;) {
+  // Nothing in flight, nobody reading, no cancel on its way (it could hit the raw use), nothing
+  // left to clean up: the pipeline is already drained, no Sync round trip needed.
+  const bool drained_now =
+      !pumping_ && in_flight_.empty() && !sends_held() && pending_cleanup_ == leftover::none;
+  for (; !drained_now;) {
     auto sync = std::make_shared<request>();
     sync->what = request::kind::sync;
     sync->owner = token;

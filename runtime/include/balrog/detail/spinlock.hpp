@@ -17,7 +17,7 @@ class spinlock {
       if (!locked_.exchange(true, std::memory_order_acquire)) return;
       while (locked_.load(std::memory_order_relaxed)) {
         if (++spins > 64) {
-          std::this_thread::yield();
+          std::this_thread::yield();  // NOBALROG: yields the OS thread a holder runs on
           spins = 0;
         } else {
           __builtin_ia32_pause();

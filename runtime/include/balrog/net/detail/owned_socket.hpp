@@ -20,6 +20,13 @@
 // close() on the registering thread ends the registration; one on another thread cannot reach
 // that reactor, whose entry then goes stale and is found out by the next arm of the number.
 //
+// A syscall on the fd runs inside a `use` (the drivers' turn): close() and release() take the
+// number at once, so no new use starts on it, then wait for the uses in flight to end before
+// the number is closed or handed over. Without this a close() on another thread could free
+// the number between a reader's load of fd() and its recv(2), and the recv would hit whatever
+// socket reuses the number. A use never waits for readiness (the drivers wait outside it), so
+// the wait is as short as one non-blocking syscall.
+//
 // Thread-safe: in sync mode a reader thread and a writer thread may share a socket, so the
 // waiter list and the registration have their own spinlock and the fd is atomic.
 #pragma once
@@ -46,6 +53,25 @@ class owned_socket final : public balrog::detail::fd_owner {
   ~owned_socket() { close(); }
 
   [[nodiscard]] int fd() const noexcept { return fd_.load(std::memory_order_acquire); }
+
+  // Holds the fd open for the syscalls of one step: fd() is -1 if the socket was closed.
+  class use {
+   public:
+    explicit use(const owned_socket& s) noexcept : s_(s) {
+      // seq_cst pairs with close()'s exchange and its load of users_: either this use sees
+      // the socket closed, or close() sees this use and waits for it.
+      s_.users_.fetch_add(1, std::memory_order_seq_cst);
+      fd_ = s_.fd_.load(std::memory_order_seq_cst);
+    }
+    ~use() { s_.users_.fetch_sub(1, std::memory_order_release); }
+    use(const use&) = delete;
+    use& operator=(const use&) = delete;
+    [[nodiscard]] int fd() const noexcept { return fd_; }
+
+   private:
+    const owned_socket& s_;
+    int fd_;
+  };
   [[nodiscard]] bool is_open() const noexcept { return fd() >= 0; }
 
   // Marks the socket closed, wakes the waiters, closes the fd. Idempotent. close(2) errors
@@ -71,8 +97,11 @@ class owned_socket final : public balrog::detail::fd_owner {
   // whether some waiter polls (a plain thread in poll(2)), which only a shutdown(2) of the
   // socket can wake.
   int take_and_wake(bool& threads, balrog::detail::io_registration& reg) noexcept;
+  // After take_and_wake: returns once no use of the old number is in flight.
+  void wait_for_uses() const noexcept;
 
   std::atomic<int> fd_{-1};
+  mutable std::atomic<unsigned> users_{0};  // uses in flight
   mutable balrog::detail::spinlock lock_;
   balrog::detail::wait_queue waiters_;     // owner_waiters only; under lock_
   balrog::detail::io_registration reg_{};  // under lock_
