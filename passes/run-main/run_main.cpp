@@ -23,8 +23,8 @@ constexpr const char* header = "<balrog/run_main.hpp>";
 // A main() that already enters the runtime (written for balrog, or written by this pass).
 bool enters_runtime(const clang::Stmt* body, clang::ASTContext& ctx) {
   if (body == nullptr) return false;
-  const auto runtime_entry = functionDecl(
-      hasAnyName("::balrog::run", "::balrog::run_main", "::balrog::runtime::run"));
+  const auto runtime_entry =
+      functionDecl(hasAnyName("::balrog::run", "::balrog::run_main", "::balrog::runtime::run"));
   return !match(findAll(callExpr(callee(runtime_entry))), *body, ctx).empty();
 }
 
@@ -59,13 +59,15 @@ class run_main final : public pass, public MatchFinder::MatchCallback {
 
     if (name.isMacroID() || main->getBody()->getEndLoc().isMacroID() ||
         main->getEndLoc().isMacroID()) {
-      error(name, "main() is defined by a macro: run-main renames only a main() spelled in the "
-                  "source (define it there, or call balrog::run_main from it by hand)");
+      error(name,
+            "main() is defined by a macro: run-main renames only a main() spelled in the "
+            "source (define it there, or call balrog::run_main from it by hand)");
       return;
     }
     if (!sm.isInMainFile(name)) {
-      error(name, "main() is defined in a header: run-main rewrites it only in the source file "
-                  "that defines it");
+      error(name,
+            "main() is defined in a header: run-main rewrites it only in the source file "
+            "that defines it");
       return;
     }
     if (enters_runtime(main->getBody(), ctx)) return;  // runs on the runtime already
@@ -96,18 +98,19 @@ class run_main final : public pass, public MatchFinder::MatchCallback {
       if (d == main) continue;
       const clang::SourceLocation at = d->getLocation();
       if (at.isMacroID() || !sm.isInMainFile(at)) {
-        error(at, "main() is also declared here, in a macro or a header: run-main cannot rename "
-                  "this declaration");
+        error(at,
+              "main() is also declared here, in a macro or a header: run-main cannot rename "
+              "this declaration");
         return;
       }
       others.push_back(d);
     }
 
     // The rename comes first: when it is refused (a suppression comment), nothing is edited.
-    const std::string why = "main() runs on the main thread, so the program's std::threads are "
-                            "OS threads";
-    if (!sink_->replace(sm, clang::CharSourceRange::getTokenRange(name), renamed, why,
-                        pass_name)) {
+    const std::string why =
+        "main() runs on the main thread, so the program's std::threads are "
+        "OS threads";
+    if (!sink_->replace(sm, clang::CharSourceRange::getTokenRange(name), renamed, why, pass_name)) {
       return;
     }
     for (const clang::FunctionDecl* d : others) {
@@ -121,7 +124,8 @@ class run_main final : public pass, public MatchFinder::MatchCallback {
     } else if (const auto* fn_try = llvm::dyn_cast<clang::CXXTryStmt>(main->getBody())) {
       add_implicit_return(sm, fn_try->getTryBlock());
       for (unsigned i = 0; i < fn_try->getNumHandlers(); ++i) {
-        if (const auto* h = llvm::dyn_cast<clang::CompoundStmt>(fn_try->getHandler(i)->getHandlerBlock())) {
+        if (const auto* h =
+                llvm::dyn_cast<clang::CompoundStmt>(fn_try->getHandler(i)->getHandlerBlock())) {
           add_implicit_return(sm, h);
         }
       }
@@ -146,13 +150,14 @@ class run_main final : public pass, public MatchFinder::MatchCallback {
         "\n// balrog-gen run-main: the program's main() above runs on a fiber of balrog's runtime\n"
         "// (its std::threads are fibers of this thread).\n"
         "int main(" +
-        signature + ") {\n  return balrog::run_main([" + (params > 0 ? "&" : "") +
-        "] { return " + renamed + "(" + arguments + "); }" + options + ");\n}\n";
+        signature + ") {\n  return balrog::run_main([" + (params > 0 ? "&" : "") + "] { return " +
+        renamed + "(" + arguments + "); }" + options + ");\n}\n";
 
     const clang::SourceLocation end = sm.getFileLoc(main->getEndLoc());
     const clang::FileID fid = sm.getFileID(end);
     const llvm::StringRef text = sm.getBufferData(fid);
-    unsigned offset = sm.getFileOffset(clang::Lexer::getLocForEndOfToken(end, 0, sm, ctx.getLangOpts()));
+    unsigned offset =
+        sm.getFileOffset(clang::Lexer::getLocForEndOfToken(end, 0, sm, ctx.getLangOpts()));
     const std::size_t newline = text.find('\n', offset);
     std::string inserted = wrapper;
     if (newline == llvm::StringRef::npos) {
@@ -161,7 +166,8 @@ class run_main final : public pass, public MatchFinder::MatchCallback {
     } else {
       offset = static_cast<unsigned>(newline + 1);
     }
-    const clang::SourceLocation at = sm.getLocForStartOfFile(fid).getLocWithOffset(static_cast<int>(offset));
+    const clang::SourceLocation at =
+        sm.getLocForStartOfFile(fid).getLocWithOffset(static_cast<int>(offset));
     sink_->replace(sm, clang::CharSourceRange::getCharRange(at, at), inserted,
                    "main() must enter the runtime", pass_name);
     sink_->require_include(sm, name, header);
