@@ -7,6 +7,7 @@
 #include <clang/ASTMatchers/ASTMatchers.h>
 #include <clang/Lex/Lexer.h>
 
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -28,9 +29,14 @@ bool enters_runtime(const clang::Stmt* body, clang::ASTContext& ctx) {
   return !match(findAll(callExpr(callee(runtime_entry))), *body, ctx).empty();
 }
 
-// "char **" -> "char**": the parameter types as a person writes them.
+// "char **" -> "char**", "char *const *" -> "char* const*": the types as a person writes them.
 std::string tidy_type(std::string t) {
   for (std::size_t at; (at = t.find(" *")) != std::string::npos;) t.erase(at, 1);
+  for (std::size_t at = 0; (at = t.find('*', at)) != std::string::npos; ++at) {
+    if (at + 1 < t.size() && std::isalpha(static_cast<unsigned char>(t[at + 1])) != 0) {
+      t.insert(at + 1, " ");
+    }
+  }
   return t;
 }
 
@@ -52,9 +58,7 @@ class run_main final : public pass, public MatchFinder::MatchCallback {
     if (sm.isInSystemHeader(sm.getFileLoc(name))) return;
 
     auto error = [&](clang::SourceLocation where, const std::string& what) {
-      sink_->diagnose(sm, where, severity::error,
-                      what + "; main() was not rewritten (run-main: see docs/passes/run-main.md)",
-                      pass_name);
+      sink_->diagnose(sm, where, severity::error, what + " (docs/passes/run-main.md)", pass_name);
     };
 
     if (name.isMacroID() || main->getBody()->getEndLoc().isMacroID() ||
@@ -81,8 +85,8 @@ class run_main final : public pass, public MatchFinder::MatchCallback {
     const unsigned params = main->getNumParams();
     if (params != 0 && params != 2 && params != 3) {
       error(name, "main() takes " + std::to_string(params) +
-                      " parameters; run-main knows main(), main(argc, argv) and "
-                      "main(argc, argv, envp)");
+                      (params == 1 ? " parameter" : " parameters") +
+                      "; run-main knows main(), main(argc, argv) and main(argc, argv, envp)");
       return;
     }
     if (!ctx.getTranslationUnitDecl()->lookup(&ctx.Idents.get(renamed)).empty()) {
@@ -169,7 +173,9 @@ class run_main final : public pass, public MatchFinder::MatchCallback {
     const clang::SourceLocation at =
         sm.getLocForStartOfFile(fid).getLocWithOffset(static_cast<int>(offset));
     sink_->replace(sm, clang::CharSourceRange::getCharRange(at, at), inserted,
-                   "main() must enter the runtime", pass_name);
+                   "main() must enter the runtime: a main() that runs " + std::string(renamed) +
+                       " with balrog::run_main",
+                   pass_name);
     sink_->require_include(sm, name, header);
   }
 

@@ -3,8 +3,9 @@
 //   balrog-gen [options] <files...> [-- <compiler args>]
 //
 // Exit status: 0 nothing to do or done; 1 --check found something to rewrite (or a blocking
-// call it cannot rewrite); 2 a file failed to parse, a configuration or usage error, or a
-// file could not be written. Every option is described in docs/balrog-gen.md.
+// call it cannot rewrite); 2 a file failed to parse, a pass reported an error (run-main: a
+// main() it cannot wrap), a configuration or usage error, or a file could not be written. Every
+// option is described in docs/balrog-gen.md.
 #include <clang/Tooling/CommonOptionsParser.h>
 #include <llvm/Support/CommandLine.h>
 #include <llvm/Support/FileSystem.h>
@@ -375,11 +376,17 @@ int main(int argc, const char** argv) {
     }
     for (const diagnostic& d : r.diagnostics) diagnostics.push_back(d);
   }
-  // A pass that reports an error (run-main: main() defined by a macro...) refuses the whole
-  // translation unit: none of its edits is applied and the run fails, as for a parse error.
+  // A pass that reports an error (run-main: a main() defined by a macro...) refuses the whole
+  // translation unit: none of its edits is applied and the run fails, as for a parse error
+  // (never half a rewrite: threads turned into fibers with no runtime to run them).
   for (tu_result& r : results) {
+    if (!r.ran || r.parse_errors > 0) continue;
     for (const diagnostic& d : r.diagnostics) r.pass_errors += d.level == severity::error ? 1 : 0;
-    if (r.pass_errors > 0) status = 2;
+    if (r.pass_errors == 0) continue;
+    diagnostics.push_back({absolute(r.main_file), 0, 0, severity::error,
+                           "a pass reported an error: this translation unit was not rewritten",
+                           ""});
+    status = 2;
   }
   merged m = merge_edits(results);
   for (const diagnostic& d : m.diagnostics) {
