@@ -7,7 +7,9 @@
 #               [PASSES <pass>...]         # run these passes instead of the configured ones
 #               [HEADER_FILTER <regex>]    # headers matching it are rewritten too (see below)
 #               [EXCLUDE <source>...]      # sources compiled as they are
-#               [EXTRA_ARGS <arg>...])     # more compiler arguments for balrog-gen's parse
+#               [EXTRA_ARGS <arg>...]      # more compiler arguments for balrog-gen's parse
+#               [RUN_MAIN])                # also run the run-main pass (--run-main): the
+#                                          # program's main() runs on balrog::run_main
 #
 # For each C++ source of <target> (as listed when balrog_wrap is called) one custom command
 #   balrog-gen -o <bindir>/balrog_wrap/<target> --base-dir <target's source dir>
@@ -171,7 +173,7 @@ function(_balrog_wrap_split_flags text out)
 endfunction()
 
 function(balrog_wrap target)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "CONFIG;HEADER_FILTER"
+  cmake_parse_arguments(PARSE_ARGV 1 arg "RUN_MAIN" "CONFIG;HEADER_FILTER"
                         "PASSES;EXCLUDE;EXTRA_ARGS")
   if(arg_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "balrog_wrap: unknown arguments: ${arg_UNPARSED_ARGUMENTS}")
@@ -222,6 +224,9 @@ function(balrog_wrap target)
   endif()
   if(DEFINED arg_HEADER_FILTER)
     list(APPEND options "--header-filter=${arg_HEADER_FILTER}")
+  endif()
+  if(arg_RUN_MAIN)  # added to the configured passes, or to PASSES
+    list(APPEND options --run-main)
   endif()
 
   # The target's own compile flags, as the compiler will see them (generator expressions, so

@@ -132,6 +132,9 @@ struct pass_info {
   const char* summary;
   // Null for passes that do not rewrite files (coro-shims runs with --emit-shims).
   std::unique_ptr<pass> (*make)(const pass_config& config);
+  // Runs only when asked for (`passes:`, --passes, or --run-main for run-main), never by
+  // default: what it changes is more than a call or a type.
+  bool opt_in = false;
 };
 
 // Every pass, in the order they run (passes/registry.cpp).

@@ -1,6 +1,7 @@
 // Every balrog-gen pass: one line each (scripts/new-pass adds it).
 #include "blocking-calls/blocking_calls.hpp"
 #include "pass.hpp"
+#include "run-main/run_main.hpp"
 #include "sync-types/sync_types.hpp"
 
 namespace balrog::gen {
@@ -11,6 +12,8 @@ const std::vector<pass_info>& all_passes() {
        &make_blocking_calls},
       {"sync-types", "rewrite std::mutex, std::condition_variable and friends to balrog's twins",
        &make_sync_types},
+      {"run-main", "run the program's main() on a fiber of the runtime (opt-in: --run-main)",
+       &make_run_main, /*opt_in=*/true},
       {"coro-shims", "emit blocking-style wrappers of coroutine APIs (with --emit-shims)", nullptr},
       {"py-bindings",
        "emit a pybind11 module and .pyi stub of BALROG_EXPORT declarations (with "

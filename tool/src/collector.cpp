@@ -115,7 +115,15 @@ bool collector::replace(const clang::SourceManager& sm, clang::CharSourceRange r
   e.length = sm.getFileOffset(file_range.getEnd()) - e.offset;
   e.text = text.str();
   e.pass = pass.str();
-  e.why = (why + "; rewrite to '" + text + "'").str();
+  if (const llvm::StringRef shown = text.trim(); !text.contains('\n')) {
+    e.why = (why + "; rewrite to '" + text + "'").str();
+  } else if (!shown.contains('\n')) {  // a line of its own (run-main's implicit return)
+    e.why = (why + "; " + (e.length == 0 ? "insert '" : "rewrite to '") + shown + "'").str();
+  } else {  // whole lines (run-main's new main()): too long to quote in a diagnostic
+    e.why = (why + "; " + (e.length == 0 ? "insert " : "rewrite to ") +
+             std::to_string(shown.count('\n') + 1) + " lines")
+                .str();
+  }
   e.line = sm.getSpellingLineNumber(begin);
   e.column = sm.getSpellingColumnNumber(begin);
   out_.edits.push_back(std::move(e));

@@ -175,7 +175,7 @@ void capture_yaml_error(const llvm::SMDiagnostic& d, void* ctx) {
 std::vector<std::string> default_passes() {
   std::vector<std::string> names;
   for (const pass_info& p : all_passes()) {
-    if (p.make != nullptr) names.emplace_back(p.name);
+    if (p.make != nullptr && !p.opt_in) names.emplace_back(p.name);
   }
   return names;
 }

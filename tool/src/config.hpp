@@ -18,7 +18,8 @@
 
 namespace balrog::gen {
 
-// Every registered pass that rewrites files (passes/registry.cpp), in registry order.
+// Every registered pass that rewrites files (passes/registry.cpp), in registry order, but the
+// opt-in ones (run-main).
 std::vector<std::string> default_passes();
 
 struct config {

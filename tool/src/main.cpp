@@ -3,8 +3,9 @@
 //   balrog-gen [options] <files...> [-- <compiler args>]
 //
 // Exit status: 0 nothing to do or done; 1 --check found something to rewrite (or a blocking
-// call it cannot rewrite); 2 a file failed to parse, a configuration or usage error, or a
-// file could not be written. Every option is described in docs/balrog-gen.md.
+// call it cannot rewrite); 2 a file failed to parse, a pass reported an error (run-main: a
+// main() it cannot wrap), a configuration or usage error, or a file could not be written. Every
+// option is described in docs/balrog-gen.md.
 #include <clang/Tooling/CommonOptionsParser.h>
 #include <llvm/Support/CommandLine.h>
 #include <llvm/Support/FileSystem.h>
@@ -13,6 +14,7 @@
 #include <llvm/Support/Regex.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -82,6 +84,10 @@ cl::opt<bool> dump_config_opt("dump-config",
 cl::list<std::string> passes_opt("passes", cl::CommaSeparated, cl::value_desc("a,b"),
                                  cl::desc("Run these passes instead of the configured ones"),
                                  cl::cat(category));
+cl::opt<bool> run_main_opt("run-main",
+                           cl::desc("Also run the run-main pass: the program's main() runs on a "
+                                    "fiber of the runtime (docs/passes/run-main.md)"),
+                           cl::cat(category));
 cl::opt<std::string> header_filter("header-filter", cl::value_desc("regex"),
                                    cl::desc("Headers whose path matches may be edited (overrides "
                                             "the configuration)"),
@@ -219,6 +225,9 @@ class configuration_cache {
       c.passes.assign(passes_opt.begin(), passes_opt.end());
       passes_origin = "--passes";
     }
+    if (run_main_opt && std::find(c.passes.begin(), c.passes.end(), "run-main") == c.passes.end()) {
+      c.passes.emplace_back("run-main");
+    }
     if (!header_filter.empty()) {
       c.header_filter = header_filter;
       filter_origin = "--header-filter";
@@ -345,7 +354,7 @@ int main(int argc, const char** argv) {
                    ""});
   }
 
-  const std::vector<tu_result> results = run_passes(sources, settings);
+  std::vector<tu_result> results = run_passes(sources, settings);
   if (!config_error.empty()) return usage_error(config_error);  // a map failed to load
   print_dropped(dropped, printer);
 
@@ -366,6 +375,18 @@ int main(int argc, const char** argv) {
       continue;  // the passes saw clang's error recovery, not the code: nothing to report
     }
     for (const diagnostic& d : r.diagnostics) diagnostics.push_back(d);
+  }
+  // A pass that reports an error (run-main: a main() defined by a macro...) refuses the whole
+  // translation unit: none of its edits is applied and the run fails, as for a parse error
+  // (never half a rewrite: threads turned into fibers with no runtime to run them).
+  for (tu_result& r : results) {
+    if (!r.ran || r.parse_errors > 0) continue;
+    for (const diagnostic& d : r.diagnostics) r.pass_errors += d.level == severity::error ? 1 : 0;
+    if (r.pass_errors == 0) continue;
+    diagnostics.push_back({absolute(r.main_file), 0, 0, severity::error,
+                           "a pass reported an error: this translation unit was not rewritten",
+                           ""});
+    status = 2;
   }
   merged m = merge_edits(results);
   for (const diagnostic& d : m.diagnostics) {
@@ -463,7 +484,7 @@ int main(int argc, const char** argv) {
       rules.emplace_back(target, deps);
     };
     for (const tu_result& r : results) {
-      if (!r.ran || r.parse_errors > 0) continue;  // never write what failed to parse
+      if (!r.ran || r.parse_errors > 0 || r.pass_errors > 0) continue;  // nor what a pass refused
       llvm::SmallString<256> abs(r.main_file);
       llvm::sys::fs::make_absolute(abs);
       llvm::sys::path::remove_dots(abs, true);

@@ -41,7 +41,7 @@ merged merge_edits(const std::vector<tu_result>& results) {
   std::map<std::string, std::vector<edit>> by_file;
   std::map<std::string, std::set<std::string>> includes;
   for (const tu_result& r : results) {
-    if (!r.ran || r.parse_errors > 0) continue;
+    if (!r.ran || r.parse_errors > 0 || r.pass_errors > 0) continue;
     for (const edit& e : r.edits) by_file[e.file].push_back(e);
     for (const include_request& i : r.includes) includes[i.file].insert(i.header);
   }

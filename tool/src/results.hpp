@@ -55,6 +55,7 @@ struct tu_result {
   std::string main_file;
   bool ran = false;           // false: the tool could not even start (no compile command...)
   unsigned parse_errors = 0;  // a TU with errors is never rewritten
+  unsigned pass_errors = 0;   // nor one a pass reported an error in
   std::vector<edit> edits;
   std::vector<include_request> includes;
   std::vector<diagnostic> diagnostics;

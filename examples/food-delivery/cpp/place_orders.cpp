@@ -12,7 +12,9 @@
 // line each, "STATUS JSON", in order id order, then a summary line.
 //
 // Nothing here knows about balrog: place_orders_sync compiles it as it is, and
-// place_orders_balrog as balrog-gen rewrote it at build time (CMakeLists.txt, README.md).
+// place_orders_balrog as balrog-gen rewrote it at build time (CMakeLists.txt, README.md),
+// main() included: its run-main pass runs main() on balrog::run_main, so each order's thread
+// is a fiber.
 #include <curl/curl.h>
 #include <libpq-fe.h>
 #include <unistd.h>
@@ -28,7 +30,6 @@
 #include <thread>
 #include <vector>
 
-#include "run_main.hpp"
 #include "websocket_client.hpp"
 
 namespace json = boost::json;
@@ -265,9 +266,8 @@ int place_orders(const settings& s, int count) {
   }
   std::printf(
       "place_orders: %d orders, %d accepted, %d not, %d WebSocket messages not sent; "
-      "%.3f s; %s: the orders ran on %zu OS thread(s)\n",
-      count, accepted, count - accepted, out.undelivered, elapsed.count(), thread_kind(),
-      out.threads.size());
+      "%.3f s; the orders ran on %zu OS thread(s)\n",
+      count, accepted, count - accepted, out.undelivered, elapsed.count(), out.threads.size());
   return accepted == count && out.undelivered == 0 ? 0 : 1;
 }
 
@@ -284,7 +284,7 @@ int main(int argc, char** argv) {
   const int count = argc > 4 ? std::atoi(argv[4]) : 10;
   if (count < 1) return 2;
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  const int status = run_main([&] { return place_orders(s, count); });
+  const int status = place_orders(s, count);
   curl_global_cleanup();
   return status;
 }

@@ -3,8 +3,9 @@
 // std::thread, its handler sleeps --sleep-ms, and --clients std::threads each make one request.
 // stdout: the responses, in client order (the same in every build); stderr: one "stats:" line.
 //
-// Built twice (CMakeLists.txt): as written, and rewritten by balrog_wrap() (main_balrog.cpp
-// enters balrog::run, so every std::thread here and in minihttp becomes a fiber of one thread).
+// Built twice (CMakeLists.txt): as written, and rewritten by balrog_wrap() (with RUN_MAIN: its
+// run-main pass makes main() run on balrog::run_main, so every std::thread here and in minihttp
+// becomes a fiber of one thread). Nothing in this program is written for balrog.
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -21,8 +22,6 @@
 #include <vector>
 
 #include <minihttp/minihttp.h>
-
-#include "app.hpp"
 
 namespace {
 
@@ -69,7 +68,7 @@ long long runqueue_wait_ns() {
 
 }  // namespace
 
-int app_main(int argc, char** argv) {
+int main(int argc, char** argv) {
   int clients = 500;
   int pool = 0;  // 0: minihttp's default (MINIHTTP_THREAD_POOL_COUNT)
   int sleep_ms = 50;
