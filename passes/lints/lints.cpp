@@ -354,9 +354,9 @@ class lints final : public pass, public MatchFinder::MatchCallback {
         sm.isInSystemHeader(sm.getExpansionLoc(call.getBeginLoc()))) {
       return;
     }
-    const void* scope = scope_of(clang::DynTypedNode::create(call));
     if (const entry* e = suspends(sm, call)) {
-      suspensions_.push_back({&call, e->fn->name, e->map->library, scope});
+      suspensions_.push_back(
+          {&call, e->fn->name, e->map->library, scope_of(clang::DynTypedNode::create(call))});
       if (llvm::StringRef(suspensions_.back().function).startswith("::")) {
         suspensions_.back().function.erase(0, 2);
       }
@@ -370,8 +370,9 @@ class lints final : public pass, public MatchFinder::MatchCallback {
       if (name == "unlock") {
         unlocks_.push_back({d, sm.getExpansionLoc(call.getBeginLoc())});
       } else if (kept_mutex(sm, object)) {
-        held_.push_back({sm.getExpansionLoc(call.getEndLoc()), end_of_block(call), d, scope,
-                         spelled(object), true, sm.getExpansionLoc(call.getBeginLoc())});
+        held_.push_back({sm.getExpansionLoc(call.getEndLoc()), end_of_block(call), d,
+                         scope_of(clang::DynTypedNode::create(call)), spelled(object), true,
+                         sm.getExpansionLoc(call.getBeginLoc())});
       }
       return;
     }
