@@ -55,39 +55,79 @@ std::string normalized(const std::string& name) {
   return name.rfind("::", 0) == 0 ? name : "::" + name;
 }
 
-// The std mutexes (what sync-types rewrites to balrog's).
-bool is_std_lockable(clang::QualType t) {
+// The class of a type, through references, pointers and arrays.
+const clang::CXXRecordDecl* record_of(clang::QualType t) {
   t = t.getNonReferenceType();
   while (t->isPointerType() || t->isArrayType()) {
     t = t->isPointerType() ? t->getPointeeType()
                            : clang::QualType(t->getArrayElementTypeNoTypeQual(), 0);
   }
   const clang::CXXRecordDecl* r = t->getAsCXXRecordDecl();
-  if (r == nullptr || !r->isInStdNamespace() || r->getIdentifier() == nullptr) return false;
+  return r != nullptr && r->getIdentifier() != nullptr ? r : nullptr;
+}
+
+// The std mutexes (what sync-types rewrites to balrog's).
+bool is_std_lockable(clang::QualType t) {
+  const clang::CXXRecordDecl* r = record_of(t);
+  if (r == nullptr || !r->isInStdNamespace()) return false;
   return llvm::StringSwitch<bool>(r->getName())
       .Cases("mutex", "timed_mutex", "recursive_mutex", "recursive_timed_mutex", true)
       .Cases("shared_mutex", "shared_timed_mutex", true)
       .Default(false);
 }
 
-// Where the std mutex type of a declaration is spelled: the name in its TypeLoc, through
-// typedefs. Invalid when it is not spelled (auto, decltype, a template parameter).
-class spelled_mutex : public clang::RecursiveASTVisitor<spelled_mutex> {
+// Whether `method` of the std (or balrog) class `cls` waits: what sync-types rewrites to a
+// suspension of the fiber.
+bool waits(llvm::StringRef cls, llvm::StringRef method) {
+  if (cls == "thread" || cls == "jthread") return method == "join";
+  if (cls == "condition_variable" || cls == "condition_variable_any") {
+    return method == "wait" || method == "wait_for" || method == "wait_until";
+  }
+  if (cls == "future" || cls == "shared_future") {
+    return method == "get" || method == "wait" || method == "wait_for" || method == "wait_until";
+  }
+  if (cls == "counting_semaphore") {
+    return method == "acquire" || method == "try_acquire_for" || method == "try_acquire_until";
+  }
+  if (cls == "latch" || cls == "barrier") return method == "wait" || method == "arrive_and_wait";
+  return false;
+}
+
+bool is_std_waitable(clang::QualType t) {
+  const clang::CXXRecordDecl* r = record_of(t);
+  if (r == nullptr || !r->isInStdNamespace()) return false;
+  return llvm::StringSwitch<bool>(r->getName())
+      .Cases("thread", "jthread", "condition_variable", "condition_variable_any", true)
+      .Cases("future", "shared_future", "counting_semaphore", "latch", "barrier", true)
+      .Default(false);
+}
+
+using type_test = bool (*)(clang::QualType);
+
+// Where the std type of a declaration is spelled: the name in its TypeLoc, through typedefs.
+// Invalid when it is not spelled (auto, decltype, a template parameter).
+class spelled_type : public clang::RecursiveASTVisitor<spelled_type> {
  public:
-  explicit spelled_mutex(unsigned depth) : depth_(depth) {}
+  spelled_type(type_test want, unsigned depth) : want_(want), depth_(depth) {}
   bool TraverseNestedNameSpecifierLoc(clang::NestedNameSpecifierLoc) { return true; }
   bool VisitElaboratedTypeLoc(clang::ElaboratedTypeLoc tl) {
     if (found.isValid()) return true;
-    if (!tl.getNamedTypeLoc().getAs<clang::RecordTypeLoc>().isNull() &&
-        is_std_lockable(tl.getType())) {
-      found = tl.getBeginLoc();
-    }
+    const clang::TypeLoc named = tl.getNamedTypeLoc();
+    const auto alias = named.getAs<clang::TypedefTypeLoc>();
+    // `std::binary_semaphore` (an alias of std's) is spelled here; a user's typedef is followed.
+    const bool spelled = !named.getAs<clang::RecordTypeLoc>().isNull() ||
+                         !named.getAs<clang::TemplateSpecializationTypeLoc>().isNull() ||
+                         (!alias.isNull() && alias.getTypedefNameDecl()->isInStdNamespace());
+    if (spelled && want_(tl.getType())) found = tl.getBeginLoc();
     return true;
   }
   bool VisitTypedefTypeLoc(clang::TypedefTypeLoc tl) {
     const clang::TypeSourceInfo* tsi = tl.getTypedefNameDecl()->getTypeSourceInfo();
-    if (found.isValid() || tsi == nullptr || depth_ >= max_depth) return true;
-    spelled_mutex inner(depth_ + 1);
+    if (found.isValid() || tsi == nullptr || depth_ >= max_depth ||
+        tl.getTypedefNameDecl()->isInStdNamespace()) {
+      return true;
+    }
+    spelled_type inner(want_, depth_ + 1);
     inner.TraverseTypeLoc(tsi->getTypeLoc());
     found = inner.found;
     return true;
@@ -95,6 +135,7 @@ class spelled_mutex : public clang::RecursiveASTVisitor<spelled_mutex> {
   clang::SourceLocation found;
 
  private:
+  type_test want_;
   unsigned depth_;
 };
 
@@ -309,17 +350,39 @@ class lints final : public pass, public MatchFinder::MatchCallback {
     return nullptr;
   }
 
+  // Where the std type (of `want`) of the object `e` names is spelled in its declaration.
+  static clang::SourceLocation spelled_at(const clang::Expr* e, type_test want) {
+    if (e == nullptr || !want(e->getType())) return {};
+    const auto* d = llvm::dyn_cast_or_null<clang::DeclaratorDecl>(named_decl(e));
+    if (d == nullptr || d->getTypeSourceInfo() == nullptr) return {};
+    spelled_type finder(want, 0);
+    finder.TraverseTypeLoc(d->getTypeSourceInfo()->getTypeLoc());
+    return finder.found;
+  }
+
   // Whether the mutex `e` names stays a std mutex: sync-types does not run, or the type in its
   // declaration is spelled where sync-types may not edit it (NOBALROG, a macro body, a header
   // outside the filter, a system header). Unknown (auto, a template parameter): no.
   bool kept_mutex(const clang::SourceManager& sm, const clang::Expr* e) const {
-    if (e == nullptr || !is_std_lockable(e->getType())) return false;
-    const auto* d = llvm::dyn_cast_or_null<clang::DeclaratorDecl>(named_decl(e));
-    if (d == nullptr || d->getTypeSourceInfo() == nullptr) return false;
-    spelled_mutex finder(0);
-    finder.TraverseTypeLoc(d->getTypeSourceInfo()->getTypeLoc());
-    if (finder.found.isInvalid()) return false;
-    return !sync_types_ || !sink_->editable(sm, finder.found, "sync-types");
+    const clang::SourceLocation at = spelled_at(e, &is_std_lockable);
+    return at.isValid() && (!sync_types_ || !sink_->editable(sm, at, "sync-types"));
+  }
+
+  // A wait of a std thread, condition variable, future, semaphore, latch or barrier that
+  // sync-types rewrites to its balrog twin (whose wait suspends), or of a twin already:
+  // "std::thread::join". Empty: not one.
+  std::string suspending_wait(const clang::SourceManager& sm,
+                              const clang::CXXMemberCallExpr& call) const {
+    const clang::CXXMethodDecl* method = call.getMethodDecl();
+    const clang::Expr* object = call.getImplicitObjectArgument();
+    if (method == nullptr || method->getIdentifier() == nullptr || object == nullptr) return {};
+    const clang::CXXRecordDecl* r = record_of(object->getType());
+    if (r == nullptr || !waits(r->getName(), method->getName())) return {};
+    const std::string name = r->getName().str() + "::" + method->getName().str();
+    if (llvm::StringRef(qualified_key(*r)).startswith("::balrog::")) return "balrog::" + name;
+    if (!r->isInStdNamespace() || !sync_types_) return {};
+    const clang::SourceLocation at = spelled_at(object, &is_std_waitable);
+    return at.isValid() && sink_->editable(sm, at, "sync-types") ? "std::" + name : "";
   }
 
   static const void* operator_of(const clang::LambdaExpr& lambda) {
@@ -363,6 +426,12 @@ class lints final : public pass, public MatchFinder::MatchCallback {
     }
     const llvm::StringRef name = fd->getName();
     const auto* member = llvm::dyn_cast<clang::CXXMemberCallExpr>(&call);
+    if (member != nullptr) {
+      if (std::string wait = suspending_wait(sm, *member); !wait.empty()) {
+        suspensions_.push_back(
+            {&call, wait, "sync-types", scope_of(clang::DynTypedNode::create(call))});
+      }
+    }
     if (member != nullptr && (name == "lock" || name == "unlock")) {
       const clang::Expr* object = member->getImplicitObjectArgument();
       const clang::ValueDecl* d = named_decl(object);

@@ -8,7 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <future>
 #include <mutex>
+#include <thread>
 
 #include "vendored_conn.hpp"
 // CHECK-FIXES: #include <balrog/compat/posix_net.hpp>
@@ -53,6 +55,21 @@ void explicit_lock(int fd, char* buf) {
   (void)recv(fd, buf, 1, 0);  // after unlock(): fine
 }
 
+// The waits that sync-types rewrites to suspensions count too (its twins' waits suspend); a
+// std::thread kept as it is blocks the thread instead (no suspension).
+std::thread worker;
+// CHECK-FIXES: balrog::thread worker;
+std::thread kept_worker;  // NOBALROG(sync-types)
+int join_under_lock(std::future<int>& result) {
+  // CHECK-FIXES: int join_under_lock(balrog::future<int>& result) {
+  std::lock_guard g(kept);
+  worker.join();
+  // CHECK-MESSAGES: :[[@LINE-1]]:3: warning: call to 'std::thread::join' suspends the fiber while the std mutex 'kept' is held {{.*}} [lints]
+  kept_worker.join();
+  return result.get();
+  // CHECK-MESSAGES: :[[@LINE-1]]:10: warning: call to 'std::future::get' suspends the fiber while the std mutex 'kept' is held {{.*}} [lints]
+}
+
 // Not reported: a rewritten mutex (it becomes a balrog::mutex), a lock that is released or
 // deferred, a call that stays blocking (NOBALROG(blocking-calls)), a lambda defined under the
 // lock but run elsewhere, a suppressed line.
@@ -75,12 +92,14 @@ void fine(int fd, char* buf) {
   (void)recv(fd, buf, 1, 0);  // NOBALROG(lints)
 }
 
-// REPORT: balrog-gen report: 4 blocking call(s) not rewritten
+// REPORT: balrog-gen report: 6 blocking call(s) not rewritten
 // REPORT-NEXT: held-mutex.cpp:{{[0-9]+}}:10: recv [posix-net] held-mutex: call to 'recv' suspends the fiber
 // REPORT-NEXT: held-mutex.cpp:{{[0-9]+}}:3: sleep [posix-time] held-mutex: call to 'sleep'
 // REPORT-NEXT: held-mutex.cpp:{{[0-9]+}}:9: send [posix-net] held-mutex:
 // REPORT-NEXT: held-mutex.cpp:{{[0-9]+}}:9: recv [posix-net] held-mutex:
+// REPORT-NEXT: held-mutex.cpp:{{[0-9]+}}:3: std::thread::join [sync-types] held-mutex:
+// REPORT-NEXT: held-mutex.cpp:{{[0-9]+}}:10: std::future::get [sync-types] held-mutex:
 // REPORT-NEXT: per file:
-// REPORT-NEXT: held-mutex.cpp: 4
+// REPORT-NEXT: held-mutex.cpp: 6
 
 // REWRITTEN: held-mutex.cpp.tmp.cpp:{{[0-9]+}}:10: warning: call to 'recv' suspends the fiber while the std mutex 'kept' is held
