@@ -64,6 +64,13 @@ class rewrite_sink {
                         llvm::StringRef message, llvm::StringRef pass,
                         const blocking_call* call = nullptr) = 0;
 
+  // Whether an edit by `pass` at `where` would be accepted: spelled in the file or in a macro
+  // argument (not a macro body), in an admitted file (the main file, or a header the filter
+  // admits; never a system header), and not under a suppression comment for `pass`. For the
+  // report-only passes, which ask what another pass does with the code.
+  virtual bool editable(const clang::SourceManager& sm, clang::SourceLocation where,
+                        llvm::StringRef pass) = 0;
+
   // A blocking call inside a system header (never edited), in `via`, a function that user code
   // calls at `reached_from`. Recorded for --report and --check unless `reached_from` is
   // suppressed; a warning at `reached_from` when that file is admitted.
@@ -115,6 +122,7 @@ struct api_map {
 // What a pass is configured with (from .balrog.yaml and the command line).
 struct pass_config {
   std::vector<api_map> maps;
+  std::vector<std::string> passes;             // every pass that runs over the file, in order
   std::map<std::string, std::string> options;  // pass-options: <pass>: {key: value}
 
   [[nodiscard]] bool flag(const std::string& key, bool fallback) const;

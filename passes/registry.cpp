@@ -1,5 +1,6 @@
 // Every balrog-gen pass: one line each (scripts/new-pass adds it).
 #include "blocking-calls/blocking_calls.hpp"
+#include "lints/lints.hpp"
 #include "pass.hpp"
 #include "run-main/run_main.hpp"
 #include "sync-types/sync_types.hpp"
@@ -12,6 +13,10 @@ const std::vector<pass_info>& all_passes() {
        &make_blocking_calls},
       {"sync-types", "rewrite std::mutex, std::condition_variable and friends to balrog's twins",
        &make_sync_types},
+      {"lints",
+       "report code that deadlocks, hangs or never exits once on fibers (report only: a kept "
+       "std::mutex held across a suspension, signal handlers, fork, EINTR-driven loops)",
+       &make_lints},
       {"run-main", "run the program's main() on a fiber of the runtime (opt-in: --run-main)",
        &make_run_main, /*opt_in=*/true},
       {"coro-shims", "emit blocking-style wrappers of coroutine APIs (with --emit-shims)", nullptr},

@@ -295,6 +295,16 @@ std::string describe(const clang::ASTContext& ctx, const clang::Expr* e, const c
   return "'" + d->getName().str() + "'";
 }
 
+// The type names spelled in a TypeLoc, at any depth (template arguments, pointees, qualifiers).
+class spelled_types : public clang::RecursiveASTVisitor<spelled_types> {
+ public:
+  bool VisitElaboratedTypeLoc(clang::ElaboratedTypeLoc tl) {
+    types.push_back(tl);
+    return true;
+  }
+  std::vector<clang::ElaboratedTypeLoc> types;
+};
+
 class sync_types final : public pass, public MatchFinder::MatchCallback {
  public:
   explicit sync_types(const pass_config& config)
@@ -345,6 +355,10 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
     }
     finder.addMatcher(spelled(usingDecl(hasAnyUsingShadowDecl(hasTargetDecl(known))).bind("using")),
                       this);
+    // `for (std::thread& t : workers)`: in TK_IgnoreUnlessSpelledInSource, the matcher visits a
+    // range-for's loop variable as a declaration only, never its TypeLoc (and the DeclStmt
+    // that holds it counts as not spelled), so the types written in it are walked by hand.
+    finder.addMatcher(spelled(cxxForRangeStmt(hasLoopVariable(varDecl().bind("range-var")))), this);
     // `std::thread::id`, `std::thread::hardware_concurrency()`, `std::latch::max()`,
     // `std::counting_semaphore<8>::max()`: the class in a qualifier (the handler picks the std
     // templates). `std::mutex::native_handle_type` has no twin and stays.
@@ -457,6 +471,8 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
       handle_using_type(sm, *utl);
     } else if (const auto* ud = nodes.getNodeAs<clang::UsingDecl>("using")) {
       handle_using_decl(sm, *ud);
+    } else if (const auto* range_var = nodes.getNodeAs<clang::VarDecl>("range-var")) {
+      handle_range_variable(sm, *range_var);
     } else if (const auto* ttl = nodes.getNodeAs<clang::TypeLoc>("template-type")) {
       handle_template_type(sm, *ttl);
     } else if (const auto* atl = nodes.getNodeAs<clang::TypeLoc>("alias-type")) {
@@ -606,6 +622,27 @@ class sync_types final : public pass, public MatchFinder::MatchCallback {
       return;
     }
     rewrite_elaborated(sm, etl, *t);
+  }
+
+  // Every type spelled in a range-for's loop variable (`std::thread&`, `const std::mutex&`,
+  // `std::pair<const int, std::thread>&`), to the handler its matcher would have called.
+  void handle_range_variable(const clang::SourceManager& sm, const clang::VarDecl& var) {
+    if (var.getTypeSourceInfo() == nullptr) return;
+    spelled_types found;
+    found.TraverseTypeLoc(var.getTypeSourceInfo()->getTypeLoc());
+    for (const clang::ElaboratedTypeLoc etl : found.types) {
+      const clang::TypeLoc named = etl.getNamedTypeLoc();
+      if (!named.getAs<clang::RecordTypeLoc>().isNull()) {
+        handle_type(sm, etl);
+      } else if (!named.getAs<clang::UsingTypeLoc>().isNull()) {
+        handle_using_type(sm, etl);
+      } else if (!named.getAs<clang::TemplateSpecializationTypeLoc>().isNull() ||
+                 !named.getAs<clang::DeducedTemplateSpecializationTypeLoc>().isNull()) {
+        handle_template_type(sm, etl);
+      } else if (!named.getAs<clang::TypedefTypeLoc>().isNull()) {
+        handle_alias_type(sm, etl);
+      }
+    }
   }
 
   void handle_template_type(const clang::SourceManager& sm, clang::TypeLoc tl) {

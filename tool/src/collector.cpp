@@ -161,6 +161,16 @@ void collector::diagnose(const clang::SourceManager& sm, clang::SourceLocation w
   out_.diagnostics.push_back(std::move(d));
 }
 
+bool collector::editable(const clang::SourceManager& sm, clang::SourceLocation where,
+                         llvm::StringRef pass) {
+  while (where.isMacroID()) {
+    if (!sm.isMacroArgExpansion(where)) return false;  // a macro body
+    where = sm.getImmediateSpellingLoc(where);
+  }
+  if (where.isInvalid() || !admitted(sm, sm.getFileID(where))) return false;
+  return !is_suppressed(sm, where, pass);
+}
+
 void collector::system_header_call(const clang::SourceManager& sm, clang::SourceLocation call_loc,
                                    clang::SourceLocation reached_from, llvm::StringRef via,
                                    const blocking_call& call, llvm::StringRef pass) {

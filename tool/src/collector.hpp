@@ -31,6 +31,8 @@ class collector final : public rewrite_sink {
   void diagnose(const clang::SourceManager& sm, clang::SourceLocation where, severity level,
                 llvm::StringRef message, llvm::StringRef pass,
                 const blocking_call* call = nullptr) override;
+  bool editable(const clang::SourceManager& sm, clang::SourceLocation where,
+                llvm::StringRef pass) override;
   void system_header_call(const clang::SourceManager& sm, clang::SourceLocation call_loc,
                           clang::SourceLocation reached_from, llvm::StringRef via,
                           const blocking_call& call, llvm::StringRef pass) override;

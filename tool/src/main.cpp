@@ -181,6 +181,7 @@ class configuration_cache {
       }
     }
     if (auto o = c.pass_options.find(pass); o != c.pass_options.end()) pc->options = o->second;
+    pc->passes = c.passes;
     return *(pass_configs_[key] = std::move(pc));
   }
 

@@ -31,6 +31,12 @@ constexpr reason_info reasons[] = {
     {"address-taken", "taken by address (calls through the pointer cannot be found)"},
     {"dependent", "a call that depends on template arguments (may resolve elsewhere)"},
     {"no-twin", "known to block, with no balrog twin (the map's advice says what to do)"},
+    {"held-mutex",
+     "lints: suspends the fiber while a kept std mutex is held (deadlocks the shard)"},
+    {"signal-handler", "lints: suspends the fiber inside a signal handler"},
+    {"fork", "lints: fork in code that runs on fibers (the child has no runtime)"},
+    {"eintr-loop",
+     "lints: in a loop that a signal ends through EINTR (a fiber's wait never fails with it)"},
 };
 
 std::string uri_of(const std::string& path) {

@@ -58,7 +58,8 @@ int main() {
     // CHECK-FIXES: std::vector<balrog::thread> pool;
     for (int i = 0; i < workers; ++i) pool.emplace_back(work, i + 1, std::ref(done));
     done.wait();
-    for (auto& t : pool) t.join();
+    for (std::thread& t : pool) t.join();
+    // CHECK-FIXES: for (balrog::thread& t : pool) t.join();
     int total = 0;
     for (const auto& [id, units] : work_by_thread) total += units;
     std::printf("workers seen: %zu, units: %d, OS threads: %zu\n", work_by_thread.size(), total,
