@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import os
 from typing import Any, Iterator, Optional
 
 from ._registry import mark, replace
@@ -131,6 +132,27 @@ class _Raw:
         pass
 
 
+# The native session every adapter of this process sends with: its settings are the same for
+# all (the request's own travel with each request), and it holds no connection (those are the
+# thread's multi handle's) nor, without a cookie jar, any state: one per process rather than
+# one per requests.post() call. Remade in a forked child.
+_shared: Optional[tuple[int, Any]] = None
+
+
+def _shared_native_session() -> Any:
+    global _shared
+    pid = os.getpid()
+    if _shared is None or _shared[0] != pid:
+        from ..http._client import _http
+
+        # No redirects, no cookie jar (requests does both), no size limit, no decoding beyond
+        # what urllib3 would do (libcurl decodes what it asked for).
+        _shared = (pid, _http.Session(cookies=False, allow_redirects=False,
+                                      max_response_bytes=0, connect_timeout=0.0,
+                                      idle_timeout=0.0))
+    return _shared[1]
+
+
 if requests is not None:
 
     class BalrogAdapter(requests.adapters.HTTPAdapter):
@@ -158,13 +180,7 @@ if requests is not None:
 
         def _native_session(self) -> Any:
             if self.__dict__.get("_session") is None:  # (unpickled adapters have none)
-                from ..http._client import _http
-
-                # No redirects, no cookie jar (requests does both), no size limit, no decoding
-                # beyond what urllib3 would do (libcurl decodes what it asked for).
-                self._session = _http.Session(cookies=False, allow_redirects=False,
-                                              max_response_bytes=0, connect_timeout=0.0,
-                                              idle_timeout=0.0)
+                self._session = _shared_native_session()
             return self._session
 
         def send(self, request: Any, stream: bool = False, timeout: Any = None,

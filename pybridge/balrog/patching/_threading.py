@@ -119,13 +119,14 @@ os.register_at_fork(before=_before_fork, after_in_parent=_after_fork,
 def current_thread() -> threading.Thread:
     """The Thread object of the current greenlet (see the module's docstring)."""
     current = greenlet.getcurrent()
+    thread: Optional[threading.Thread] = current.__dict__.get(_THREAD_ATTR)
+    if thread is not None:  # asked again (asgiref's Local asks on every attribute access)
+        return thread
     if current.parent is None:
         return _real_current_thread()
-    thread: Optional[threading.Thread] = current.__dict__.get(_THREAD_ATTR)
-    if thread is None:
-        real = threading._active.get(_real_get_ident())  # type: ignore[attr-defined]
-        thread = _GreenletThread(current, real)
-        setattr(current, _THREAD_ATTR, thread)
+    real = threading._active.get(_real_get_ident())  # type: ignore[attr-defined]
+    thread = _GreenletThread(current, real)
+    setattr(current, _THREAD_ATTR, thread)
     return thread
 
 
