@@ -25,9 +25,9 @@ from typing import Any, Dict, List, Optional
 
 BOOT_FAILED = 3
 # The workers' first GC threshold (gc.set_threshold's threshold0; Python's is 700). A request
-# allocates thousands of objects and hundreds run at once, so at 700 the young collections
-# run several times per request and keep rescanning (and promoting) the requests in flight;
-# on the food-delivery bench (docs/benchmarks.md, area django) 10,000 took the collector from
+# allocates thousands of objects and hundreds run at once, so at 700 a full collection (every
+# 100 young ones) came every few hundred requests, rescanning all the requests in flight; on
+# the food-delivery bench (docs/benchmarks.md, area django) 10,000 took the collector from
 # about 8.5 % of the worker's CPU to about 5 %. The older generations keep Python's thresholds.
 GC_THRESHOLD = 10_000
 
