@@ -178,7 +178,17 @@ class RLock:
         if self._owner is me:
             self._count += 1
             return True
-        if not self._block.acquire(blocking, timeout):
+        block = self._block
+        if blocking is True and timeout == -1:
+            # Lock.acquire's fast path, inlined (asgiref's Local takes an RLock on every
+            # attribute access: Django's connections, per request and per query).
+            with block._waiters.guard:
+                if not block._locked:
+                    block._locked = True
+                    self._owner = me
+                    self._count = 1
+                    return True
+        if not block.acquire(blocking, timeout):
             return False
         self._owner = me
         self._count = 1
