@@ -65,6 +65,7 @@ class Greenlet(_greenlet_module.greenlet, Generic[T]):
         self._value: Any = _NOT_YET
         self._exception: Optional[BaseException] = None
         self._observed = False
+        self._unobserved: Optional[_Unobserved] = None  # a failure nobody looked at
         self._killed_before_start: Optional[BaseException] = None
         self._joiners: list[Waiter] = []
         self._hub = hub
@@ -92,6 +93,8 @@ class Greenlet(_greenlet_module.greenlet, Generic[T]):
         except BaseException as e:  # noqa: B036 - kept for join()
             self._exception = e
             self._value = None
+            if not self._observed:
+                self._unobserved = _Unobserved(self._name, id(self), e)
         else:
             self._value = value
         self._finish()
@@ -113,13 +116,13 @@ class Greenlet(_greenlet_module.greenlet, Generic[T]):
     @property
     def value(self) -> Optional[T]:
         """The return value, None until it is ready or when it raised."""
-        self._observed = True
+        self._observe()
         return None if self._value is _NOT_YET else self._value
 
     @property
     def exception(self) -> Optional[BaseException]:
         """The exception it ended with (None if it returned, was killed, or is running)."""
-        self._observed = True
+        self._observe()
         return self._exception
 
     def join(self, timeout: Optional[float] = None) -> Optional[T]:
@@ -140,7 +143,7 @@ class Greenlet(_greenlet_module.greenlet, Generic[T]):
             finally:
                 if w in self._joiners:
                     self._joiners.remove(w)
-        self._observed = True
+        self._observe()
         if self._exception is not None:
             raise self._exception
         return self._value
@@ -172,12 +175,32 @@ class Greenlet(_greenlet_module.greenlet, Generic[T]):
         state = "ready" if self.ready else ("running" if bool(self) else "not started")
         return f"<balrog.Greenlet {self._name} {state} at {id(self):#x}>"
 
+    def _observe(self) -> None:
+        self._observed = True
+        unobserved = self._unobserved
+        if unobserved is not None:
+            unobserved.observed = True
+
+
+class _Unobserved:
+    """A greenlet's failure nobody has looked at yet, reported when the greenlet goes (with
+    it): only failed greenlets carry one, so the others need no finalizer."""
+
+    __slots__ = ("name", "ident", "exception", "observed")
+
+    def __init__(self, name: str, ident: int, exception: BaseException) -> None:
+        self.name = name
+        self.ident = ident
+        self.exception = exception
+        self.observed = False
+
     def __del__(self) -> None:
-        if self._exception is not None and not self._observed:
+        if not self.observed:
             # Printed later, by the hub: __del__ may run inside the garbage collector, in the
             # middle of anything (even ast.parse, which traceback printing would re-enter).
-            _report_later(f"balrog: greenlet {self!r} ended with an exception nobody joined:",
-                          self._exception)
+            _report_later(f"balrog: greenlet <balrog.Greenlet {self.name} ready at "
+                          f"{self.ident:#x}> ended with an exception nobody joined:",
+                          self.exception)
 
 
 _pending_reports: list[tuple[str, BaseException]] = []

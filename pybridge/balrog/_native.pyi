@@ -233,6 +233,10 @@ class WsgiExchange:
         """Latin-1 decoded, in the request's order."""
     def take_body(self) -> bytes:
         """The whole body (once: the exchange lets go of it)."""
+    def environ(self, base: dict[str, Any], script_name: str,
+                make_input: Callable[[bytes], Any]) -> dict[str, Any]:
+        """The PEP 3333 environ: a copy of base plus the request's keys and header fields,
+        wsgi.input = make_input(body) (the body taken, as take_body does)."""
     @property
     def remote_address(self) -> str: ...
     @property

@@ -118,7 +118,15 @@ class Lock:
         self._locked = False
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        return self._waiters.take(self._try_take, self._free, _check_timeout(blocking, timeout))
+        wait_for = None if blocking is True and timeout == -1 else \
+            _check_timeout(blocking, timeout)
+        waiters = self._waiters
+        # The free lock taken at once (most acquisitions): no bound methods, no waiter.
+        with waiters.guard:
+            if not self._locked:
+                self._locked = True
+                return True
+        return waiters.take(self._try_take, self._free, wait_for)
 
     def _try_take(self) -> bool:  # with the guard held
         if self._locked:
@@ -135,7 +143,8 @@ class Lock:
             if not self._locked:
                 raise RuntimeError("release unlocked lock")
             self._locked = False
-            waiters.wake_one()
+            if waiters.queue:
+                waiters.wake_one()
 
     def locked(self) -> bool:
         return self._locked
@@ -169,7 +178,17 @@ class RLock:
         if self._owner is me:
             self._count += 1
             return True
-        if not self._block.acquire(blocking, timeout):
+        block = self._block
+        if blocking is True and timeout == -1:
+            # Lock.acquire's fast path, inlined (asgiref's Local takes an RLock on every
+            # attribute access: Django's connections, per request and per query).
+            with block._waiters.guard:
+                if not block._locked:
+                    block._locked = True
+                    self._owner = me
+                    self._count = 1
+                    return True
+        if not block.acquire(blocking, timeout):
             return False
         self._owner = me
         self._count = 1

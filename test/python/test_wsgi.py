@@ -104,6 +104,46 @@ def test_validated_environ_is_complete(serve):
     assert seen["wsgi.version"] == (1, 0)
 
 
+def test_environ_path_script_name_and_repeated_or_underscored_fields(serve):
+    seen = {}
+
+    def app(environ, start_response):
+        seen.update(environ)
+        start_response("204 No Content", [])
+        return []
+
+    server = serve(app, script_name="/app")
+
+    def raw(target, fields):
+        def go():
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+                s.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\n{fields}Connection: close"
+                          "\r\n\r\n".encode("latin-1"))
+                data = b""
+                while chunk := s.recv(4096):
+                    data += chunk
+                return data
+
+        return on_thread(go)
+
+    assert raw("/app/a%2Fb%20c%zz%4?x=%41", "X-Rep: 1\r\nX-Rep: 2\r\nX_Under: u\r\n"
+               "Content-Length: 0\r\n").startswith(b"HTTP/1.1 204")
+    # %XX decoded (an invalid escape left as it is), SCRIPT_NAME stripped, the query as sent
+    assert (seen["SCRIPT_NAME"], seen["PATH_INFO"]) == ("/app", "/a/b c%zz%4")
+    assert seen["QUERY_STRING"] == "x=%41"
+    assert seen["RAW_URI"] == seen["REQUEST_URI"] == "/app/a%2Fb%20c%zz%4?x=%41"
+    assert seen["HTTP_X_REP"] == "1,2"  # repeated fields joined
+    assert not any("UNDER" in k for k in seen)  # X_Under would pass for X-Under: dropped
+    assert seen["CONTENT_LENGTH"] == "0" and "HTTP_CONTENT_LENGTH" not in seen
+    assert seen["wsgi.input"].read() == b""
+    seen.clear()
+    assert raw("/app", "").startswith(b"HTTP/1.1 204")
+    assert seen["PATH_INFO"] == "" and "CONTENT_LENGTH" not in seen
+    seen.clear()
+    assert raw("/application", "").startswith(b"HTTP/1.1 204")
+    assert seen["PATH_INFO"] == "/application"  # not under /app
+
+
 def test_write_callable_and_close_called(serve):
     closed = []
 

@@ -29,6 +29,10 @@ APP = textwrap.dedent("""
         if environ["PATH_INFO"] == "/stream":
             start_response("200 OK", [("Content-Type", "text/plain")])
             return (b"part %d\\n" % i for i in range(3))
+        if environ["PATH_INFO"] == "/gc":
+            import gc
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [f"{gc.get_threshold()[0]} {gc.get_freeze_count() > 0}".encode()]
         if environ["PATH_INFO"] == "/slow":
             time.sleep(1.0)  # patched by balrog-wsgi: only this greenlet waits
         start_response("200 OK", [("Content-Type", "text/plain")])
@@ -115,6 +119,13 @@ def test_workers_share_the_port_and_are_restarted(command):
     line = next(l for l in out.splitlines() if '"GET / HTTP/1.1"' in l)
     assert re.match(r'^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] '
                     r'"GET / HTTP/1\.1" 200 \d+$', line), line
+
+
+def test_workers_freeze_the_import_and_set_the_gc_threshold(command):
+    _, port = command(workers=1)
+    assert get(port, "/gc") == (200, "10000 True")  # the default
+    _, port = command("--gc-threshold", "700", workers=1)
+    assert get(port, "/gc") == (200, "700 True")
 
 
 def test_sigterm_finishes_the_request_in_flight_then_exits_0(command):

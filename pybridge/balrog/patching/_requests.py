@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import os
 from typing import Any, Iterator, Optional
 
 from ._registry import mark, replace
@@ -62,10 +63,15 @@ class _Raw:
                 else value
             msg[name] = value
         self.msg = msg
-        self._original_response = self
         self._buffer = io.BytesIO(b"" if native.streaming else native.body)
         self._done = not native.streaming
         self.closed = False
+
+    @property
+    def _original_response(self) -> "_Raw":
+        # Itself, as a property: an attribute would make every response a reference cycle
+        # (with its request, cookie jar and locks), left for the cyclic collector.
+        return self
 
     def _next(self) -> Optional[bytes]:
         from ..http import _errors as herr
@@ -126,6 +132,27 @@ class _Raw:
         pass
 
 
+# The native session every adapter of this process sends with: its settings are the same for
+# all (the request's own travel with each request), and it holds no connection (those are the
+# thread's multi handle's) nor, without a cookie jar, any state: one per process rather than
+# one per requests.post() call. Remade in a forked child.
+_shared: Optional[tuple[int, Any]] = None
+
+
+def _shared_native_session() -> Any:
+    global _shared
+    pid = os.getpid()
+    if _shared is None or _shared[0] != pid:
+        from ..http._client import _http
+
+        # No redirects, no cookie jar (requests does both), no size limit, no decoding beyond
+        # what urllib3 would do (libcurl decodes what it asked for).
+        _shared = (pid, _http.Session(cookies=False, allow_redirects=False,
+                                      max_response_bytes=0, connect_timeout=0.0,
+                                      idle_timeout=0.0))
+    return _shared[1]
+
+
 if requests is not None:
 
     class BalrogAdapter(requests.adapters.HTTPAdapter):
@@ -133,14 +160,28 @@ if requests is not None:
         balrog.patch()). max_retries is not applied (requests' default is none)."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self._session: Any = None  # made at the first send
+            self._pool_args: Optional[tuple[Any, ...]] = None
             super().__init__(*args, **kwargs)
-            from ..http._client import _http
 
-            # No redirects, no cookie jar (requests does both), no size limit, no decoding
-            # beyond what urllib3 would do (libcurl decodes what it asked for).
-            self._session = _http.Session(cookies=False, allow_redirects=False,
-                                          max_response_bytes=0, connect_timeout=0.0,
-                                          idle_timeout=0.0)
+        # requests.Session() mounts two adapters (http://, https://) per session, and
+        # requests.post() makes a session per call: neither urllib3's pool manager (never used
+        # here) nor a native session is made until a request needs it.
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            self._pool_args = (args, kwargs)
+            self.__dict__.pop("poolmanager", None)
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "poolmanager" and self.__dict__.get("_pool_args") is not None:
+                args, kwargs = self._pool_args
+                super().init_poolmanager(*args, **kwargs)
+                return self.__dict__["poolmanager"]
+            raise AttributeError(name)
+
+        def _native_session(self) -> Any:
+            if self.__dict__.get("_session") is None:  # (unpickled adapters have none)
+                self._session = _shared_native_session()
+            return self._session
 
         def send(self, request: Any, stream: bool = False, timeout: Any = None,
                  verify: Any = True, cert: Any = None, proxies: Any = None) -> Any:
@@ -166,7 +207,7 @@ if requests is not None:
                 proxy = proxies.get(scheme) or proxies.get("all")
             kw.update(_verify_args(verify, cert))
             try:
-                native = self._session.request(
+                native = self._native_session().request(
                     request.method, request.url, headers=headers, connect_timeout=connect,
                     idle_timeout=read, proxy=proxy, stream=stream, **kw)
             except herr.ConnectTimeout as e:
@@ -182,7 +223,11 @@ if requests is not None:
             return self.build_response(request, _Raw(native, request))
 
         def close(self) -> None:
-            super().close()
+            pool = self.__dict__.get("poolmanager")
+            if pool is not None:
+                pool.clear()
+            for proxy in self.proxy_manager.values():
+                proxy.clear()
 
 
 def patch() -> None:

@@ -54,15 +54,34 @@ def get_ident() -> int:
     return id(current)
 
 
+# The started Event every greenlet's dummy Thread shares (made with the real locks: it is set
+# before anyone can wait on it, and never cleared).
+_STARTED = threading.Event()
+_STARTED.set()
+
+
 class _GreenletThread(threading.Thread):
     """threading.current_thread() in a greenlet that is not its thread's main greenlet: like
     threading._DummyThread, but neither registered in threading._active nor ever joined."""
 
+    # Thread.__init__ is not called (as gevent's dummy threads do): it would make an Event (a
+    # Condition on a Lock), a closure and a weak reference in threading._dangling for every
+    # greenlet that asks who it is (each request, under Django). What it sets is set here, the
+    # constant parts once for all.
+    _target = None
+    _args = ()
+    _tstate_lock = None
+    _is_stopped = False
+    _initialized = True
+    _invoke_excepthook = None
+
     def __init__(self, current: greenlet.greenlet, real: Optional[threading.Thread]) -> None:
-        super().__init__(name=threading._newname("Greenlet-%d"),  # type: ignore[attr-defined]
-                         daemon=True if real is None else real.daemon)
+        self._name = threading._newname("Greenlet-%d")  # type: ignore[attr-defined]
+        self._daemonic = True if real is None else real.daemon
+        self._kwargs: dict = {}
+        self._started = _STARTED
+        self._stderr = sys.stderr
         self._greenlet = weakref.ref(current)  # no cycle: the greenlet owns this object
-        self._started.set()  # type: ignore[attr-defined]
         self._ident = id(current)
         self._native_id = threading.get_native_id()
 
@@ -100,13 +119,14 @@ os.register_at_fork(before=_before_fork, after_in_parent=_after_fork,
 def current_thread() -> threading.Thread:
     """The Thread object of the current greenlet (see the module's docstring)."""
     current = greenlet.getcurrent()
+    thread: Optional[threading.Thread] = current.__dict__.get(_THREAD_ATTR)
+    if thread is not None:  # asked again (asgiref's Local asks on every attribute access)
+        return thread
     if current.parent is None:
         return _real_current_thread()
-    thread: Optional[threading.Thread] = current.__dict__.get(_THREAD_ATTR)
-    if thread is None:
-        real = threading._active.get(_real_get_ident())  # type: ignore[attr-defined]
-        thread = _GreenletThread(current, real)
-        setattr(current, _THREAD_ATTR, thread)
+    real = threading._active.get(_real_get_ident())  # type: ignore[attr-defined]
+    thread = _GreenletThread(current, real)
+    setattr(current, _THREAD_ATTR, thread)
     return thread
 
 

@@ -247,6 +247,109 @@ py::str latin1(std::string_view s) {
   return py::reinterpret_steal<py::str>(o);
 }
 
+// Sets env[key] = value, stealing the reference to value (nullptr: a Python error is set).
+void set_item(PyObject* env, const char* key, PyObject* value) {
+  if (value == nullptr) throw py::error_already_set();
+  const int rc = PyDict_SetItemString(env, key, value);
+  Py_DECREF(value);
+  if (rc != 0) throw py::error_already_set();
+}
+
+PyObject* latin1_object(std::string_view s) {
+  return PyUnicode_DecodeLatin1(s.data(), static_cast<Py_ssize_t>(s.size()), nullptr);
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// %XX escapes decoded (a '%' not followed by two hex digits stays as it is, as
+// urllib.parse.unquote_to_bytes does).
+std::string percent_decoded(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      const int hi = hex_digit(s[i + 1]);
+      const int lo = hex_digit(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+        continue;
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+// The PEP 3333 environ of a request (docs/python.md, "WSGI server"): a copy of `base` (the
+// server's constant keys) with the request's keys, its header fields as HTTP_* (names with
+// '_' dropped, repeated fields joined with ','), and wsgi.input = make_input(body). Built
+// here in one call rather than from a dozen property reads in Python: it runs per request.
+py::dict make_environ(exchange& ex, const py::dict& base, std::string_view script_name,
+                      const py::object& make_input) {
+  py::dict env = py::reinterpret_steal<py::dict>(PyDict_Copy(base.ptr()));
+  if (!env) throw py::error_already_set();
+  PyObject* e = env.ptr();
+  std::string path = ex.path.find('%') == std::string::npos ? ex.path : percent_decoded(ex.path);
+  if (!script_name.empty() && path.size() >= script_name.size() &&
+      path.compare(0, script_name.size(), script_name) == 0 &&
+      (path.size() == script_name.size() || path[script_name.size()] == '/')) {
+    path.erase(0, script_name.size());
+  }
+  set_item(e, "REQUEST_METHOD", latin1_object(ex.method));
+  set_item(e, "PATH_INFO", latin1_object(path));
+  set_item(e, "QUERY_STRING", latin1_object(ex.query));
+  {
+    PyObject* target = latin1_object(ex.target);
+    if (target == nullptr) throw py::error_already_set();
+    const int rc = PyDict_SetItemString(e, "RAW_URI", target);
+    set_item(e, "REQUEST_URI", target);
+    if (rc != 0) throw py::error_already_set();
+  }
+  set_item(e, "SERVER_PROTOCOL", PyUnicode_FromString(ex.version == 11 ? "HTTP/1.1" : "HTTP/1.0"));
+  set_item(e, "REMOTE_ADDR",
+           PyUnicode_FromStringAndSize(ex.remote_address.data(),
+                                       static_cast<Py_ssize_t>(ex.remote_address.size())));
+  set_item(e, "REMOTE_PORT", PyUnicode_FromString(std::to_string(ex.remote_port).c_str()));
+  bool has_length = false;
+  std::string key;
+  for (const auto& [name, value] : ex.headers) {
+    if (name.find('_') != std::string::npos) continue;  // X_A would pass for X-A (nginx drops)
+    key.assign("HTTP_");
+    for (const char c : name) {
+      key += c == '-' ? '_' : static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+    }
+    std::string_view k = key;
+    if (k == "HTTP_CONTENT_LENGTH") {
+      has_length = true;
+      continue;
+    }
+    if (k == "HTTP_CONTENT_TYPE") k.remove_prefix(5);
+    py::object pk = latin1(k);
+    PyObject* old = PyDict_GetItemWithError(e, pk.ptr());
+    if (old == nullptr && PyErr_Occurred()) throw py::error_already_set();
+    py::object v = latin1(value);
+    if (old != nullptr) {
+      v = py::reinterpret_steal<py::object>(PyUnicode_FromFormat("%U,%U", old, v.ptr()));
+      if (!v) throw py::error_already_set();
+    }
+    if (PyDict_SetItem(e, pk.ptr(), v.ptr()) != 0) throw py::error_already_set();
+  }
+  const std::size_t body_size = ex.body.size();
+  py::bytes body(ex.body);
+  ex.body = std::string();
+  if (body_size > 0 || has_length) {
+    set_item(e, "CONTENT_LENGTH", PyUnicode_FromString(std::to_string(body_size).c_str()));
+  }
+  env["wsgi.input"] = make_input(body);
+  return env;
+}
+
 [[noreturn]] void raise_gone() {
   PyErr_SetString(PyExc_ConnectionResetError, "balrog.wsgi: the client went away");
   throw py::error_already_set();
@@ -517,6 +620,13 @@ void define_wsgi(py::module_& m) {
              h.ex().body = std::string();
              return b;
            })
+      .def(
+          "environ",
+          [](exchange_handle& h, const py::dict& base, std::string_view script_name,
+             const py::object& make_input) {
+            return make_environ(h.ex(), base, script_name, make_input);
+          },
+          py::arg("base"), py::arg("script_name"), py::arg("make_input"))
       .def_property_readonly("remote_address",
                              [](const exchange_handle& h) { return h.ex().remote_address; })
       .def_property_readonly("remote_port",
