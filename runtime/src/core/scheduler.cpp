@@ -45,11 +45,17 @@ const overflow_facts* running_overflow_facts() noexcept {
   return f != nullptr ? &f->overflow : nullptr;
 }
 
+namespace {
+
+[[noreturn]] void throw_nested_run() {
+  throw usage_error(
+      "balrog::run: this thread already runs a balrog scheduler (balrog::run cannot nest)");
+}
+
+}  // namespace
+
 scheduler::scheduler() : exceptions_(thread_exception_state()) {
-  if (current_ != nullptr) {
-    throw usage_error(
-        "balrog::run: this thread already runs a balrog scheduler (balrog::run cannot nest)");
-  }
+  if (current_ != nullptr) throw_nested_run();
   current_ = this;
   thread = ::pthread_self();
   pthread_attr_t attr;
@@ -67,7 +73,7 @@ scheduler::scheduler() : exceptions_(thread_exception_state()) {
 
 scheduler::~scheduler() {
   unregister_scheduler(*this);
-  current_ = nullptr;
+  if (current_ == this) current_ = nullptr;  // a cached sync-mode scheduler is not current
   // Tasks posted after the loop stopped hold references to fibers; dropping them releases.
   stop_accepting_posts();
 }
@@ -412,6 +418,18 @@ void scheduler::shut_down() {
   cancel_everything();
   while (live_ > 0) run_turn(clock::duration(-1));
   stop_accepting_posts();
+}
+
+void scheduler::leave_thread() noexcept { current_ = nullptr; }
+
+void scheduler::return_to_thread() {
+  if (current_ != nullptr) throw_nested_run();
+  // run() left everything finished, the remote queue drained and closed, and no sender in it.
+  remote_users_.store(0, std::memory_order_relaxed);
+  remote_pending_.store(false, std::memory_order_relaxed);
+  stop_requested_.store(false, std::memory_order_relaxed);
+  shutting_down_ = false;
+  current_ = this;
 }
 
 void scheduler::forget_after_fork() noexcept {

@@ -118,6 +118,11 @@ class scheduler {
   [[nodiscard]] std::size_t live() const noexcept { return live_; }
   // Cancels everything alive, runs turns until it has unwound, then refuses posts.
   void shut_down();
+  // Sync mode's cached scheduler (runtime.cpp's run_sync): after run() it leaves the thread
+  // (current() is null again) and comes back for the next call, ready to run again.
+  void leave_thread() noexcept;
+  // Throws usage_error when a scheduler already runs on this thread.
+  void return_to_thread();
   // In a forked child: this thread forgets the scheduler without running anything (see
   // event_loop::abandon_after_fork); the caller leaks the object.
   void forget_after_fork() noexcept;
