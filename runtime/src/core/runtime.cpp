@@ -114,7 +114,12 @@ struct sync_scheduler {
   }
   sync_scheduler(const sync_scheduler&) = delete;
   sync_scheduler& operator=(const sync_scheduler&) = delete;
-  ~sync_scheduler() { here = nullptr; }
+  ~sync_scheduler() {
+    here = nullptr;
+    // exit() called on a block_on fiber destroys thread-locals on that fiber's stack: leave
+    // the scheduler (and the stack) alone, as a balrog::run left on exit() is.
+    if (s != nullptr && scheduler::current() == s.get()) (void)s.release();
+  }
 
   // In a forked child the cached scheduler's epoll instance and eventfd are the parent's: the
   // forking thread (the child's only one) drops them and leaks the scheduler, unless it is

@@ -424,8 +424,10 @@ void scheduler::leave_thread() noexcept { current_ = nullptr; }
 
 void scheduler::return_to_thread() {
   if (current_ != nullptr) throw_nested_run();
-  // run() left everything finished, the remote queue drained and closed, and no sender in it.
-  remote_users_.store(0, std::memory_order_relaxed);
+  // run() left everything finished and the remote queue drained and closed. Reopen it by
+  // clearing the bit only: a sender refused meanwhile (dump_fibers' post) may still be
+  // taking its count back.
+  remote_users_.fetch_and(~remote_closed, std::memory_order_acq_rel);
   remote_pending_.store(false, std::memory_order_relaxed);
   stop_requested_.store(false, std::memory_order_relaxed);
   shutting_down_ = false;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <coroutine>
+#include <cstdlib>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -394,6 +395,17 @@ TEST(Await, BlockOnInAForkedChildUsesAFreshScheduler) {
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+balrog::task<int> exits_with(int code) {
+  co_await balrog::sleep_for(1ms);
+  std::exit(code);
+}
+
+TEST(AwaitDeathTest, ExitOnABlockOnFiberLeavesTheRunningSchedulerAlone) {
+  // exit() destroys the thread's cached scheduler on the fiber's own stack, unless it is left
+  // alone because it runs.
+  EXPECT_EXIT((void)balrog::block_on(exits_with(3)), ::testing::ExitedWithCode(3), "");
 }
 
 TEST(Await, HonoursTheFibersDeadlineAndCancellation) {
