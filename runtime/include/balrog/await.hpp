@@ -64,13 +64,17 @@ detail::await_result_t<A&&> await(A&& a) {
 }
 
 // Runs a private scheduler on this thread until `a` is done (balrog::run + await). Throws
-// usage_error where a scheduler already runs on this thread (use await there).
+// usage_error where a scheduler already runs on this thread (use await there). The scheduler
+// is the thread's cached one (made by its first block_on, kept until the thread exits), so a
+// call costs a fiber, not a scheduler, a reactor and their file descriptors.
 template <class A>
   requires detail::awaitable<A&&>
 detail::await_result_t<A&&> block_on(A&& a) {
   using R = detail::await_result_t<A&&>;
-  return balrog::run([&a]() -> R { return balrog::await(std::forward<A>(a)); },
-                     {.name = "block_on"});
+  auto body = [&a]() -> R { return balrog::await(std::forward<A>(a)); };
+  detail::fiber_task_impl<R, decltype(body)> task(std::move(body));
+  detail::run_sync(task, {.name = "block_on"});
+  return task.take();
 }
 
 namespace detail {

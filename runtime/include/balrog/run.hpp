@@ -23,6 +23,9 @@ namespace balrog {
 namespace detail {
 // Runs a scheduler on this thread until `main` and all non-detached fibers are done.
 void run_scheduler(fiber_task& main, fiber_options options);
+// The same on this thread's cached one-shard scheduler (sync mode: block_on), made on the
+// thread's first call and kept, idle, until the thread exits.
+void run_sync(fiber_task& main, fiber_options options);
 }  // namespace detail
 
 template <class F>

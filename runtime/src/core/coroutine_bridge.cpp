@@ -1,5 +1,6 @@
 // The bridges between fibers and coroutines (balrog/await.hpp, balrog/task.hpp).
 #include <mutex>
+#include <utility>
 
 #include "balrog/await.hpp"
 #include "balrog/errors.hpp"
@@ -28,16 +29,24 @@ void wake_driver(void* ctx) noexcept {
 // A task's driver completed while the loop had parked it (a foreign awaitable resumed the
 // chain elsewhere): tell the loop. The task stays alive until task_completed runs: nobody else
 // completes it once it parked.
+void complete_here(remote_node& n, bool run) {
+  auto* t = static_cast<task_context*>(static_cast<joinable_context::context_node&>(n).owner);
+  if (run) t->sched.task_completed(*t);
+  release(t);
+}
+
 void task_done(void* arg) noexcept {
   auto* t = static_cast<task_context*>(arg);
   scheduler& s = t->sched;
-  retain(t);
-  if (!s.post([t] {
-        t->sched.task_completed(*t);
-        release(t);
-      })) {
-    release(t);
-  }
+  retain(t);  // the node's
+  t->done_node.remote_fn = &complete_here;
+  if (!s.send(t->done_node)) release(t);
+}
+
+// A chain that came home, on its context's loop.
+void resume_here(remote_node& n, bool run) {
+  joinable_context* j = static_cast<joinable_context::context_node&>(n).owner;
+  if (run) j->sched.resume_home(*j, std::exchange(j->home_resume, {}));
 }
 
 }  // namespace
@@ -97,7 +106,9 @@ std::coroutine_handle<> come_home(execution_context* home, std::coroutine_handle
   auto* j = dynamic_cast<joinable_context*>(home);
   if (j == nullptr) return cont;  // a plain thread's own context has no runner to go back to
   // The runner waits for this post (uninterruptibly), so the context and its scheduler live.
-  if (!j->sched.post([j, cont] { j->sched.resume_home(*j, cont); })) return cont;
+  j->home_resume = cont;
+  j->home_node.remote_fn = &resume_here;
+  if (!j->sched.send(j->home_node)) return std::exchange(j->home_resume, {});
   return std::noop_coroutine();
 }
 

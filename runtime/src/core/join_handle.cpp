@@ -27,31 +27,32 @@ fiber_slot prepare_fiber(std::size_t task_size, std::size_t task_align, fiber_op
 
 namespace {
 
-// The adoption of a fiber spawned on another shard: runs on the target shard's loop. If the
-// shard stopped before running it, the destructor fails the fiber instead, so its joiners
-// learn why (std::function needs a copyable callable, hence the shared state).
-class adoption {
- public:
-  explicit adoption(fiber_context* f) : f_(f) {}
-  adoption(const adoption&) = delete;
-  adoption& operator=(const adoption&) = delete;
-  ~adoption() {
-    if (f_ == nullptr) return;
-    f_->task->fail(std::make_exception_ptr(usage_error("balrog::spawn_on: shard " +
-                                                       std::to_string(f_->sched.shard_index) +
-                                                       " stopped before the fiber could start")));
-    f_->flags.fetch_or(joinable_context::flag_finished, std::memory_order_acq_rel);
-    {
-      std::lock_guard lk(f_->join_lock);
-      f_->joiners.wake_all();
-    }
-    release(f_);  // the scheduler's reference
+// The adoption of a fiber spawned on another shard: the fiber context is the node sent to the
+// target shard's loop, which gives it a stack and queues it. If the shard stopped before
+// running it, the fiber is failed instead, so its joiners learn why.
+void adopt_or_fail(remote_node& n, bool run) {
+  auto& f = static_cast<fiber_context&>(static_cast<runnable&>(n));
+  if (run) {
+    f.sched.adopt(f);
+    return;
   }
-  void run() noexcept { f_->sched.adopt(*std::exchange(f_, nullptr)); }
+  f.task->fail(std::make_exception_ptr(usage_error("balrog::spawn_on: shard " +
+                                                   std::to_string(f.sched.shard_index) +
+                                                   " stopped before the fiber could start")));
+  f.flags.fetch_or(joinable_context::flag_finished, std::memory_order_acq_rel);
+  {
+    std::lock_guard lk(f.join_lock);
+    f.joiners.wake_all();
+  }
+  release(&f);  // the scheduler's reference
+}
 
- private:
-  fiber_context* f_;
-};
+// A cancel from another thread, run on the owner's loop.
+void cancel_here(remote_node& n, bool run) {
+  joinable_context* j = static_cast<joinable_context::context_node&>(n).owner;
+  if (run) j->request_cancel();
+  release(j);
+}
 
 }  // namespace
 
@@ -68,8 +69,11 @@ void start_fiber(joinable_context* ctx, fiber_task* task) noexcept {
     return;
   }
   target.expect_remote_fiber();
-  auto job = std::make_shared<adoption>(f);
-  if (!target.post([job] { job->run(); })) target.release_attachment();  // ~adoption fails it
+  f->remote_fn = &adopt_or_fail;
+  if (!target.send(*f)) {
+    adopt_or_fail(*f, false);
+    target.release_attachment();
+  }
 }
 
 void abandon_fiber(joinable_context* ctx) noexcept {
@@ -112,17 +116,16 @@ void cancel(joinable_context* j) noexcept {
     return;
   }
   // Another thread: hand the request to the owner's scheduler, so it never races the
-  // cancellation shields. join_lock keeps it (and its scheduler) from finishing until the
-  // request is posted.
-  std::lock_guard lk(j->join_lock);
-  if (finished(j)) return;
-  retain(j);
-  if (!j->sched.post([j] {
-        j->request_cancel();
-        release(j);
-      })) {
-    release(j);
-  }
+  // cancellation shields. join_lock keeps it (and its scheduler) from finishing until we are
+  // counted in as a sender; the push and the loop's wake-up happen after the unlock (S in the
+  // runtime review). Sent once: cancellation is sticky, so a second request adds nothing.
+  std::unique_lock lk(j->join_lock);
+  if (finished(j) || j->cancel_sent.exchange(true, std::memory_order_acq_rel)) return;
+  if (!j->sched.enter_remote()) return;
+  retain(j);  // the node's
+  j->cancel_node.remote_fn = &cancel_here;
+  lk.unlock();
+  j->sched.push_and_leave(j->cancel_node);
 }
 
 namespace {

@@ -31,7 +31,10 @@ void format_default_name(char* out, std::size_t room, const char* prefix,
 
 joinable_context::joinable_context(kind k, scheduler& s, fiber_task* t, std::string&& name,
                                    std::uint64_t id_) noexcept
-    : runnable(k), sched(s), task(t), id(id_), name_(std::move(name)) {}
+    : runnable(k), sched(s), task(t), id(id_), name_(std::move(name)) {
+  cancel_node.owner = this;
+  home_node.owner = this;
+}
 
 joinable_context::~joinable_context() { destroy_fiber_locals(*this); }  // never ran, normally
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <coroutine>
 #include <cstdint>
 #include <exception>
 #include <string>
@@ -63,6 +64,17 @@ class joinable_context : public execution_context, public runnable {
   fiber_local_table* locals = nullptr;
   spinlock join_lock;  // guards joiners and the finished flag's transition
   wait_queue joiners;
+
+  // What other threads send the owner's loop through its remote queue, besides the wake-up
+  // (the runnable itself): a cross-thread cancel (sent once: cancellation is sticky), a chain
+  // coming home after a foreign awaitable (one at a time: its runner waits for it).
+  struct context_node : remote_node {
+    joinable_context* owner = nullptr;
+  };
+  context_node cancel_node;
+  std::atomic<bool> cancel_sent{false};
+  context_node home_node;
+  std::coroutine_handle<> home_resume;
 
   // When the current wait began (the loop's clock of that turn), for dump_fibers.
   clock::time_point waiting_since{};

@@ -3,9 +3,12 @@
 
 #include <exception>
 #include <latch>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <pthread.h>
 
 #include "balrog/errors.hpp"
 #include "core/scheduler.hpp"
@@ -85,6 +88,78 @@ void run_shards(fiber_task& main, const runtime_options& options) {
   finished.arrive_and_wait();
   for (auto& w : workers) w.join();
   if (failure) std::rethrow_exception(failure);
+}
+
+namespace {
+
+// Sync mode's scheduler: one per thread, made by its first block_on and kept, idle and not
+// current, between calls. It is made in the constructor, so every thread_local the
+// scheduler's construction touches is constructed first and destroyed after it at thread exit.
+struct sync_scheduler {
+  shard_table table;
+  std::unique_ptr<scheduler> s;
+
+  sync_scheduler() {
+    make();
+    static const int registered = ::pthread_atfork(nullptr, nullptr, &forget_in_child);
+    (void)registered;
+    here = this;
+  }
+  void make() {
+    s = std::make_unique<scheduler>();
+    set_shard_index(*s, 0);
+    table.shards.assign(1, s.get());
+    s->shards = &table;
+    s->leave_thread();
+  }
+  sync_scheduler(const sync_scheduler&) = delete;
+  sync_scheduler& operator=(const sync_scheduler&) = delete;
+  ~sync_scheduler() {
+    here = nullptr;
+    // exit() called on a block_on fiber destroys thread-locals on that fiber's stack: leave
+    // the scheduler (and the stack) alone, as a balrog::run left on exit() is.
+    if (s != nullptr && scheduler::current() == s.get()) (void)s.release();
+  }
+
+  // In a forked child the cached scheduler's epoll instance and eventfd are the parent's: the
+  // forking thread (the child's only one) drops them and leaks the scheduler, unless it is
+  // running it (a fork on a block_on fiber goes on with it, as with a private balrog::run).
+  // Async-signal-safe: only close(2).
+  static void forget_in_child() noexcept {
+    if (here == nullptr || here->s == nullptr || scheduler::current() == here->s.get()) return;
+    here->s->io().close_after_fork();
+    (void)here->s.release();
+  }
+
+  static constinit thread_local sync_scheduler* here;
+};
+
+constinit thread_local sync_scheduler* sync_scheduler::here = nullptr;
+
+}  // namespace
+
+void run_sync(fiber_task& main, fiber_options options) {
+  if (scheduler::current() != nullptr) {
+    throw usage_error(
+        "balrog::run: this thread already runs a balrog scheduler (balrog::run cannot nest)");
+  }
+  static thread_local sync_scheduler cache;
+  if (cache.s == nullptr) cache.make();  // after a fork, or after a failed loop
+  scheduler& s = *cache.s;
+  s.return_to_thread();
+  try {
+    fiber_context* f = s.create_fiber(0, alignof(fiber_context), std::move(options));
+    f->task = &main;  // owned by the caller, not by the context
+    s.start(*f);
+    s.run();
+  } catch (...) {
+    // The loop itself failed (or no fiber could be made): do not keep what it left behind
+    // (balrog::run destroys its scheduler the same way).
+    s.leave_thread();
+    cache.s.reset();
+    throw;
+  }
+  s.leave_thread();
 }
 
 fiber_slot prepare_fiber_on(std::size_t shard, std::size_t task_size, std::size_t task_align,

@@ -4,8 +4,11 @@
 #include <atomic>
 #include <chrono>
 #include <iostream>
+#include <memory>
 #include <new>
 #include <utility>
+
+#include <sched.h>
 
 #include "balrog/errors.hpp"
 #include "core/sanitizer.hpp"
@@ -18,6 +21,20 @@ namespace {
 
 std::atomic<std::uint64_t> next_fiber_id{1};
 
+// A std::function posted from anywhere: the one remote node that is allocated.
+struct posted_function : remote_node {
+  explicit posted_function(std::function<void()>&& f) : fn(std::move(f)) {}
+  std::function<void()> fn;
+};
+
+void run_posted(remote_node& n, bool run) {
+  std::unique_ptr<posted_function> p(static_cast<posted_function*>(&n));
+  if (!run) return;
+  const std::function<void()> fn = std::move(p->fn);
+  p.reset();
+  fn();
+}
+
 }  // namespace
 
 constinit thread_local scheduler* scheduler::current_ = nullptr;
@@ -28,11 +45,17 @@ const overflow_facts* running_overflow_facts() noexcept {
   return f != nullptr ? &f->overflow : nullptr;
 }
 
+namespace {
+
+[[noreturn]] void throw_nested_run() {
+  throw usage_error(
+      "balrog::run: this thread already runs a balrog scheduler (balrog::run cannot nest)");
+}
+
+}  // namespace
+
 scheduler::scheduler() : exceptions_(thread_exception_state()) {
-  if (current_ != nullptr) {
-    throw usage_error(
-        "balrog::run: this thread already runs a balrog scheduler (balrog::run cannot nest)");
-  }
+  if (current_ != nullptr) throw_nested_run();
   current_ = this;
   thread = ::pthread_self();
   pthread_attr_t attr;
@@ -50,14 +73,9 @@ scheduler::scheduler() : exceptions_(thread_exception_state()) {
 
 scheduler::~scheduler() {
   unregister_scheduler(*this);
-  current_ = nullptr;
+  if (current_ == this) current_ = nullptr;  // a cached sync-mode scheduler is not current
   // Tasks posted after the loop stopped hold references to fibers; dropping them releases.
-  std::vector<std::function<void()>> leftovers;
-  {
-    std::lock_guard lk(remote_mutex_);
-    accepting_posts_ = false;
-    leftovers.swap(remote_tasks_);
-  }
+  stop_accepting_posts();
 }
 
 void* scheduler::allocate_context_block(std::size_t bytes, std::size_t align) {
@@ -201,30 +219,22 @@ void scheduler::schedule(joinable_context& j) noexcept {
     ready_.push(j);
     return;
   }
-  {
-    std::lock_guard lk(remote_mutex_);
-    remote_ready_.push(j);
-    signal_remote();  // under the lock: the last touch (see signal_remote)
-  }
+  // The runnable is its own node: no lock, no allocation. A claimed wait is woken once, so it
+  // is in no queue now. Once the scheduler stopped there is nobody left to wake.
+  j.remote_fn = &remote_wake;
+  send(j);
+}
+
+void scheduler::remote_wake(remote_node& n, bool run) {
+  if (run) current_->ready_.push(static_cast<runnable&>(n));
 }
 
 bool scheduler::post(std::function<void()> task) {
-  {
-    std::lock_guard lk(remote_mutex_);
-    if (!accepting_posts_) return false;
-    remote_tasks_.push_back(std::move(task));
-    signal_remote();
-  }
-  return true;
-}
-
-// Another thread made work for the loop: make it look again. Called with remote_mutex_ held,
-// so the loop cannot take what was published (it drains under the same lock) and finish, and
-// its scheduler cannot be destroyed (stop_accepting_posts takes the lock), before the signal
-// is done: the waker's last touch is the unlock (J in the runtime review; folly Baton's rule).
-void scheduler::signal_remote() noexcept {
-  remote_pending_.store(true, std::memory_order_seq_cst);
-  if (sleeping_.exchange(false, std::memory_order_seq_cst)) reactor_.interrupt();
+  auto* n = new posted_function(std::move(task));
+  n->remote_fn = &run_posted;
+  if (send(*n)) return true;
+  delete n;
+  return false;
 }
 
 void scheduler::release_attachment() noexcept {
@@ -232,24 +242,29 @@ void scheduler::release_attachment() noexcept {
     --attached_here_;
     return;
   }
-  // The loop may be asleep waiting for this very fiber: let it re-check, under the lock (as
-  // above), so it cannot end and go away between our decrement and our signal. (Whether this
+  // The loop may be asleep waiting for this very fiber: let it re-check. Counted in as a
+  // sender, so it cannot end and go away between our decrement and our signal. (Whether this
   // was the last one only the loop can tell: it is always told.)
-  std::lock_guard lk(remote_mutex_);
+  if (!enter_remote()) return;  // stopped: nobody waits for the count any more
   attached_elsewhere_.fetch_sub(1, std::memory_order_acq_rel);
-  signal_remote();
+  remote_pending_.store(true, std::memory_order_seq_cst);
+  wake_loop();
+  remote_users_.fetch_sub(2, std::memory_order_release);  // the last touch
 }
 
 void scheduler::drain_remote() {
-  if (!remote_pending_.load(std::memory_order_acquire)) return;
-  std::vector<std::function<void()>> tasks;
-  {
-    std::lock_guard lk(remote_mutex_);
-    remote_pending_.store(false, std::memory_order_relaxed);
-    ready_.splice(remote_ready_);
-    tasks.swap(remote_tasks_);
+  if (remote_pending_.load(std::memory_order_relaxed)) {
+    remote_pending_.exchange(false, std::memory_order_acq_rel);
   }
-  for (auto& t : tasks) t();
+  if (!remote_.maybe_nonempty()) return;
+  // Up to what was queued when the drain began: what the nodes send themselves (a posted task
+  // that posts again) waits for the next turn, as it did behind the old lock.
+  const remote_node* const last = remote_.last();
+  while (remote_node* n = remote_.pop()) {
+    const bool end = n == last;
+    n->remote_fn(*n, true);  // may free or re-queue n
+    if (end) break;
+  }
 }
 
 // --- the loop ----------------------------------------------------------------------------
@@ -262,7 +277,7 @@ void scheduler::wait_for_events(clock::duration limit) {
     if (timeout < clock::duration::zero() || to_timer < timeout) timeout = to_timer;
   }
   sleeping_.store(true, std::memory_order_seq_cst);
-  if (remote_pending_.load(std::memory_order_seq_cst)) {
+  if (remote_pending_.load(std::memory_order_seq_cst) || remote_.maybe_nonempty()) {
     sleeping_.store(false, std::memory_order_relaxed);
     return;
   }
@@ -368,14 +383,13 @@ void scheduler::run_one(runnable* r) {
 }
 
 void scheduler::stop_accepting_posts() noexcept {
-  // What was posted but never ran is dropped here (a fiber another shard spawned on us learns
-  // through its join that it never started).
-  std::vector<std::function<void()>> leftovers;
-  {
-    std::lock_guard lk(remote_mutex_);
-    accepting_posts_ = false;
-    leftovers.swap(remote_tasks_);
-  }
+  // Refuse new senders, then wait for those counted in to finish (each is a few instructions
+  // from its last touch, unless its thread was preempted there).
+  remote_users_.fetch_or(remote_closed, std::memory_order_acq_rel);
+  while ((remote_users_.load(std::memory_order_acquire) >> 1) != 0) ::sched_yield();
+  // What was sent but never ran is dropped here (a fiber another shard spawned on us learns
+  // through its join that it never started). Every push is complete: none is half done.
+  while (remote_node* n = remote_.pop()) n->remote_fn(*n, false);
 }
 
 // --- host-driven loops (balrog/event_loop.hpp) ----------------------------------------------
@@ -404,6 +418,20 @@ void scheduler::shut_down() {
   cancel_everything();
   while (live_ > 0) run_turn(clock::duration(-1));
   stop_accepting_posts();
+}
+
+void scheduler::leave_thread() noexcept { current_ = nullptr; }
+
+void scheduler::return_to_thread() {
+  if (current_ != nullptr) throw_nested_run();
+  // run() left everything finished and the remote queue drained and closed. Reopen it by
+  // clearing the bit only: a sender refused meanwhile (dump_fibers' post) may still be
+  // taking its count back.
+  remote_users_.fetch_and(~remote_closed, std::memory_order_acq_rel);
+  remote_pending_.store(false, std::memory_order_relaxed);
+  stop_requested_.store(false, std::memory_order_relaxed);
+  shutting_down_ = false;
+  current_ = this;
 }
 
 void scheduler::forget_after_fork() noexcept {

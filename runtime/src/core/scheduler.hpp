@@ -9,7 +9,9 @@
 // Who calls what:
 //   the running fiber     — yield(), suspend(), spawn(); fiber_main() is every fiber's entry
 //   wakers (any thread)   — schedule(fiber)  (same thread: ready queue; else: remote queue)
-//   any thread            — post(task): runs `task` on the loop, e.g. a cross-thread cancel
+//   any thread            — send(node): the loop runs the node's function (a spawn_on, a
+//                           cross-thread cancel, a chain coming home); post(task) for a
+//                           std::function (allocates; for what is not hot)
 //   balrog::run           — run(main)
 //   balrog::event_loop    — run_turn(max_wait) from its host, then shut_down() (or
 //                           forget_after_fork() in a forked child)
@@ -19,7 +21,6 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include <pthread.h>
@@ -30,6 +31,7 @@
 #include "core/exception_state.hpp"
 #include "core/fiber_context.hpp"
 #include "core/ready_queue.hpp"
+#include "core/remote_queue.hpp"
 #include "core/sanitizer.hpp"
 #include "core/task_context.hpp"
 #include "debug/backtrace.hpp"
@@ -110,11 +112,17 @@ class scheduler {
   // was ready at that point.
   void run_turn(clock::duration max_wait);
   [[nodiscard]] bool has_ready() const noexcept {
-    return !ready_.empty() || remote_pending_.load(std::memory_order_acquire);
+    return !ready_.empty() || remote_pending_.load(std::memory_order_acquire) ||
+           remote_.maybe_nonempty();
   }
   [[nodiscard]] std::size_t live() const noexcept { return live_; }
   // Cancels everything alive, runs turns until it has unwound, then refuses posts.
   void shut_down();
+  // Sync mode's cached scheduler (runtime.cpp's run_sync): after run() it leaves the thread
+  // (current() is null again) and comes back for the next call, ready to run again.
+  void leave_thread() noexcept;
+  // Throws usage_error when a scheduler already runs on this thread.
+  void return_to_thread();
   // In a forked child: this thread forgets the scheduler without running anything (see
   // event_loop::abandon_after_fork); the caller leaks the object.
   void forget_after_fork() noexcept;
@@ -128,8 +136,6 @@ class scheduler {
   // A chain of `j` (a task, or a fiber inside balrog::await) that a foreign awaitable
   // completed elsewhere came home (come_home): resume `h` as `j`. On the loop.
   void resume_home(joinable_context& j, std::coroutine_handle<> h) noexcept;
-  // Wakes the loop for remote work; remote_mutex_ held (the waker's last touch: the unlock).
-  void signal_remote() noexcept;
 
   // Running fiber only. Inline (below): this_fiber::yield() and every wait compile to the
   // bookkeeping and one call of the switch.
@@ -141,6 +147,27 @@ class scheduler {
   // Runs `task` on this scheduler's loop soon. Any thread. Returns false (and drops the task)
   // once the scheduler has stopped accepting work.
   bool post(std::function<void()> task);
+  // Has the loop run `n.remote_fn(n, true)` soon. Any thread. Returns false (and leaves the
+  // node to the caller) once the scheduler has stopped accepting work.
+  bool send(remote_node& n) noexcept {
+    if (!enter_remote()) return false;
+    push_and_leave(n);
+    return true;
+  }
+  // send() in two halves, for a sender that must hold something (a lock that keeps the
+  // scheduler from finishing) until it is counted in, but not while it pushes and signals.
+  // After enter_remote() succeeded the scheduler waits for push_and_leave() before it goes
+  // away; push_and_leave's last touch of it is the count's decrement.
+  bool enter_remote() noexcept {
+    if ((remote_users_.fetch_add(2, std::memory_order_acquire) & remote_closed) == 0) return true;
+    remote_users_.fetch_sub(2, std::memory_order_release);
+    return false;
+  }
+  void push_and_leave(remote_node& n) noexcept {
+    remote_.push(n);
+    wake_loop();
+    remote_users_.fetch_sub(2, std::memory_order_release);
+  }
 
   // A fiber stopped counting towards what run() waits for (it finished, or was detached).
   // Any thread.
@@ -172,6 +199,15 @@ class scheduler {
   fiber_context* next_ready() noexcept;
   void check_canary(const fiber_context& leaving) const noexcept;
   void drain_remote();
+  // A waker published work: if the loop is blocked (or about to block) in poll, interrupt it.
+  void wake_loop() noexcept {
+    if (sleeping_.load(std::memory_order_seq_cst) &&
+        sleeping_.exchange(false, std::memory_order_seq_cst)) {
+      reactor_.interrupt();
+    }
+  }
+  // The remote_fn of a runnable another thread woke: queue it here.
+  static void remote_wake(remote_node& n, bool run);
   // Waits in epoll until the next timer, or for at most `limit` when that is sooner
   // (negative: no limit of its own).
   void wait_for_events(clock::duration limit = clock::duration(-1));
@@ -210,12 +246,16 @@ class scheduler {
   context_cache contexts_;
   overflow_guard overflow_guard_;
 
-  // Wake-ups and tasks from other threads.
-  std::mutex remote_mutex_;
-  ready_queue remote_ready_;
-  std::vector<std::function<void()>> remote_tasks_;
-  bool accepting_posts_ = true;
+  // Wake-ups and tasks from other threads (remote_queue.hpp). remote_users_ counts the
+  // senders between enter_remote() and their last touch, two per sender; its low bit closes the
+  // queue (stop_accepting_posts), which then waits for the count to drop to zero, so no sender
+  // touches a scheduler that has gone away ("last touch": J in the runtime review).
+  static constexpr std::uint64_t remote_closed = 1;
+  remote_queue remote_;
+  alignas(64) std::atomic<std::uint64_t> remote_users_{0};
+  // Look again without anything queued: an attachment released elsewhere, a stop request.
   std::atomic<bool> remote_pending_{false};
+  // The loop is about to block, or blocks, in poll: wakers write the reactor's eventfd.
   std::atomic<bool> sleeping_{false};
 
   // Registry and accounting.

@@ -10,7 +10,9 @@ task_context::task_context(scheduler& s, std::string&& name, std::uint64_t id_,
     : joinable_context(kind::task, s, outcome, std::move(name), id_),
       state(st),
       driver_(driver),
-      next_(driver) {}
+      next_(driver) {
+  done_node.owner = this;
+}
 
 task_context::~task_context() {
   if (driver_) driver_.destroy();

@@ -35,6 +35,8 @@ class task_context final : public joinable_context {
   [[nodiscard]] std::coroutine_handle<> suspended_at() const noexcept { return next_; }
 
   driver_state& state;
+  // Sent to the loop when the driver completed elsewhere (coroutine_bridge.cpp's task_done).
+  context_node done_node;
 
  protected:
   // Waits inside coroutine code are refused before parking (misuse); see the .cpp.

@@ -108,6 +108,14 @@ void owned_socket::remove_waiter(balrog::detail::owner_waiter& w) noexcept {
 
 bool owned_socket::queue(balrog::detail::reactor& r, balrog::detail::fd_wait& w) {
   std::lock_guard lk(lock_);
+  // Closed (taken) since add_waiter: the closer may be closing the number right now, and the
+  // number may already name another file. Under lock_, so an arm either precedes take_and_wake
+  // or sees its -1 (TSan: epoll_ctl racing close(2) in NetCloseRace once nothing else ordered
+  // them).
+  if (fd_.load(std::memory_order_relaxed) != w.fd) {
+    w.revents = balrog::detail::fd_closed_event;
+    return false;
+  }
   return r.add(w, reg_, balrog::detail::io_mode::edge) == balrog::detail::reactor::queued::waiting;
 }
 

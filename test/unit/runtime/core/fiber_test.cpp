@@ -1,6 +1,8 @@
 // Fibers: run, spawn, join, detach, ordering, handles, misuse.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -8,7 +10,9 @@
 
 #include "balrog/errors.hpp"
 #include "balrog/run.hpp"
+#include "balrog/runtime.hpp"
 #include "balrog/sync/event.hpp"
+#include "balrog/sync/semaphore.hpp"
 #include "balrog/this_fiber.hpp"
 
 using namespace std::chrono_literals;
@@ -290,4 +294,83 @@ TEST(Fiber, WakersOnPlainThreadsDoNotTouchTheSchedulerAfterPublishing) {
     });
     dropper.join();
   }
+}
+
+// The remote queue under load: plain threads wake fibers (semaphore releases) and cancel
+// others, all at once, while the shard keeps going to sleep in poll and being woken.
+TEST(Fiber, StressManyForeignThreadsWakeFibers) {
+  constexpr int wakers = 8;
+  constexpr int fibers = 64;
+  constexpr int rounds = 200;
+  constexpr int sleepers = 16;
+  std::vector<std::unique_ptr<balrog::semaphore>> sems;
+  for (int i = 0; i < fibers; ++i) sems.push_back(std::make_unique<balrog::semaphore>(0));
+  std::vector<balrog::fiber<void>> asleep(sleepers);
+  balrog::event go;
+  std::atomic<int> woken{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < wakers; ++t) {
+    threads.emplace_back([&, t] {
+      go.wait();
+      for (int r = 0; r < rounds; ++r) {
+        for (int i = t; i < fibers; i += wakers) sems[static_cast<std::size_t>(i)]->release();
+        if (r % 16 == 0) std::this_thread::yield();
+      }
+      for (int i = t; i < sleepers; i += wakers) asleep[static_cast<std::size_t>(i)].cancel();
+    });
+  }
+  balrog::run([&] {
+    for (auto& f : asleep) f = balrog::spawn([] { balrog::this_fiber::sleep_for(1h); });
+    std::vector<balrog::fiber<void>> fs;
+    for (int i = 0; i < fibers; ++i) {
+      fs.push_back(balrog::spawn([&, i] {
+        for (int r = 0; r < rounds; ++r) {
+          sems[static_cast<std::size_t>(i)]->acquire();
+          woken.fetch_add(1, std::memory_order_relaxed);
+        }
+      }));
+    }
+    go.set();
+    for (auto& f : fs) f.join();
+    for (auto& f : asleep) EXPECT_THROW(f.join(), balrog::cancelled);
+  });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(woken.load(), fibers * rounds);
+}
+
+// spawn_on in bulk while the target shard is busy being woken from the other one: every
+// adoption arrives, runs and is joined across shards.
+TEST(Fiber, StressSpawnOnAndCrossShardWakes) {
+  balrog::runtime rt({.threads = 2});
+  const long total = rt.run([] {
+    balrog::semaphore ping(0);
+    std::vector<balrog::fiber<long>> spawners;
+    for (int s = 0; s < 4; ++s) {
+      spawners.push_back(balrog::spawn([&ping, s] {
+        long sum = 0;
+        std::vector<balrog::fiber<long>> remote;
+        for (int i = 0; i < 100; ++i) {
+          remote.push_back(balrog::spawn_on(1, [&ping, i, s] {
+            ping.release();  // wakes a fiber of shard 0 from shard 1
+            balrog::this_fiber::yield();
+            return static_cast<long>(s * 1000 + i);
+          }));
+        }
+        for (auto& f : remote) sum += f.join();
+        return sum;
+      }));
+    }
+    auto pinged = balrog::spawn([&ping] {
+      for (int i = 0; i < 400; ++i) ping.acquire();
+    });
+    long sum = 0;
+    for (auto& f : spawners) sum += f.join();
+    pinged.join();
+    return sum;
+  });
+  long expected = 0;
+  for (int s = 0; s < 4; ++s) {
+    for (int i = 0; i < 100; ++i) expected += s * 1000 + i;
+  }
+  EXPECT_EQ(total, expected);
 }

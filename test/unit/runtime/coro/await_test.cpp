@@ -5,16 +5,23 @@
 #include <atomic>
 #include <condition_variable>
 #include <coroutine>
+#include <cstdlib>
 #include <deque>
 #include <exception>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <utility>
+#include <vector>
+
+#include <dirent.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "balrog/await.hpp"
 #include "balrog/errors.hpp"
 #include "balrog/run.hpp"
+#include "balrog/runtime.hpp"
 #include "balrog/sleep.hpp"
 #include "balrog/sync/event.hpp"
 #include "balrog/sync/mutex.hpp"
@@ -316,6 +323,98 @@ TEST(Await, OnAPlainThreadRunsAPrivateScheduler) {
   EXPECT_EQ(balrog::await(ticks_while_others_run(3)), 3);
   EXPECT_EQ(balrog::await(foreign::sum_with_balrog_sleep(1, 1)), 2);
   EXPECT_EQ(balrog::block_on(ticks_while_others_run(2)), 2);
+}
+
+namespace {
+// LeakSanitizer's hook: an exit() in the middle of a test leaves the test's own objects behind,
+// which are no leak of the runtime's. Set only in the death test's child, just before exit().
+bool leak_check_off = false;
+}  // namespace
+
+extern "C" int __lsan_is_turned_off() { return leak_check_off ? 1 : 0; }
+
+namespace {
+
+std::size_t open_fds() {
+  std::size_t n = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (::readdir(d) != nullptr) ++n;
+    ::closedir(d);
+  }
+  return n;
+}
+
+balrog::task<int> plus_one(int x) { co_return x + 1; }
+
+balrog::task<int> leaves_a_detached_fiber() {
+  balrog::spawn([] { balrog::this_fiber::sleep_for(1h); }).detach();
+  co_await balrog::sleep_for(1ms);
+  co_return 7;
+}
+
+}  // namespace
+
+TEST(Await, BlockOnKeepsOneSchedulerPerThreadBetweenCalls) {
+  EXPECT_EQ(balrog::block_on(plus_one(0)), 1);  // makes this thread's sync-mode scheduler
+  const std::size_t fds = open_fds();
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ(balrog::block_on(plus_one(i)), i + 1);
+    EXPECT_EQ(balrog::this_shard::count(), 0U);  // idle between calls: no scheduler runs here
+  }
+  EXPECT_EQ(balrog::block_on(ticks_while_others_run(2)), 2);
+  // Detached fibers are cancelled and drained at the end of a call; the next one starts clean.
+  EXPECT_EQ(balrog::block_on(leaves_a_detached_fiber()), 7);
+  EXPECT_EQ(balrog::block_on(leaves_a_detached_fiber()), 7);
+  EXPECT_EQ(open_fds(), fds) << "each call made a scheduler (an epoll fd and an eventfd)";
+  // balrog::run still makes its own on this thread, and block_on inside it is refused.
+  balrog::run([] {
+    EXPECT_EQ(balrog::this_shard::count(), 1U);
+    EXPECT_THROW((void)balrog::block_on(plus_one(1)), balrog::usage_error);
+  });
+  EXPECT_EQ(balrog::block_on(plus_one(2)), 3);
+}
+
+TEST(Await, BlockOnSchedulersOfExitedThreadsAreFreed) {
+  const std::size_t fds = open_fds();
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([t] {
+        for (int i = 0; i < 20; ++i) EXPECT_EQ(balrog::block_on(plus_one(t + i)), t + i + 1);
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  EXPECT_EQ(open_fds(), fds);
+}
+
+TEST(Await, BlockOnInAForkedChildUsesAFreshScheduler) {
+  EXPECT_EQ(balrog::block_on(plus_one(0)), 1);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The parent's epoll instance is shared with the child: a cached scheduler that kept it
+    // would see the parent's registrations. A sleep needs the child's own loop.
+    const int v = balrog::block_on(foreign::sum_with_balrog_sleep(2, 3));
+    ::_exit(v == 5 && balrog::block_on(plus_one(4)) == 5 ? 0 : 1);
+  }
+  // Meanwhile the parent uses its own.
+  EXPECT_EQ(balrog::block_on(foreign::sum_with_balrog_sleep(1, 1)), 2);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+balrog::task<int> exits_with(int code) {
+  co_await balrog::sleep_for(1ms);
+  leak_check_off = true;
+  std::exit(code);
+}
+
+TEST(AwaitDeathTest, ExitOnABlockOnFiberLeavesTheRunningSchedulerAlone) {
+  // exit() destroys the thread's cached scheduler on the fiber's own stack, unless it is left
+  // alone because it runs.
+  EXPECT_EXIT((void)balrog::block_on(exits_with(3)), ::testing::ExitedWithCode(3), "");
 }
 
 TEST(Await, HonoursTheFibersDeadlineAndCancellation) {
