@@ -91,6 +91,12 @@ WS = {
     "compressed": b"\x01" + frame(1, deflate(b"compressed " * 50), rsv1=True) + close_normal,
     "compressed_fragments": b"\x01" + frame(1, deflate(b"abc" * 30)[:10], fin=False, rsv1=True)
                             + frame(0, deflate(b"abc" * 30)[10:]) + close_normal,
+    # A compressed text frame whose 64-bit length claims ~2^64 bytes: Beast sized its read
+    # buffer from it (std::bad_alloc out of receive(), found by the fuzzer on 2026-12-07); the
+    # buffer's limit now ends it as protocol_error 1009.
+    "compressed_huge_length": b"\x01" + bytes.fromhex(
+        "c1ffffff00f9ffffffda1122d33a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a22443a3a3a3a3a3a"
+        "bb243a3a3a3a7f536a"),
 }
 for name, data in sorted(WS.items()):
     write("websocket_frame", name, data)

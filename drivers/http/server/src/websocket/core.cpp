@@ -120,6 +120,10 @@ void core::configure() {
   ws_->set_option(pmd);
   ws_->auto_fragment(false);
   ws_->read_message_max(options_.max_message_bytes);
+  // Beast checks read_message_max against a frame's length only for uncompressed frames; for a
+  // compressed one it sizes the buffer from the frame header's claimed length (up to 2^63), so
+  // the buffer's own limit bounds it: past it, read() ends with buffer_overflow, not bad_alloc.
+  partial_.max_size(options_.max_message_bytes);
 }
 
 bool core::accept(const server::request::message_type& req,
@@ -240,7 +244,9 @@ void core::teardown() noexcept { ::shutdown(fd_, SHUT_RDWR); }
   if (io_failure_) std::rethrow_exception(std::exchange(io_failure_, nullptr));
   if (is_websocket_error(ec)) {
     std::uint16_t code = close_codes::protocol_error;
-    if (ec == beast_ws::error::message_too_big) code = close_codes::too_big;
+    if (ec == beast_ws::error::message_too_big || ec == beast_ws::error::buffer_overflow) {
+      code = close_codes::too_big;  // buffer_overflow: a compressed frame past the limit
+    }
     if (ec == beast_ws::error::bad_frame_payload) code = close_codes::bad_payload;
     throw protocol_error(code, describe(during, fd_) + ": " + ec.message());
   }
