@@ -1,5 +1,7 @@
 #include "blocking-calls/blocking_calls.hpp"
 
+#include "api_keys.hpp"
+
 #include <clang/AST/ASTContext.h>
 #include <clang/AST/ExprCXX.h>
 #include <clang/AST/ParentMapContext.h>
@@ -91,23 +93,6 @@ const clang::FunctionDecl* pattern_of(const clang::FunctionDecl* fd) {
   return fd->getCanonicalDecl();
 }
 
-// `::a::b::f` for a function, `::a::C::f` for a member (a class template's name without its
-// arguments), skipping inline namespaces: the key map entries are looked up by.
-std::string qualified_key(const clang::NamedDecl& d) {
-  std::string key = "::" + d.getNameAsString();
-  for (const clang::DeclContext* c = d.getDeclContext(); c != nullptr; c = c->getParent()) {
-    if (const auto* ns = llvm::dyn_cast<clang::NamespaceDecl>(c)) {
-      if (ns->isInline() || ns->isAnonymousNamespace()) continue;
-      key = "::" + ns->getNameAsString() + key;
-    } else if (const auto* rd = llvm::dyn_cast<clang::RecordDecl>(c)) {
-      key = "::" + rd->getNameAsString() + key;
-    } else if (!llvm::isa<clang::LinkageSpecDecl>(c)) {
-      break;
-    }
-  }
-  return key;
-}
-
 // Splits a macro use as spelled (`NAME`, `NAME(a, (b, c), "d)")`) into its arguments.
 // False when the text is not a complete use.
 bool macro_arguments(llvm::StringRef text, std::vector<std::string>& args) {
@@ -193,13 +178,13 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
         const entry e{&f, m.system_headers_only, &m};
         switch (f.what) {
           case api_function::form::function:
-            entries_[normalized(f.name)].push_back(e);
+            entries_[normalized_key(f.name)].push_back(e);
             break;
           case api_function::form::method:
-            methods_[normalized(f.name)].push_back(e);
+            methods_[normalized_key(f.name)].push_back(e);
             break;
           case api_function::form::constructor:
-            constructors_[normalized(f.name)].push_back(e);
+            constructors_[normalized_key(f.name)].push_back(e);
             break;
           case api_function::form::macro:
             macros_.try_emplace(f.name, e);
@@ -332,10 +317,6 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
       sink_->system_header_call(sm, c.at, from, fd->getQualifiedNameAsString(), c.call, pass_name);
     }
     system_calls_.erase(it);  // reported once, at the first user code that reaches it
-  }
-
-  static std::string normalized(const std::string& name) {
-    return name.rfind("::", 0) == 0 ? name : "::" + name;
   }
 
   // The map entry `fd` is, if any: the first of its name whose conditions hold (declared in a

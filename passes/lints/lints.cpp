@@ -1,5 +1,7 @@
 #include "lints/lints.hpp"
 
+#include "api_keys.hpp"
+
 #include <clang/AST/ASTContext.h>
 #include <clang/AST/Decl.h>
 #include <clang/AST/DeclCXX.h>
@@ -32,27 +34,6 @@ constexpr unsigned max_depth = 8;
 
 bool has(const std::vector<std::string>& v, llvm::StringRef s) {
   return std::find(v.begin(), v.end(), s.str()) != v.end();
-}
-
-// `::a::b::f` for a function, `::a::C::f` for a member (a class template's name without its
-// arguments), skipping inline namespaces: as blocking-calls looks map entries up.
-std::string qualified_key(const clang::NamedDecl& d) {
-  std::string key = "::" + d.getNameAsString();
-  for (const clang::DeclContext* c = d.getDeclContext(); c != nullptr; c = c->getParent()) {
-    if (const auto* ns = llvm::dyn_cast<clang::NamespaceDecl>(c)) {
-      if (ns->isInline() || ns->isAnonymousNamespace()) continue;
-      key = "::" + ns->getNameAsString() + key;
-    } else if (const auto* rd = llvm::dyn_cast<clang::RecordDecl>(c)) {
-      key = "::" + rd->getNameAsString() + key;
-    } else if (!llvm::isa<clang::LinkageSpecDecl>(c)) {
-      break;
-    }
-  }
-  return key;
-}
-
-std::string normalized(const std::string& name) {
-  return name.rfind("::", 0) == 0 ? name : "::" + name;
 }
 
 // The class of a type, through references, pointers and arrays.
@@ -232,10 +213,10 @@ class lints final : public pass, public MatchFinder::MatchCallback {
       for (const api_function& f : m.functions) {
         if (!f.blocks || f.kind == api_function::action::report) continue;
         const entry e{&f, &m};
-        if (f.what == api_function::form::function) functions_[normalized(f.name)].push_back(e);
-        if (f.what == api_function::form::method) methods_[normalized(f.name)].push_back(e);
+        if (f.what == api_function::form::function) functions_[normalized_key(f.name)].push_back(e);
+        if (f.what == api_function::form::method) methods_[normalized_key(f.name)].push_back(e);
         if (f.kind == api_function::action::rewrite && !f.replacement.empty()) {
-          twins_.emplace(normalized(f.replacement), e);
+          twins_.emplace(normalized_key(f.replacement), e);
         }
       }
     }

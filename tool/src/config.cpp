@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include "api_keys.hpp"
+
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/Path.h>
@@ -272,8 +274,7 @@ std::optional<api_map> load_map(const std::string& name_or_path, const std::stri
   for (auto& f : m.functions) {
     if (f.kind == api_function::action::offload) {
       // `&::fsync`: the function itself, whatever the call site's lookup would find.
-      const std::string qualified = f.name.rfind("::", 0) == 0 ? f.name : "::" + f.name;
-      f.replacement = "balrog::compat::offloaded<&" + qualified + ">";
+      f.replacement = "balrog::compat::offloaded<&" + normalized_key(f.name) + ">";
       if (f.header.empty()) f.header = "<balrog/compat/offloaded.hpp>";
     }
     if (f.header.empty()) f.header = m.header;
