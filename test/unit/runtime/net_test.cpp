@@ -1,6 +1,5 @@
 // balrog::net on fibers (inside balrog::run) and in sync mode (plain threads, no runtime).
 // Loopback and Unix sockets only. Every test checks that it leaves no fd behind.
-#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -27,6 +26,7 @@
 #include "balrog/net.hpp"
 #include "balrog/run.hpp"
 #include "balrog/this_fiber.hpp"
+#include "support/open_fds.hpp"
 
 using namespace std::chrono_literals;
 namespace net = balrog::net;
@@ -35,14 +35,7 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-std::size_t open_fds() {
-  std::size_t n = 0;
-  if (DIR* d = ::opendir("/proc/self/fd")) {
-    while (::readdir(d) != nullptr) ++n;
-    ::closedir(d);
-  }
-  return n;
-}
+using balrog::test::open_fds;
 
 // Fails the test if it leaked fds (streams, listeners, reactors).
 class Net : public ::testing::Test {

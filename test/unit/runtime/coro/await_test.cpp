@@ -14,7 +14,6 @@
 #include <utility>
 #include <vector>
 
-#include <dirent.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +26,7 @@
 #include "balrog/sync/mutex.hpp"
 #include "balrog/task.hpp"
 #include "balrog/this_fiber.hpp"
+#include "support/open_fds.hpp"
 
 using namespace std::chrono_literals;
 
@@ -335,14 +335,7 @@ extern "C" int __lsan_is_turned_off() { return leak_check_off ? 1 : 0; }
 
 namespace {
 
-std::size_t open_fds() {
-  std::size_t n = 0;
-  if (DIR* d = ::opendir("/proc/self/fd")) {
-    while (::readdir(d) != nullptr) ++n;
-    ::closedir(d);
-  }
-  return n;
-}
+using balrog::test::open_fds;
 
 balrog::task<int> plus_one(int x) { co_return x + 1; }
 

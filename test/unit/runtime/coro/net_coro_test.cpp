@@ -4,7 +4,6 @@
 //
 // Coroutine bodies here keep co_await out of gtest macros and build class-type arguments in
 // statements of their own (see the GCC 12 caveat in balrog/task.hpp).
-#include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -29,6 +28,7 @@
 #include "balrog/sleep.hpp"
 #include "balrog/task.hpp"
 #include "balrog/this_fiber.hpp"
+#include "support/open_fds.hpp"
 
 using namespace std::chrono_literals;
 namespace net = balrog::net;
@@ -38,14 +38,7 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-std::size_t open_fds() {
-  std::size_t n = 0;
-  if (DIR* d = ::opendir("/proc/self/fd")) {
-    while (::readdir(d) != nullptr) ++n;
-    ::closedir(d);
-  }
-  return n;
-}
+using balrog::test::open_fds;
 
 class NetCoro : public ::testing::Test {
  protected:

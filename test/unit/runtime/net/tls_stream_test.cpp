@@ -2,7 +2,6 @@
 // mode, with certificates from a private CA made by the test (support/test_pki.hpp).
 // Verification (untrusted CA, wrong host name, IP addresses, client certificates), SNI, ALPN,
 // session resumption, close_notify and truncation, non-TLS peers, deadlines and close().
-#include <dirent.h>
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
@@ -25,6 +24,7 @@
 #include "balrog/sync.hpp"
 #include "balrog/task.hpp"
 #include "balrog/this_fiber.hpp"
+#include "support/open_fds.hpp"
 #include "support/test_pki.hpp"
 
 using namespace std::chrono_literals;
@@ -33,14 +33,7 @@ using balrog::test::test_pki;
 
 namespace {
 
-std::size_t open_fds() {
-  std::size_t n = 0;
-  if (DIR* d = ::opendir("/proc/self/fd")) {
-    while (::readdir(d) != nullptr) ++n;
-    ::closedir(d);
-  }
-  return n;
-}
+using balrog::test::open_fds;
 
 class Tls : public ::testing::Test {
  protected:

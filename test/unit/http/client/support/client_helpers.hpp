@@ -1,7 +1,6 @@
 // Shared bits of the client tests: blocking-style calls, JSON access, fd counting.
 #pragma once
 
-#include <dirent.h>
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -12,6 +11,7 @@
 #include "balrog/await.hpp"
 #include "balrog/http/client.hpp"
 #include "balrog/http/generated/client_blocking.hpp"
+#include "support/open_fds.hpp"
 
 namespace balrog::test {
 
@@ -44,15 +44,6 @@ inline std::string seen_header(const boost::json::object& echo, std::string_view
     }
   }
   return "";
-}
-
-inline std::size_t open_fds() {
-  std::size_t n = 0;
-  if (DIR* d = ::opendir("/proc/self/fd")) {
-    while (::readdir(d) != nullptr) ++n;
-    ::closedir(d);
-  }
-  return n;
 }
 
 // The byte at offset i of the peer's /bytes and /chunked bodies.
