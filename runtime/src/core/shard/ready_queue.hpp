@@ -1,7 +1,7 @@
 // Intrusive FIFO of runnables (fibers and coroutine tasks), linked through ready_next.
 #pragma once
 
-#include "core/runnable.hpp"
+#include "core/fiber/runnable.hpp"
 
 namespace balrog::detail {
 

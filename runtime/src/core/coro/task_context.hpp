@@ -8,7 +8,7 @@
 #include <coroutine>
 
 #include "balrog/detail/coroutine.hpp"
-#include "core/joinable.hpp"
+#include "core/fiber/joinable.hpp"
 
 namespace balrog::detail {
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "balrog/detail/execution_context.hpp"
-#include "core/joinable.hpp"
+#include "core/fiber/joinable.hpp"
 
 namespace balrog::detail {
 

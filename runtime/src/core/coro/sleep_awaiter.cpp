@@ -1,6 +1,6 @@
 #include "balrog/errors.hpp"
 #include "balrog/sleep.hpp"
-#include "core/scheduler.hpp"
+#include "core/shard/scheduler.hpp"
 
 namespace balrog {
 

@@ -17,7 +17,7 @@
 #include "balrog/detail/spinlock.hpp"
 #include "balrog/detail/wait_queue.hpp"
 #include "balrog/fiber.hpp"
-#include "core/runnable.hpp"
+#include "core/fiber/runnable.hpp"
 #include "reactor/timer_wheel.hpp"
 
 namespace balrog::detail {
@@ -59,7 +59,7 @@ class joinable_context : public execution_context, public runnable {
 
   std::atomic<std::uint32_t> flags{0};
   std::atomic<int> refs{1};
-  // The fiber's balrog::fiber_local values (runtime/src/core/fiber_local.cpp); null until the
+  // The fiber's balrog::fiber_local values (runtime/src/core/fiber/fiber_local.cpp); null until the
   // first one is made. Touched only by the fiber itself.
   fiber_local_table* locals = nullptr;
   spinlock join_lock;  // guards joiners and the finished flag's transition
@@ -82,7 +82,7 @@ class joinable_context : public execution_context, public runnable {
     return state_.load(std::memory_order_acquire) == waiting;
   }
 
-  // Lifecycle (runtime/src/core/joinable.cpp).
+  // Lifecycle (runtime/src/core/fiber/joinable.cpp).
   // The function returned or threw: mark finished, wake joiners, release the attachment (or,
   // if detached, end the process on an unobserved exception). Owner's thread only.
   void finish() noexcept;

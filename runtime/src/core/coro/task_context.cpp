@@ -1,6 +1,6 @@
-#include "core/task_context.hpp"
+#include "core/coro/task_context.hpp"
 
-#include "core/scheduler.hpp"
+#include "core/shard/scheduler.hpp"
 
 namespace balrog::detail {
 

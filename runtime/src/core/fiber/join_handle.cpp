@@ -9,8 +9,8 @@
 #include "balrog/errors.hpp"
 #include "balrog/fiber.hpp"
 #include "balrog/this_fiber.hpp"
-#include "core/fiber_context.hpp"
-#include "core/scheduler.hpp"
+#include "core/fiber/fiber_context.hpp"
+#include "core/shard/scheduler.hpp"
 
 namespace balrog::detail {
 

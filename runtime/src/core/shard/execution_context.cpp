@@ -1,9 +1,9 @@
 #include "balrog/detail/execution_context.hpp"
 
 #include "balrog/errors.hpp"
-#include "core/scheduler.hpp"
-#include "core/task_context.hpp"
-#include "core/thread_context.hpp"
+#include "core/coro/task_context.hpp"
+#include "core/shard/scheduler.hpp"
+#include "core/shard/thread_context.hpp"
 
 namespace balrog::detail {
 

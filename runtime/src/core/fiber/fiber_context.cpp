@@ -1,9 +1,9 @@
-#include "core/fiber_context.hpp"
+#include "core/fiber/fiber_context.hpp"
 
 #include <cstdlib>
 
-#include "core/sanitizer.hpp"
-#include "core/scheduler.hpp"
+#include "core/context/sanitizer.hpp"
+#include "core/shard/scheduler.hpp"
 
 namespace balrog::detail {
 

@@ -1,8 +1,8 @@
 // balrog::event_loop: a scheduler whose turns a host drives (balrog/event_loop.hpp).
 #include "balrog/event_loop.hpp"
 
-#include "core/scheduler.hpp"
-#include "core/shard_table.hpp"
+#include "core/shard/scheduler.hpp"
+#include "core/shard/shard_table.hpp"
 
 namespace balrog {
 

@@ -4,13 +4,13 @@
 
 #include <cstddef>
 
-#include "core/exception_state.hpp"
+#include "core/fiber/exception_state.hpp"
 
 namespace balrog::detail {
 
 struct switch_frame {
-  // The saved context (core/context_switch.hpp): where the context's stack pointer was when it
-  // switched away, with its registers saved just above. Meaningful only while not running.
+  // The saved context (core/context/context_switch.hpp): where the context's stack pointer was when
+  // it switched away, with its registers saved just above. Meaningful only while not running.
   void* context = nullptr;
   exception_state exceptions;
   const void* stack_bottom = nullptr;  // lowest address; for ASan

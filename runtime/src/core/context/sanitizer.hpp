@@ -5,9 +5,9 @@
 // BALROG_ASAN is defined (the asan preset); otherwise every function is an empty inline.
 // TSan keeps a shadow call stack and a vector clock per thread; each fiber gets its own TSan
 // fiber (__tsan_create_fiber) and every switch says which one runs (BALROG_TSAN: the tsan
-// preset). The switching code (core/scheduler.cpp) is built without TSan's function entry/exit
-// hooks: a frame entered on one fiber and left on another would unbalance both shadow stacks.
-// A fiber's TSan fiber is destroyed on its own thread once it no longer runs (tsan_retire).
+// preset). The switching code (core/shard/scheduler.cpp) is built without TSan's function
+// entry/exit hooks: a frame entered on one fiber and left on another would unbalance both shadow
+// stacks. A fiber's TSan fiber is destroyed on its own thread once it no longer runs (tsan_retire).
 #pragma once
 
 #include <cstddef>

@@ -1,10 +1,10 @@
 // What the ready queue holds: a fiber (switched to) or a coroutine task (resumed by the loop).
 //
 // A runnable is also the node that carries it through its scheduler's remote queue
-// (core/remote_queue.hpp) when another thread wakes it, or spawns it there (spawn_on).
+// (core/shard/remote_queue.hpp) when another thread wakes it, or spawns it there (spawn_on).
 #pragma once
 
-#include "core/remote_queue.hpp"
+#include "core/shard/remote_queue.hpp"
 
 namespace balrog::detail {
 

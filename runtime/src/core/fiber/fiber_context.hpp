@@ -7,8 +7,8 @@
 #include <cstddef>
 #include <new>
 
-#include "core/joinable.hpp"
-#include "core/switch_frame.hpp"
+#include "core/context/switch_frame.hpp"
+#include "core/fiber/joinable.hpp"
 #include "stack/overflow_guard.hpp"
 #include "stack/stack_source.hpp"
 

@@ -5,9 +5,9 @@
 #include "balrog/await.hpp"
 #include "balrog/errors.hpp"
 #include "balrog/task.hpp"
-#include "core/fiber_context.hpp"
-#include "core/scheduler.hpp"
-#include "core/task_context.hpp"
+#include "core/coro/task_context.hpp"
+#include "core/fiber/fiber_context.hpp"
+#include "core/shard/scheduler.hpp"
 
 namespace balrog::detail {
 

@@ -1,4 +1,4 @@
-#include "core/scheduler.hpp"
+#include "core/shard/scheduler.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -11,7 +11,7 @@
 #include <sched.h>
 
 #include "balrog/errors.hpp"
-#include "core/sanitizer.hpp"
+#include "core/context/sanitizer.hpp"
 #include "debug/registry.hpp"
 #include "stack/stack_source.hpp"
 

@@ -1,10 +1,10 @@
 // The scheduler of one thread (a shard): ready queue, fiber switching, the run loop.
 //
 // Switching is direct: a fiber that suspends or yields switches straight to the next ready
-// fiber, not through the loop, so a switch costs one context switch (core/context_switch.hpp).
-// The loop (running on the thread's own stack) takes over when the ready queue is empty, or after
-// `dispatch_budget` direct switches, so timers, fd events and wake-ups from other threads are
-// never starved by fibers that keep yielding to each other.
+// fiber, not through the loop, so a switch costs one context switch
+// (core/context/context_switch.hpp). The loop (running on the thread's own stack) takes over when
+// the ready queue is empty, or after `dispatch_budget` direct switches, so timers, fd events and
+// wake-ups from other threads are never starved by fibers that keep yielding to each other.
 //
 // Who calls what:
 //   the running fiber     — yield(), suspend(), spawn(); fiber_main() is every fiber's entry
@@ -26,14 +26,14 @@
 #include <pthread.h>
 
 #include "balrog/debug.hpp"
-#include "core/context_cache.hpp"
-#include "core/context_switch.hpp"
-#include "core/exception_state.hpp"
-#include "core/fiber_context.hpp"
-#include "core/ready_queue.hpp"
-#include "core/remote_queue.hpp"
-#include "core/sanitizer.hpp"
-#include "core/task_context.hpp"
+#include "core/context/context_cache.hpp"
+#include "core/context/context_switch.hpp"
+#include "core/context/sanitizer.hpp"
+#include "core/coro/task_context.hpp"
+#include "core/fiber/exception_state.hpp"
+#include "core/fiber/fiber_context.hpp"
+#include "core/shard/ready_queue.hpp"
+#include "core/shard/remote_queue.hpp"
 #include "debug/backtrace.hpp"
 #include "debug/watchdog.hpp"
 #include "reactor/reactor.hpp"
@@ -43,7 +43,7 @@
 
 namespace balrog::detail {
 
-struct shard_table;  // runtime/src/core/shard_table.hpp
+struct shard_table;  // runtime/src/core/shard/shard_table.hpp
 
 class scheduler {
  public:

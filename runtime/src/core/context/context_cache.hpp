@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <new>
 
-#include "core/sanitizer.hpp"
+#include "core/context/sanitizer.hpp"
 
 namespace balrog::detail {
 

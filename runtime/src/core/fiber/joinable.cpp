@@ -1,4 +1,4 @@
-#include "core/joinable.hpp"
+#include "core/fiber/joinable.hpp"
 
 #include <cstdio>
 #include <exception>
@@ -6,7 +6,7 @@
 #include <string>
 
 #include "balrog/errors.hpp"
-#include "core/scheduler.hpp"
+#include "core/shard/scheduler.hpp"
 
 namespace balrog::detail {
 

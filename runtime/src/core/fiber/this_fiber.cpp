@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "balrog/errors.hpp"
-#include "core/scheduler.hpp"
+#include "core/shard/scheduler.hpp"
 
 namespace balrog {
 

@@ -1,4 +1,4 @@
-#include "core/thread_context.hpp"
+#include "core/shard/thread_context.hpp"
 
 #include <linux/futex.h>
 #include <sys/syscall.h>

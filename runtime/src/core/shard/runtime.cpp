@@ -11,8 +11,8 @@
 #include <pthread.h>
 
 #include "balrog/errors.hpp"
-#include "core/scheduler.hpp"
-#include "core/shard_table.hpp"
+#include "core/shard/scheduler.hpp"
+#include "core/shard/shard_table.hpp"
 #include "debug/registry.hpp"
 
 namespace balrog {
