@@ -30,7 +30,7 @@
 #include "core/context/context_switch.hpp"
 #include "core/context/sanitizer.hpp"
 #include "core/coro/task_context.hpp"
-#include "core/fiber/exception_state.hpp"
+#include "core/context/exception_state.hpp"
 #include "core/fiber/fiber_context.hpp"
 #include "core/shard/ready_queue.hpp"
 #include "core/shard/remote_queue.hpp"
