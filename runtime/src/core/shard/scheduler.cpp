@@ -188,6 +188,9 @@ void scheduler::fiber_main(void* arg) noexcept {
 
 void scheduler::fiber_exit(fiber_context& f) noexcept {
   check_canary(f);
+  // A stack still waiting to be given back (a fiber ended and the one it switched to had
+  // yielded: it continued without arrived(), scheduler.hpp) goes back before we leave ours.
+  if (dead_stack_owner_ != nullptr) give_back_dead_stack();
   f.finish();  // outcome published, joiners woken, accounting done
   unlink(f);
   --live_;
@@ -207,6 +210,13 @@ void scheduler::fiber_exit(fiber_context& f) noexcept {
   sanitizer::start_switch(nullptr, to.stack_bottom, to.stack_size);
   jump_context(target);
 }
+
+#if BALROG_TAIL_SWITCH
+void scheduler::yield_to_after_giving_back(fiber_context* self, fiber_context* next) noexcept {
+  give_back_dead_stack();
+  yield_to(self, next);
+}
+#endif
 
 void scheduler::give_back_dead_stack() noexcept {
   std::exchange(dead_stack_owner_, nullptr)->deallocate(dead_stack_);
