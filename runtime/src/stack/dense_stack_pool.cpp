@@ -20,7 +20,8 @@ void fill_canary(char* region_top) noexcept {
 }  // namespace
 
 dense_stack_pool::dense_stack_pool(std::size_t slot_size)
-    : slot_size_(slot_size),
+    : stack_source(stack_kind::dense),
+      slot_size_(slot_size),
       next_slab_slots_(std::max<std::size_t>(1, first_slab_bytes / slot_size)) {}
 
 dense_stack_pool::~dense_stack_pool() {
@@ -77,13 +78,6 @@ void dense_stack_pool::deallocate(boost::context::stack_context& sc) noexcept {
   sanitizer::unpoison(slot, sizeof(free_slot));
   slot->next = free_;
   free_ = slot;
-}
-
-stack_facts dense_stack_pool::facts(const boost::context::stack_context& sc) const noexcept {
-  const char* lowest = static_cast<const char*>(sc.sp) - sc.size;
-  // The word right below the slot is the first one an overflow overwrites.
-  const auto* canary = reinterpret_cast<const std::uint64_t*>(lowest) - 1;
-  return {lowest, sc.size, canary, stack_kind::dense};
 }
 
 }  // namespace balrog::detail

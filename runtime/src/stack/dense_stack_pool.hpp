@@ -39,7 +39,6 @@ class dense_stack_pool final : public stack_source {
 
   boost::context::stack_context allocate() override;
   void deallocate(boost::context::stack_context& sc) noexcept override;
-  [[nodiscard]] stack_facts facts(const boost::context::stack_context& sc) const noexcept override;
 
   // Mappings made so far (for tests and benchmarks).
   [[nodiscard]] std::size_t slabs() const noexcept { return slabs_.size(); }

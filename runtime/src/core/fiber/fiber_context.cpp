@@ -35,6 +35,10 @@ void fiber_context::destroy() noexcept {
 
 void fiber_context::park(deadline until, wake_reason timeout_reason) noexcept {
   waiting_since = sched.loop_now();
+  if (until.is_never()) {  // a join, a lock, a channel without deadline: no timer to touch
+    sched.suspend();
+    return;
+  }
   arm_deadline(until, timeout_reason);
   sched.suspend();
   disarm_deadline();

@@ -111,7 +111,8 @@ void join(joinable_context* j) {
     no_lock nl;
     while (!finished(j)) {
       waiter w(self);
-      throw_if_failed(park_on(j->joiners, w, nl, deadline::never(), "join"));
+      const wake_reason why = park_on(j->joiners, w, nl, deadline::never(), "join");
+      if (why != wake_reason::notified) throw_if_failed(why);
     }
     return;
   }

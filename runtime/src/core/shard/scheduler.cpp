@@ -120,12 +120,15 @@ void scheduler::attach_stack(fiber_context& f) {
   stack_source& source = *last_stack_source_;
   f.stack_memory = source.allocate();
   f.stack_owner = &source;
-  f.stack = source.facts(f.stack_memory);
+  source.describe(f.stack_memory, f.stack);
   sanitizer::unpoison(f.stack.lowest, f.stack.size);
   f.frame.context = make_context(f.stack_memory.sp, f.stack_memory.size, &fiber_main, &f);
   f.frame.stack_bottom = f.stack.lowest;
   f.frame.stack_size = f.stack.size;
-  f.overflow = {f.stack.lowest, f.stack.size, f.given_name(), f.id};
+  f.overflow.stack_lowest = f.stack.lowest;
+  f.overflow.stack_size = f.stack.size;
+  f.overflow.name = f.given_name();
+  f.overflow.id = f.id;
 }
 
 fiber_context* scheduler::create_fiber(std::size_t task_size, std::size_t task_align,
@@ -182,7 +185,7 @@ void scheduler::fiber_main(void* arg) noexcept {
   scheduler& s = f.sched;
   s.arrived(f.frame);
   f.task->run();
-  destroy_fiber_locals(f);  // on the fiber, as thread exit would
+  if (f.locals != nullptr) destroy_fiber_locals(f);  // on the fiber, as thread exit would
   s.fiber_exit(f);
 }
 
