@@ -125,10 +125,15 @@ void* make_context(void* stack_top, std::size_t /*stack_size*/, void (*entry)(vo
   // below the top, so balrog_context_start runs with rsp 16-byte aligned, as a call needs; the
   // two words above it stay zero.
   auto* sp = reinterpret_cast<std::uintptr_t*>(top - 0x58);
-  std::memset(sp, 0, 0x58);
+  // Only what balrog_context_start and the frame walks read: r14, r15 and rbx are loaded into
+  // registers nobody reads before fiber_main's prologue saves them (spawn is hot).
+  sp[0] = 0;                                        // FP control (overwritten below if saved)
   sp[2] = reinterpret_cast<std::uintptr_t>(arg);    // r12
   sp[3] = reinterpret_cast<std::uintptr_t>(entry);  // r13
+  sp[7] = 0;                                        // rbp: ends frame-pointer walks
   sp[8] = reinterpret_cast<std::uintptr_t>(&balrog_context_start);
+  sp[9] = 0;
+  sp[10] = 0;
 #if BALROG_SAVE_FP_CONTROL
   // A new fiber starts with its creator's floating-point control state.
   asm volatile(
