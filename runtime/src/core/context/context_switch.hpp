@@ -2,7 +2,7 @@
 // registers on its own stack, remember its stack pointer, load another one, continue there.
 //
 // Two implementations behind one interface (runtime/src/core/context/context_switch.cpp):
-//  - owned (BALROG_OWNED_SWITCH, the default on x86-64 System V): 17 instructions of assembly
+//  - owned (BALROG_OWNED_SWITCH, the default on x86-64 System V): 18 instructions of assembly
 //    in the runtime's own object, hidden, called directly (no PLT). It saves only what the ABI
 //    says a callee must preserve (rbx, rbp, r12-r15; rsp is the saved pointer itself) and
 //    continues the arriving context with an indirect `jmp` to its saved return address (see
