@@ -22,6 +22,18 @@
 #define BALROG_LOAD_FP_ ""
 #endif
 
+// The return address is popped into a scratch register (the arriving side is returning from a
+// call: caller-saved registers are dead) and jumped to. A `ret` would be predicted from the
+// return-stack buffer, which holds the *leaving* context's return address: a tail-switching
+// yield (scheduler.hpp) continues in its caller, which differs between the two fibers, so
+// `ret` would mispredict on every switch. An indirect `jmp` is predicted from its own history,
+// as Boost.Context's jump_fcontext's is.
+#define BALROG_CONTINUE_          \
+  "  popq %rcx\n"                 \
+  "  .cfi_adjust_cfa_offset -8\n" \
+  "  .cfi_register %rip, %rcx\n"  \
+  "  jmp *%rcx\n"
+
 // The CFI says where each saved register is at every instruction. Both halves of the switch
 // see the same layout (the leaving stack's, then the arriving one's), so an unwinder stopped
 // anywhere in it (a watchdog signal) finds a consistent frame: the arriving context's caller
@@ -31,7 +43,7 @@
   BALROG_LOAD_FP_                                                                           \
   "  leaq 0x10(%rsp), %rsp\n"                                                               \
   "  .cfi_adjust_cfa_offset -16\n" BALROG_POP_("r12") BALROG_POP_("r13") BALROG_POP_("r14") \
-      BALROG_POP_("r15") BALROG_POP_("rbx") BALROG_POP_("rbp") "  ret\n"
+      BALROG_POP_("r15") BALROG_POP_("rbx") BALROG_POP_("rbp") BALROG_CONTINUE_
 
 // clang-format off
 asm(
@@ -85,7 +97,7 @@ asm(
     "  .cfi_endproc\n"
     "  .size balrog_jump_context, .-balrog_jump_context\n"
 
-    // The outermost frame of every fiber: entered by balrog_switch_context's `ret` with
+    // The outermost frame of every fiber: entered by the switch's jump with
     // r12 = arg, r13 = entry (make_context), rbp = 0 and rsp 16-byte aligned. Its return
     // address is undefined: CFI unwinders (gdb, _Unwind_Backtrace) stop here.
     "  .p2align 4\n"
@@ -113,10 +125,15 @@ void* make_context(void* stack_top, std::size_t /*stack_size*/, void (*entry)(vo
   // below the top, so balrog_context_start runs with rsp 16-byte aligned, as a call needs; the
   // two words above it stay zero.
   auto* sp = reinterpret_cast<std::uintptr_t*>(top - 0x58);
-  std::memset(sp, 0, 0x58);
+  // Only what balrog_context_start and the frame walks read: r14, r15 and rbx are loaded into
+  // registers nobody reads before fiber_main's prologue saves them (spawn is hot).
+  sp[0] = 0;                                        // FP control (overwritten below if saved)
   sp[2] = reinterpret_cast<std::uintptr_t>(arg);    // r12
   sp[3] = reinterpret_cast<std::uintptr_t>(entry);  // r13
+  sp[7] = 0;                                        // rbp: ends frame-pointer walks
   sp[8] = reinterpret_cast<std::uintptr_t>(&balrog_context_start);
+  sp[9] = 0;
+  sp[10] = 0;
 #if BALROG_SAVE_FP_CONTROL
   // A new fiber starts with its creator's floating-point control state.
   asm volatile(

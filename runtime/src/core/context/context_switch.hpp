@@ -2,10 +2,11 @@
 // registers on its own stack, remember its stack pointer, load another one, continue there.
 //
 // Two implementations behind one interface (runtime/src/core/context/context_switch.cpp):
-//  - owned (BALROG_OWNED_SWITCH, the default on x86-64 System V): 17 instructions of assembly
+//  - owned (BALROG_OWNED_SWITCH, the default on x86-64 System V): 18 instructions of assembly
 //    in the runtime's own object, hidden, called directly (no PLT). It saves only what the ABI
-//    says a callee must preserve (rbx, rbp, r12-r15; rsp is the saved pointer itself) and returns
-//    with `ret`, so a switch pairs with the call that made it and costs no indirect jump.
+//    says a callee must preserve (rbx, rbp, r12-r15; rsp is the saved pointer itself) and
+//    continues the arriving context with an indirect `jmp` to its saved return address (see
+//    BALROG_CONTINUE_ in context_switch.cpp for why not `ret`).
 //    Floating-point control state (MXCSR, the x87 control word) is *not* switched: fibers share
 //    their thread's rounding mode and exception masks, as threads of one process share the
 //    code that set them. Configure with -DBALROG_SAVE_FP_CONTROL=ON to give each fiber its own
@@ -21,6 +22,16 @@
 #pragma once
 
 #include <cstddef>
+
+// A *tail switch*: the switch is the last thing the switching function does, so the compiler
+// turns the call into a jump and the arriving context continues straight in its caller (see
+// scheduler::yield). Nothing may then run on the arriving side after the switch, which holds
+// with the owned switch outside the sanitizer builds (ASan and TSan are told on arrival).
+#if BALROG_OWNED_SWITCH && !defined(BALROG_ASAN) && !defined(BALROG_TSAN)
+#define BALROG_TAIL_SWITCH 1
+#else
+#define BALROG_TAIL_SWITCH 0
+#endif
 
 #if BALROG_OWNED_SWITCH
 extern "C" {

@@ -24,10 +24,6 @@ fiber_context::~fiber_context() {
   sanitizer::tsan_destroy(frame.tsan_fiber);
 }
 
-std::size_t fiber_context::task_offset(std::size_t task_align) noexcept {
-  return (sizeof(fiber_context) + task_align - 1) / task_align * task_align;
-}
-
 void fiber_context::destroy() noexcept {
   scheduler& owner = sched;  // only compared with this thread's scheduler once we are gone
   const std::size_t bytes = block_bytes_;
@@ -39,6 +35,10 @@ void fiber_context::destroy() noexcept {
 
 void fiber_context::park(deadline until, wake_reason timeout_reason) noexcept {
   waiting_since = sched.loop_now();
+  if (until.is_never()) {  // a join, a lock, a channel without deadline: no timer to touch
+    sched.suspend();
+    return;
+  }
   arm_deadline(until, timeout_reason);
   sched.suspend();
   disarm_deadline();

@@ -22,7 +22,9 @@ class fiber_context final : public joinable_context {
   ~fiber_context() override;
 
   // Where a task of `task_size` bytes goes in this context's block.
-  static std::size_t task_offset(std::size_t task_align) noexcept;
+  static std::size_t task_offset(std::size_t task_align) noexcept {
+    return (sizeof(fiber_context) + task_align - 1) & ~(task_align - 1);  // a power of two
+  }
 
   switch_frame frame;
   stack_facts stack;

@@ -90,9 +90,32 @@ bool finished(joinable_context* j) noexcept {
   return (j->flags.load(std::memory_order_acquire) & joinable_context::flag_finished) != 0;
 }
 
+namespace {
+
+// The lock of an owner-thread join (below): nothing to exclude.
+struct no_lock {
+  void lock() noexcept {}
+  void unlock() noexcept {}
+};
+
+}  // namespace
+
 void join(joinable_context* j) {
   execution_context& self = current_context();
   if (&self == j) throw usage_error("balrog::fiber::join: a fiber cannot join itself");
+  if (scheduler* s = scheduler::current(); s == &j->sched && &self == s->running()) {
+    // The owner-thread fast path: a fiber joining a fiber of its own shard. `j` finishes on
+    // this thread (finish() and the failed adoption run on its loop), and its joiners are
+    // touched only by the one handle's holder, here: join_lock (which other threads take only
+    // to read the finished flag, in cancel()) has nothing to exclude.
+    no_lock nl;
+    while (!finished(j)) {
+      waiter w(self);
+      const wake_reason why = park_on(j->joiners, w, nl, deadline::never(), "join");
+      if (why != wake_reason::notified) throw_if_failed(why);
+    }
+    return;
+  }
   std::unique_lock lk(j->join_lock);
   while (!finished(j)) {
     waiter w(self);

@@ -93,7 +93,12 @@ void joinable_context::finish() noexcept {
 void retain(joinable_context* j) noexcept { j->refs.fetch_add(1, std::memory_order_relaxed); }
 
 void release(joinable_context* j) noexcept {
-  if (j->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) j->destroy();
+  // The last reference (a join's, usually) needs no read-modify-write: nobody else holds one,
+  // so nobody can take another.
+  if (j->refs.load(std::memory_order_acquire) == 1 ||
+      j->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    j->destroy();
+  }
 }
 
 std::string describe_failure(const std::exception_ptr& e) {

@@ -21,10 +21,13 @@ detail::fiber_context* running_fiber() noexcept {
 
 }  // namespace
 
-void yield() {
-  detail::scheduler* s = detail::scheduler::current();
-  detail::fiber_context* f = s != nullptr ? s->running() : nullptr;
-  if (f == nullptr) [[unlikely]] {
+namespace {
+
+// yield() when the running fiber has something to check first (or there is none): coroutine
+// misuse, a pending cancellation, an enclosing deadline. Out of line, so the common case makes
+// no call before its switch and keeps its registers to itself.
+[[gnu::noinline]] void checked_yield(detail::scheduler* s, detail::fiber_context* f) {
+  if (f == nullptr) {
     // O in the runtime review: a yield inside coroutine code (a task on the loop) would yield
     // the loop thread: misuse, diagnosed like every other blocking call there.
     if (detail::current_context().coroutine_depth > 0) {
@@ -33,18 +36,26 @@ void yield() {
     std::this_thread::yield();
     return;
   }
-  // The fast path: the running fiber is the current context (current_context()), so its
-  // checks are read from it directly, and the switch is inline (scheduler.hpp).
   // A yield inside a chain under balrog::await would yield the whole awaiting fiber (O).
-  if (f->coroutine_depth > 0) [[unlikely]] {
-    detail::throw_if_failed(detail::wake_reason::misuse);
-  }
+  if (f->coroutine_depth > 0) detail::throw_if_failed(detail::wake_reason::misuse);
   // yield is a suspension point: it honours cancellation and deadlines like the others.
-  if (f->cancel_pending()) [[unlikely]] {
-    throw cancelled();
-  }
-  if (f->scope_deadline.expired()) [[unlikely]] {
-    throw timeout_error();
+  if (f->cancel_pending()) throw cancelled();
+  if (f->scope_deadline.expired()) throw timeout_error();
+  s->yield();
+}
+
+}  // namespace
+
+void yield() {
+  detail::scheduler* s = detail::scheduler::current();
+  detail::fiber_context* f = s != nullptr ? s->running() : nullptr;
+  // The fast path: a fiber (the current context, current_context()) with no cancellation
+  // requested and no enclosing deadline; the switch is inline (scheduler.hpp) and, with the
+  // owned switch, the last call here, so the fiber switched to continues in its own caller.
+  if (f == nullptr || f->coroutine_depth > 0 || f->cancel_requested() ||
+      !f->scope_deadline.is_never()) [[unlikely]] {
+    checked_yield(s, f);
+    return;
   }
   s->yield();
 }

@@ -120,12 +120,15 @@ void scheduler::attach_stack(fiber_context& f) {
   stack_source& source = *last_stack_source_;
   f.stack_memory = source.allocate();
   f.stack_owner = &source;
-  f.stack = source.facts(f.stack_memory);
+  source.describe(f.stack_memory, f.stack);
   sanitizer::unpoison(f.stack.lowest, f.stack.size);
   f.frame.context = make_context(f.stack_memory.sp, f.stack_memory.size, &fiber_main, &f);
   f.frame.stack_bottom = f.stack.lowest;
   f.frame.stack_size = f.stack.size;
-  f.overflow = {f.stack.lowest, f.stack.size, f.given_name(), f.id};
+  f.overflow.stack_lowest = f.stack.lowest;
+  f.overflow.stack_size = f.stack.size;
+  f.overflow.name = f.given_name();
+  f.overflow.id = f.id;
 }
 
 fiber_context* scheduler::create_fiber(std::size_t task_size, std::size_t task_align,
@@ -182,12 +185,15 @@ void scheduler::fiber_main(void* arg) noexcept {
   scheduler& s = f.sched;
   s.arrived(f.frame);
   f.task->run();
-  destroy_fiber_locals(f);  // on the fiber, as thread exit would
+  if (f.locals != nullptr) destroy_fiber_locals(f);  // on the fiber, as thread exit would
   s.fiber_exit(f);
 }
 
 void scheduler::fiber_exit(fiber_context& f) noexcept {
   check_canary(f);
+  // A stack still waiting to be given back (a fiber ended and the one it switched to had
+  // yielded: it continued without arrived(), scheduler.hpp) goes back before we leave ours.
+  if (dead_stack_owner_ != nullptr) give_back_dead_stack();
   f.finish();  // outcome published, joiners woken, accounting done
   unlink(f);
   --live_;
@@ -207,6 +213,13 @@ void scheduler::fiber_exit(fiber_context& f) noexcept {
   sanitizer::start_switch(nullptr, to.stack_bottom, to.stack_size);
   jump_context(target);
 }
+
+#if BALROG_TAIL_SWITCH
+void scheduler::yield_to_after_giving_back(fiber_context* self, fiber_context* next) noexcept {
+  give_back_dead_stack();
+  yield_to(self, next);
+}
+#endif
 
 void scheduler::give_back_dead_stack() noexcept {
   std::exchange(dead_stack_owner_, nullptr)->deallocate(dead_stack_);
@@ -351,6 +364,11 @@ void scheduler::task_completed(task_context& t) noexcept {
 }
 
 void scheduler::run() {
+  // A turn: wake-ups from other threads, due timers, then either a blocking wait for events
+  // (nothing is ready) or one non-blocking look at the fds and a batch of up to dispatch_batch
+  // runnables. The non-blocking look is skipped right after a blocking wait: it just returned
+  // what there was.
+  bool just_waited = false;
   for (;;) {
     drain_remote();
     loop_now_ = clock::now();
@@ -364,10 +382,17 @@ void scheduler::run() {
     }
     if (ready_.empty()) {
       wait_for_events();
+      just_waited = true;
       continue;
     }
-    if (reactor_.waiters() > 0) reactor_.poll(clock::duration::zero());
-    run_one(ready_.pop());
+    if (!just_waited && reactor_.waiters() > 0) reactor_.poll(clock::duration::zero());
+    just_waited = false;
+    // Fibers among them switch directly to whatever is ready next (dispatch_budget), tasks
+    // are resumed here, on the loop's stack.
+    for (unsigned n = 0; n < dispatch_batch && !ready_.empty(); ++n) {
+      if (n > 0) loop_now_ = clock::now();  // the watchdog stamps each dispatch
+      run_one(ready_.pop());
+    }
   }
   stop_accepting_posts();
 }

@@ -49,6 +49,9 @@ class scheduler {
  public:
   // Direct fiber-to-fiber switches before the loop gets a turn.
   static constexpr unsigned dispatch_budget = 128;
+  // Runnables the loop dispatches per turn (each with its own dispatch_budget) before it looks
+  // at remote wake-ups, timers and fds again.
+  static constexpr unsigned dispatch_batch = 64;
 
   scheduler();
   ~scheduler();
@@ -195,6 +198,12 @@ class scheduler {
   // First thing on the arriving side of every switch (and of a fiber's first run).
   [[gnu::always_inline]] void arrived(switch_frame& self) noexcept;
   [[noreturn]] void fiber_exit(fiber_context& f) noexcept;
+#if BALROG_TAIL_SWITCH
+  // yield()'s switch, with nothing after it (context_switch.hpp's tail switch).
+  [[gnu::always_inline]] void yield_to(fiber_context* self, fiber_context* next) noexcept;
+  [[gnu::noinline]] void yield_to_after_giving_back(fiber_context* self,
+                                                    fiber_context* next) noexcept;
+#endif
   void give_back_dead_stack() noexcept;
   fiber_context* next_ready() noexcept;
   void check_canary(const fiber_context& leaving) const noexcept;
@@ -333,8 +342,31 @@ inline void scheduler::yield() {
   ready_.push(*self);
   fiber_context* next = next_ready();
   if (next == self) return;  // nobody else is ready and the loop need not run yet
+#if BALROG_TAIL_SWITCH
+  // The tail switch (context_switch.hpp): the switch is the last call, so this_fiber::yield()
+  // jumps into it and the fiber we switch to continues in *its* caller, with no return through
+  // scheduler code (and none of the return-stack mispredictions that costs). Nothing runs on
+  // the arriving side, so what arrived() does is done here, before leaving: a stack left by a
+  // fiber that ended is given back now (the arriving side may be a fiber that yielded too).
+  if (dead_stack_owner_ != nullptr) [[unlikely]] {
+    return yield_to_after_giving_back(self, next);  // keeps calls off the hot path
+  }
+  yield_to(self, next);
+#else
   switch_to(self->frame, next);
+#endif
 }
+
+#if BALROG_TAIL_SWITCH
+inline void scheduler::yield_to(fiber_context* self, fiber_context* next) noexcept {
+  check_canary(*self);
+  switch_frame& to = frame_of(next);
+  running_ = next;
+  self->frame.exceptions = *exceptions_;
+  *exceptions_ = to.exceptions;
+  switch_context(&self->frame.context, to.context);  // the last call: a jump
+}
+#endif
 
 inline void scheduler::suspend() {
   fiber_context* self = running_;
