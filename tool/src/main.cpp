@@ -21,6 +21,7 @@
 #include <mutex>
 #include <set>
 
+#include "compile_flags.hpp"
 #include "config.hpp"
 #include "format.hpp"
 #include "line_directives.hpp"
@@ -282,8 +283,11 @@ int usage_error(const std::string& message) {
 
 int main(int argc, const char** argv) {
   const std::string exe = executable_path(argv[0]);
+  std::vector<std::string> shell_pieces;  // owns the pieces of SHELL: arguments; args points in
+  std::vector<const char*> args = expand_shell_options(argc, argv, shell_pieces);
+  int args_count = static_cast<int>(args.size());
   auto parser = clang::tooling::CommonOptionsParser::create(
-      argc, argv, category, cl::ZeroOrMore,
+      args_count, args.data(), category, cl::ZeroOrMore,
       "Rewrites blocking calls in synchronous C++ to balrog's runtime.\n");
   if (!parser) {
     llvm::errs() << llvm::toString(parser.takeError()) << "\n";
