@@ -494,7 +494,10 @@ function(_balrog_wrap_finish target)
       message(WARNING "balrog_wrap: '${target}' precompiles '${header}', a generator expression: "
                       "balrog-gen's parse does not include it (list the header plainly)")
       continue()
-    elseif(header MATCHES "^<(.*)>$" OR header MATCHES "^\"(.*)\"$")
+    elseif(header MATCHES "^<(.*)>$")  # one MATCHES per test: a failed one clears CMAKE_MATCH_1
+      list(APPEND flags -include "${CMAKE_MATCH_1}")
+      continue()
+    elseif(header MATCHES "^\"(.*)\"$")
       list(APPEND flags -include "${CMAKE_MATCH_1}")
       continue()
     endif()
