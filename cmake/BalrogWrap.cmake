@@ -30,6 +30,12 @@
 # path (for its dependents too, for the directories it gives them), so the rewritten header
 # wins over the original everywhere in the build.
 #
+# At the end of the target's directory, what depends on its final links and precompiled
+# headers is added to the parse (-isystem for imported targets' include directories, -include
+# for each precompiled header; a precompiled header HEADER_FILTER matches is an error); at the
+# end of the top-level directory, unwrapped sources that include a rewritten header as written
+# are warned about (two definitions in one program: ODR). docs/cmake.md has the details.
+#
 # balrog-gen is the imported target balrog::balrog-gen (find_package(balrog)) or, in balrog's
 # own build, the balrog-gen target; BALROG_GEN_EXECUTABLE (a path) overrides both.
 
