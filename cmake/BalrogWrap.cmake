@@ -253,6 +253,12 @@ function(balrog_wrap target)
   # the directory by _balrog_wrap_finish, with the -include of its precompiled headers). A
   # directory given both as -I and -isystem is a system one for clang, as for GCC.
   set(system_includes "$<REMOVE_DUPLICATES:${tp}SYSTEM_INCLUDE_DIRECTORIES>>")
+  # The compiler's own directories (/usr/include, libstdc++'s) never go on the command line, as
+  # CMake leaves them off the compile: -isystem /usr/include would put it before libstdc++'s
+  # directory, and <cstdlib>'s #include_next <stdlib.h> would find nothing.
+  _balrog_wrap_implicit_dirs_regex(implicit_regex)
+  set(includes "$<FILTER:${includes},EXCLUDE,${implicit_regex}>")
+  set(system_includes "$<FILTER:${system_includes},EXCLUDE,${implicit_regex}>")
   # -std=: the target's standard, at least C++20 (balrog's headers need it; clang 16 spells
   # C++23 and later c++2b); GNU extensions unless the target turns them off, as CMake does.
   set(std "$<TARGET_PROPERTY:${target},CXX_STANDARD>")
@@ -433,6 +439,21 @@ function(balrog_wrap target)
   set_property(GLOBAL APPEND PROPERTY _BALROG_WRAP_TARGETS ${target})
 endfunction()
 
+# A regex matching the compilers' implicit include directories (C and C++), which CMake never
+# puts on a compile line.
+function(_balrog_wrap_implicit_dirs_regex out)
+  set(dirs ${CMAKE_CXX_IMPLICIT_INCLUDE_DIRECTORIES} ${CMAKE_C_IMPLICIT_INCLUDE_DIRECTORIES}
+           /usr/include /usr/local/include)
+  list(REMOVE_DUPLICATES dirs)
+  set(alternatives "")
+  foreach(dir IN LISTS dirs)
+    string(REGEX REPLACE "([][+.*()^$?|\\{}])" "\\\\\\1" escaped "${dir}")
+    list(APPEND alternatives "${escaped}")
+  endforeach()
+  list(JOIN alternatives "|" alternatives)
+  set(${out} "^(${alternatives})/?$" PARENT_SCOPE)
+endfunction()
+
 # The include directories of the imported targets <target> links (through the link
 # interfaces of what it links), as CMake makes them system ones in <target>'s compile: unless
 # <target> has NO_SYSTEM_FROM_IMPORTED or the imported target says SYSTEM OFF.
@@ -478,7 +499,9 @@ endfunction()
 function(_balrog_wrap_finish target)
   set(flags "")
   _balrog_wrap_imported_includes(${target} imported)
+  _balrog_wrap_implicit_dirs_regex(implicit_regex)
   foreach(dirs IN LISTS imported)
+    set(dirs "$<FILTER:${dirs},EXCLUDE,${implicit_regex}>")
     list(APPEND flags "$<$<BOOL:${dirs}>:-isystem$<JOIN:${dirs},$<SEMICOLON>-isystem>>")
   endforeach()
 
