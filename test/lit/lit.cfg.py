@@ -7,7 +7,8 @@ import lit.formats
 config.name = "balrog-gen"
 config.test_format = lit.formats.ShTest(execute_external=True)
 config.suffixes = [".cpp", ".test"]
-config.excludes = ["Inputs", "CMakeLists.txt", "README.md", "check_balrog.py", "lit.cfg.py"]
+config.excludes = ["Inputs", "CMakeLists.txt", "README.md", "check_balrog.py", "check_tidy.py",
+                   "lit.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.balrog_binary_dir, "test", "lit")
 
@@ -34,6 +35,15 @@ config.substitutions.append(("%clang_apply_replacements",
 for tool in ("FileCheck", "not", "count"):
     config.substitutions.append(("%" + tool, os.path.join(config.llvm_tools_dir, tool)))
 config.environment["PATH"] = os.pathsep.join([config.llvm_tools_dir, config.environment.get("PATH", "")])
+# The balrog-* clang-tidy checks (test/lit/tidy): libbalrog-tidy.so loaded into clang-tidy 16.
+clang_tidy = os.path.join(config.llvm_tools_dir, "clang-tidy")
+if config.balrog_tidy_plugin and os.path.exists(clang_tidy):
+    config.available_features.add("balrog-tidy")
+    config.substitutions.append(("%check_tidy", "%s %s --clang-tidy %s --plugin %s --balrog-gen %s --filecheck %s" % (
+        python, os.path.join(config.test_source_root, "check_tidy.py"), clang_tidy,
+        config.balrog_tidy_plugin, config.balrog_gen, os.path.join(config.llvm_tools_dir, "FileCheck"))))
+    config.substitutions.append(("%clang_tidy", clang_tidy))
+    config.substitutions.append(("%balrog_tidy_plugin", config.balrog_tidy_plugin))
 # `script` (util-linux) runs a command on a pseudo-terminal: tests of terminal-only output.
 if shutil.which("script"):
     config.available_features.add("script")

@@ -23,9 +23,12 @@ std::string collector::path_of(const clang::SourceManager& sm, clang::FileID fid
 
 bool collector::admitted(const clang::SourceManager& sm, clang::FileID fid) const {
   if (fid == sm.getMainFileID()) return true;
-  if (sm.isInSystemHeader(sm.getLocForStartOfFile(fid))) return false;
+  if (fid.isInvalid() || sm.isInSystemHeader(sm.getLocForStartOfFile(fid))) return false;
   if (header_filter_ == nullptr) return false;
-  return header_filter_->match(path_of(sm, fid));
+  // Not a file (an invalid location, <built-in>, <command line>): nothing to edit there, even
+  // with a header filter that matches an empty path ('.*').
+  const std::string path = path_of(sm, fid);
+  return !path.empty() && header_filter_->match(path);
 }
 
 bool collector::is_suppressed(const clang::SourceManager& sm, clang::SourceLocation loc,
