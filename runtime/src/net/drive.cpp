@@ -36,30 +36,18 @@ bool wait_ready(owned_socket& s, int fd, progress wanted, deadline until) {
                                                      wanted == progress::want_write, until, &s));
 }
 
-ready_awaiter::~ready_awaiter() {
-  if (wait_) balrog::detail::finish_coroutine_wait(*wait_);
-}
+ready_awaiter::~ready_awaiter() { (void)balrog::detail::resume_from_fd(wait_, outcome_); }
 
 bool ready_awaiter::await_suspend(std::coroutine_handle<> h) {
   balrog::detail::require_scheduler("balrog::net");
-  wait_.emplace(balrog::detail::current_context(), fd_, for_write_, &s_);
-  bool suspended = false;
-  try {
-    suspended = balrog::detail::start_coroutine_wait(*wait_, h, until_, outcome_);
-  } catch (...) {
-    wait_.reset();
-    throw;
-  }
-  if (!suspended) wait_.reset();
-  return suspended;
+  return balrog::detail::suspend_on_fd(
+      wait_, fd_,
+      for_write_ ? balrog::detail::fd_interest::write : balrog::detail::fd_interest::read, &s_, h,
+      until_, outcome_);
 }
 
 bool ready_awaiter::await_resume() {
-  if (wait_) {
-    outcome_ = balrog::detail::finish_coroutine_wait(*wait_);
-    wait_.reset();
-  }
-  return ready_or_closed(outcome_);
+  return ready_or_closed(balrog::detail::resume_from_fd(wait_, outcome_));
 }
 
 }  // namespace balrog::net::detail

@@ -55,8 +55,14 @@ bool wait_ready(owned_socket& s, int fd, progress wanted, deadline until);
 // scheduler on this thread (usage_error otherwise, as co_await balrog::readable).
 class ready_awaiter {
  public:
+  // The wait protocol resumes the chain on its own context: no trampoline (coroutine.hpp).
+  using balrog_resumes_home = void;
   ready_awaiter(owned_socket& s, int fd, progress wanted, deadline until) noexcept
       : s_(s), fd_(fd), for_write_(wanted == progress::want_write), until_(until) {}
+  // Movable only before it is awaited (GCC 12 moves an awaiter that await_transform passes
+  // through, as for balrog::fd_awaiter); a queued wait is never moved: its nodes are linked.
+  ready_awaiter(ready_awaiter&& other) noexcept
+      : s_(other.s_), fd_(other.fd_), for_write_(other.for_write_), until_(other.until_) {}
   ready_awaiter(const ready_awaiter&) = delete;
   ready_awaiter& operator=(const ready_awaiter&) = delete;
   ~ready_awaiter();  // unpublishes if the coroutine is destroyed while suspended here

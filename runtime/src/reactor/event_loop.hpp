@@ -3,6 +3,14 @@
 // (reactor.hpp) is the loop today; an io_uring backend implements the same three calls. How
 // contexts wait for fds is the loop's own business (the fd-wait path in fd_waits.hpp reaches
 // the loop of its thread directly), not the scheduler's.
+//
+// An io_uring backend, sketched against this seam (nothing of it exists yet): poll() submits
+// what is queued and waits with io_uring_enter(min_complete = 1, timeout), then completes
+// the waits whose CQEs came; interrupt() is the same eventfd, read by a multishot POLL_ADD
+// (or IORING_OP_MSG_RING from another ring); waiters() counts the contexts with a poll in
+// flight. The fd-wait path would map onto it unchanged: a oneshot arm is IORING_OP_POLL_ADD,
+// a registration (edge) a multishot POLL_ADD whose CQEs set the same readiness cache, and a
+// deregistration POLL_REMOVE. The scheduler would not change.
 #pragma once
 
 #include <cstddef>

@@ -11,14 +11,41 @@ namespace balrog::detail {
 
 namespace {
 
-const char* what_it_waits_on(bool for_write) noexcept { return for_write ? "fd-write" : "fd-read"; }
+const char* what_it_waits_on(fd_interest interest) noexcept {
+  switch (interest) {
+    case fd_interest::read:
+      return "fd-read";
+    case fd_interest::write:
+      return "fd-write";
+    case fd_interest::read_or_write:
+      break;
+  }
+  return "fd-read-or-write";
+}
+
+short poll_events(fd_interest interest) noexcept {
+  switch (interest) {
+    case fd_interest::read:
+      return POLLIN;
+    case fd_interest::write:
+      return POLLOUT;
+    case fd_interest::read_or_write:
+      break;
+  }
+  return POLLIN | POLLOUT;
+}
+
+// What the reactor saw for the wait (either direction's node).
+std::uint32_t revents_of(const fd_wait_state& st) noexcept {
+  return st.node.revents | (st.writer ? st.writer->revents : 0);
+}
 
 // Step 1: the earlier of `until` and the scope's deadline has passed. nullopt: it has not.
-std::optional<fd_wait_outcome> look_if_past(const execution_context& ctx, int fd, bool for_write,
-                                            deadline until) noexcept {
+std::optional<fd_wait_outcome> look_if_past(const execution_context& ctx, int fd,
+                                            fd_interest interest, deadline until) noexcept {
   const deadline scope = ctx.scope_deadline;
   if (!earliest(until, scope).expired()) return std::nullopt;
-  if (const short r = poll_now(fd, for_write ? POLLOUT : POLLIN)) {
+  if (const short r = poll_now(fd, poll_events(interest))) {
     return fd_wait_outcome{wake_reason::notified, static_cast<std::uint16_t>(r)};
   }
   // As the wait would have decided (execution_context::claim_before_parking): own wins ties.
@@ -27,15 +54,23 @@ std::optional<fd_wait_outcome> look_if_past(const execution_context& ctx, int fd
 }
 
 void unpublish(fd_wait_state& st, reactor* r) noexcept {
-  if (r != nullptr) r->remove(st.node);
+  if (r != nullptr) {
+    r->remove(st.node);
+    if (st.writer) r->remove(*st.writer);
+  }
   if (st.owner_node) {
     st.owner->remove_waiter(*st.owner_node);
     st.owner_node.reset();
   }
 }
 
-// Steps 2-3. True: queued, go on waiting. False: nothing to wait for (st.node.revents says why:
-// ready, or closed), nothing left published; the caller takes its claim back (step 4).
+// Queues one node of the wait: through its owner's registration, or plainly.
+bool queue_node(fd_wait_state& st, fd_wait& node, reactor& r) {
+  return st.owner != nullptr ? st.owner->queue(r, node) : r.add(node) == reactor::queued::waiting;
+}
+
+// Steps 2-3. True: queued, go on waiting. False: nothing to wait for (revents_of(st) says
+// why: ready, or closed), nothing left published; the caller takes its claim back (step 4).
 bool publish(fd_wait_state& st, reactor& r) {
   execution_context& ctx = *st.node.ctx;
   ctx.prepare_wait();
@@ -49,8 +84,7 @@ bool publish(fd_wait_state& st, reactor& r) {
   }
   bool queued = false;
   try {
-    queued = st.owner != nullptr ? st.owner->queue(r, st.node)
-                                 : r.add(st.node) == reactor::queued::waiting;
+    queued = queue_node(st, st.node, r) && (!st.writer || queue_node(st, *st.writer, r));
   } catch (...) {
     unpublish(st, &r);
     if (!ctx.withdraw_wait()) (void)ctx.wait(deadline::never());  // absorb a close's wake-up
@@ -61,7 +95,7 @@ bool publish(fd_wait_state& st, reactor& r) {
 }
 
 // Sync mode: block the thread in poll(2) until ready or `until`.
-fd_wait_outcome poll_for_fd(execution_context& ctx, int fd, bool for_write, deadline until,
+fd_wait_outcome poll_for_fd(execution_context& ctx, int fd, fd_interest interest, deadline until,
                             fd_owner* owner) {
   std::optional<owner_waiter> node;
   if (owner != nullptr) {
@@ -78,7 +112,7 @@ fd_wait_outcome poll_for_fd(execution_context& ctx, int fd, bool for_write, dead
   const deadline scope = ctx.scope_deadline;
   const bool scope_first = scope.when() < until.when();
   const deadline first = scope_first ? scope : until;
-  pollfd p{fd, static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
+  pollfd p{fd, poll_events(interest), 0};
   for (;;) {
     const int n = ::poll(&p, 1, poll_timeout_ms(first));
     if (n > 0) return {wake_reason::notified, static_cast<std::uint16_t>(p.revents)};
@@ -89,6 +123,8 @@ fd_wait_outcome poll_for_fd(execution_context& ctx, int fd, bool for_write, dead
   }
 }
 
+thread_local std::uint64_t poll_now_count = 0;
+
 }  // namespace
 
 reactor* current_reactor() noexcept {
@@ -97,6 +133,7 @@ reactor* current_reactor() noexcept {
 }
 
 short poll_now(int fd, short events) noexcept {
+  ++poll_now_count;
   pollfd p{fd, events, 0};
   int n = 0;
   do {
@@ -106,42 +143,44 @@ short poll_now(int fd, short events) noexcept {
   return n > 0 ? p.revents : short{0};
 }
 
-fd_wait_outcome wait_for_fd(execution_context& ctx, int fd, bool for_write, deadline until,
+std::uint64_t poll_now_calls() noexcept { return poll_now_count; }
+
+fd_wait_outcome wait_for_fd(execution_context& ctx, int fd, fd_interest interest, deadline until,
                             fd_owner* owner) {
   scheduler* s = scheduler::current();
   if (!ctx.is_fiber()) {
     // A coroutine task, or the scheduler's loop: blocking here would stall the whole shard.
     if (s != nullptr) return {wake_reason::misuse, 0};
-    return poll_for_fd(ctx, fd, for_write, until, owner);
+    return poll_for_fd(ctx, fd, interest, until, owner);
   }
-  if (auto past = look_if_past(ctx, fd, for_write, until)) return *past;
-  fd_wait_state st(ctx, fd, for_write, owner);
+  if (auto past = look_if_past(ctx, fd, interest, until)) return *past;
+  fd_wait_state st(ctx, fd, interest, owner);
   if (!publish(st, s->io())) {
     if (!ctx.withdraw_wait()) (void)ctx.wait(deadline::never());  // absorb a close's wake-up
-    return {wake_reason::notified, st.node.revents};
+    return {wake_reason::notified, revents_of(st)};
   }
-  ctx.waiting_on = what_it_waits_on(for_write);
+  ctx.waiting_on = what_it_waits_on(interest);
   const wake_reason why = ctx.wait(until);
   ctx.waiting_on = nullptr;
   unpublish(st, &s->io());
-  return {why, st.node.revents};
+  return {why, revents_of(st)};
 }
 
 bool start_coroutine_wait(fd_wait_state& st, std::coroutine_handle<> h, deadline until,
                           fd_wait_outcome& out) {
   execution_context& ctx = *st.node.ctx;
-  if (auto past = look_if_past(ctx, st.node.fd, st.node.for_write, until)) {
+  if (auto past = look_if_past(ctx, st.node.fd, st.interest(), until)) {
     out = *past;
     return false;
   }
   if (!publish(st, scheduler::current()->io())) {
-    out = {wake_reason::notified, st.node.revents};
+    out = {wake_reason::notified, revents_of(st)};
     if (ctx.withdraw_wait()) return false;
     // A close() on another thread claimed us first: its wake-up resumes the coroutine.
     ctx.suspend_coroutine(h, deadline::never());
     return true;
   }
-  ctx.waiting_on = what_it_waits_on(st.node.for_write);
+  ctx.waiting_on = what_it_waits_on(st.interest());
   ctx.suspend_coroutine(h, until);
   return true;
 }
@@ -151,7 +190,30 @@ fd_wait_outcome finish_coroutine_wait(fd_wait_state& st) noexcept {
   ctx.waiting_on = nullptr;
   scheduler* s = scheduler::current();
   unpublish(st, s != nullptr ? &s->io() : nullptr);
-  return {ctx.last_wake, st.node.revents};
+  return {ctx.last_wake, revents_of(st)};
+}
+
+bool suspend_on_fd(std::optional<fd_wait_state>& wait, int fd, fd_interest interest,
+                   fd_owner* owner, std::coroutine_handle<> h, deadline until,
+                   fd_wait_outcome& out) {
+  wait.emplace(current_context(), fd, interest, owner);
+  bool suspended = false;
+  try {
+    suspended = start_coroutine_wait(*wait, h, until, out);
+  } catch (...) {
+    wait.reset();
+    throw;
+  }
+  if (!suspended) wait.reset();
+  return suspended;
+}
+
+fd_wait_outcome resume_from_fd(std::optional<fd_wait_state>& wait,
+                               const fd_wait_outcome& out) noexcept {
+  if (!wait) return out;
+  const fd_wait_outcome outcome = finish_coroutine_wait(*wait);
+  wait.reset();
+  return outcome;
 }
 
 // --- several fds -----------------------------------------------------------------------------

@@ -13,6 +13,12 @@
 //
 // A plain thread (sync mode) makes steps 1, 3 and 5 with poll(2) instead of the reactor, and
 // publishes on the owner's list as a poller (closing the socket shuts it down to wake it).
+//
+// A wait is for one fd, in one direction or in either (fd_interest::read_or_write: one queued
+// node per direction, the first event wakes the context). Every single-fd wait of the runtime
+// and its drivers is one of: wait_for_fd (fibers, plain threads) or suspend_on_fd /
+// resume_from_fd (coroutines). Only the compat layer's poll/select, which waits for many fds
+// at once, queues its nodes itself (fd_waits below), in the same order.
 #pragma once
 
 #include <poll.h>
@@ -48,8 +54,12 @@ struct fd_wait_outcome {
 
 // Fiber, or plain thread (sync mode: poll(2)): the whole wait, steps 1-5. `ctx` is
 // current_context(). Throws io_error when the reactor cannot watch the fd (EBADF, ENOMEM).
-fd_wait_outcome wait_for_fd(execution_context& ctx, int fd, bool for_write, deadline until,
+fd_wait_outcome wait_for_fd(execution_context& ctx, int fd, fd_interest interest, deadline until,
                             fd_owner* owner = nullptr);
+inline fd_wait_outcome wait_for_fd(execution_context& ctx, int fd, bool for_write, deadline until,
+                                   fd_owner* owner = nullptr) {
+  return wait_for_fd(ctx, fd, for_write ? fd_interest::write : fd_interest::read, until, owner);
+}
 
 // Coroutine code (the awaiting context on a thread with a scheduler): steps 1-3, in
 // await_suspend. True: suspended, and await_resume calls finish_coroutine_wait; false: resume
@@ -58,6 +68,20 @@ bool start_coroutine_wait(fd_wait_state& st, std::coroutine_handle<> h, deadline
                           fd_wait_outcome& out);
 // Step 5, in await_resume; also for a suspended wait whose coroutine is destroyed. Idempotent.
 fd_wait_outcome finish_coroutine_wait(fd_wait_state& st) noexcept;
+
+// The two halves every coroutine fd awaiter is made of (balrog::fd_awaiter, net's
+// ready_awaiter, the Postgres driver's readable_or_writable): each awaiter only turns the
+// outcome into its own result or exceptions.
+//  - await_suspend: emplaces `wait` and starts it (steps 1-3). True: suspended. False: resume
+//    at once, `out` says why (ready, closed, a past deadline), `wait` is empty again. Needs a
+//    scheduler on this thread (require_scheduler first); throws io_error like wait_for_fd.
+//  - await_resume (and the destructor of an awaiter whose coroutine was destroyed while
+//    suspended): finishes a started wait and returns its outcome, else `out`.
+bool suspend_on_fd(std::optional<fd_wait_state>& wait, int fd, fd_interest interest,
+                   fd_owner* owner, std::coroutine_handle<> h, deadline until,
+                   fd_wait_outcome& out);
+fd_wait_outcome resume_from_fd(std::optional<fd_wait_state>& wait,
+                               const fd_wait_outcome& out) noexcept;
 
 // The exceptions of balrog/io.hpp for a wait's outcome (nothing for a ready fd): timeout_error
 // "<call>(fd N): deadline exceeded" for the call's own deadline, io_error EBADF "<call>(fd N):
@@ -75,6 +99,9 @@ reactor* current_reactor() noexcept;
 // (the caller's next call on the fd reports the problem). The one "look, don't wait" of the
 // runtime: past deadlines, the compat layer, plain waits on edge registrations.
 short poll_now(int fd, short events) noexcept;
+// How many poll_now calls this thread made: a test hook, so that tests can show a wait that
+// learned readiness from the reactor's event made no poll(2) to confirm it.
+[[nodiscard]] std::uint64_t poll_now_calls() noexcept;
 
 // Several fds for one fiber at once (compat poll, select, and its transfers): steps 3 and 5 on
 // the reactor, one queued wait per fd and direction; the first event claims the fiber and the

@@ -58,32 +58,19 @@ void wait_fd(int fd, bool for_write, deadline until, std::string_view call) {
 bool fd_awaiter::await_suspend(std::coroutine_handle<> h) {
   check_fd(fd_, awaiter_call(for_write_));
   detail::require_scheduler("balrog::readable/writable");
-  wait_.emplace(detail::current_context(), fd_, for_write_, owner_);
   detail::fd_wait_outcome out;
-  bool suspended = false;
-  try {
-    suspended = detail::start_coroutine_wait(*wait_, h, until_, out);
-  } catch (...) {
-    wait_.reset();
-    throw;
-  }
-  if (suspended) return true;
-  wait_.reset();
+  const bool suspended = detail::suspend_on_fd(
+      wait_, fd_, for_write_ ? detail::fd_interest::write : detail::fd_interest::read, owner_, h,
+      until_, out);
   why_ = out.why;
   revents_ = out.revents;
-  return false;
+  return suspended;
 }
 
-fd_awaiter::~fd_awaiter() {
-  if (wait_) detail::finish_coroutine_wait(*wait_);
-}
+fd_awaiter::~fd_awaiter() { (void)detail::resume_from_fd(wait_, {why_, revents_}); }
 
 void fd_awaiter::await_resume() {
-  detail::fd_wait_outcome outcome{why_, revents_};
-  if (wait_) {
-    outcome = detail::finish_coroutine_wait(*wait_);
-    wait_.reset();
-  }
+  const detail::fd_wait_outcome outcome = detail::resume_from_fd(wait_, {why_, revents_});
   detail::throw_unless_ready(outcome, awaiter_call(for_write_), fd_);
 }
 

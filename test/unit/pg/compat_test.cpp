@@ -25,12 +25,16 @@
 #include <utility>
 #include <vector>
 
+#include "balrog/await.hpp"
 #include "balrog/compat/posix_net.hpp"
 #include "balrog/deadline.hpp"
 #include "balrog/fiber.hpp"
 #include "balrog/run.hpp"
+#include "balrog/task.hpp"
 #include "balrog/this_fiber.hpp"
+#include "reactor/fd_waits.hpp"
 #include "support/pg_cluster.hpp"
+#include "wait/readable_or_writable.hpp"
 
 using namespace std::chrono_literals;
 namespace compat = balrog::compat;
@@ -263,6 +267,39 @@ TEST(PgCompat, HundredConcurrentSessionsOnOneThread) {
   }
   EXPECT_GE(most, sessions / 2) << "the queries did not overlap";
   EXPECT_LT(elapsed, sessions * 200ms / 2);  // connecting takes most of it
+}
+
+// A compat PQexec that waits for the server learns from the reactor's event that input is
+// there (and no end of file): it makes no poll(2) to confirm it (and no MSG_PEEK read), so a
+// query costs what blocking libpq's does: send, wait, receive.
+TEST(PgCompat, AWaitForTheServerMakesNoPollToConfirmTheEvent) {
+  balrog::run([] {
+    PGconn* c = compat::PQconnectdb(pg_cluster::conninfo().c_str());
+    ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+    for (int i = 0; i < 3; ++i) {
+      const std::uint64_t before = balrog::detail::poll_now_calls();
+      PGresult* r = compat::PQexec(c, "SELECT pg_sleep(0.02)");  // the fiber has to wait
+      EXPECT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQerrorMessage(c);
+      PQclear(r);
+      EXPECT_EQ(balrog::detail::poll_now_calls() - before, 0u);
+    }
+    PQfinish(c);
+  });
+}
+
+// The driver's flush wait (wait/readable_or_writable.hpp) is the runtime's fd-wait path: a
+// deadline already past looks before it gives up, as every other wait does (review I). It used
+// to queue on the reactor and time out even on a socket ready both ways.
+TEST(PgWait, ReadableOrWritableWithAPastDeadlineLooksFirst) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+  auto wait = [](int fd) -> balrog::task<void> {
+    co_await balrog::pg::detail::readable_or_writable(
+        fd, balrog::deadline(steady::now() - std::chrono::seconds(1)));
+  };
+  balrog::run([&] { EXPECT_NO_THROW(balrog::await(wait(sv[0]))); });
+  ::close(sv[0]);
+  ::close(sv[1]);
 }
 
 TEST(PgCompat, ErrorsAreLibpqs) {

@@ -44,19 +44,24 @@ balrog::detail::execution_context& current_context() noexcept {
   return *balrog::detail::scheduler::current()->running();
 }
 
-bool wait_socket(int fd, bool read, bool write) noexcept {
+bool wait_socket(int fd, bool read, bool write, std::uint32_t* revents) noexcept {
   if (fd < 0) return true;
   const short events = static_cast<short>((read ? POLLIN : 0) | (write ? POLLOUT : 0));
   const pollfd interest{fd, events, 0};
-  return compat::detail::wait_any({&interest, 1}, deadline::never()) !=
+  return compat::detail::wait_any({&interest, 1}, deadline::never(), revents) !=
          compat::detail::wait_status::failed;
 }
 
-bool read_would_fail(int fd) noexcept {
+bool read_would_fail(int fd, std::uint32_t seen) noexcept {
   // The peer shut its side down (POLLRDHUP, even with data still unread: over TLS that data is
   // the close_notify alert, which reads as end of file), or the socket has an error.
+  constexpr std::uint32_t ends = POLLRDHUP | POLLHUP | POLLERR | POLLNVAL;
+  // The reactor's event says so already (it reports the peer's FIN with the input: the read
+  // interest includes EPOLLRDHUP): no poll(2) and no peek to confirm it.
+  if ((seen & ends) != 0) return true;
+  if ((seen & POLLIN) != 0) return false;
   const short revents = compat::detail::poll_now(fd, POLLIN | POLLRDHUP);
-  if ((revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0) return true;
+  if ((revents & ends) != 0) return true;
   const int saved = errno;
   char byte = 0;
   const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -79,8 +84,9 @@ input read_input(PGconn* conn) noexcept {
   const int fd = ::PQsocket(conn);
   if (fd < 0) return input::closed;
   if (!pg::detail::tls_input_pending(conn)) {
-    if (!wait_socket(fd, true, false)) return input::interrupted;
-    if (read_would_fail(fd)) return input::closed;
+    std::uint32_t seen = 0;
+    if (!wait_socket(fd, true, false, &seen)) return input::interrupted;
+    if (read_would_fail(fd, seen)) return input::closed;
   }
   return ::PQconsumeInput(conn) != 0 ? input::read : input::broken;
 }

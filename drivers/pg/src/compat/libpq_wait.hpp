@@ -27,14 +27,16 @@ inline place where() noexcept { return compat::detail::current_place(); }
 inline bool sync_mode() noexcept { return where() == place::thread; }
 
 // Waits until `fd` is readable and/or writable (errors and hang-ups count). A negative fd
-// returns true at once: the next libpq call reports the broken connection.
-bool wait_socket(int fd, bool read, bool write) noexcept;
+// returns true at once: the next libpq call reports the broken connection. `revents`, if
+// given, gets what the reactor saw (poll's bits; 0: nothing known).
+bool wait_socket(int fd, bool read, bool write, std::uint32_t* revents = nullptr) noexcept;
 
 // The next reads on `fd` reach end-of-file or an error (the peer shut down, perhaps after some
 // last data): the caller then lets libpq's own blocking function read it, so that the error is
 // reported exactly as libpq reports it. That function cannot block for long any more: every
-// wait for input ends at once at end-of-file.
-bool read_would_fail(int fd) noexcept;
+// wait for input ends at once at end-of-file. `revents`: what the wait before saw; when it
+// tells (input without a hang-up, or a hang-up), no system call is made to find out.
+bool read_would_fail(int fd, std::uint32_t revents = 0) noexcept;
 
 // Waits until PQgetResult(conn) can return without blocking: flushes output queued in
 // non-blocking mode (reading meanwhile), then reads until PQisBusy is false. Also true when

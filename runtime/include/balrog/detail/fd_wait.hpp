@@ -74,12 +74,26 @@ class fd_owner {
   ~fd_owner() = default;
 };
 
+// What a wait for one fd waits for. read_or_write: whichever direction comes first (a client
+// flushing to a server that may stop reading until its own output is read: libpq's
+// pqSendSome, the Postgres driver's flush).
+enum class fd_interest : std::uint8_t { read, write, read_or_write };
+
 // One wait for one fd in progress, as an awaiter keeps it between await_suspend and
 // await_resume (runtime/src/reactor/fd_waits.hpp drives it).
 struct fd_wait_state {
   fd_wait_state(execution_context& context, int fd, bool for_write, fd_owner* owner_) noexcept
       : node(context, fd, for_write), owner(owner_) {}
-  fd_wait node;
+  fd_wait_state(execution_context& context, int fd, fd_interest interest, fd_owner* owner_) noexcept
+      : node(context, fd, interest == fd_interest::write), owner(owner_) {
+    if (interest == fd_interest::read_or_write) writer.emplace(context, fd, true);
+  }
+  [[nodiscard]] fd_interest interest() const noexcept {
+    if (writer) return fd_interest::read_or_write;
+    return node.for_write ? fd_interest::write : fd_interest::read;
+  }
+  fd_wait node;                   // the wait (reads, for read_or_write)
+  std::optional<fd_wait> writer;  // read_or_write: the write direction's wait
   fd_owner* owner;
   std::optional<owner_waiter> owner_node;  // engaged while published on the owner's list
 };
