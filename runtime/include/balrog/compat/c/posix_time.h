@@ -19,7 +19,9 @@ extern "C" {
 #endif
 
 unsigned int balrog_sleep(unsigned int seconds);
-int balrog_usleep(useconds_t usec);
+/* glibc's own spelling of usleep's parameter: useconds_t is declared only where usleep is
+ * (not under _POSIX_C_SOURCE >= 200809L, which dropped it), __useconds_t always. */
+int balrog_usleep(__useconds_t usec);
 int balrog_nanosleep(const struct timespec* req, struct timespec* rem);
 
 #ifdef __cplusplus
