@@ -32,6 +32,12 @@
 # path (for its dependents too, for the directories it gives them), so the rewritten header
 # wins over the original everywhere in the build.
 #
+# At the end of the target's directory, what depends on its final links and precompiled
+# headers is added to the parse (-isystem for imported targets' include directories, -include
+# for each precompiled header; a precompiled header HEADER_FILTER matches is an error); at the
+# end of the top-level directory, unwrapped sources that include a rewritten header as written
+# are warned about (two definitions in one program: ODR). docs/cmake.md has the details.
+#
 # balrog-gen is the imported target balrog::balrog-gen (find_package(balrog)) or, in balrog's
 # own build, the balrog-gen target; BALROG_GEN_EXECUTABLE (a path) overrides both.
 
@@ -239,8 +245,16 @@ function(balrog_wrap target)
   set(includes "$<REMOVE_DUPLICATES:${tp}INCLUDE_DIRECTORIES>>")
   set(includes "$<FILTER:${includes},EXCLUDE,^${out_dir_regex}(/|$)>")
   set(definitions "$<REMOVE_DUPLICATES:${tp}COMPILE_DEFINITIONS>>")
-  # "SHELL:" options are several arguments in one string: balrog-gen does without them.
-  set(compile_options "$<FILTER:${tp}COMPILE_OPTIONS>,EXCLUDE,^SHELL:>")
+  # "SHELL:" options (several arguments in one string) go through as they are: balrog-gen
+  # splits them as CMake does.
+  set(compile_options "${tp}COMPILE_OPTIONS>")
+  # Include directories that are system ones in the target's compile stay system in the parse
+  # (balrog-gen never edits a system header, and treats blocking calls in it as such): the
+  # INTERFACE_SYSTEM_INCLUDE_DIRECTORIES of what it links (SYSTEM_INCLUDE_DIRECTORIES, below)
+  # and imported targets' include directories (BALROG_WRAP_PARSE_FLAGS, computed at the end of
+  # the directory by _balrog_wrap_finish, with the -include of its precompiled headers). A
+  # directory given both as -I and -isystem is a system one for clang, as for GCC.
+  set(system_includes "$<REMOVE_DUPLICATES:${tp}SYSTEM_INCLUDE_DIRECTORIES>>")
   # -std=: the target's standard, at least C++20 (balrog's headers need it; clang 16 spells
   # C++23 and later c++2b); GNU extensions unless the target turns them off, as CMake does.
   set(std "$<TARGET_PROPERTY:${target},CXX_STANDARD>")
@@ -266,7 +280,9 @@ function(balrog_wrap target)
   set(common_flags
     "$<$<BOOL:${includes}>:-I$<JOIN:${includes},$<SEMICOLON>-I>>"
     "$<$<BOOL:${definitions}>:-D$<JOIN:${definitions},$<SEMICOLON>-D>>"
-    "${compile_options}")
+    "${compile_options}"
+    "$<$<BOOL:${system_includes}>:-isystem$<JOIN:${system_includes},$<SEMICOLON>-isystem>>"
+    "$<TARGET_GENEX_EVAL:${target},${tp}BALROG_WRAP_PARSE_FLAGS>>")
   set(flags_CXX ${global_flags} ${config_flags} ${common_flags} "-std=${ext}++${std}"
                 ${arg_EXTRA_ARGS})
   # C sources: CMAKE_C_FLAGS[_<CONFIG>], and the target's C_STANDARD when it has one (else the
@@ -324,6 +340,7 @@ function(balrog_wrap target)
     endif()
     if(path IN_LIST excluded OR NOT lang)
       list(APPEND new_sources "${src}")
+      set_property(TARGET ${target} APPEND PROPERTY BALROG_WRAP_UNWRAPPED_SOURCES "${path}")
       continue()
     endif()
     set(flags ${flags_${lang}})
@@ -409,10 +426,11 @@ function(balrog_wrap target)
       get_target_property(include_dirs ${target} INTERFACE_INCLUDE_DIRECTORIES)
     endif()
     set(mirrored_dirs "")
+    get_target_property(system_dirs ${target} INTERFACE_SYSTEM_INCLUDE_DIRECTORIES)
     foreach(dir IN LISTS include_dirs)
       string(REGEX REPLACE "^\\$<BUILD_INTERFACE:(.*)>$" "\\1" dir "${dir}")
-      if(dir MATCHES "\\$<" OR NOT IS_ABSOLUTE "${dir}")
-        continue()
+      if(dir MATCHES "\\$<" OR NOT IS_ABSOLUTE "${dir}" OR dir IN_LIST system_dirs)
+        continue()  # balrog-gen never rewrites a system header: no twin needed
       endif()
       cmake_path(IS_PREFIX source_dir "${dir}" NORMALIZE under)
       if(under)
@@ -435,4 +453,229 @@ function(balrog_wrap target)
                  "$<LINK_ONLY:balrog::runtime>")
   endif()
   set_property(TARGET ${target} PROPERTY BALROG_WRAPPED_DIR "${out_dir}")
+  set_property(TARGET ${target} PROPERTY BALROG_WRAP_HEADER_FILTER "${arg_HEADER_FILTER}")
+  # What depends on the target's final links and precompiled headers waits for the end of the
+  # directory (target_link_libraries and target_precompile_headers may come after this call);
+  # the ODR check for the end of the top-level directory, when every target exists.
+  cmake_language(EVAL CODE "cmake_language(DEFER CALL _balrog_wrap_finish [[${target}]])")
+  get_property(odr_check_deferred GLOBAL PROPERTY _BALROG_WRAP_ODR_CHECK_DEFERRED)
+  if(NOT odr_check_deferred)
+    set_property(GLOBAL PROPERTY _BALROG_WRAP_ODR_CHECK_DEFERRED TRUE)
+    cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL _balrog_wrap_check_odr)
+  endif()
+  set_property(GLOBAL APPEND PROPERTY _BALROG_WRAP_TARGETS ${target})
+endfunction()
+
+# The include directories of the imported targets <target> links (through the link
+# interfaces of what it links), as CMake makes them system ones in <target>'s compile: unless
+# <target> has NO_SYSTEM_FROM_IMPORTED or the imported target says SYSTEM OFF.
+function(_balrog_wrap_imported_includes target out)
+  set(result "")
+  get_target_property(no_system ${target} NO_SYSTEM_FROM_IMPORTED)
+  if(no_system)
+    set(${out} "" PARENT_SCOPE)
+    return()
+  endif()
+  get_target_property(queue ${target} LINK_LIBRARIES)
+  set(seen "")
+  while(queue)
+    list(POP_FRONT queue item)
+    # $<LINK_ONLY:x> brings no compile requirements; other generator expressions are skipped.
+    if(item MATCHES "\\$<" OR NOT TARGET "${item}")
+      continue()
+    endif()
+    get_target_property(aliased "${item}" ALIASED_TARGET)
+    if(aliased)
+      set(item "${aliased}")
+    endif()
+    if(item IN_LIST seen)
+      continue()
+    endif()
+    list(APPEND seen "${item}")
+    get_target_property(imported "${item}" IMPORTED)
+    get_target_property(system "${item}" SYSTEM)
+    get_target_property(no_system "${item}" IMPORTED_NO_SYSTEM)
+    if(imported AND NOT no_system AND (system OR system STREQUAL "system-NOTFOUND"))
+      list(APPEND result "$<TARGET_PROPERTY:${item},INTERFACE_INCLUDE_DIRECTORIES>")
+    endif()
+    get_target_property(next "${item}" INTERFACE_LINK_LIBRARIES)
+    if(next)
+      list(APPEND queue ${next})
+    endif()
+  endwhile()
+  set(${out} "${result}" PARENT_SCOPE)
+endfunction()
+
+# Deferred to the end of the directory of a wrapped <target>: the parse flags that depend on
+# its final links and precompiled headers (BALROG_WRAP_PARSE_FLAGS).
+function(_balrog_wrap_finish target)
+  set(flags "")
+  _balrog_wrap_imported_includes(${target} imported)
+  foreach(dirs IN LISTS imported)
+    list(APPEND flags "$<$<BOOL:${dirs}>:-isystem$<JOIN:${dirs},$<SEMICOLON>-isystem>>")
+  endforeach()
+
+  # Precompiled headers: the copies are compiled with the target's PCH as the originals were
+  # (CMake builds it from the original headers), and balrog-gen's parse sees the same headers
+  # first (-include each). A precompiled header that balrog-gen may rewrite (HEADER_FILTER)
+  # cannot be: the PCH would hold its original, blocking definitions, which its include guard
+  # or #pragma once would then keep in force over the rewritten copy.
+  get_target_property(source_dir ${target} SOURCE_DIR)
+  get_target_property(reuse ${target} PRECOMPILE_HEADERS_REUSE_FROM)
+  set(from ${target})
+  if(reuse)
+    set(from ${reuse})
+  endif()
+  get_target_property(headers ${from} PRECOMPILE_HEADERS)
+  if(NOT headers)
+    set(headers "")  # not "headers-NOTFOUND"
+  endif()
+  get_target_property(filter ${target} BALROG_WRAP_HEADER_FILTER)
+  foreach(header IN LISTS headers)
+    if(header MATCHES "\\$<")
+      message(WARNING "balrog_wrap: '${target}' precompiles '${header}', a generator expression: "
+                      "balrog-gen's parse does not include it (list the header plainly)")
+      continue()
+    elseif(header MATCHES "^<(.*)>$")  # one MATCHES per test: a failed one clears CMAKE_MATCH_1
+      list(APPEND flags -include "${CMAKE_MATCH_1}")
+      continue()
+    elseif(header MATCHES "^\"(.*)\"$")
+      list(APPEND flags -include "${CMAKE_MATCH_1}")
+      continue()
+    endif()
+    get_filename_component(header "${header}" ABSOLUTE BASE_DIR "${source_dir}")
+    if(filter AND header MATCHES "${filter}")
+      message(FATAL_ERROR
+              "balrog_wrap: '${target}' precompiles ${header}, which HEADER_FILTER lets "
+              "balrog-gen rewrite; the precompiled header is built from the original and its "
+              "blocking definitions would win over the rewritten copy. Remove it from "
+              "target_precompile_headers(${from}) or narrow HEADER_FILTER.")
+    endif()
+    list(APPEND flags -include "${header}")
+  endforeach()
+  set_property(TARGET ${target} PROPERTY BALROG_WRAP_PARSE_FLAGS "${flags}")
+endfunction()
+
+# The #include names spelled in <file> (direct includes only), into <out>.
+function(_balrog_wrap_includes_of file out)
+  set(names "")
+  if(EXISTS "${file}")
+    file(STRINGS "${file}" lines REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]")
+    foreach(line IN LISTS lines)
+      if(line MATCHES "#[ \t]*include[ \t]*[<\"]([^>\"]+)[>\"]")
+        list(APPEND names "${CMAKE_MATCH_1}")
+      endif()
+    endforeach()
+  endif()
+  set(${out} "${names}" PARENT_SCOPE)
+endfunction()
+
+# Every buildsystem target under <dir>, into <out>.
+function(_balrog_wrap_all_targets dir out)
+  get_property(targets DIRECTORY "${dir}" PROPERTY BUILDSYSTEM_TARGETS)
+  get_property(subdirs DIRECTORY "${dir}" PROPERTY SUBDIRECTORIES)
+  foreach(sub IN LISTS subdirs)
+    _balrog_wrap_all_targets("${sub}" more)
+    list(APPEND targets ${more})
+  endforeach()
+  set(${out} "${targets}" PARENT_SCOPE)
+endfunction()
+
+# Whether <target> links <wanted> (through what it links and their link interfaces).
+function(_balrog_wrap_links target wanted out)
+  get_target_property(queue ${target} LINK_LIBRARIES)
+  set(seen "")
+  while(queue)
+    list(POP_FRONT queue item)
+    string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" item "${item}")
+    if(NOT TARGET "${item}" OR item IN_LIST seen)
+      continue()
+    endif()
+    list(APPEND seen "${item}")
+    get_target_property(aliased "${item}" ALIASED_TARGET)
+    if(aliased)
+      set(item "${aliased}")
+    endif()
+    if(item STREQUAL wanted)
+      set(${out} TRUE PARENT_SCOPE)
+      return()
+    endif()
+    get_target_property(next "${item}" INTERFACE_LINK_LIBRARIES)
+    if(next)
+      list(APPEND queue ${next})
+    endif()
+  endwhile()
+  set(${out} FALSE PARENT_SCOPE)
+endfunction()
+
+# Deferred to the end of the top-level directory: the one-definition rule. A header that
+# balrog-gen rewrites (it matches the HEADER_FILTER of a wrapped target) has two definitions in
+# a program that also compiles, unrewritten, a source that includes the original: its classes
+# (a std::mutex member became a balrog::mutex) and inline functions differ between the two.
+# Checked for the unwrapped sources of the wrapped target itself (EXCLUDE, other languages)
+# and of the targets that link it, for direct includes that resolve to the original: a
+# quoted include of a header next to the source, or one found through the including target's
+# own include directories (which come before the rewritten copies its links bring).
+function(_balrog_wrap_check_odr)
+  get_property(wrapped GLOBAL PROPERTY _BALROG_WRAP_TARGETS)
+  _balrog_wrap_all_targets("${CMAKE_SOURCE_DIR}" all_targets)
+  foreach(target IN LISTS wrapped)
+    get_target_property(filter ${target} BALROG_WRAP_HEADER_FILTER)
+    if(NOT filter)
+      continue()
+    endif()
+    foreach(user IN LISTS all_targets)
+      get_target_property(type ${user} TYPE)
+      if(type STREQUAL "INTERFACE_LIBRARY" OR type STREQUAL "UTILITY")
+        continue()
+      endif()
+      if(user STREQUAL target)
+        get_target_property(sources ${user} BALROG_WRAP_UNWRAPPED_SOURCES)
+      else()
+        _balrog_wrap_links(${user} ${target} links)
+        if(NOT links)
+          continue()
+        endif()
+        get_target_property(sources ${user} BALROG_WRAP_UNWRAPPED_SOURCES)
+        get_target_property(already ${user} BALROG_WRAPPED_DIR)
+        if(NOT already)
+          get_target_property(sources ${user} SOURCES)
+        endif()
+      endif()
+      get_target_property(user_source_dir ${user} SOURCE_DIR)
+      get_target_property(user_includes ${user} INCLUDE_DIRECTORIES)
+      foreach(src IN LISTS sources)
+        if(src MATCHES "\\$<" OR NOT src MATCHES "\\.(c|cc|cpp|cxx|c\\+\\+|C|CPP|m|mm)$")
+          continue()
+        endif()
+        get_filename_component(src "${src}" ABSOLUTE BASE_DIR "${user_source_dir}")
+        get_filename_component(src_dir "${src}" DIRECTORY)
+        _balrog_wrap_includes_of("${src}" names)
+        foreach(name IN LISTS names)
+          set(found "")
+          foreach(dir IN ITEMS "${src_dir}" ${user_includes})
+            string(REGEX REPLACE "^\\$<BUILD_INTERFACE:(.*)>$" "\\1" dir "${dir}")
+            if(NOT dir MATCHES "\\$<" AND IS_ABSOLUTE "${dir}" AND EXISTS "${dir}/${name}")
+              set(found "${dir}/${name}")
+              cmake_path(NORMAL_PATH found)
+              break()
+            endif()
+          endforeach()
+          if(found AND found MATCHES "${filter}")
+            if(user STREQUAL target)
+              set(advice "Let balrog_wrap() rewrite it too (not EXCLUDE)")
+            else()
+              set(advice "Wrap '${user}' too")
+            endif()
+            message(WARNING
+                    "balrog_wrap: ${src} (target '${user}') is compiled as written and includes "
+                    "${found}, which balrog_wrap(${target} HEADER_FILTER ...) rewrites for "
+                    "${target}'s sources: one program would hold two different definitions of "
+                    "its classes and inline functions (an ODR violation). ${advice}, or keep "
+                    "rewritten headers out of unwrapped sources.")
+          endif()
+        endforeach()
+      endforeach()
+    endforeach()
+  endforeach()
 endfunction()

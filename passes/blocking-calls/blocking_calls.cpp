@@ -217,8 +217,16 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
   void register_matchers(MatchFinder& finder, rewrite_sink& sink) override {
     sink_ = &sink;
     // Members and constructors: only when a map has such entries (no cost otherwise).
-    std::vector<llvm::StringRef> method_names;
-    for (const auto& kv : methods_) method_names.push_back(kv.first);
+    // Members are matched by their own name and checked by qualified name in handle_member:
+    // hasName("::ns::cls::f") never matches a member of a class template specialization
+    // (tcp::socket::read_some is basic_stream_socket<tcp, executor>'s, whose qualified name
+    // has the template arguments), and a map names the template.
+    std::set<std::string> method_names_set;
+    for (const auto& kv : methods_) {
+      method_names_set.insert(kv.first.substr(kv.first.rfind("::") + 2));
+    }
+    method_names_.assign(method_names_set.begin(), method_names_set.end());
+    std::vector<llvm::StringRef> method_names(method_names_.begin(), method_names_.end());
     if (!method_names.empty()) {
       finder.addMatcher(traverse(clang::TK_IgnoreUnlessSpelledInSource,
                                  memberExpr(member(cxxMethodDecl(hasAnyName(
@@ -677,6 +685,7 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
   bool rewrite_in_macro_args_;
   std::map<std::string, std::vector<entry>> entries_;       // name: entries
   std::map<std::string, std::vector<entry>> methods_;       // method: entries
+  std::vector<std::string> method_names_;                   // their last name components
   std::map<std::string, std::vector<entry>> constructors_;  // constructor: entries (by class)
   std::map<std::string, entry> macros_;                     // macro: entries (by macro name)
   std::set<unsigned> macro_uses_done_;

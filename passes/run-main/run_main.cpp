@@ -72,9 +72,13 @@ class run_main final : public pass, public MatchFinder::MatchCallback {
       return;
     }
     if (!sm.isInMainFile(name)) {
+      // Whether or not the header filter admits the header: renaming main() there would rename
+      // it for every file that includes it. Reported even outside the filter (an error is
+      // always shown), since the program would otherwise run its threads as OS threads.
       error(name,
             "main() is defined in a header: run-main rewrites it only in the source file "
-            "that defines it");
+            "that defines it (move main() to a source file, or call balrog::run_main from it "
+            "by hand)");
       return;
     }
     if (enters_runtime(main->getBody(), ctx)) return;  // runs on the runtime already

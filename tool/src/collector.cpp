@@ -126,6 +126,17 @@ bool collector::replace(const clang::SourceManager& sm, clang::CharSourceRange r
   }
   e.line = sm.getSpellingLineNumber(begin);
   e.column = sm.getSpellingColumnNumber(begin);
+  if (call != nullptr) {
+    left_call l;
+    l.file = e.file;
+    l.line = e.line;
+    l.column = e.column;
+    l.function = call->function;
+    l.library = call->library;
+    l.message = e.why;
+    l.pass = e.pass;
+    out_.rewritten.push_back(std::move(l));
+  }
   out_.edits.push_back(std::move(e));
   return true;
 }
@@ -142,8 +153,10 @@ void collector::diagnose(const clang::SourceManager& sm, clang::SourceLocation w
                          const blocking_call* call) {
   const clang::SourceLocation loc = sm.getFileLoc(where);
   const clang::FileID fid = sm.getFileID(loc);
-  if (!admitted(sm, fid)) {
-    // Outside the header filter: recorded (and counted per header by main), not printed.
+  if (!admitted(sm, fid) && (level != severity::error || sm.isInSystemHeader(loc))) {
+    // Outside the header filter: recorded (and counted per header by main), not printed. An
+    // error is printed wherever it is (run-main: a main() in a header the filter does not
+    // admit): it refuses the translation unit, which must not happen silently.
     if (call != nullptr && !sm.isInSystemHeader(loc) && !is_suppressed(sm, loc, pass)) {
       record_left(sm, loc, *call, call->reason, message, pass);
     }

@@ -3,6 +3,8 @@
 #include <clang/Driver/Options.h>
 #include <llvm/Option/ArgList.h>
 #include <llvm/Option/OptTable.h>
+#include <llvm/Support/CommandLine.h>
+#include <llvm/Support/StringSaver.h>
 
 #include <vector>
 
@@ -18,6 +20,40 @@ void dropped_flags::add(const std::string& flag) {
 std::set<std::string> dropped_flags::all() const {
   std::lock_guard lk(mutex_);
   return flags_;
+}
+
+std::vector<const char*> expand_shell_options(int argc, const char** argv,
+                                              std::vector<std::string>& storage) {
+  bool after_dashes = false;
+  std::vector<std::pair<int, std::size_t>> split;  // argv index -> first of its pieces
+  for (int i = 0; i < argc; ++i) {
+    llvm::StringRef arg(argv[i]);
+    if (!after_dashes) {
+      after_dashes = arg == "--";
+      continue;
+    }
+    if (!arg.consume_front("SHELL:")) continue;
+    llvm::BumpPtrAllocator allocator;
+    llvm::StringSaver saver(allocator);
+    llvm::SmallVector<const char*, 4> pieces;
+    llvm::cl::TokenizeGNUCommandLine(arg, saver, pieces);
+    split.emplace_back(i, storage.size());
+    for (const char* p : pieces) storage.emplace_back(p);
+    split.emplace_back(-1, storage.size());  // end marker
+  }
+  std::vector<const char*> out;
+  std::size_t next = 0;
+  for (int i = 0; i < argc; ++i) {
+    if (next < split.size() && split[next].first == i) {
+      for (std::size_t k = split[next].second; k < split[next + 1].second; ++k) {
+        out.push_back(storage[k].c_str());
+      }
+      next += 2;
+    } else {
+      out.push_back(argv[i]);
+    }
+  }
+  return out;
 }
 
 clang::tooling::ArgumentsAdjuster drop_unknown_flags(dropped_flags& log) {

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace balrog::gen {
 
@@ -24,6 +25,13 @@ class dropped_flags {
   std::set<std::string> flags_;
 };
 
+// `argv` with CMake's "SHELL:<options>" arguments after "--" (target_compile_options(...
+// "SHELL:-include a.h"), which balrog_wrap() passes through as they are) split into their
+// options, as a POSIX shell would (CMake's own rule). Done before the fixed compilation
+// database sees the arguments: it would take "SHELL:-D X" for an input file. The strings live
+// in `storage`.
+std::vector<const char*> expand_shell_options(int argc, const char** argv,
+                                              std::vector<std::string>& storage);
 // Drops arguments clang's driver does not know.
 clang::tooling::ArgumentsAdjuster drop_unknown_flags(dropped_flags& log);
 // Adds -resource-dir=<dir> unless the command has one.

@@ -21,7 +21,10 @@
 #include <mutex>
 #include <set>
 
+#include "compile_flags.hpp"
 #include "config.hpp"
+#include "format.hpp"
+#include "line_directives.hpp"
 #include "merge.hpp"
 #include "output.hpp"
 #include "pass.hpp"
@@ -49,6 +52,11 @@ cl::opt<std::string> output_dir("o", cl::value_desc("dir"),
                                 cl::desc("Mirror the sources (rewritten or not) and the rewritten "
                                          "headers into <dir>, relative to --base-dir"),
                                 cl::cat(category));
+cl::opt<bool> no_line_directives(
+    "no-line-directives",
+    cl::desc("-o: write the mirrored files without the #line directives that make compiler "
+             "errors, __FILE__ and debuggers name the original files"),
+    cl::cat(category));
 cl::opt<std::string> base_dir(
     "base-dir", cl::value_desc("dir"),
     cl::desc("Root of the paths -o mirrors (default: the current directory)"), cl::cat(category));
@@ -68,6 +76,11 @@ cl::opt<std::string> export_fixes("export-fixes", cl::value_desc("file"),
                                   cl::desc("Write the edits as clang-tidy-style YAML "
                                            "(clang-apply-replacements reads it)"),
                                   cl::cat(category));
+cl::opt<bool> format_opt(
+    "format",
+    cl::desc("Reformat the changed lines (only those) in the style of the .clang-format found "
+             "from each file upwards (none found: left as they are); diff, -i and -o"),
+    cl::cat(category));
 cl::opt<bool> list_passes("list-passes", cl::desc("List the passes and exit"), cl::cat(category));
 cl::opt<std::string> depfile("depfile", cl::value_desc("file"),
                              cl::desc("Write a Make-style depfile for the -o outputs"),
@@ -270,8 +283,11 @@ int usage_error(const std::string& message) {
 
 int main(int argc, const char** argv) {
   const std::string exe = executable_path(argv[0]);
+  std::vector<std::string> shell_pieces;  // owns the pieces of SHELL: arguments; args points in
+  std::vector<const char*> args = expand_shell_options(argc, argv, shell_pieces);
+  int args_count = static_cast<int>(args.size());
   auto parser = clang::tooling::CommonOptionsParser::create(
-      argc, argv, category, cl::ZeroOrMore,
+      args_count, args.data(), category, cl::ZeroOrMore,
       "Rewrites blocking calls in synchronous C++ to balrog's runtime.\n");
   if (!parser) {
     llvm::errs() << llvm::toString(parser.takeError()) << "\n";
@@ -306,6 +322,9 @@ int main(int argc, const char** argv) {
     return usage_error("--report=" + report_opt + ": the formats are text, json and sarif");
   }
   if (in_place && !output_dir.empty()) return usage_error("-i and -o cannot be combined");
+  if (no_line_directives && output_dir.empty()) {
+    return usage_error("--no-line-directives goes with -o (only the mirror has #line directives)");
+  }
   if (!depfile.empty() && output_dir.empty()) {
     return usage_error("--depfile names the dependencies of -o outputs; give -o <dir>");
   }
@@ -396,6 +415,14 @@ int main(int argc, const char** argv) {
     if (d.level == severity::error) status = 2;
     diagnostics.push_back(d);
   }
+  if (format_opt && !check) {
+    for (file_change& c : m.changes) {
+      if (std::string error = format_changed_lines(c); !error.empty()) {
+        diagnostics.push_back({c.path, 0, 0, severity::error, error, ""});
+        status = 2;
+      }
+    }
+  }
   // Headers seen by several TUs report the same problem once.
   std::sort(diagnostics.begin(), diagnostics.end(), [](const diagnostic& a, const diagnostic& b) {
     return std::tie(a.file, a.line, a.column, a.message) <
@@ -462,6 +489,7 @@ int main(int argc, const char** argv) {
     const std::string base = base_dir.empty() ? "." : base_dir.getValue();
     std::map<std::string, const file_change*> changed;
     for (const file_change& c : m.changes) changed[c.path] = &c;
+    std::map<std::string, const file_change*> changed_by_path;  // by the path mirror() gets
     std::vector<std::pair<std::string, std::vector<std::string>>> rules;
     auto mirror = [&](const std::string& path, const std::string* content,
                       const std::vector<std::string>& deps) {
@@ -476,7 +504,16 @@ int main(int argc, const char** argv) {
           error = "cannot read " + path + ": " + buffer.getError().message();
         }
       }
-      if (error.empty()) error = atomic_write(target, content ? *content : text, true);
+      if (error.empty()) {
+        if (content == nullptr) content = &text;
+        // The original's text: the file as read, or as merge_edits read it when it changed.
+        const auto change = changed_by_path.find(path);
+        const std::string& original =
+            change != changed_by_path.end() ? change->second->original : *content;
+        error = atomic_write(
+            target, no_line_directives ? *content : with_line_directives(original, *content, path),
+            true);
+      }
       if (!error.empty()) {
         printer.print({path, 0, 0, severity::error, error, ""});
         status = 2;
@@ -495,10 +532,14 @@ int main(int argc, const char** argv) {
       const auto it = changed.find(real);
       std::vector<std::string> deps = r.dependencies;
       for (std::string& input : configs.inputs_for(r.main_file)) deps.push_back(std::move(input));
+      if (it != changed.end()) changed_by_path[std::string(abs)] = it->second;
       mirror(std::string(abs), it != changed.end() ? &it->second->rewritten : nullptr, deps);
       if (it != changed.end()) changed.erase(it);
     }
-    for (const auto& [path, change] : changed) mirror(path, &change->rewritten, {path});
+    for (const auto& [path, change] : changed) {
+      changed_by_path[path] = change;
+      mirror(path, &change->rewritten, {path});
+    }
     if (!depfile.empty() && status != 2) {
       if (std::string error = atomic_write(depfile, depfile_text(rules), true); !error.empty()) {
         printer.print({depfile, 0, 0, severity::error, error, ""});

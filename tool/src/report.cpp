@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <set>
+#include <string>
 #include <tuple>
 
 #include "output.hpp"
@@ -37,7 +39,23 @@ constexpr reason_info reasons[] = {
     {"fork", "lints: fork in code that runs on fibers (the child has no runtime)"},
     {"eintr-loop",
      "lints: in a loop that a signal ends through EINTR (a fiber's wait never fails with it)"},
+    {"refused",
+     "in a file whose rewrite was refused (a parse error, or a pass's error such as run-main's)"},
 };
+
+// Why a TU's rewrite was refused, for the report's "file refused: ..." messages; empty when
+// it was not.
+std::string refusal_of(const tu_result& r) {
+  if (r.parse_errors > 0) {
+    return std::to_string(r.parse_errors) + " error(s) while parsing " + r.main_file;
+  }
+  if (r.pass_errors == 0) return {};
+  for (const diagnostic& d : r.diagnostics) {
+    if (d.level != severity::error) continue;
+    return "a pass reported an error in " + r.main_file + " (" + d.pass + ": " + d.message + ")";
+  }
+  return "a pass reported an error in " + r.main_file;
+}
 
 std::string uri_of(const std::string& path) {
   std::string uri = path.empty() || path[0] != '/' ? "" : "file://";
@@ -168,10 +186,38 @@ std::string render_sarif(const std::vector<left_call>& left) {
 }  // namespace
 
 std::vector<left_call> collect_left(const std::vector<tu_result>& results) {
+  const auto where = [](const left_call& l) {
+    return std::tie(l.file, l.line, l.column, l.function);
+  };
+  using place = std::tuple<std::string, unsigned, unsigned, std::string>;
+  // A header a refused TU would have rewritten may be rewritten by another TU that includes it.
+  std::set<place> rewritten_elsewhere;
+  for (const tu_result& r : results) {
+    if (!r.ran || !refusal_of(r).empty()) continue;
+    for (const left_call& l : r.rewritten) rewritten_elsewhere.insert(where(l));
+  }
   std::vector<left_call> left;
   for (const tu_result& r : results) {
-    if (!r.ran || r.parse_errors > 0) continue;
-    left.insert(left.end(), r.left.begin(), r.left.end());
+    if (!r.ran) continue;
+    const std::string refusal = refusal_of(r);
+    if (refusal.empty()) {
+      left.insert(left.end(), r.left.begin(), r.left.end());
+      continue;
+    }
+    // Refused: nothing of it was rewritten, and its error says so (hence `shown`: no count
+    // per file on top). What it would have rewritten is left after all.
+    for (left_call l : r.left) {
+      l.shown = true;
+      left.push_back(std::move(l));
+    }
+    for (const left_call& l : r.rewritten) {
+      if (rewritten_elsewhere.count(where(l)) != 0) continue;
+      left_call refused = l;
+      refused.reason = "refused";
+      refused.message = "file refused: " + refusal + "; " + l.message + " (not applied)";
+      refused.shown = true;
+      left.push_back(std::move(refused));
+    }
   }
   const auto key = [](const left_call& l) {
     return std::tie(l.file, l.line, l.column, l.function, l.reason);

@@ -12,8 +12,10 @@ namespace balrog::gen {
 
 enum class report_format { text, json, sarif };
 
-// The calls left by every TU that parsed, without the duplicates several TUs report for one
-// header, sorted by file, line, column.
+// The calls left by every TU, without the duplicates several TUs report for one header, sorted
+// by file, line, column. A TU whose rewrite was refused (parse errors, a pass's error: its
+// parse_errors / pass_errors) adds the calls its edits would have rewritten, reason "refused"
+// ("file refused: <why>; ..."), unless another TU rewrites them (a shared header).
 std::vector<left_call> collect_left(const std::vector<tu_result>& results);
 
 // Per file, how many of `left` it holds, sorted by path.

@@ -63,6 +63,9 @@ struct tu_result {
   std::string clang_output;     // clang's own diagnostics (parse errors...), printed in input order
   unsigned suppressed = 0;      // edits a suppression comment stopped
   std::vector<left_call> left;  // blocking calls not rewritten, wherever they are
+  // Blocking calls this TU's edits rewrite (reason empty; message: the rewrite). When the TU
+  // is refused (a parse or pass error) they are left after all: the report lists them.
+  std::vector<left_call> rewritten;
 };
 
 }  // namespace balrog::gen

@@ -6,8 +6,6 @@
 
 namespace balrog::gen {
 
-namespace {
-
 std::vector<std::string_view> split_lines(const std::string& text) {
   std::vector<std::string_view> lines;
   std::size_t start = 0;
@@ -20,13 +18,12 @@ std::vector<std::string_view> split_lines(const std::string& text) {
   return lines;
 }
 
-enum class op { keep, remove, add };
-
 // Longest common subsequence by dynamic programming: files balrog-gen rewrites are source
 // files (thousands of lines at most) and edits are few, so the quadratic table is affordable
 // after trimming the common prefix and suffix.
-std::vector<std::pair<op, std::size_t>> diff_lines(const std::vector<std::string_view>& a,
-                                                   const std::vector<std::string_view>& b) {
+std::vector<std::pair<line_op, std::size_t>> diff_lines(const std::vector<std::string_view>& a,
+                                                        const std::vector<std::string_view>& b) {
+  using op = line_op;
   std::size_t prefix = 0;
   while (prefix < a.size() && prefix < b.size() && a[prefix] == b[prefix]) ++prefix;
   std::size_t suffix = 0;
@@ -63,6 +60,10 @@ std::vector<std::pair<op, std::size_t>> diff_lines(const std::vector<std::string
   for (std::size_t k = 0; k < suffix; ++k) script.emplace_back(op::keep, a.size() - suffix + k);
   return script;
 }
+
+namespace {
+
+using op = line_op;
 
 void append_line(std::string& out, char mark, std::string_view line) {
   out += mark;

@@ -121,7 +121,7 @@ class fiber_task_impl final : public fiber_result<T> {
   F fn_;
 };
 
-class joinable_context;  // a fiber or a coroutine task (runtime/src/core/joinable.hpp)
+class joinable_context;  // a fiber or a coroutine task (runtime/src/core/fiber/joinable.hpp)
 
 // Spawning in two steps, so the task is built straight into the context's memory (one
 // allocation per spawn): prepare_fiber reserves a context with room for the task on this
@@ -136,7 +136,7 @@ fiber_slot prepare_fiber(std::size_t task_size, std::size_t task_align, fiber_op
 void start_fiber(joinable_context* ctx, fiber_task* task) noexcept;
 void abandon_fiber(joinable_context* ctx) noexcept;
 
-// Operations behind the handles (runtime/src/core/join_handle.cpp).
+// Operations behind the handles (runtime/src/core/fiber/join_handle.cpp).
 void retain(joinable_context* j) noexcept;
 void release(joinable_context* j) noexcept;
 void join(joinable_context* j);  // waits; throws usage_error / cancelled / timeout_error

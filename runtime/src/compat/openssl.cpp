@@ -5,6 +5,7 @@
 #include "balrog/compat/openssl.hpp"
 
 #include <openssl/err.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -214,6 +215,95 @@ BIO_METHOD* make_method() noexcept {
   return method;
 }
 
+// balrog's twin of OpenSSL's fd BIO (crypto/bio/bss_fd.c): a file descriptor of any kind (a
+// pipe, a socket, a terminal, a file), read and written through balrog::compat::read / write,
+// which wait on the fiber for what can wait (pipes, sockets) and go straight to the kernel for
+// regular files, as read(2) does. Its fd lives in the data pointer as the socket BIO's does.
+
+// fd_read: as OpenSSL's, retry flags from BIO_fd_should_retry, EOF on 0.
+int fd_read(BIO* bio, char* out, int size) {
+  int ret = 0;
+  if (out != nullptr) {
+    {
+      const error_queue_scope own_errors;
+      errno = 0;
+      ret = static_cast<int>(balrog::compat::read(fd_of(bio), out, static_cast<size_t>(size)));
+    }
+    BIO_clear_retry_flags(bio);
+    if (ret <= 0) {
+      if (BIO_fd_should_retry(ret) != 0) {
+        BIO_set_retry_read(bio);
+      } else if (ret == 0) {
+        BIO_set_flags(bio, BIO_FLAGS_IN_EOF);
+      }
+    }
+  }
+  return ret;
+}
+
+// fd_write.
+int fd_write(BIO* bio, const char* in, int size) {
+  int ret = 0;
+  {
+    const error_queue_scope own_errors;
+    errno = 0;
+    ret = static_cast<int>(balrog::compat::write(fd_of(bio), in, static_cast<size_t>(size)));
+  }
+  BIO_clear_retry_flags(bio);
+  if (ret <= 0 && BIO_fd_should_retry(ret) != 0) BIO_set_retry_write(bio);
+  return ret;
+}
+
+// fd_puts.
+int fd_puts(BIO* bio, const char* text) {
+  return fd_write(bio, text, static_cast<int>(std::strlen(text)));
+}
+
+// fd_gets: one byte at a time up to a newline, as OpenSSL's (a BIO_gets on an fd BIO).
+int fd_gets(BIO* bio, char* buf, int size) {
+  if (size <= 0) return 0;
+  char* ptr = buf;
+  char* const end = buf + size - 1;
+  while (ptr < end && fd_read(bio, ptr, 1) > 0) {
+    if (*ptr++ == '\n') break;
+  }
+  *ptr = '\0';
+  return buf[0] != '\0' ? static_cast<int>(std::strlen(buf)) : 0;
+}
+
+// fd_ctrl: the socket BIO's commands plus seeking (lseek does not wait).
+long fd_ctrl(BIO* bio, int cmd, long num, void* ptr) {
+  switch (cmd) {
+    case BIO_CTRL_RESET:
+      num = 0;
+      [[fallthrough]];
+    case BIO_C_FILE_SEEK:
+      return static_cast<long>(::lseek(fd_of(bio), num, SEEK_SET));
+    case BIO_C_FILE_TELL:
+    case BIO_CTRL_INFO:
+      return static_cast<long>(::lseek(fd_of(bio), 0, SEEK_CUR));
+    case BIO_CTRL_PENDING:
+    case BIO_CTRL_WPENDING:
+      return 0;
+    default:
+      return socket_ctrl(bio, cmd, num, ptr);
+  }
+}
+
+BIO_METHOD* make_fd_method() noexcept {
+  // OpenSSL's own type and name ("file descriptor"), as for the socket BIO.
+  BIO_METHOD* method = BIO_meth_new(BIO_TYPE_FD, "file descriptor");
+  if (method == nullptr) return nullptr;
+  if (BIO_meth_set_write(method, fd_write) != 1 || BIO_meth_set_read(method, fd_read) != 1 ||
+      BIO_meth_set_puts(method, fd_puts) != 1 || BIO_meth_set_gets(method, fd_gets) != 1 ||
+      BIO_meth_set_ctrl(method, fd_ctrl) != 1 || BIO_meth_set_create(method, socket_create) != 1 ||
+      BIO_meth_set_destroy(method, socket_destroy) != 1) {
+    BIO_meth_free(method);
+    return nullptr;
+  }
+  return method;
+}
+
 bool is_balrog_socket_bio(BIO* bio) noexcept {
   return bio != nullptr && BIO_method_type(bio) == BIO_TYPE_SOCKET &&
          BIO_ctrl(bio, probe_command, 0, nullptr) == probe_answer;
@@ -243,6 +333,18 @@ BIO* BIO_new_socket(int sock, int close_flag) {
   BIO* bio = BIO_new(balrog::compat::BIO_s_socket());
   if (bio == nullptr) return nullptr;
   BIO_set_fd(bio, sock, close_flag);
+  return bio;
+}
+
+const BIO_METHOD* BIO_s_fd() {
+  static BIO_METHOD* const method = make_fd_method();
+  return method;
+}
+
+BIO* BIO_new_fd(int fd, int close_flag) {
+  BIO* bio = BIO_new(balrog::compat::BIO_s_fd());
+  if (bio == nullptr) return nullptr;
+  BIO_set_fd(bio, fd, close_flag);
   return bio;
 }
 

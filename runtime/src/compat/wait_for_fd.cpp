@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "balrog/errors.hpp"
-#include "core/scheduler.hpp"
+#include "core/shard/scheduler.hpp"
 #include "reactor/fd_waits.hpp"
 
 namespace balrog::compat::detail {

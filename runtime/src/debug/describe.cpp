@@ -5,8 +5,8 @@
 
 #include "balrog/debug.hpp"
 #include "balrog/sync/event.hpp"
-#include "core/scheduler.hpp"
-#include "core/task_context.hpp"
+#include "core/coro/task_context.hpp"
+#include "core/shard/scheduler.hpp"
 #include "debug/backtrace.hpp"
 #include "debug/registry.hpp"
 

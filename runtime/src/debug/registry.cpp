@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "core/scheduler.hpp"
+#include "core/shard/scheduler.hpp"
 #include "debug/watchdog.hpp"
 
 namespace balrog::detail {

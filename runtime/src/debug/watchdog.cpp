@@ -15,7 +15,7 @@
 #include <string>
 #include <thread>
 
-#include "core/scheduler.hpp"
+#include "core/shard/scheduler.hpp"
 #include "debug/registry.hpp"
 
 namespace balrog::detail {

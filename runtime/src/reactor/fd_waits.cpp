@@ -3,7 +3,7 @@
 #include <cerrno>
 
 #include "balrog/errors.hpp"
-#include "core/scheduler.hpp"
+#include "core/shard/scheduler.hpp"
 #include "reactor/describe_call.hpp"
 #include "reactor/timeouts.hpp"
 

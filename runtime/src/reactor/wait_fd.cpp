@@ -5,7 +5,7 @@
 
 #include "balrog/errors.hpp"
 #include "balrog/io.hpp"
-#include "core/scheduler.hpp"
+#include "core/shard/scheduler.hpp"
 #include "reactor/describe_call.hpp"
 #include "reactor/fd_waits.hpp"
 

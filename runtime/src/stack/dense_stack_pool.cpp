@@ -6,13 +6,11 @@
 #include <string>
 
 #include "balrog/errors.hpp"
-#include "core/sanitizer.hpp"
+#include "core/context/sanitizer.hpp"
 
 namespace balrog::detail {
 
 namespace {
-
-constexpr std::size_t slab_target_bytes = 4 * 1024 * 1024;
 
 void fill_canary(char* region_top) noexcept {
   auto* words = reinterpret_cast<std::uint64_t*>(region_top - dense_stack_pool::canary_bytes);
@@ -22,8 +20,9 @@ void fill_canary(char* region_top) noexcept {
 }  // namespace
 
 dense_stack_pool::dense_stack_pool(std::size_t slot_size)
-    : slot_size_(slot_size),
-      slots_per_slab_(std::max<std::size_t>(1, slab_target_bytes / slot_size)) {}
+    : stack_source(stack_kind::dense),
+      slot_size_(slot_size),
+      next_slab_slots_(std::max<std::size_t>(1, first_slab_bytes / slot_size)) {}
 
 dense_stack_pool::~dense_stack_pool() {
   for (const slab& s : slabs_) {
@@ -33,7 +32,9 @@ dense_stack_pool::~dense_stack_pool() {
 }
 
 void dense_stack_pool::add_slab() {
-  const std::size_t bytes = page_size() + slots_per_slab_ * slot_size_;
+  const std::size_t slots = next_slab_slots_;
+  const std::size_t bytes = page_size() + slots * slot_size_;
+  slabs_.reserve(slabs_.size() + 1);  // before the mmap: nothing to undo if it throws
   void* base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
   if (base == MAP_FAILED) {
@@ -41,37 +42,42 @@ void dense_stack_pool::add_slab() {
                 " bytes, mmap)");
   }
   slabs_.push_back({base, bytes});
-  char* first_slot = static_cast<char*>(base) + page_size();
-  fill_canary(first_slot);  // the sentinel canary below slot 0
-  // Room for every slot of every slab, so deallocate() (noexcept) never reallocates.
-  free_.reserve(slabs_.size() * slots_per_slab_);
-  // Push in reverse so slots are handed out in address order (neighbours share slabs).
-  for (std::size_t i = slots_per_slab_; i-- > 0;) {
-    char* top = first_slot + (i + 1) * slot_size_;
-    fill_canary(top);
-    free_.push_back(top - canary_bytes);
-  }
+  // Slot 0 sits above the sentinel page, whose top holds the canary below it.
+  fresh_ = static_cast<char*>(base) + page_size();
+  fresh_end_ = static_cast<char*>(base) + bytes;
+  next_slab_slots_ = std::min(slots * 2, std::max<std::size_t>(1, max_slab_bytes / slot_size_));
+}
+
+dense_stack_pool::free_slot* dense_stack_pool::link_of(void* sp) noexcept {
+  return reinterpret_cast<free_slot*>(static_cast<char*>(sp) - 2 * sizeof(free_slot));
 }
 
 boost::context::stack_context dense_stack_pool::allocate() {
-  if (free_.empty()) add_slab();
   boost::context::stack_context sc;
-  sc.sp = free_.back();
   sc.size = slot_size_ - canary_bytes;
-  free_.pop_back();
+  if (free_ != nullptr) {
+    free_slot* slot = free_;
+    free_ = slot->next;
+    sc.sp = reinterpret_cast<char*>(slot) + 2 * sizeof(free_slot);
+  } else {
+    if (fresh_ == fresh_end_) add_slab();
+    fresh_ += slot_size_;
+    sc.sp = fresh_ - canary_bytes;
+  }
+  // The canary below the slot (the slot below's top, or the sentinel page's): armed, or
+  // re-armed, for the fiber about to run here, which checks it on every switch-out.
+  char* const floor = static_cast<char*>(sc.sp) - sc.size;
+  sanitizer::unpoison(floor - canary_bytes, canary_bytes);
+  fill_canary(floor);
   return sc;
 }
 
 void dense_stack_pool::deallocate(boost::context::stack_context& sc) noexcept {
-  // free_ has capacity for every slot ever made (reserved in add_slab): push_back cannot throw.
-  free_.push_back(sc.sp);
-}
-
-stack_facts dense_stack_pool::facts(const boost::context::stack_context& sc) const noexcept {
-  const char* lowest = static_cast<const char*>(sc.sp) - sc.size;
-  // The word right below the slot is the first one an overflow overwrites.
-  const auto* canary = reinterpret_cast<const std::uint64_t*>(lowest) - 1;
-  return {lowest, sc.size, canary, stack_kind::dense};
+  // The fiber that ran here is gone; its frames may still be poisoned for ASan.
+  free_slot* slot = link_of(sc.sp);
+  sanitizer::unpoison(slot, sizeof(free_slot));
+  slot->next = free_;
+  free_ = slot;
 }
 
 }  // namespace balrog::detail

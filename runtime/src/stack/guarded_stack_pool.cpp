@@ -8,7 +8,7 @@
 #include <string>
 
 #include "balrog/errors.hpp"
-#include "core/sanitizer.hpp"
+#include "core/context/sanitizer.hpp"
 
 namespace balrog::detail {
 
@@ -30,7 +30,9 @@ std::string max_map_count() {
 }  // namespace
 
 guarded_stack_pool::guarded_stack_pool(std::size_t stack_size, std::size_t max_cached)
-    : size_(stack_size), max_cached_(max_cached) {}
+    : stack_source(stack_kind::guarded), size_(stack_size), max_cached_(max_cached) {
+  cached_.reserve(max_cached_);  // deallocate() then never allocates
+}
 
 guarded_stack_pool::~guarded_stack_pool() {
   for (void* sp : cached_) unmap(sp);
@@ -67,17 +69,10 @@ boost::context::stack_context guarded_stack_pool::allocate() {
 
 void guarded_stack_pool::deallocate(boost::context::stack_context& sc) noexcept {
   if (cached_.size() < max_cached_) {
-    try {
-      cached_.push_back(sc.sp);
-      return;
-    } catch (...) {  // no memory to remember it: unmap instead
-    }
+    cached_.push_back(sc.sp);  // within the capacity reserved up front: cannot throw
+    return;
   }
   unmap(sc.sp);
-}
-
-stack_facts guarded_stack_pool::facts(const boost::context::stack_context& sc) const noexcept {
-  return {static_cast<const char*>(sc.sp) - size_, size_, nullptr, stack_kind::guarded};
 }
 
 void guarded_stack_pool::unmap(void* sp) const noexcept {

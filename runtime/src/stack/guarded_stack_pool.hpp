@@ -18,7 +18,6 @@ class guarded_stack_pool final : public stack_source {
 
   boost::context::stack_context allocate() override;
   void deallocate(boost::context::stack_context& sc) noexcept override;
-  [[nodiscard]] stack_facts facts(const boost::context::stack_context& sc) const noexcept override;
 
  private:
   void unmap(void* sp) const noexcept;

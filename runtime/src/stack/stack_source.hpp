@@ -1,8 +1,8 @@
 // The stack-allocator concept balrog uses: Boost.Context's StackAllocator (allocate() ->
 // stack_context, deallocate(stack_context)), as a small interface with one class per policy
 // (guarded, dense). The scheduler keeps the source a fiber's stack came from and gives the
-// stack back to it when the fiber ends (core/scheduler.cpp; core/context_switch.hpp builds the
-// first frame on it).
+// stack back to it when the fiber ends (core/shard/scheduler.cpp; core/context/context_switch.hpp
+// builds the first frame on it).
 #pragma once
 
 #include <boost/context/stack_context.hpp>
@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "balrog/stack.hpp"
-#include "core/sanitizer.hpp"
+#include "core/context/sanitizer.hpp"
 
 namespace balrog::detail {
 
@@ -27,11 +27,25 @@ struct stack_facts {
 
 class stack_source {
  public:
+  explicit stack_source(stack_kind kind) noexcept : kind_(kind) {}
   virtual ~stack_source() = default;
   virtual boost::context::stack_context allocate() = 0;
   virtual void deallocate(boost::context::stack_context& sc) noexcept = 0;
-  [[nodiscard]] virtual stack_facts facts(
-      const boost::context::stack_context& sc) const noexcept = 0;
+
+  // What a fiber needs to know about a stack this source handed out, written in place (a
+  // stack_facts returned by a virtual call and copied into the fiber cost a store-forwarding
+  // stall on every spawn). A dense stack's canary is the word right below its slot: the first
+  // one an overflow overwrites (dense_stack_pool.hpp).
+  void describe(const boost::context::stack_context& sc, stack_facts& out) const noexcept {
+    out.lowest = static_cast<const char*>(sc.sp) - sc.size;
+    out.size = sc.size;
+    out.canary =
+        kind_ == stack_kind::dense ? static_cast<const std::uint64_t*>(out.lowest) - 1 : nullptr;
+    out.kind = kind_;
+  }
+
+ private:
+  const stack_kind kind_;
 };
 
 // Page size, read once.

@@ -1,8 +1,10 @@
 // The openssl map: the calls that give an SSL object or a BIO its socket (SSL_set_fd,
-// SSL_set_rfd, SSL_set_wfd, BIO_new_socket, BIO_s_socket) become their balrog::compat twins,
-// with the include; SSL_connect / SSL_read / SSL_write / SSL_shutdown and the rest of OpenSSL
-// stay as they are (they reach the socket through the BIO). Connect and accept BIOs are
-// reported with advice, and so is a socket given to OpenSSL inside a C++20 coroutine. The
+// SSL_set_rfd, SSL_set_wfd, BIO_new_socket, BIO_s_socket) and the fd BIO (BIO_new_fd,
+// BIO_s_fd) become their balrog::compat twins, with the include; SSL_connect / SSL_read /
+// SSL_write / SSL_shutdown and the rest of OpenSSL stay as they are (they reach the socket
+// through the BIO). Connect and accept BIOs and DTLS (BIO_new_dgram, BIO_s_datagram,
+// DTLSv1_listen) are reported with advice, and so is a socket given to OpenSSL inside a C++20
+// coroutine. The
 // rewritten file must still compile against OpenSSL's headers and balrog's.
 // RUN: printf 'maps: [openssl, posix-net]\n' > %t.balrog.yaml
 // RUN: %check_balrog %s blocking-calls %t -- --config-file=%t.balrog.yaml -- %balrog_std_flags
@@ -62,6 +64,29 @@ SSL* with_bios(SSL_CTX* ctx, int fd) {
   SSL_set_bio(ssl, rbio, wbio);
   // CHECK-FIXES: SSL_set_bio(ssl, rbio, wbio);
   return ssl;
+}
+
+// The fd BIO (a pipe, a socket, a file): balrog's twin, whose reads and writes are the compat
+// layer's.
+BIO* over_a_pipe(int fd) {
+  BIO* b = BIO_new_fd(fd, BIO_NOCLOSE);
+  // CHECK-FIXES: BIO* b = balrog::compat::BIO_new_fd(fd, BIO_NOCLOSE);
+  BIO* c = BIO_new(BIO_s_fd());
+  // CHECK-FIXES: BIO* c = BIO_new(balrog::compat::BIO_s_fd());
+  BIO_free(c);
+  return b;
+}
+
+// DTLS: the datagram BIO waits in recvfrom / sendto inside OpenSSL; reported, left alone.
+int dtls_server(SSL* ssl, int udp_fd, BIO_ADDR* peer) {
+  BIO* d = BIO_new_dgram(udp_fd, BIO_NOCLOSE);
+  // CHECK-MESSAGES: :[[@LINE-1]]:12: warning: call to 'BIO_new_dgram' blocks the thread and has no balrog twin; DTLS over UDP waits in the datagram BIO's recvfrom / sendto {{.*}} [blocking-calls]
+  // CHECK-FIXES: BIO* d = BIO_new_dgram(udp_fd, BIO_NOCLOSE);
+  BIO_free(BIO_new(BIO_s_datagram()));
+  // CHECK-MESSAGES: :[[@LINE-1]]:20: warning: call to 'BIO_s_datagram' blocks the thread and has no balrog twin; {{.*}} [blocking-calls]
+  SSL_set_bio(ssl, d, d);
+  return DTLSv1_listen(ssl, peer);
+  // CHECK-MESSAGES: :[[@LINE-1]]:10: warning: call to 'DTLSv1_listen' blocks the thread and has no balrog twin; {{.*}} [blocking-calls]
 }
 
 // Connect and accept BIOs do their own blocking connect / accept: reported, left alone.

@@ -4,7 +4,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include "core/scheduler.hpp"
+#include "core/shard/scheduler.hpp"
 #include "protocol/libpq_steps.hpp"
 
 namespace balrog::compat::pq {

@@ -15,7 +15,7 @@
 #include "balrog/deadline.hpp"
 #include "balrog/detail/execution_context.hpp"
 #include "balrog/errors.hpp"
-#include "core/scheduler.hpp"
+#include "core/shard/scheduler.hpp"
 #include "reactor/fd_waits.hpp"
 
 namespace balrog::pg::detail {

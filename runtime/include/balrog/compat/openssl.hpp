@@ -1,7 +1,8 @@
 // balrog/compat/openssl.hpp — OpenSSL over a socket, made safe to run on a fiber.
 //
 // balrog-gen's `openssl` map rewrites the calls that give an SSL object (or a BIO) a socket —
-// SSL_set_fd, SSL_set_rfd, SSL_set_wfd, BIO_new_socket, BIO_s_socket — to these twins. They
+// SSL_set_fd, SSL_set_rfd, SSL_set_wfd, BIO_new_socket, BIO_s_socket, and the fd BIO's
+// BIO_new_fd, BIO_s_fd — to these twins. They
 // have OpenSSL's exact signatures and do what OpenSSL's own do, with one difference: the BIO
 // they install is balrog's twin of OpenSSL's socket BIO, whose reads and writes are
 // balrog::compat::read / balrog::compat::write (balrog/compat/posix_net.hpp) where OpenSSL's
@@ -52,8 +53,9 @@
 //
 // Not covered (the `openssl` map reports them): BIO_new_connect / BIO_s_connect and
 // BIO_new_accept / BIO_s_accept (and BIO_new_ssl_connect), whose BIOs resolve, connect and
-// accept on their own, with blocking system calls balrog cannot reach. Connect or accept the
-// socket yourself (the posix-net map rewrites connect/accept) and use SSL_set_fd or
+// accept on their own, with blocking system calls balrog cannot reach; DTLS's datagram BIO
+// (BIO_new_dgram, BIO_s_datagram, DTLSv1_listen), whose recvfrom / sendto are OpenSSL's. Connect or
+// accept the socket yourself (the posix-net map rewrites connect/accept) and use SSL_set_fd or
 // BIO_new_socket.
 //
 // None of these functions throws; like OpenSSL's they return 0 / NULL (with an error on
@@ -71,6 +73,15 @@ namespace balrog::compat {
 const BIO_METHOD* BIO_s_socket();
 // OpenSSL's BIO_new_socket(): a socket BIO on `sock`; `close_flag` is BIO_CLOSE or BIO_NOCLOSE.
 BIO* BIO_new_socket(int sock, int close_flag);
+
+// OpenSSL's BIO_s_fd() / BIO_new_fd(): balrog's twin of OpenSSL's fd BIO (BIO_TYPE_FD,
+// "file descriptor"): any fd (a pipe, a socket, a terminal, a regular file), read and written
+// through balrog::compat::read / write: on a fiber a blocking pipe or socket suspends the fiber,
+// a regular file is read as read(2) reads it; off a fiber it is OpenSSL's fd BIO. Seeking
+// (BIO_seek, BIO_tell, BIO_reset), BIO_gets / BIO_puts, the close flag, EOF and the retry flags
+// (BIO_fd_should_retry) are OpenSSL's.
+const BIO_METHOD* BIO_s_fd();
+BIO* BIO_new_fd(int fd, int close_flag);
 
 // OpenSSL's SSL_set_fd(): `ssl` reads and writes `fd` through one new socket BIO (BIO_NOCLOSE).
 // 1 on success, 0 (with an error queued) when the BIO could not be made.

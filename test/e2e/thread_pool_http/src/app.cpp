@@ -2,6 +2,8 @@
 // OS threads as a user of a cpp-httplib-style library writes it. The server runs on a
 // std::thread, its handler sleeps --sleep-ms, and --clients std::threads each make one request.
 // stdout: the responses, in client order (the same in every build); stderr: one "stats:" line.
+// With --tls-cert and --tls-key (and minihttp's MINIHTTP_OPENSSL_SUPPORT) it speaks HTTPS: the
+// clients verify the server's certificate against --tls-cert.
 //
 // Built twice (CMakeLists.txt): as written, and rewritten by balrog_wrap() (with RUN_MAIN: its
 // run-main pass makes main() run on balrog::run_main, so every std::thread here and in minihttp
@@ -13,6 +15,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -73,6 +76,8 @@ int main(int argc, char** argv) {
   int pool = 0;  // 0: minihttp's default (MINIHTTP_THREAD_POOL_COUNT)
   int sleep_ms = 50;
   std::string host = "localhost";
+  std::string tls_cert;  // HTTPS: the server's certificate (and the clients' CA), and its key
+  std::string tls_key;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--clients") {
@@ -83,13 +88,27 @@ int main(int argc, char** argv) {
       sleep_ms = std::atoi(argv[i + 1]);
     } else if (flag == "--host") {
       host = argv[i + 1];
+    } else if (flag == "--tls-cert") {
+      tls_cert = argv[i + 1];
+    } else if (flag == "--tls-key") {
+      tls_key = argv[i + 1];
     } else {
-      std::fprintf(stderr, "usage: %s [--clients N] [--pool N] [--sleep-ms MS] [--host H]\n",
+      std::fprintf(stderr,
+                   "usage: %s [--clients N] [--pool N] [--sleep-ms MS] [--host H] "
+                   "[--tls-cert PEM --tls-key PEM]\n",
                    argv[0]);
       return 2;
     }
   }
   raise_fd_limit();
+  // A peer that closed first must not kill the process when SSL_shutdown writes its alert.
+  std::signal(SIGPIPE, SIG_IGN);
+#ifndef MINIHTTP_OPENSSL_SUPPORT
+  if (!tls_cert.empty()) {
+    std::fprintf(stderr, "thread_pool_http: built without MINIHTTP_OPENSSL_SUPPORT\n");
+    return 2;
+  }
+#endif
 
   os_threads threads_seen;
   std::atomic<int> in_handler{0};
@@ -114,6 +133,13 @@ int main(int argc, char** argv) {
     res.set_content("hello " + req.get_param_value("id") + "\n", "text/plain");
   });
 
+#ifdef MINIHTTP_OPENSSL_SUPPORT
+  if (!tls_cert.empty() && !svr.set_tls_certificate(tls_cert, tls_key)) {
+    std::fprintf(stderr, "thread_pool_http: cannot load %s / %s\n", tls_cert.c_str(),
+                 tls_key.c_str());
+    return 2;
+  }
+#endif
   const int port = svr.bind_to_any_port("127.0.0.1");
   if (port <= 0) {
     std::perror("thread_pool_http: bind");
@@ -131,6 +157,9 @@ int main(int argc, char** argv) {
     client_threads.emplace_back([&, i] {
       threads_seen.note();
       minihttp::Client cli(host, port);
+#ifdef MINIHTTP_OPENSSL_SUPPORT
+      if (!tls_cert.empty()) cli.enable_tls(tls_cert);
+#endif
       auto res = cli.Get("/hello?id=" + std::to_string(i));
       std::string& out = responses[static_cast<std::size_t>(i)];
       if (res) {

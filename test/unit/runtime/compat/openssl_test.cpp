@@ -4,13 +4,16 @@
 // BIO everywhere else (sync mode, non-blocking sockets, errors, EOF).
 #include "balrog/compat/openssl.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <ostream>
@@ -457,4 +460,64 @@ TEST(CompatOpenssl, AnotherFibersLeftoverErrorsDoNotChangeSslGetError) {
     server.join();
   });
   ERR_clear_error();
+}
+
+// The fd BIO's twin (BIO_new_fd): on a fiber, a read of an empty pipe suspends the fiber, not
+// the thread; BIO_gets reads a line as OpenSSL's does.
+TEST(CompatOpenssl, FdBioOnAPipeWaitsOnTheFiber) {
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  unique_fd in(p[0]);
+  unique_fd out(p[1]);
+  later writer(50ms, [&] { ASSERT_EQ(::write(out, "line one\nrest", 13), 13); });
+  balrog::run([&] {
+    BIO* bio = compat::BIO_new_fd(in, BIO_NOCLOSE);
+    ASSERT_NE(bio, nullptr);
+    EXPECT_EQ(BIO_method_type(bio), BIO_TYPE_FD);
+    EXPECT_STREQ(BIO_method_name(bio), "file descriptor");
+    EXPECT_EQ(BIO_get_fd(bio, nullptr), static_cast<int>(in));
+    ticker t;
+    char buf[32];
+    EXPECT_EQ(BIO_gets(bio, buf, sizeof buf), 9);
+    EXPECT_STREQ(buf, "line one\n");
+    EXPECT_GE(t.stop(), enough_ticks(50ms));
+    EXPECT_EQ(BIO_read(bio, buf, sizeof buf), 4);
+    BIO_free(bio);
+  });
+  writer.join();
+  out.reset();
+  // The end of the pipe, off a fiber: 0, EOF, no retry (as OpenSSL's fd BIO).
+  BIO* bio = compat::BIO_new_fd(in, BIO_NOCLOSE);
+  char c = 0;
+  EXPECT_EQ(BIO_read(bio, &c, 1), 0);
+  EXPECT_EQ(BIO_eof(bio), 1);
+  EXPECT_EQ(BIO_should_retry(bio), 0);
+  BIO_free(bio);
+}
+
+// A regular file through both fd BIOs, OpenSSL's and balrog's: the same reads, writes, seeks
+// and tells; BIO_CLOSE closes the fd.
+TEST(CompatOpenssl, FdBioOnAFileIsOpensslsFdBio) {
+  for (auto* make : {&::BIO_new_fd, &compat::BIO_new_fd}) {
+    char path[] = "/tmp/balrog-fd-bio-XXXXXX";
+    const int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ::unlink(path);
+    BIO* bio = make(fd, BIO_CLOSE);
+    ASSERT_NE(bio, nullptr);
+    EXPECT_EQ(BIO_puts(bio, "hello\nworld\n"), 12);
+    EXPECT_EQ(BIO_tell(bio), 12);
+    EXPECT_EQ(BIO_seek(bio, 6), 6);
+    char buf[16];
+    EXPECT_EQ(BIO_gets(bio, buf, sizeof buf), 6);
+    EXPECT_STREQ(buf, "world\n");
+    EXPECT_EQ(BIO_read(bio, buf, sizeof buf), 0);
+    EXPECT_EQ(BIO_eof(bio), 1);
+    EXPECT_EQ(BIO_reset(bio), 0);
+    EXPECT_EQ(BIO_read(bio, buf, 5), 5);
+    EXPECT_EQ(BIO_get_close(bio), BIO_CLOSE);
+    BIO_free(bio);
+    EXPECT_EQ(::fcntl(fd, F_GETFD), -1);  // closed by the BIO
+    EXPECT_EQ(errno, EBADF);
+  }
 }

@@ -6,6 +6,7 @@
 
 #include "balrog/run.hpp"
 #include "balrog/this_fiber.hpp"
+#include "stack/dense_stack_pool.hpp"
 
 namespace {
 
@@ -59,6 +60,37 @@ TEST(Stacks, DenseStacksRunOrdinaryCode) {
     }
     for (auto& f : fs) f.join();
   });
+}
+
+// White box: the dense pool maps few slabs for many fibers (geometric growth, not one 4 MiB slab
+// per 256 stacks), arms the canary below every slot it hands out, and reuses freed slots first.
+TEST(DenseStackPool, GrowsGeometricallyArmsCanariesAndReusesFreedSlotsFirst) {
+  namespace d = balrog::detail;
+  constexpr std::size_t slot = 16 << 10;
+  constexpr std::size_t count = 2000;  // 256 + 512 + 1024 + 2048 slots: four slabs
+  d::dense_stack_pool pool(slot);
+  std::vector<boost::context::stack_context> stacks;
+  for (std::size_t i = 0; i < count; ++i) {
+    stacks.push_back(pool.allocate());
+    d::stack_facts facts;
+    pool.describe(stacks.back(), facts);
+    ASSERT_EQ(facts.kind, balrog::stack_kind::dense);
+    ASSERT_NE(facts.canary, nullptr);
+    for (int w = 0; w < 8; ++w) ASSERT_EQ(facts.canary[-w], d::dense_canary) << i;
+    ASSERT_EQ(static_cast<const char*>(stacks.back().sp) - static_cast<const char*>(facts.lowest),
+              static_cast<std::ptrdiff_t>(slot - d::dense_stack_pool::canary_bytes));
+  }
+  EXPECT_EQ(pool.slabs(), 4U);
+  for (std::size_t i = 1; i < 256; ++i) {  // the first slab's slots, in address order
+    ASSERT_EQ(static_cast<char*>(stacks[i].sp) - static_cast<char*>(stacks[i - 1].sp),
+              static_cast<std::ptrdiff_t>(slot));
+  }
+  for (auto& sc : stacks) pool.deallocate(sc);
+  for (std::size_t i = 0; i < count; ++i) {
+    const boost::context::stack_context sc = pool.allocate();
+    ASSERT_EQ(sc.sp, stacks[count - 1 - i].sp);  // most recently freed first
+  }
+  EXPECT_EQ(pool.slabs(), 4U);
 }
 
 TEST(Stacks, TinyRequestsAreRoundedUpToTheMinimum) {

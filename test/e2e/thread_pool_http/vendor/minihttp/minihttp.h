@@ -11,7 +11,10 @@
 //  - Client: getaddrinfo(), a non-blocking connect() finished by poll() with a connection
 //    timeout, the shared socket behind a std::recursive_mutex (requests from several threads),
 //    "Connection: close" requests.
-//  - TLS (MINIHTTP_OPENSSL_SUPPORT, off by default): SSL_read/SSL_write over the same socket.
+//  - TLS (MINIHTTP_OPENSSL_SUPPORT, off by default), as cpp-httplib's SSLServer/SSLClient do it:
+//    Server::set_tls_certificate, Client::enable_tls; SSL_set_fd on the connection's socket,
+//    a blocking SSL_accept / SSL_connect, SSL_read/SSL_write behind the same poll() timeouts,
+//    SSL_shutdown before the socket is closed.
 //
 //  This is a test fixture of balrog (test/e2e/thread_pool_http): it must stay plain,
 //  balrog-agnostic code.
@@ -451,7 +454,11 @@ class Server {
         svr_sock_(INVALID_SOCKET),
         is_running_(false) {}
 
-  virtual ~Server() = default;
+  virtual ~Server() {
+#ifdef MINIHTTP_OPENSSL_SUPPORT
+    SSL_CTX_free(ssl_ctx_);
+#endif
+  }
 
   Server& Get(const std::string& path, Handler handler) {
     handlers_.emplace_back(path, std::move(handler));
@@ -460,6 +467,21 @@ class Server {
 
   void set_read_timeout(int msec) { read_timeout_ms_ = msec; }
   void set_write_timeout(int msec) { write_timeout_ms_ = msec; }
+
+#ifdef MINIHTTP_OPENSSL_SUPPORT
+  // HTTPS: every connection does its TLS handshake (SSL_accept) on the worker that serves it.
+  bool set_tls_certificate(const std::string& cert_path, const std::string& key_path) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx || SSL_CTX_use_certificate_chain_file(ctx, cert_path.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, key_path.c_str(), SSL_FILETYPE_PEM) != 1) {
+      SSL_CTX_free(ctx);
+      return false;
+    }
+    SSL_CTX_free(ssl_ctx_);
+    ssl_ctx_ = ctx;
+    return true;
+  }
+#endif
 
   int bind_to_any_port(const std::string& host, int socket_flags = 0) {
     return bind_internal(host, 0, socket_flags);
@@ -561,6 +583,20 @@ class Server {
   }
 
   void process_and_close_socket(socket_t sock) {
+#ifdef MINIHTTP_OPENSSL_SUPPORT
+    if (ssl_ctx_) {
+      SSL* ssl = SSL_new(ssl_ctx_);
+      if (ssl && SSL_set_fd(ssl, sock) == 1 && SSL_accept(ssl) == 1) {
+        detail::SocketStream strm(sock, read_timeout_ms_, write_timeout_ms_, ssl);
+        process_request(strm);
+        SSL_shutdown(ssl);
+      }
+      SSL_free(ssl);
+      detail::shutdown_socket(sock);
+      detail::close_socket(sock);
+      return;
+    }
+#endif
     detail::SocketStream strm(sock, read_timeout_ms_, write_timeout_ms_);
     process_request(strm);
     detail::shutdown_socket(sock);
@@ -621,6 +657,9 @@ class Server {
   std::atomic<bool> is_running_;
   mutable std::recursive_mutex stats_mutex_;
   std::map<std::thread::id, size_t> requests_by_thread_;
+#ifdef MINIHTTP_OPENSSL_SUPPORT
+  SSL_CTX* ssl_ctx_ = nullptr;
+#endif
 };
 
 class Client {
@@ -630,7 +669,25 @@ class Client {
   ~Client() {
     std::lock_guard<std::recursive_mutex> guard(socket_mutex_);
     close_socket_locked();
+#ifdef MINIHTTP_OPENSSL_SUPPORT
+    SSL_CTX_free(ssl_ctx_);
+#endif
   }
+
+#ifdef MINIHTTP_OPENSSL_SUPPORT
+  // HTTPS: the server's certificate must chain to `ca_path` and name the host.
+  bool enable_tls(const std::string& ca_path) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx || SSL_CTX_load_verify_locations(ctx, ca_path.c_str(), nullptr) != 1) {
+      SSL_CTX_free(ctx);
+      return false;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_free(ssl_ctx_);
+    ssl_ctx_ = ctx;
+    return true;
+  }
+#endif
 
   void set_connection_timeout(int msec) { connection_timeout_ms_ = msec; }
   void set_read_timeout(int msec) { read_timeout_ms_ = msec; }
@@ -687,31 +744,52 @@ class Client {
       auto err = connect_locked();
       if (err != Error::Success) return err;
     }
-    detail::SocketStream strm(sock_, read_timeout_ms_, write_timeout_ms_);
+    void* ssl = nullptr;
+#ifdef MINIHTTP_OPENSSL_SUPPORT
+    SSL* tls = nullptr;
+    if (ssl_ctx_) {
+      tls = SSL_new(ssl_ctx_);
+      if (!tls || SSL_set_fd(tls, sock_) != 1 || SSL_set1_host(tls, host_.c_str()) != 1 ||
+          SSL_connect(tls) != 1) {
+        SSL_free(tls);
+        close_socket_locked();
+        return Error::SSLConnection;
+      }
+      ssl = tls;
+    }
+#endif
+    detail::SocketStream strm(sock_, read_timeout_ms_, write_timeout_ms_, ssl);
+    auto err = exchange(strm, path, res);
+#ifdef MINIHTTP_OPENSSL_SUPPORT
+    if (tls) {
+      SSL_shutdown(tls);
+      SSL_free(tls);
+    }
+#endif
+    close_socket_locked();  // Connection: close
+    return err;
+  }
+
+  Error exchange(detail::SocketStream& strm, const std::string& path, Response& res) {
     std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + host_ + ":" + std::to_string(port_) +
                       "\r\nConnection: close\r\nUser-Agent: minihttp/0.1\r\n\r\n";
     if (!strm.write_all(req)) {
-      close_socket_locked();
       return Error::Write;
     }
     std::string line;
     if (!strm.getline(line) || line.compare(0, 5, "HTTP/") != 0) {
-      close_socket_locked();
       return Error::Read;
     }
     auto sp = line.find(' ');
     res.status = std::atoi(line.c_str() + sp + 1);
     if (!detail::read_headers(strm, res.headers)) {
-      close_socket_locked();
       return Error::Read;
     }
     auto len = res.headers.find("Content-Length");
     if (len != res.headers.end() &&
         !strm.read_exactly(res.body, static_cast<size_t>(std::stoul(len->second)))) {
-      close_socket_locked();
       return Error::Read;
     }
-    close_socket_locked();  // Connection: close
     return Error::Success;
   }
 
@@ -723,6 +801,9 @@ class Client {
   std::recursive_mutex socket_mutex_;
   socket_t sock_ = INVALID_SOCKET;
   std::thread::id socket_requests_are_from_thread_;
+#ifdef MINIHTTP_OPENSSL_SUPPORT
+  SSL_CTX* ssl_ctx_ = nullptr;
+#endif
 };
 
 }  // namespace minihttp

@@ -1,0 +1,201 @@
+#include "core/context/context_switch.hpp"
+
+#include <cstdint>
+#include <cstring>
+
+#if !BALROG_OWNED_SWITCH
+#include <boost/context/detail/fcontext.hpp>
+#endif
+
+#if BALROG_OWNED_SWITCH
+
+#if !defined(__x86_64__) || defined(_WIN32)
+#error "the owned context switch is x86-64 System V only: use -DBALROG_CONTEXT_SWITCH=boost"
+#endif
+
+// MXCSR and the x87 control word go to the save area's first 8 bytes, as Boost's do.
+#if BALROG_SAVE_FP_CONTROL
+#define BALROG_SAVE_FP_ "  stmxcsr (%rsp)\n  fnstcw 0x4(%rsp)\n"
+#define BALROG_LOAD_FP_ "  ldmxcsr (%rsp)\n  fldcw 0x4(%rsp)\n"
+#else
+#define BALROG_SAVE_FP_ ""
+#define BALROG_LOAD_FP_ ""
+#endif
+
+// The return address is popped into a scratch register (the arriving side is returning from a
+// call: caller-saved registers are dead) and jumped to. A `ret` would be predicted from the
+// return-stack buffer, which holds the *leaving* context's return address: a tail-switching
+// yield (scheduler.hpp) continues in its caller, which differs between the two fibers, so
+// `ret` would mispredict on every switch. An indirect `jmp` is predicted from its own history,
+// as Boost.Context's jump_fcontext's is.
+#define BALROG_CONTINUE_          \
+  "  popq %rcx\n"                 \
+  "  .cfi_adjust_cfa_offset -8\n" \
+  "  .cfi_register %rip, %rcx\n"  \
+  "  jmp *%rcx\n"
+
+// The CFI says where each saved register is at every instruction. Both halves of the switch
+// see the same layout (the leaving stack's, then the arriving one's), so an unwinder stopped
+// anywhere in it (a watchdog signal) finds a consistent frame: the arriving context's caller
+// once the stack pointer moved.
+#define BALROG_POP_(reg) "  popq %" reg "\n  .cfi_adjust_cfa_offset -8\n  .cfi_restore %" reg "\n"
+#define BALROG_RESTORE_                                                                     \
+  BALROG_LOAD_FP_                                                                           \
+  "  leaq 0x10(%rsp), %rsp\n"                                                               \
+  "  .cfi_adjust_cfa_offset -16\n" BALROG_POP_("r12") BALROG_POP_("r13") BALROG_POP_("r14") \
+      BALROG_POP_("r15") BALROG_POP_("rbx") BALROG_POP_("rbp") BALROG_CONTINUE_
+
+// clang-format off
+asm(
+    "  .text\n"
+
+    // void balrog_switch_context(void** save /* rdi */, void* to /* rsi */)
+    "  .p2align 4\n"
+    "  .globl balrog_switch_context\n"
+    "  .hidden balrog_switch_context\n"
+    "  .type balrog_switch_context, @function\n"
+    "balrog_switch_context:\n"
+    "  .cfi_startproc\n"
+    "  pushq %rbp\n"
+    "  .cfi_adjust_cfa_offset 8\n"
+    "  .cfi_rel_offset %rbp, 0\n"
+    "  pushq %rbx\n"
+    "  .cfi_adjust_cfa_offset 8\n"
+    "  .cfi_rel_offset %rbx, 0\n"
+    "  pushq %r15\n"
+    "  .cfi_adjust_cfa_offset 8\n"
+    "  .cfi_rel_offset %r15, 0\n"
+    "  pushq %r14\n"
+    "  .cfi_adjust_cfa_offset 8\n"
+    "  .cfi_rel_offset %r14, 0\n"
+    "  pushq %r13\n"
+    "  .cfi_adjust_cfa_offset 8\n"
+    "  .cfi_rel_offset %r13, 0\n"
+    "  pushq %r12\n"
+    "  .cfi_adjust_cfa_offset 8\n"
+    "  .cfi_rel_offset %r12, 0\n"
+    "  leaq -0x10(%rsp), %rsp\n"
+    "  .cfi_adjust_cfa_offset 16\n"
+    BALROG_SAVE_FP_
+    "  movq %rsp, (%rdi)\n"
+    "  movq %rsi, %rsp\n"
+    BALROG_RESTORE_
+    "  .cfi_endproc\n"
+    "  .size balrog_switch_context, .-balrog_switch_context\n"
+
+    // void balrog_jump_context(void* to /* rdi */): the leaving context is never resumed.
+    "  .p2align 4\n"
+    "  .globl balrog_jump_context\n"
+    "  .hidden balrog_jump_context\n"
+    "  .type balrog_jump_context, @function\n"
+    "balrog_jump_context:\n"
+    "  .cfi_startproc\n"
+    "  .cfi_undefined %rip\n"
+    "  movq %rdi, %rsp\n"
+    "  .cfi_adjust_cfa_offset 0x40\n"
+    BALROG_RESTORE_
+    "  .cfi_endproc\n"
+    "  .size balrog_jump_context, .-balrog_jump_context\n"
+
+    // The outermost frame of every fiber: entered by the switch's jump with
+    // r12 = arg, r13 = entry (make_context), rbp = 0 and rsp 16-byte aligned. Its return
+    // address is undefined: CFI unwinders (gdb, _Unwind_Backtrace) stop here.
+    "  .p2align 4\n"
+    "  .globl balrog_context_start\n"
+    "  .hidden balrog_context_start\n"
+    "  .type balrog_context_start, @function\n"
+    "balrog_context_start:\n"
+    "  .cfi_startproc\n"
+    "  .cfi_undefined %rip\n"
+    "  movq %r12, %rdi\n"
+    "  callq *%r13\n"
+    "  ud2\n"
+    "  .cfi_endproc\n"
+    "  .size balrog_context_start, .-balrog_context_start\n");
+// clang-format on
+
+extern "C" void balrog_context_start();
+
+namespace balrog::detail {
+
+void* make_context(void* stack_top, std::size_t /*stack_size*/, void (*entry)(void*),
+                   void* arg) noexcept {
+  const std::uintptr_t top = reinterpret_cast<std::uintptr_t>(stack_top) & ~std::uintptr_t{15};
+  // The save area (0x48 bytes: FP control, unused, r12..rbp, return address) ends 16 bytes
+  // below the top, so balrog_context_start runs with rsp 16-byte aligned, as a call needs; the
+  // two words above it stay zero.
+  auto* sp = reinterpret_cast<std::uintptr_t*>(top - 0x58);
+  // Only what balrog_context_start and the frame walks read: r14, r15 and rbx are loaded into
+  // registers nobody reads before fiber_main's prologue saves them (spawn is hot).
+  sp[0] = 0;                                        // FP control (overwritten below if saved)
+  sp[2] = reinterpret_cast<std::uintptr_t>(arg);    // r12
+  sp[3] = reinterpret_cast<std::uintptr_t>(entry);  // r13
+  sp[7] = 0;                                        // rbp: ends frame-pointer walks
+  sp[8] = reinterpret_cast<std::uintptr_t>(&balrog_context_start);
+  sp[9] = 0;
+  sp[10] = 0;
+#if BALROG_SAVE_FP_CONTROL
+  // A new fiber starts with its creator's floating-point control state.
+  asm volatile(
+      "stmxcsr (%0)\n\t"
+      "fnstcw 0x4(%0)"
+      :
+      : "r"(sp)
+      : "memory");
+#endif
+  return sp;
+}
+
+}  // namespace balrog::detail
+
+#else  // Boost.Context's fcontext
+
+namespace balrog::detail {
+
+namespace fc = boost::context::detail;
+
+namespace {
+
+struct start_args {
+  void (*entry)(void*);
+  void* arg;
+};
+
+// Every jump passes, as its data, where the leaving context's fcontext is to be stored; the
+// arriving side stores it (jump_fcontext hands it over only on arrival).
+void context_start(fc::transfer_t t) noexcept {
+  const start_args a = *static_cast<const start_args*>(t.data);
+  t = fc::jump_fcontext(t.fctx, nullptr);  // back to make_context; the first switch comes next
+  *static_cast<void**>(t.data) = t.fctx;
+  a.entry(a.arg);
+  __builtin_unreachable();
+}
+
+thread_local void* discarded_context = nullptr;
+
+}  // namespace
+
+void* make_context(void* stack_top, std::size_t stack_size, void (*entry)(void*),
+                   void* arg) noexcept {
+  start_args a{entry, arg};
+  // make_fcontext leaves the saved rbp unset; zero, it ends frame-pointer walks at the entry
+  // (a reused stack would otherwise offer a stale chain).
+  constexpr std::size_t cleared = 256;
+  std::memset(static_cast<char*>(stack_top) - cleared, 0, cleared);
+  const fc::fcontext_t fresh = fc::make_fcontext(stack_top, stack_size, &context_start);
+  return fc::jump_fcontext(fresh, &a).fctx;
+}
+
+void switch_context(void** save, void* to) noexcept {
+  const fc::transfer_t t = fc::jump_fcontext(to, save);
+  *static_cast<void**>(t.data) = t.fctx;
+}
+
+void jump_context(void* to) noexcept {
+  fc::jump_fcontext(to, &discarded_context);
+  __builtin_unreachable();
+}
+
+}  // namespace balrog::detail
+
+#endif

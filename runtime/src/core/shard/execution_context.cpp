@@ -1,0 +1,98 @@
+#include "balrog/detail/execution_context.hpp"
+
+#include "balrog/errors.hpp"
+#include "core/coro/task_context.hpp"
+#include "core/shard/scheduler.hpp"
+#include "core/shard/thread_context.hpp"
+
+namespace balrog::detail {
+
+bool execution_context::claim_before_parking(deadline own, deadline& until,
+                                             wake_reason& on_timeout) noexcept {
+  const bool scope_first = scope_deadline.when() < own.when();
+  until = scope_first ? scope_deadline : own;
+  on_timeout = scope_first ? wake_reason::scope_timeout : wake_reason::timeout;
+  if (cancel_pending() && claim_self(wake_reason::cancelled)) return true;
+  return until.expired() && claim_self(on_timeout);
+}
+
+wake_reason execution_context::wait(deadline own) {
+  deadline until;
+  wake_reason on_timeout{};
+  // A blocking wait inside coroutine code would stall the shard: refuse it.
+  const bool refused = coroutine_depth > 0 && claim_self(wake_reason::misuse);
+  // A failed self-claim means a waker got there first and will make us runnable: park anyway.
+  if (!refused && !claim_before_parking(own, until, on_timeout)) park(until, on_timeout);
+  return consume_wake();
+}
+
+wake_reason execution_context::consume_wake() noexcept {
+  const std::uint32_t s = state_.load(std::memory_order_acquire);
+  state_.store(running, std::memory_order_relaxed);
+  return static_cast<wake_reason>(s - woken_base);
+}
+
+bool execution_context::withdraw_wait() noexcept {
+  if (!claim_self(wake_reason::notified)) return false;
+  state_.store(running, std::memory_order_relaxed);
+  return true;
+}
+
+void execution_context::suspend_coroutine(std::coroutine_handle<> h, deadline own) noexcept {
+  pending_resume = h;
+  pending_deadline = own;
+}
+
+bool execution_context::claim_self(wake_reason why) noexcept {
+  std::uint32_t expected = waiting;
+  return state_.compare_exchange_strong(expected, woken_base + static_cast<std::uint32_t>(why),
+                                        std::memory_order_acq_rel);
+}
+
+bool execution_context::try_wake(wake_reason why) noexcept {
+  // The last touch (J in the runtime review): a plain thread may leave wait() and exit as soon
+  // as the claim lands, so nothing of it is read after the claim (not even its vtable); its
+  // futex is woken by address. A fiber or task cannot run before unpark() queues it.
+  if (is_thread_) {
+    std::atomic<std::uint32_t>* const word = &state_;
+    if (!claim_self(why)) return false;
+    thread_context::wake(word);
+    return true;
+  }
+  if (!claim_self(why)) return false;
+  unpark();
+  return true;
+}
+
+void execution_context::request_cancel() noexcept {
+  cancel_requested_.store(true, std::memory_order_release);
+  if (shield_depth_ == 0) try_wake(wake_reason::cancelled);
+}
+
+void execution_context::leave_shield() noexcept { --shield_depth_; }
+
+execution_context& current_context() noexcept {
+  if (scheduler* s = scheduler::current()) {
+    if (fiber_context* f = s->running()) return *f;
+    if (task_context* t = s->running_task()) return *t;
+  }
+  return thread_context::current();
+}
+
+void throw_if_failed(wake_reason why) {
+  switch (why) {
+    case wake_reason::notified:
+    case wake_reason::timeout:
+      return;
+    case wake_reason::scope_timeout:
+      throw timeout_error();
+    case wake_reason::cancelled:
+      throw cancelled();
+    case wake_reason::misuse:
+      throw usage_error(
+          "balrog: a blocking call was made inside a C++20 coroutine, where it would stall every "
+          "fiber and coroutine of the shard; use its co_await form (or balrog::on_fiber)");
+  }
+}
+
+}  // namespace balrog::detail

@@ -1,0 +1,60 @@
+#include "core/shard/thread_context.hpp"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <ctime>
+
+namespace balrog::detail {
+
+namespace {
+
+// FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time: the clock steady_clock reads.
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected, deadline until) noexcept {
+  timespec ts{};
+  timespec* timeout = nullptr;
+  if (!until.is_never()) {
+    const auto ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(until.when().time_since_epoch())
+            .count();
+    ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    timeout = &ts;
+  }
+  // Spurious returns (EINTR, EAGAIN, timeout) are fine: the caller re-checks the word.
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_BITSET_PRIVATE, expected,
+            timeout, nullptr, FUTEX_BITSET_MATCH_ANY);
+}
+
+}  // namespace
+
+static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
+
+thread_context& thread_context::current() noexcept {
+  thread_local thread_context ctx;
+  return ctx;
+}
+
+void thread_context::park(deadline until, wake_reason timeout_reason) {
+  for (;;) {
+    const std::uint32_t s = state_.load(std::memory_order_acquire);
+    if (s >= woken_base) return;
+    if (until.expired()) {
+      if (claim_self(timeout_reason)) return;
+      continue;  // a waker claimed us meanwhile
+    }
+    futex_wait(state_, s, until);
+  }
+}
+
+void thread_context::wake(std::atomic<std::uint32_t>* word) noexcept {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr,
+            nullptr, 0);
+}
+
+void thread_context::unpark() noexcept { wake(&state_); }
+
+}  // namespace balrog::detail

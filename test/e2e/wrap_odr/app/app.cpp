@@ -1,0 +1,2 @@
+#include "api.hpp"
+int main() { return api(); }

@@ -1,0 +1,5 @@
+#include "shared.hpp"
+int main() {
+  shared s;
+  return 0;
+}

@@ -1,0 +1,5 @@
+#include "shared.hpp"
+int excluded() {
+  shared s;
+  return 1;
+}

@@ -1,0 +1,5 @@
+#pragma once
+#include <mutex>
+struct shared {
+  std::mutex m;
+};
