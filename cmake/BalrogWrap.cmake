@@ -11,11 +11,13 @@
 #               [RUN_MAIN])                # also run the run-main pass (--run-main): the
 #                                          # program's main() runs on balrog::run_main
 #
-# For each C++ source of <target> (as listed when balrog_wrap is called) one custom command
+# For each C++ or C source of <target> (as listed when balrog_wrap is called) one custom command
 #   balrog-gen -o <bindir>/balrog_wrap/<target> --base-dir <target's source dir>
 #              --depfile <...>.d [--config-file] [--passes=] [--header-filter] <source>
 #              -- <CMAKE_CXX_FLAGS[_<CONFIG>], the target's include dirs, definitions,
 #                  options (usage requirements included), -std=c++NN>
+# (a C source: CMAKE_C_FLAGS[_<CONFIG>] and the target's C_STANDARD instead; balrog-gen
+# rewrites it onto the compat layer's C face, balrog_recv..., and the copy is compiled as C)
 # writes the rewritten copy <bindir>/balrog_wrap/<target>/<path relative to the source dir>,
 # only when its content changed (so an edit that rewrites to the same text recompiles nothing),
 # and a depfile naming every file the source includes (so editing a header re-runs it).
@@ -281,18 +283,34 @@ function(balrog_wrap target)
     endif()
   endforeach()
   # One list; $<SEMICOLON> splits only after evaluation (COMMAND_EXPAND_LISTS).
-  set(flags
-    ${global_flags}
-    ${config_flags}
+  set(common_flags
     "$<$<BOOL:${includes}>:-I$<JOIN:${includes},$<SEMICOLON>-I>>"
     "$<$<BOOL:${definitions}>:-D$<JOIN:${definitions},$<SEMICOLON>-D>>"
     "${compile_options}"
     "$<$<BOOL:${system_includes}>:-isystem$<JOIN:${system_includes},$<SEMICOLON>-isystem>>"
-    "$<TARGET_GENEX_EVAL:${target},${tp}BALROG_WRAP_PARSE_FLAGS>>"
-    "-std=${ext}++${std}"
-    ${arg_EXTRA_ARGS})
+    "$<TARGET_GENEX_EVAL:${target},${tp}BALROG_WRAP_PARSE_FLAGS>>")
+  set(flags_CXX ${global_flags} ${config_flags} ${common_flags} "-std=${ext}++${std}"
+                ${arg_EXTRA_ARGS})
+  # C sources: CMAKE_C_FLAGS[_<CONFIG>], and the target's C_STANDARD when it has one (else the
+  # compiler's default, as CMake compiles it); clang 16 spells C23 c2x.
+  _balrog_wrap_split_flags("${CMAKE_C_FLAGS}" global_c_flags)
+  set(config_c_flags "")
+  foreach(config IN LISTS configs)
+    string(TOUPPER "${config}" upper)
+    _balrog_wrap_split_flags("${CMAKE_C_FLAGS_${upper}}" these)
+    if(these)
+      list(JOIN these "$<SEMICOLON>" these)
+      list(APPEND config_c_flags "$<$<CONFIG:${config}>:${these}>")
+    endif()
+  endforeach()
+  set(c_std "$<TARGET_PROPERTY:${target},C_STANDARD>")
+  set(c_ext "$<TARGET_PROPERTY:${target},C_EXTENSIONS>")
+  set(c_ext "$<IF:$<OR:$<STREQUAL:${c_ext},>,$<BOOL:${c_ext}>>,gnu,c>")
+  set(c_std_flag "$<$<BOOL:${c_std}>:-std=${c_ext}$<IF:$<STREQUAL:${c_std},23>,2x,${c_std}>>")
+  set(flags_C ${global_c_flags} ${config_c_flags} ${common_flags} "${c_std_flag}"
+              ${arg_EXTRA_ARGS})
 
-  # Sources to rewrite: C++ ones, not excluded, not generator expressions.
+  # Sources to rewrite: C++ and C ones, not excluded, not generator expressions.
   set(excluded "")
   foreach(src IN LISTS arg_EXCLUDE)
     get_filename_component(src "${src}" ABSOLUTE BASE_DIR "${source_dir}")
@@ -318,12 +336,22 @@ function(balrog_wrap target)
     get_source_file_property(language "${path}" LANGUAGE)
     get_filename_component(ext "${path}" LAST_EXT)
     string(REGEX REPLACE "^\\." "" ext "${ext}")
-    if(path IN_LIST excluded
-       OR (language AND NOT language STREQUAL "CXX")
-       OR (NOT language AND NOT ext IN_LIST cxx_extensions))
+    set(lang "")
+    if(language STREQUAL "CXX" OR language STREQUAL "C")
+      set(lang ${language})
+    elseif(NOT language AND ext IN_LIST cxx_extensions)
+      set(lang CXX)
+    elseif(NOT language AND ext STREQUAL "c")
+      set(lang C)
+    endif()
+    if(path IN_LIST excluded OR NOT lang)
       list(APPEND new_sources "${src}")
       set_property(TARGET ${target} APPEND PROPERTY BALROG_WRAP_UNWRAPPED_SOURCES "${path}")
       continue()
+    endif()
+    set(flags ${flags_${lang}})
+    if(lang STREQUAL "C" AND NOT ext STREQUAL "c")  # C by its LANGUAGE property: say so
+      list(APPEND flags -x c)
     endif()
 
     # Mirrored relative to the target's source directory; anything elsewhere (../common/x.cpp,
@@ -342,6 +370,9 @@ function(balrog_wrap target)
       set(out_root "${out_dir}/_ext/${hash}")
     endif()
     set(out "${out_root}/${rel}")
+    if(language)  # the copy is compiled in the original's language
+      set_property(SOURCE "${out}" PROPERTY LANGUAGE ${language})
+    endif()
     set(depfile "${dep_dir}/${rel}.d")
     if(NOT under_source_dir)
       set(depfile "${dep_dir}/_ext/${hash}/${rel}.d")
@@ -377,7 +408,7 @@ function(balrog_wrap target)
       COMMAND_EXPAND_LISTS VERBATIM)
     # `#include "x.hpp"` searches the includer's directory first: the copy's, then (-iquote)
     # the original's, before any -I directory, as it did for the original.
-    if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang|IntelLLVM")
+    if(CMAKE_${lang}_COMPILER_ID MATCHES "GNU|Clang|IntelLLVM")
       set_property(SOURCE "${out}" APPEND PROPERTY COMPILE_OPTIONS "-iquote" "${src_parent}")
     else()
       set_property(SOURCE "${out}" APPEND PROPERTY INCLUDE_DIRECTORIES "${src_parent}")
@@ -386,7 +417,7 @@ function(balrog_wrap target)
     math(EXPR wrapped "${wrapped} + 1")
   endforeach()
   if(wrapped EQUAL 0)
-    message(WARNING "balrog_wrap: '${target}' has no C++ source to rewrite")
+    message(WARNING "balrog_wrap: '${target}' has no C++ or C source to rewrite")
   endif()
   set_property(TARGET ${target} PROPERTY SOURCES ${new_sources})
 
@@ -418,7 +449,9 @@ function(balrog_wrap target)
     endif()
   endforeach()
 
-  # Rewritten code calls balrog::compat and balrog::: link the runtime. Through the properties
+  # Rewritten code calls balrog::compat and balrog:: (C: the C face, balrog_recv...), all in
+  # balrog::runtime, a C++ library: CMake links a target of C sources with the C++ driver.
+  # Link the runtime. Through the properties
   # rather than target_link_libraries, which cannot mix its plain and keyword forms.
   set_property(TARGET ${target} APPEND PROPERTY LINK_LIBRARIES balrog::runtime)
   if(type STREQUAL "STATIC_LIBRARY" OR type STREQUAL "OBJECT_LIBRARY")

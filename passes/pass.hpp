@@ -101,8 +101,14 @@ struct api_function {
   // (`obj.f(a)` -> `replacement(obj, a)`). A macro's is the whole text of the use, with
   // $1..$9 for the use's arguments as spelled. offload: balrog::compat::offloaded<&name>.
   std::string replacement;
-  std::string advice;          // report entries: what to do instead
-  std::string header;          // include for the replacement; defaults to the map's
+  std::string advice;  // report entries: what to do instead
+  std::string header;  // include for the replacement; defaults to the map's
+  // What the call becomes in a C file (a .c translation unit, compiled as C): a function with
+  // C linkage, e.g. "balrog_recv" (a macro entry's: the whole use, with $1..$9), and the C
+  // header that declares it (defaults to the map's c-header). Empty: the entry has no C twin,
+  // and its calls in C files are reported, never rewritten to the C++ replacement.
+  std::string c_replacement;
+  std::string c_header;
   std::string coroutine_form;  // optional: what to suggest inside coroutines
   // False for calls that never wait but must reach the runtime (close, dup2, fcntl...): they
   // are rewritten everywhere, coroutines included, and described as such.
@@ -112,6 +118,8 @@ struct api_function {
 struct api_map {
   std::string library;  // "posix-net"
   std::string header;   // "<balrog/compat/posix_net.hpp>"
+  // The C face's header for the entries' c-replacement: "<balrog/compat/c/posix_net.h>".
+  std::string c_header;
   // Match only functions declared in system headers (the real libc/libstdc++ ones), so a user
   // function of the same name is left alone. A map of a project's own library sets it false.
   bool system_headers_only = true;
@@ -143,6 +151,9 @@ struct pass_info {
   // Runs only when asked for (`passes:`, --passes, or --run-main for run-main), never by
   // default: what it changes is more than a call or a type.
   bool opt_in = false;
+  // Also runs on C translation units (a .c file, LangOptions without CPlusPlus), where what it
+  // writes must be C. The other passes are skipped there: their rewrites are C++.
+  bool c_sources = false;
 };
 
 // Every pass, in the order they run (passes/registry.cpp).

@@ -10,15 +10,15 @@ namespace balrog::gen {
 const std::vector<pass_info>& all_passes() {
   static const std::vector<pass_info> passes = {
       {"blocking-calls", "rewrite calls of blocking APIs (API maps) to balrog's compat layer",
-       &make_blocking_calls},
+       &make_blocking_calls, /*opt_in=*/false, /*c_sources=*/true},
       {"sync-types", "rewrite std::mutex, std::condition_variable and friends to balrog's twins",
        &make_sync_types},
       {"lints",
        "report code that deadlocks, hangs or never exits once on fibers (report only: a kept "
        "std::mutex held across a suspension, signal handlers, fork, EINTR-driven loops)",
-       &make_lints},
+       &make_lints, /*opt_in=*/false, /*c_sources=*/true},
       {"run-main", "run the program's main() on a fiber of the runtime (opt-in: --run-main)",
-       &make_run_main, /*opt_in=*/true},
+       &make_run_main, /*opt_in=*/true, /*c_sources=*/true},
       {"coro-shims", "emit blocking-style wrappers of coroutine APIs (with --emit-shims)", nullptr},
       {"py-bindings",
        "emit a pybind11 module and .pyi stub of BALROG_EXPORT declarations (with "

@@ -169,6 +169,26 @@ std::string normalized_type(llvm::StringRef type) {
   return out;
 }
 
+// A C translation unit (a .c file): calls are rewritten to the maps' C twins (c-replacement,
+// c-header), never to their C++ replacements.
+bool c_file(const clang::ASTContext& ctx) { return !ctx.getLangOpts().CPlusPlus; }
+
+// What a call of `f` becomes here, and the header that declares it: the C twin in a C file
+// (empty when the entry has none), the replacement elsewhere.
+const std::string& replacement_in(const clang::ASTContext& ctx, const api_function& f) {
+  return c_file(ctx) ? f.c_replacement : f.replacement;
+}
+const std::string& header_in(const clang::ASTContext& ctx, const api_function& f) {
+  return c_file(ctx) ? f.c_header : f.header;
+}
+
+// Why an entry without a C twin stays as it is in a C file.
+std::string no_c_twin(const api_function& f, const std::string& library) {
+  return "; not rewritten: this is a C file, and the " + library +
+         " map has no C twin for it (its twin '" + f.replacement +
+         "' is C++; a map entry's c-replacement: names a C twin)";
+}
+
 class blocking_calls final : public pass, public MatchFinder::MatchCallback {
  public:
   explicit blocking_calls(const pass_config& config)
@@ -410,6 +430,11 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
         rewrite_macro_use(ctx, sm, name, begin)) {
       return;
     }
+    if (replacement_in(ctx, f).empty()) {  // a C file, and no C twin
+      sink_->diagnose(sm, begin, severity::warning, why + no_c_twin(f, e.map->library), pass_name,
+                      with_reason("no-c-twin"));
+      return;
+    }
     if (begin.isMacroID() && sm.isMacroArgExpansion(begin) && !rewrite_in_macro_args_) {
       sink_->diagnose(sm, begin, severity::warning,
                       why +
@@ -424,8 +449,8 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
       return;
     }
     const auto range = clang::CharSourceRange::getTokenRange(begin, name_end);
-    if (sink_->replace(sm, range, f.replacement, why, pass_name, &call)) {
-      sink_->require_include(sm, begin, f.header);
+    if (sink_->replace(sm, range, replacement_in(ctx, f), why, pass_name, &call)) {
+      sink_->require_include(sm, begin, header_in(ctx, f));
     }
   }
 
@@ -454,9 +479,15 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
     blocking_call call{it->first, m.map->library, ""};
     std::vector<std::string> args;
     std::string replacement;
-    if (macro_arguments(text, args)) replacement = substitute(m.fn->replacement, args);
     const std::string why =
         "use of macro '" + it->first + "' calls '" + name + "', which " + effect(*m.fn);
+    if (replacement_in(ctx, *m.fn).empty()) {  // a C file, and no C twin
+      call.reason = "no-c-twin";
+      sink_->diagnose(sm, at, severity::warning, why + no_c_twin(*m.fn, m.map->library), pass_name,
+                      &call);
+      return true;
+    }
+    if (macro_arguments(text, args)) replacement = substitute(replacement_in(ctx, *m.fn), args);
     if (replacement.empty()) {
       call.reason = "macro-body";
       sink_->diagnose(sm, at, severity::warning,
@@ -467,7 +498,7 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
       return true;
     }
     if (sink_->replace(sm, use, replacement, why, pass_name, &call)) {
-      sink_->require_include(sm, at, m.fn->header);
+      sink_->require_include(sm, at, header_in(ctx, *m.fn));
     }
     return true;
   }
@@ -598,9 +629,10 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
                       "'" + name + "' is taken by address; calls through the pointer " +
                           (e->fn->blocks ? "block the thread" : "are not seen by the runtime") +
                           " and are not rewritten (" +
-                          (e->fn->kind == api_function::action::report
-                               ? e->fn->advice
-                               : "call '" + e->fn->replacement + "' instead") +
+                          (e->fn->kind == api_function::action::report ? e->fn->advice
+                           : replacement_in(ctx, *e->fn).empty()
+                               ? "and this C file has no C twin to call instead"
+                               : "call '" + replacement_in(ctx, *e->fn) + "' instead") +
                           ")",
                       pass_name, &call);
       return;

@@ -218,6 +218,10 @@ class lints final : public pass, public MatchFinder::MatchCallback {
         if (f.kind == api_function::action::rewrite && !f.replacement.empty()) {
           twins_.emplace(normalized_key(f.replacement), e);
         }
+        // A C file's twin (balrog_recv); a macro entry's is a whole use, not a name.
+        if (f.what != api_function::form::macro && !f.c_replacement.empty()) {
+          twins_.emplace(normalized_key(f.c_replacement), e);
+        }
       }
     }
   }
@@ -326,6 +330,8 @@ class lints final : public pass, public MatchFinder::MatchCallback {
           !sm.isInSystemHeader(fd->getCanonicalDecl()->getLocation())) {
         continue;
       }
+      // In a C file, blocking-calls rewrites only the entries with a C twin.
+      if (!fd->getASTContext().getLangOpts().CPlusPlus && e.fn->c_replacement.empty()) continue;
       return &e;  // (a map's `params:` pick a replacement; every candidate here suspends)
     }
     return nullptr;

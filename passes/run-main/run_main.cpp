@@ -20,12 +20,15 @@ using namespace clang::ast_matchers;
 constexpr const char* pass_name = "run-main";
 constexpr const char* renamed = "balrog_user_main";
 constexpr const char* header = "<balrog/run_main.hpp>";
+// A C file's: balrog_run_main (the C face) calls main through this function.
+constexpr const char* c_header = "<balrog/compat/c/run_main.h>";
+constexpr const char* c_entry = "balrog_main_entry";
 
 // A main() that already enters the runtime (written for balrog, or written by this pass).
 bool enters_runtime(const clang::Stmt* body, clang::ASTContext& ctx) {
   if (body == nullptr) return false;
-  const auto runtime_entry =
-      functionDecl(hasAnyName("::balrog::run", "::balrog::run_main", "::balrog::runtime::run"));
+  const auto runtime_entry = functionDecl(hasAnyName(
+      "::balrog::run", "::balrog::run_main", "::balrog::runtime::run", "::balrog_run_main"));
   return !match(findAll(callExpr(callee(runtime_entry))), *body, ctx).empty();
 }
 
@@ -93,6 +96,12 @@ class run_main final : public pass, public MatchFinder::MatchCallback {
                       "; run-main knows main(), main(argc, argv) and main(argc, argv, envp)");
       return;
     }
+    const bool c = !ctx.getLangOpts().CPlusPlus;
+    if (c && !ctx.getTranslationUnitDecl()->lookup(&ctx.Idents.get(c_entry)).empty()) {
+      error(name, std::string("'") + c_entry +
+                      "' is already declared in this translation unit: run-main writes it");
+      return;
+    }
     if (!ctx.getTranslationUnitDecl()->lookup(&ctx.Idents.get(renamed)).empty()) {
       error(name, std::string("'") + renamed +
                       "' is already declared in this translation unit: run-main renames main() "
@@ -128,7 +137,7 @@ class run_main final : public pass, public MatchFinder::MatchCallback {
 
     // Flowing off the end of main returns 0; off the end of another function it is undefined.
     if (const auto* body = llvm::dyn_cast<clang::CompoundStmt>(main->getBody())) {
-      add_implicit_return(sm, body);
+      add_implicit_return(sm, body, c);
     } else if (const auto* fn_try = llvm::dyn_cast<clang::CXXTryStmt>(main->getBody())) {
       add_implicit_return(sm, fn_try->getTryBlock());
       for (unsigned i = 0; i < fn_try->getNumHandlers(); ++i) {
@@ -155,11 +164,13 @@ class run_main final : public pass, public MatchFinder::MatchCallback {
     std::string options;
     if (shards != "1") options = ", {.shards = " + shards + "}";
     const std::string wrapper =
-        "\n// balrog-gen run-main: the program's main() above runs on a fiber of balrog's runtime\n"
-        "// (its std::threads are fibers of this thread).\n"
-        "int main(" +
-        signature + ") {\n  return balrog::run_main([" + (params > 0 ? "&" : "") + "] { return " +
-        renamed + "(" + arguments + "); }" + options + ");\n}\n";
+        c ? c_wrapper(params, signature, arguments, shards)
+          : "\n// balrog-gen run-main: the program's main() above runs on a fiber of balrog's "
+            "runtime\n"
+            "// (its std::threads are fibers of this thread).\n"
+            "int main(" +
+                signature + ") {\n  return balrog::run_main([" + (params > 0 ? "&" : "") +
+                "] { return " + renamed + "(" + arguments + "); }" + options + ");\n}\n";
 
     const clang::SourceLocation end = sm.getFileLoc(main->getEndLoc());
     const clang::FileID fid = sm.getFileID(end);
@@ -178,9 +189,9 @@ class run_main final : public pass, public MatchFinder::MatchCallback {
         sm.getLocForStartOfFile(fid).getLocWithOffset(static_cast<int>(offset));
     sink_->replace(sm, clang::CharSourceRange::getCharRange(at, at), inserted,
                    "main() must enter the runtime: a main() that runs " + std::string(renamed) +
-                       " with balrog::run_main",
+                       (c ? " with balrog_run_main" : " with balrog::run_main"),
                    pass_name);
-    sink_->require_include(sm, name, header);
+    sink_->require_include(sm, name, c ? c_header : header);
   }
 
  private:
@@ -189,8 +200,29 @@ class run_main final : public pass, public MatchFinder::MatchCallback {
     return it == config_.options.end() ? fallback : it->second;
   }
 
+  // A C file's main(): C has no lambdas, so balrog_run_main (balrog/compat/c/run_main.h)
+  // calls the program's main through a function of main's three parameters. C comments, so
+  // that C89 code compiles too.
+  static std::string c_wrapper(unsigned params, const std::string& signature,
+                               const std::string& arguments, const std::string& shards) {
+    std::string unused;
+    for (unsigned i = params; i < 3; ++i) {
+      static const char* const names[] = {"argc", "argv", "envp"};
+      unused += std::string("  (void)") + names[i] + ";\n";
+    }
+    return std::string(
+               "\n/* balrog-gen run-main: the program's main() above runs on a fiber of "
+               "balrog's runtime. */\n") +
+           "static int " + c_entry + "(int argc, char** argv, char** envp) {\n" + unused +
+           "  return " + renamed + "(" + arguments + ");\n}\n" + "int main(" +
+           (params == 0 ? "void" : signature) + ") {\n  return balrog_run_main(" + c_entry + ", " +
+           (params > 0 ? "argc, argv, " : "0, NULL, ") + (params > 2 ? "envp" : "NULL") + ", " +
+           shards + ");\n}\n";
+  }
+
   // Adds `return 0;` before the closing brace of `block` unless it ends with a return.
-  void add_implicit_return(const clang::SourceManager& sm, const clang::CompoundStmt* block) {
+  void add_implicit_return(const clang::SourceManager& sm, const clang::CompoundStmt* block,
+                           bool c = false) {
     if (block == nullptr) return;
     if (!block->body_empty() && llvm::isa<clang::ReturnStmt>(block->body_back())) return;
     const clang::SourceLocation rbrace = block->getRBracLoc();
@@ -206,7 +238,8 @@ class run_main final : public pass, public MatchFinder::MatchCallback {
     if (line_start == 0 || text[line_start - 1] == '\n') {
       // `}` alone on its line: a line of its own, indented one step more than the brace.
       const std::string indent(text.substr(line_start, brace - line_start).str() + "  ");
-      inserted = indent + "return 0;  // main()'s implicit return (balrog-gen run-main)\n";
+      inserted = indent + (c ? "return 0; /* main()'s implicit return (balrog-gen run-main) */\n"
+                             : "return 0;  // main()'s implicit return (balrog-gen run-main)\n");
       at = sm.getLocForStartOfFile(fid).getLocWithOffset(static_cast<int>(line_start));
     } else {
       inserted = "return 0; ";

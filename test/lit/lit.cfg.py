@@ -6,7 +6,7 @@ import lit.formats
 
 config.name = "balrog-gen"
 config.test_format = lit.formats.ShTest(execute_external=True)
-config.suffixes = [".cpp", ".test"]
+config.suffixes = [".cpp", ".c", ".test"]
 config.excludes = ["Inputs", "CMakeLists.txt", "README.md", "check_balrog.py", "check_tidy.py",
                    "lit.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)

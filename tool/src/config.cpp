@@ -107,6 +107,8 @@ struct MappingTraits<api_function> {
     io.mapOptional("replacement", f.replacement);
     io.mapOptional("advice", f.advice);
     io.mapOptional("header", f.header);
+    io.mapOptional("c-replacement", f.c_replacement);
+    io.mapOptional("c-header", f.c_header);
     io.mapOptional("coroutine-form", f.coroutine_form);
     io.mapOptional("blocks", f.blocks, true);
   }
@@ -134,8 +136,8 @@ struct MappingTraits<api_function> {
         break;
       case action::report:
         if (f.advice.empty()) return "entry '" + f.name + "': a report entry needs advice:";
-        if (!f.replacement.empty()) {
-          return "entry '" + f.name + "': a report entry has no replacement:";
+        if (!f.replacement.empty() || !f.c_replacement.empty()) {
+          return "entry '" + f.name + "': a report entry has no replacement: or c-replacement:";
         }
         break;
     }
@@ -151,6 +153,7 @@ struct MappingTraits<api_map> {
   static void mapping(IO& io, api_map& m) {
     io.mapRequired("library", m.library);
     io.mapRequired("header", m.header);
+    io.mapOptional("c-header", m.c_header);
     io.mapOptional("system-headers-only", m.system_headers_only, true);
     io.mapRequired("functions", m.functions);
   }
@@ -278,6 +281,12 @@ std::optional<api_map> load_map(const std::string& name_or_path, const std::stri
       if (f.header.empty()) f.header = "<balrog/compat/offloaded.hpp>";
     }
     if (f.header.empty()) f.header = m.header;
+    if (f.c_header.empty()) f.c_header = m.c_header;
+    if (!f.c_replacement.empty() && f.c_header.empty()) {
+      error = std::string(path) + ": entry '" + f.name +
+              "': c-replacement: needs a c-header: (on the entry or the map)";
+      return std::nullopt;
+    }
   }
   return m;
 }

@@ -36,9 +36,13 @@ class gen_action final : public clang::ASTFrontendAction {
   std::unique_ptr<clang::ASTConsumer> CreateASTConsumer(clang::CompilerInstance& ci,
                                                         llvm::StringRef) override {
     sink_->set_lang_options(ci.getLangOpts());
+    // A C file gets only the passes that write C (blocking-calls onto the C face, run-main's
+    // C main, the lints); the others' rewrites are C++ (docs/balrog-gen.md, "C sources").
+    const bool c_source = !ci.getLangOpts().CPlusPlus;
     for (const std::string& name : cfg_.passes) {
       const pass_info* info = find_pass(name);
       if (info == nullptr || info->make == nullptr) continue;  // validated before the run
+      if (c_source && !info->c_sources) continue;
       passes_.push_back(info->make(settings_.pass_config_for(cfg_, name)));
       passes_.back()->register_matchers(finder_, *sink_);
     }
