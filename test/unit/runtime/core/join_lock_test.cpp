@@ -86,6 +86,7 @@ TEST(JoinLock, ManyPlainThreadsJoiningOneFiberAreAllWoken) {
     });
     balrog::this_fiber::yield();
     ASSERT_NE(target, nullptr);
+    balrog::detail::retain(target);  // a thread may join after f's handle let go
     std::vector<std::thread> threads;
     std::atomic<std::size_t> started{0};
     for (std::size_t i = 0; i < probes; ++i) {
@@ -100,6 +101,7 @@ TEST(JoinLock, ManyPlainThreadsJoiningOneFiberAreAllWoken) {
     go.set();
     f.join();  // f runs and finishes: that wakes the threads
     for (auto& t : threads) t.join();
+    balrog::detail::release(target);
   });
   EXPECT_EQ(joined.load(), probes);
 }
