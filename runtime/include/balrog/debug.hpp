@@ -7,15 +7,20 @@
 // shard that does not answer within half a second is reported as busy (a fiber is probably
 // blocking it; the watchdog names it).
 //
-// The watchdog: a monitor thread notices any shard whose loop has not got control back for
-// longer than a threshold (default 100 ms) — a fiber that computes for long without yielding,
-// or that calls a truly blocking function. It reports once per stall, on stderr and to an
-// optional hook, naming the fiber and where it is. To learn where, it sends the stalled thread
-// one signal (SIGRTMIN+6) whose handler records a frame-pointer backtrace; a blocking call the
-// signal interrupts restarts (SA_RESTART), except for the few the kernel never restarts
-// (nanosleep and sleep(3) return early with the time left). Turn capture_stack off to avoid
-// even that. Backtraces need frame pointers: balrog builds with them and asks the same of the
-// code that links it (-fno-omit-frame-pointer is part of balrog::runtime's usage requirements).
+// The watchdog: a monitor thread notices any fiber or task that has held its shard's thread
+// for longer than a threshold (default 100 ms) — one that computes for long without yielding,
+// or that calls a truly blocking function. It times each context, not each loop turn, so many
+// short fibers in one turn are no stall. It reports once per stall, on stderr (one line) and
+// to an optional hook (with the backtrace), naming the fiber and where it is. To learn where,
+// it sends the stalled thread one signal (SIGRTMIN+6) whose handler records a frame-pointer
+// backtrace. It never signals a thread that is blocked in a system call (it reads
+// /proc/self/task/<tid>/syscall first), so code balrog does not own — a select() or sem_wait()
+// with no EINTR loop — behaves exactly as without the watchdog; such a stall is reported as
+// "blocked in system call N". (A thread that enters a system call between that check and the
+// signal, microseconds after stalling for the threshold, can still see EINTR; SA_RESTART
+// restarts most calls.) Turn capture_stack off to never signal at all. Backtraces need frame
+// pointers: balrog builds with them and asks the same of the code that links it
+// (-fno-omit-frame-pointer is part of balrog::runtime's usage requirements).
 //
 // A gdb command, balrog-fibers, lists the same in a live process or a core file: see
 // docs/debugging.md.

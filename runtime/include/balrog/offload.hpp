@@ -13,7 +13,8 @@
 // caller's stack — capture by value (offload copies or moves fn into the job).
 //
 // The pool starts its first thread on first use and grows, one thread per job that finds every
-// thread busy, up to offload_max_threads; idle threads stay for reuse.
+// thread busy, up to offload_max_threads (runtime_options::offload_threads changes it); idle
+// threads stay for reuse.
 #pragma once
 
 #include <cstddef>

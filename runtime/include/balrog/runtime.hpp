@@ -22,13 +22,39 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
+#include "balrog/debug.hpp"
 #include "balrog/fiber.hpp"
 #include "balrog/run.hpp"
 
 namespace balrog {
+
+// The tunables of one shard's scheduler (in the manner of folly's FiberManager::Options). The
+// defaults are what balrog::run and sync mode use.
+struct shard_options {
+  // Direct fiber-to-fiber switches before the loop gets a turn (remote wake-ups, timers, fd
+  // events). Higher: fewer loop turns when fibers keep yielding to each other, but timers and
+  // I/O wait longer behind them. 0: no direct switches, every switch goes through the loop.
+  unsigned dispatch_budget = 128;
+  // Before an idle shard sleeps in epoll it watches its remote queue: idle_spin_pauses looks
+  // with a CPU pause between them (about 70 ns each on this project's EPYC VMs), then
+  // idle_spin_yields looks after a sched_yield each. A wake-up from another thread during the
+  // spin costs no eventfd write, no epoll wake-up and no wake-up latency (a fiber and a plain
+  // thread in ping-pong: docs/benchmarks.md). Costs up to ~5 µs of CPU each time the shard
+  // goes idle. Both 0: sleep at once.
+  unsigned idle_spin_pauses = 64;
+  unsigned idle_spin_yields = 4;
+  // Guarded stacks kept per stack size for reuse (each keeps the pages it touched, so a
+  // spawn needs no mmap). 0: every ended fiber's stack is unmapped.
+  std::size_t cached_guarded_stacks = 1024;
+  // Freed fiber context blocks (a context and its task, up to 1 KiB) kept per 64-byte size
+  // class, so spawning costs no malloc: at most 4 MiB per shard with the default. 0: none.
+  std::uint32_t cached_context_blocks = 256;
+};
 
 struct runtime_options {
   // Shards, each a thread with a scheduler and a reactor; the caller of run() is shard 0.
@@ -37,6 +63,16 @@ struct runtime_options {
   std::size_t threads = 1;
   // The main fiber's options (shard 0).
   fiber_options main{.name = "main"};
+  // Every shard's scheduler tunables (above).
+  shard_options shard{};
+  // Process-wide settings, applied when run() starts (the pool and the watchdog serve every
+  // runtime of the process, so the last run() to start decides):
+  //  - the most threads the offload pool grows to (balrog/offload.hpp); 0 leaves the
+  //    current limit (offload_max_threads, 64, unless changed). Threads already started stay.
+  std::size_t offload_threads = 0;
+  //  - the watchdog (balrog/debug.hpp: threshold, printing, hook, stack capture); unset leaves
+  //    the current settings (set_watchdog).
+  std::optional<watchdog_options> watchdog{};
 };
 
 namespace detail {

@@ -25,12 +25,13 @@ class [[nodiscard]] sleep_awaiter {
   using balrog_resumes_home = void;  // the wait protocol: resumed on its own context
   explicit sleep_awaiter(clock::time_point until) noexcept : until_(until) {}
   bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h);
+  bool await_suspend(std::coroutine_handle<> h);
   void await_resume() const;
 
  private:
   clock::time_point until_;
   detail::execution_context* ctx_ = nullptr;
+  bool yielded_ = false;  // a past time in a chain on a fiber: yielded the fiber instead
 };
 
 [[nodiscard]] inline sleep_awaiter sleep_until(clock::time_point until) noexcept {

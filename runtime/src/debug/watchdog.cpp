@@ -7,6 +7,7 @@
 #include <unwind.h>
 #endif
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "core/shard/scheduler.hpp"
 #include "debug/registry.hpp"
@@ -94,6 +96,7 @@ void on_watchdog_signal(int /*sig*/, siginfo_t* /*info*/, void* uctx) {
     if (c.n > w.capture_frames) w.capture_frames = c.n;
   }
 #endif
+  w.capture_switches = w.switches.load(std::memory_order_relaxed);
   w.capture_id = who != nullptr ? who->id : 0;
   w.capture_is_task = who != nullptr && !who->is_fiber();
   w.capture_name[0] = '\0';
@@ -213,26 +216,36 @@ void watchdog::check_all(std::chrono::milliseconds threshold, bool capture) {
   // dump_fibers, new schedulers or sync-mode awaits (B in the runtime review).
   struct stalled_shard {
     scheduler* s;
+    std::uint64_t switches;  // the stalled context's count
     watchdog_report r;
   };
   std::vector<stalled_shard> stalled;
   {
     std::lock_guard reg(registry_mutex());
-    const std::int64_t now = now_ns();
     for (scheduler* s = registry_head; s != nullptr; s = s->registry_next) {
       watch_state& w = s->watch;
+      // The count, then the clock: the context this count stands for got the thread before
+      // `now`, so timing it from the first look that saw the count never overstates how long
+      // it has held the thread (R in the runtime review); it is at most one look late. A turn
+      // that starts after this load comes with a newer count.
+      const std::uint64_t switches = w.switches.load(std::memory_order_acquire);
       const std::int64_t started = w.turn_started_ns.load(std::memory_order_relaxed);
-      const std::uint64_t turn = w.turn_number.load(std::memory_order_relaxed);
-      if (started == 0 || turn == w.reported_turn) continue;
-      const auto stalled_for = std::chrono::nanoseconds(now - started);
+      const std::int64_t now = now_ns();
+      if (switches != w.seen_switches || w.seen_since_ns == 0) {
+        w.seen_switches = switches;
+        w.seen_since_ns = now;
+      }
+      if (started == 0 || switches == w.reported_switch) continue;
+      const std::int64_t since = std::max(started, w.seen_since_ns);
+      const auto stalled_for = std::chrono::nanoseconds(now - since);
       if (stalled_for < threshold) continue;
-      w.reported_turn = turn;
+      w.reported_switch = switches;
       watchdog_report r;
       r.shard = s->shard_index;
       r.stalled_for = std::chrono::duration_cast<std::chrono::milliseconds>(stalled_for);
       if (!capture) {
         r.name = "the fiber is not known (capture_stack is off)";
-        stalled.push_back({nullptr, std::move(r)});
+        stalled.push_back({nullptr, switches, std::move(r)});
         continue;
       }
       if (long nr = 0; blocked_in_syscall(w.tid.load(std::memory_order_relaxed), nr)) {
@@ -241,13 +254,13 @@ void watchdog::check_all(std::chrono::milliseconds threshold, bool capture) {
                          : std::string(
                                "perhaps in a system call (/proc/self/task/<tid>/syscall "
                                "is unreadable); left uninterrupted");
-        stalled.push_back({nullptr, std::move(r)});
+        stalled.push_back({nullptr, switches, std::move(r)});
         continue;
       }
       w.pins.fetch_add(1, std::memory_order_acq_rel);
       w.capture_state.store(1, std::memory_order_release);
       ::pthread_kill(s->thread, watchdog_signal());
-      stalled.push_back({s, std::move(r)});
+      stalled.push_back({s, switches, std::move(r)});
     }
   }
   std::vector<watchdog_report> reports;
@@ -259,7 +272,12 @@ void watchdog::check_all(std::chrono::milliseconds threshold, bool capture) {
       for (int i = 0; i < 500 && w.capture_state.load(std::memory_order_acquire) != 2; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
-      if (w.capture_state.load(std::memory_order_acquire) == 2) {
+      if (w.capture_state.load(std::memory_order_acquire) == 2 &&
+          w.capture_switches != st.switches) {
+        // The stalled context gave the thread up before the signal landed: whatever runs now
+        // is not to blame.
+        st.r.name = "the fiber is not known (it yielded before the watchdog's signal arrived)";
+      } else if (w.capture_state.load(std::memory_order_acquire) == 2) {
         watchdog_report& r = st.r;
         r.id = fiber_id(w.capture_id);
         r.name = w.capture_name[0] != '\0' ? std::string(w.capture_name)

@@ -2,8 +2,13 @@
 // control back for too long, and reports the fiber responsible.
 //
 // Each scheduler publishes, in its watch_state, when the current loop turn started (a relaxed
-// store per turn). The monitor polls every registered scheduler; on a stall it asks the
-// stalled thread, with a signal, to record what runs and where, then reports once per turn.
+// store per turn) and a count of context changes (a relaxed store per switch; R in the runtime
+// review: a turn spans up to dispatch_budget direct switches, so its start alone cannot say
+// how long the running context has held the thread). The monitor polls every registered
+// scheduler and times each context from the first look that saw its count: a lower bound, at
+// most one poll late, never the sum of several contexts. On a stall it asks the stalled thread,
+// with a signal, to record what runs and where (and the count then, so a context that moved on is
+// not blamed), and reports once per stalled context.
 #pragma once
 
 #include <atomic>
@@ -18,17 +23,25 @@
 namespace balrog::detail {
 
 // Per scheduler. The first two fields are written by the scheduler's thread; capture_* by its
-// signal handler; reported_turn by the monitor.
+// signal handler; seen_* and reported_switch by the monitor.
 struct watch_state {
   std::atomic<std::int64_t> turn_started_ns{0};  // steady_clock ns; 0: the loop has control
-  std::atomic<std::uint64_t> turn_number{0};
-  std::uint64_t reported_turn = ~std::uint64_t{0};
+  // Context changes on this thread: the loop dispatching a runnable, a direct switch, a fiber
+  // ending. Only the owner writes it, so a plain load and store, no read-modify-write.
+  std::atomic<std::uint64_t> switches{0};
+  void count_switch() noexcept {
+    switches.store(switches.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  std::uint64_t seen_switches = 0;  // the count at the monitor's last look
+  std::int64_t seen_since_ns = 0;   // the first look that saw it (0: never looked)
+  std::uint64_t reported_switch = ~std::uint64_t{0};
 
   static constexpr std::size_t max_frames = 48;
   std::atomic<int> capture_state{0};  // 0 idle, 1 requested, 2 recorded
   std::uintptr_t capture_pcs[max_frames] = {};
   std::size_t capture_frames = 0;
-  std::uint64_t capture_id = 0;  // 0: no fiber ran
+  std::uint64_t capture_id = 0;        // 0: no fiber ran
+  std::uint64_t capture_switches = 0;  // `switches` when the handler ran
   bool capture_is_task = false;
   char capture_name[64] = {};  // given name, or "" for the default one
   // > 0 while the watchdog reads this state with the registry lock released (it waits for a

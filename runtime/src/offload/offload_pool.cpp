@@ -20,7 +20,11 @@ offload_pool* pool_instance = nullptr;  // never destroyed: see the header
 // them (and maybe a mutex one of them held): it starts over with an empty pool. Jobs queued or
 // running in the parent are not the child's to finish; whoever waited on them there belongs to
 // the parent's copy of the process too. (glibc's fork leaves malloc usable in the child.)
-void offload_pool::start_over_in_child() noexcept { pool_instance = new offload_pool(); }
+void offload_pool::start_over_in_child() noexcept {
+  const std::size_t limit = pool_instance->max_threads_;  // the child's only thread reads it
+  pool_instance = new offload_pool();
+  pool_instance->max_threads_ = limit;
+}
 
 offload_pool& offload_pool::instance() {
   static offload_pool* const first = [] {
@@ -40,7 +44,7 @@ void offload_pool::submit(std::shared_ptr<offload_job> job) {
     wake_.notify_one();
     return;
   }
-  if (threads_ < offload_max_threads) {
+  if (threads_ < max_threads_) {
     std::thread t(&offload_pool::worker, this);
     ::pthread_setname_np(t.native_handle(), "balrog-offload");
     t.detach();
@@ -48,6 +52,13 @@ void offload_pool::submit(std::shared_ptr<offload_job> job) {
   }
   // else: every thread is busy and the pool is full; the job waits its turn.
 }
+
+void offload_pool::set_max_threads(std::size_t n) {
+  std::lock_guard lk(mutex_);
+  max_threads_ = n;
+}
+
+void set_offload_max_threads(std::size_t n) { offload_pool::instance().set_max_threads(n); }
 
 void offload_pool::worker() {
   std::unique_lock lk(mutex_);
@@ -75,11 +86,10 @@ void run_offloaded(std::shared_ptr<fiber_task> task) {
   auto job = std::make_shared<offload_job>(std::move(task));
   execution_context& self = current_context();
   // Fail before the job exists when no wait could succeed, so fn never runs for nothing.
-  if (self.cancel_pending()) throw cancelled();
-  if (self.scope_deadline.expired()) throw timeout_error();
+  throw_if_interrupted(self);
   // N in the runtime review: the wait below is refused in coroutine code; refuse before the
   // job runs for nothing.
-  if (self.coroutine_depth > 0) throw_if_failed(wake_reason::misuse);
+  refuse_in_coroutine(self);
   offload_pool::instance().submit(job);
   std::unique_lock lk(job->lock);
   while (!job->done) {

@@ -13,6 +13,7 @@
 #include "balrog/detail/spinlock.hpp"
 #include "balrog/detail/wait_queue.hpp"
 #include "balrog/fiber.hpp"
+#include "balrog/offload.hpp"
 
 namespace balrog::detail {
 
@@ -25,10 +26,15 @@ struct offload_job {
   wait_queue waiters;  // the caller, while it waits
 };
 
+// runtime_options::offload_threads (process-wide).
+void set_offload_max_threads(std::size_t n);
+
 class offload_pool {
  public:
   static offload_pool& instance();
   void submit(std::shared_ptr<offload_job> job);
+  // The most threads the pool grows to (runtime_options::offload_threads).
+  void set_max_threads(std::size_t n);
 
  private:
   offload_pool() = default;
@@ -40,6 +46,7 @@ class offload_pool {
   std::deque<std::shared_ptr<offload_job>> queue_;
   std::size_t threads_ = 0;
   std::size_t idle_ = 0;
+  std::size_t max_threads_ = offload_max_threads;
 };
 
 }  // namespace balrog::detail

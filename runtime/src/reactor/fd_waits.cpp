@@ -43,14 +43,12 @@ std::uint32_t revents_of(const fd_wait_state& st) noexcept {
 // Step 1: the earlier of `until` and the scope's deadline has passed. nullopt: it has not.
 std::optional<fd_wait_outcome> look_if_past(const execution_context& ctx, int fd,
                                             fd_interest interest, deadline until) noexcept {
-  const deadline scope = ctx.scope_deadline;
-  if (!earliest(until, scope).expired()) return std::nullopt;
+  const execution_context::wait_bound b = ctx.bound_of(until);
+  if (!b.until.expired()) return std::nullopt;
   if (const short r = poll_now(fd, poll_events(interest))) {
     return fd_wait_outcome{wake_reason::notified, static_cast<std::uint16_t>(r)};
   }
-  // As the wait would have decided (execution_context::claim_before_parking): own wins ties.
-  return fd_wait_outcome{
-      scope.when() < until.when() ? wake_reason::scope_timeout : wake_reason::timeout, 0};
+  return fd_wait_outcome{b.on_timeout, 0};  // as the wait would have decided
 }
 
 void unpublish(fd_wait_state& st, reactor* r) noexcept {
@@ -109,17 +107,13 @@ fd_wait_outcome poll_for_fd(execution_context& ctx, int fd, fd_interest interest
       if (node) owner->remove_waiter(*node);
     }
   } guard{owner, node};
-  const deadline scope = ctx.scope_deadline;
-  const bool scope_first = scope.when() < until.when();
-  const deadline first = scope_first ? scope : until;
+  const execution_context::wait_bound b = ctx.bound_of(until);
   pollfd p{fd, poll_events(interest), 0};
   for (;;) {
-    const int n = ::poll(&p, 1, poll_timeout_ms(first));
+    const int n = ::poll(&p, 1, poll_timeout_ms(b.until));
     if (n > 0) return {wake_reason::notified, static_cast<std::uint16_t>(p.revents)};
     if (n < 0 && errno != EINTR) throw_errno(describe_call("balrog: poll", fd));
-    if (n == 0 && first.expired()) {
-      return {scope_first ? wake_reason::scope_timeout : wake_reason::timeout, 0};
-    }
+    if (n == 0 && b.until.expired()) return {b.on_timeout, 0};
   }
 }
 

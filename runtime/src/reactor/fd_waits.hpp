@@ -88,9 +88,6 @@ fd_wait_outcome resume_from_fd(std::optional<fd_wait_state>& wait,
 // the fd was closed", and throw_if_failed's for the rest.
 void throw_unless_ready(const fd_wait_outcome& outcome, std::string_view call, int fd);
 
-// usage_error "co_await <what>: no balrog scheduler runs on this thread..." unless one does.
-void require_scheduler(std::string_view what);
-
 // The reactor of this thread's scheduler, or null (sync mode).
 reactor* current_reactor() noexcept;
 

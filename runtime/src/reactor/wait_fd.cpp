@@ -24,13 +24,6 @@ void throw_unless_ready(const fd_wait_outcome& outcome, std::string_view call, i
   throw_if_failed(outcome.why);
 }
 
-void require_scheduler(std::string_view what) {
-  if (scheduler::current() != nullptr) return;
-  throw usage_error("co_await " + std::string(what) +
-                    ": no balrog scheduler runs on this thread; drive the coroutine with "
-                    "balrog::await or start it with balrog::spawn_task");
-}
-
 }  // namespace detail
 
 namespace {

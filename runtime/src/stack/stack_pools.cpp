@@ -13,7 +13,7 @@ stack_source& stack_pools::get(stack_kind kind, std::size_t size) {
   if (kind == stack_kind::dense) {
     pool = std::make_unique<dense_stack_pool>(size);
   } else {
-    pool = std::make_unique<guarded_stack_pool>(size, max_cached_guarded);
+    pool = std::make_unique<guarded_stack_pool>(size, max_cached_guarded_);
   }
   pools_.push_back({kind, size, std::move(pool)});
   return *pools_.back().pool;

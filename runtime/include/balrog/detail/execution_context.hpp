@@ -19,6 +19,7 @@
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
+#include <string_view>
 
 #include "balrog/deadline.hpp"
 
@@ -48,6 +49,18 @@ class execution_context {
   // or someone else claimed it first.
   bool try_wake(wake_reason why) noexcept;
 
+  // try_wake in two halves, for a waker that claims under a lock and wakes after releasing it
+  // (a wake is a queue push, maybe an eventfd write, or a futex wake: not for under a
+  // spinlock). claim() is the atomic claim; when it succeeds, wake(token) makes the context
+  // runnable later. A claimed fiber or task cannot run before that; a plain thread may return
+  // as soon as the claim lands, so the token holds only the address of its futex word.
+  struct wake_token {
+    execution_context* ctx = nullptr;            // a fiber or task
+    std::atomic<std::uint32_t>* word = nullptr;  // a plain thread
+  };
+  [[nodiscard]] bool claim(wake_reason why, wake_token& token) noexcept;
+  static void wake(const wake_token& token) noexcept;
+
   // Cancellation (fiber::cancel()). Sticky: every later suspension throws balrog::cancelled,
   // except inside a cancellation shield. Call it on the context's own thread (fiber handles
   // forward cross-thread requests to the fiber's scheduler), so it never races a shield.
@@ -63,6 +76,18 @@ class execution_context {
 
   // The earliest deadline of the enclosing deadline_scopes.
   deadline scope_deadline{};
+
+  // Which deadline wins: a wait with its own deadline `own` ends at the earlier of it and
+  // scope_deadline (own wins a tie), and then reports `on_timeout` (timeout for its own,
+  // scope_timeout, which throws timeout_error, for the scope's). Every wait decides it here.
+  struct wait_bound {
+    deadline until;
+    wake_reason on_timeout;
+  };
+  [[nodiscard]] wait_bound bound_of(deadline own) const noexcept {
+    if (scope_deadline.when() < own.when()) return {scope_deadline, wake_reason::scope_timeout};
+    return {own, wake_reason::timeout};
+  }
 
   // What this context waits on, for diagnostics (dump_fibers, the watchdog). Static strings.
   const char* waiting_on = nullptr;
@@ -129,6 +154,17 @@ class execution_context {
 // The context running this code: the current fiber, the coroutine task the loop is running,
 // or the calling thread's own context.
 execution_context& current_context() noexcept;
+
+// The checks a blocking-style call makes before it waits, each written once:
+//  - misuse here: inside coroutine code a blocking wait would stall the shard; throws
+//    usage_error (wake_reason::misuse's message);
+//  - interrupted: throws cancelled when cancellation is pending, timeout_error when the
+//    enclosing deadline_scope has passed.
+void refuse_in_coroutine(const execution_context& ctx);
+void throw_if_interrupted(const execution_context& ctx);
+// The "no scheduler here" check of every co_await form (sleep, fd readiness, net): usage_error
+// "co_await <what>: no balrog scheduler runs on this thread..." unless one does.
+void require_scheduler(std::string_view what);
 
 // Turns a wake reason into the exception balrog's API promises. `notified` and `timeout`
 // (the caller's own deadline) return; the caller decides what those mean.

@@ -64,6 +64,32 @@ class wait_queue {
   waiter* tail_ = nullptr;
 };
 
+// Wakes every waiter of `q`, whose lock the caller holds, without holding it across a wake:
+// claims waiters under the lock (an atomic each), then releases it and wakes them (S in the
+// runtime review: a wake may be a futex wake or an eventfd write). In batches, so nothing is
+// allocated; a batch's waiters are claimed, so they cannot leave (and free their waiter)
+// before they are woken, and those not yet claimed stay queued under the lock. For a queue
+// nobody joins any more (a finished fiber's joiners, its flag set under the same lock).
+// Returns with `lock` released.
+template <class Lock>
+void wake_all_unlocked(wait_queue& q, Lock& lock, wake_reason why = wake_reason::notified) {
+  constexpr std::size_t batch_size = 16;
+  for (;;) {
+    execution_context::wake_token batch[batch_size];
+    std::size_t n = 0;
+    while (n < batch_size && !q.empty()) {
+      waiter& w = *q.front();
+      q.erase(w);
+      if (w.ctx->claim(why, batch[n])) ++n;
+    }
+    const bool more = !q.empty();
+    lock.unlock();
+    for (std::size_t i = 0; i < n; ++i) execution_context::wake(batch[i]);
+    if (!more) return;
+    lock.lock();
+  }
+}
+
 // Runs steps 1-4 of the wait protocol: enqueue `w`, release `lock`, park, re-acquire `lock`,
 // dequeue if nobody did. Returns why it woke; with the lock held again.
 template <class Lock>

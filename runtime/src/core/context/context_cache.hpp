@@ -17,10 +17,9 @@ class context_cache {
  public:
   static constexpr std::size_t granule = 64;
   static constexpr std::size_t classes = 16;  // blocks up to 1 KiB
-  // Per class: 256 blocks of at most 1 KiB is at most 4 MiB per scheduler in the worst case.
-  static constexpr std::uint32_t max_per_class = 256;
-
-  context_cache() = default;
+  // Keeps up to `max_per_class` blocks per class (shard_options::cached_context_blocks; 256
+  // blocks of at most 1 KiB is at most 4 MiB per scheduler in the worst case).
+  explicit context_cache(std::uint32_t max_per_class) noexcept : max_per_class_(max_per_class) {}
   context_cache(const context_cache&) = delete;
   context_cache& operator=(const context_cache&) = delete;
   ~context_cache() {
@@ -56,7 +55,7 @@ class context_cache {
   // Keeps a block of rounded(bytes); false when its class is full (the caller frees it).
   bool put(void* block, std::size_t bytes) noexcept {
     const std::size_t c = class_of(bytes);
-    if (counts_[c] == max_per_class) return false;
+    if (counts_[c] >= max_per_class_) return false;
     auto* n = ::new (block) node{heads_[c]};
     heads_[c] = n;
     ++counts_[c];
@@ -71,6 +70,7 @@ class context_cache {
   };
   static std::size_t class_of(std::size_t bytes) noexcept { return (bytes - 1) / granule; }
 
+  std::uint32_t max_per_class_;
   node* heads_[classes] = {};
   std::uint32_t counts_[classes] = {};
 };

@@ -40,10 +40,8 @@ void adopt_or_fail(remote_node& n, bool run) {
                                                    std::to_string(f.sched.shard_index) +
                                                    " stopped before the fiber could start")));
   f.flags.fetch_or(joinable_context::flag_finished, std::memory_order_acq_rel);
-  {
-    std::lock_guard lk(f.join_lock);
-    f.joiners.wake_all();
-  }
+  std::unique_lock lk(f.join_lock);
+  wake_all_unlocked(f.joiners, lk);
   release(&f);  // the scheduler's reference
 }
 

@@ -75,12 +75,11 @@ void joinable_context::on_deadline(timer_node& node) noexcept {
 void joinable_context::unpark() noexcept { sched.schedule(*this); }
 
 void joinable_context::finish() noexcept {
-  std::uint32_t old = 0;
-  {
-    std::lock_guard lk(join_lock);
-    old = flags.fetch_or(flag_finished, std::memory_order_acq_rel);
-    joiners.wake_all();
-  }
+  // Joiners are woken after the unlock (S in the runtime review); a joiner that comes later
+  // sees the flag under the lock and does not queue.
+  std::unique_lock lk(join_lock);
+  const std::uint32_t old = flags.fetch_or(flag_finished, std::memory_order_acq_rel);
+  wake_all_unlocked(joiners, lk);
   if ((old & flag_dropped) != 0) {
     report_if_unobserved(*this);
   } else if ((old & flag_detached) != 0) {

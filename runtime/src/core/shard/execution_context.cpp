@@ -1,5 +1,7 @@
 #include "balrog/detail/execution_context.hpp"
 
+#include <string>
+
 #include "balrog/errors.hpp"
 #include "core/coro/task_context.hpp"
 #include "core/shard/scheduler.hpp"
@@ -9,9 +11,9 @@ namespace balrog::detail {
 
 bool execution_context::claim_before_parking(deadline own, deadline& until,
                                              wake_reason& on_timeout) noexcept {
-  const bool scope_first = scope_deadline.when() < own.when();
-  until = scope_first ? scope_deadline : own;
-  on_timeout = scope_first ? wake_reason::scope_timeout : wake_reason::timeout;
+  const wait_bound b = bound_of(own);
+  until = b.until;
+  on_timeout = b.on_timeout;
   if (cancel_pending() && claim_self(wake_reason::cancelled)) return true;
   return until.expired() && claim_self(on_timeout);
 }
@@ -50,18 +52,33 @@ bool execution_context::claim_self(wake_reason why) noexcept {
 }
 
 bool execution_context::try_wake(wake_reason why) noexcept {
+  wake_token token;
+  if (!claim(why, token)) return false;
+  wake(token);
+  return true;
+}
+
+bool execution_context::claim(wake_reason why, wake_token& token) noexcept {
   // The last touch (J in the runtime review): a plain thread may leave wait() and exit as soon
   // as the claim lands, so nothing of it is read after the claim (not even its vtable); its
   // futex is woken by address. A fiber or task cannot run before unpark() queues it.
   if (is_thread_) {
     std::atomic<std::uint32_t>* const word = &state_;
     if (!claim_self(why)) return false;
-    thread_context::wake(word);
+    token = {nullptr, word};
     return true;
   }
   if (!claim_self(why)) return false;
-  unpark();
+  token = {this, nullptr};
   return true;
+}
+
+void execution_context::wake(const wake_token& token) noexcept {
+  if (token.word != nullptr) {
+    thread_context::wake(token.word);
+  } else {
+    token.ctx->unpark();
+  }
 }
 
 void execution_context::request_cancel() noexcept {
@@ -77,6 +94,22 @@ execution_context& current_context() noexcept {
     if (task_context* t = s->running_task()) return *t;
   }
   return thread_context::current();
+}
+
+void refuse_in_coroutine(const execution_context& ctx) {
+  if (ctx.coroutine_depth > 0) throw_if_failed(wake_reason::misuse);
+}
+
+void throw_if_interrupted(const execution_context& ctx) {
+  if (ctx.cancel_pending()) throw cancelled();
+  if (ctx.scope_deadline.expired()) throw timeout_error();
+}
+
+void require_scheduler(std::string_view what) {
+  if (scheduler::current() != nullptr) return;
+  throw usage_error("co_await " + std::string(what) +
+                    ": no balrog scheduler runs on this thread; drive the coroutine with "
+                    "balrog::await or start it with balrog::spawn_task");
 }
 
 void throw_if_failed(wake_reason why) {

@@ -14,6 +14,7 @@
 #include "core/shard/scheduler.hpp"
 #include "core/shard/shard_table.hpp"
 #include "debug/registry.hpp"
+#include "offload/offload_pool.hpp"
 
 namespace balrog {
 
@@ -38,13 +39,19 @@ void set_shard_index(scheduler& s, std::size_t i) {
   s.shard_index = i;
 }
 
+void apply_process_wide(const runtime_options& o) {
+  if (o.offload_threads != 0) set_offload_max_threads(o.offload_threads);
+  if (o.watchdog) set_watchdog(*o.watchdog);
+}
+
 }  // namespace
 
 void run_shards(fiber_task& main, const runtime_options& options) {
   const std::size_t n = shard_count_for(options);
   shard_table table;
   table.shards.assign(n, nullptr);
-  scheduler s0;  // throws usage_error when nested
+  apply_process_wide(options);
+  scheduler s0(options.shard);  // throws usage_error when nested
   set_shard_index(s0, 0);
   s0.shards = &table;
   table.shards[0] = &s0;
@@ -55,8 +62,8 @@ void run_shards(fiber_task& main, const runtime_options& options) {
   std::vector<std::thread> workers;
   workers.reserve(n - 1);
   for (std::size_t i = 1; i < n; ++i) {
-    workers.emplace_back([&table, &started, &finished, i] {
-      scheduler s;
+    workers.emplace_back([&table, &started, &finished, &options, i] {
+      scheduler s(options.shard);
       s.keep_alive();
       set_shard_index(s, i);
       s.shards = &table;

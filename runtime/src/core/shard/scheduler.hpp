@@ -3,8 +3,9 @@
 // Switching is direct: a fiber that suspends or yields switches straight to the next ready
 // fiber, not through the loop, so a switch costs one context switch
 // (core/context/context_switch.hpp). The loop (running on the thread's own stack) takes over when
-// the ready queue is empty, or after `dispatch_budget` direct switches, so timers, fd events and
-// wake-ups from other threads are never starved by fibers that keep yielding to each other.
+// the ready queue is empty, or after `dispatch_budget` (shard_options) direct switches, so
+// timers, fd events and wake-ups from other threads are never starved by fibers that keep
+// yielding to each other.
 //
 // Who calls what:
 //   the running fiber     — yield(), suspend(), spawn(); fiber_main() is every fiber's entry
@@ -26,6 +27,7 @@
 #include <pthread.h>
 
 #include "balrog/debug.hpp"
+#include "balrog/runtime.hpp"
 #include "core/context/context_cache.hpp"
 #include "core/context/context_switch.hpp"
 #include "core/context/exception_state.hpp"
@@ -47,13 +49,12 @@ struct shard_table;  // runtime/src/core/shard/shard_table.hpp
 
 class scheduler {
  public:
-  // Direct fiber-to-fiber switches before the loop gets a turn.
-  static constexpr unsigned dispatch_budget = 128;
-  // Runnables the loop dispatches per turn (each with its own dispatch_budget) before it looks
-  // at remote wake-ups, timers and fds again.
+  // Runnables the loop dispatches per turn (each with its own dispatch budget,
+  // shard_options::dispatch_budget) before it looks at remote wake-ups, timers and fds again.
   static constexpr unsigned dispatch_batch = 64;
 
-  scheduler();
+  // options.dispatch_budget: direct fiber-to-fiber switches before the loop gets a turn.
+  explicit scheduler(const shard_options& options = {});
   ~scheduler();
   scheduler(const scheduler&) = delete;
   scheduler& operator=(const scheduler&) = delete;
@@ -220,6 +221,8 @@ class scheduler {
   // Waits in epoll until the next timer, or for at most `limit` when that is sooner
   // (negative: no limit of its own).
   void wait_for_events(clock::duration limit = clock::duration(-1));
+  // Before the loop sleeps: watches the remote queue for a bounded while. True if work came.
+  bool spin_for_remote() noexcept;
   // Runs one ready runnable with the watchdog's turn markers around it.
   void run_one(runnable* r);
   void stop_accepting_posts() noexcept;
@@ -243,6 +246,7 @@ class scheduler {
   boost::context::stack_context dead_stack_;
   exception_state* const exceptions_;
   unsigned budget_ = 0;
+  const shard_options options_;  // tunables (balrog/runtime.hpp)
 
   ready_queue ready_;
   timer_wheel timers_;
@@ -325,6 +329,7 @@ inline void scheduler::switch_to(switch_frame& from, fiber_context* next) noexce
   if (running_ != nullptr) check_canary(*running_);
   switch_frame& to = frame_of(next);
   running_ = next;
+  watch.count_switch();  // the watchdog times each context (R in the runtime review)
   from.exceptions = *exceptions_;
   *exceptions_ = to.exceptions;
 #if defined(BALROG_ASAN)

@@ -1,6 +1,7 @@
 #include "core/shard/thread_context.hpp"
 
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -38,7 +39,24 @@ thread_context& thread_context::current() noexcept {
   return ctx;
 }
 
+bool thread_context::spin_on_state() noexcept {
+  // As libstdc++'s atomic waits do (12 pauses, 4 yields): a wake that comes within a few µs,
+  // as in a ping-pong with a fiber, then costs no sleep and no wake-up latency. Bounded.
+  constexpr unsigned pauses = 64;
+  constexpr unsigned yields = 4;
+  for (unsigned i = 0; i < pauses; ++i) {
+    if (state_.load(std::memory_order_relaxed) >= woken_base) return true;
+    __builtin_ia32_pause();
+  }
+  for (unsigned i = 0; i < yields; ++i) {
+    ::sched_yield();
+    if (state_.load(std::memory_order_relaxed) >= woken_base) return true;
+  }
+  return false;
+}
+
 void thread_context::park(deadline until, wake_reason timeout_reason) {
+  bool spin = true;
   for (;;) {
     const std::uint32_t s = state_.load(std::memory_order_acquire);
     if (s >= woken_base) return;
@@ -46,6 +64,8 @@ void thread_context::park(deadline until, wake_reason timeout_reason) {
       if (claim_self(timeout_reason)) return;
       continue;  // a waker claimed us meanwhile
     }
+    if (spin && spin_on_state()) continue;
+    spin = false;
     futex_wait(state_, s, until);
   }
 }

@@ -19,6 +19,10 @@ class thread_context final : public execution_context {
  protected:
   void park(deadline until, wake_reason timeout_reason) override;
   void unpark() noexcept override;
+
+ private:
+  // Before the futex wait: watches state_ for a bounded while. True if claimed meanwhile.
+  bool spin_on_state() noexcept;
 };
 
 }  // namespace balrog::detail

@@ -175,6 +175,71 @@ TEST(Await, ABalrogTaskOnAFiberSuspendsOnlyThatFiber) {
   });
 }
 
+namespace {
+
+balrog::task<void> sleep_zero_then_past() {
+  co_await balrog::sleep_for(0ms);
+  co_await balrog::sleep_until(balrog::clock::now() - 1s);
+}
+
+}  // namespace
+
+// co_await sleep_for(0) (or a past time) yields, as this_fiber::sleep_for(0) does: in a chain
+// under balrog::await on a fiber, and in a task.
+TEST(Await, AZeroOrPastSleepInAnAwaitedChainYieldsTheFiber) {
+  balrog::run([] {
+    int other = 0;
+    auto f = balrog::spawn([&] {
+      for (int i = 0; i < 2; ++i) {
+        ++other;
+        balrog::this_fiber::yield();
+      }
+    });
+    EXPECT_EQ(other, 0);
+    balrog::await(sleep_zero_then_past());
+    EXPECT_EQ(other, 2);  // one yield per sleep
+    f.join();
+  });
+}
+
+TEST(Await, AZeroOrPastSleepInATaskYieldsTheLoop) {
+  balrog::run([] {
+    int other = 0;
+    auto f = balrog::spawn([&] {
+      for (int i = 0; i < 2; ++i) {
+        ++other;
+        balrog::this_fiber::yield();
+      }
+    });
+    auto t = balrog::spawn_task([](int& o) -> balrog::task<int> {
+      const int before = o;
+      co_await balrog::sleep_for(0ms);
+      co_return o - before;
+    }(other));
+    EXPECT_GE(t.join(), 1);
+    f.join();
+  });
+}
+
+TEST(Await, AZeroSleepInAnAwaitedChainStillReportsCancellationAndExpiredScopes) {
+  balrog::run([] {
+    EXPECT_THROW(
+        {
+          balrog::deadline_scope scope(0ms);
+          balrog::await(sleep_zero_then_past());
+        },
+        balrog::timeout_error);
+    bool reached = false;
+    auto f = balrog::spawn([&] {
+      reached = true;
+      balrog::await(sleep_zero_then_past());
+    });
+    f.cancel();  // before it runs
+    EXPECT_THROW(f.join(), balrog::cancelled);
+    EXPECT_TRUE(reached);
+  });
+}
+
 TEST(Await, AForeignCoroutineType) {
   balrog::run([] {
     EXPECT_EQ(balrog::await(foreign::sum_with_balrog_sleep(2, 3)), 5);

@@ -15,6 +15,7 @@
 
 #include "balrog/errors.hpp"
 #include "balrog/net.hpp"
+#include "balrog/offload.hpp"
 #include "balrog/per_shard_server.hpp"
 #include "balrog/runtime.hpp"
 #include "balrog/sync.hpp"
@@ -280,4 +281,76 @@ TEST(PerShardServer, AcceptorSurvivesRunningOutOfFileDescriptors) {
         std::_Exit(4);
       },
       ::testing::ExitedWithCode(0), "accept failed.*retrying with back-off");
+}
+
+// runtime_options::shard (issue 10 §4): a non-default dispatch budget takes effect. A fiber woken
+// from another thread is queued only when the loop gets a turn, which fibers yielding to each
+// other put off for dispatch_budget switches: it sees how many yields ran before it.
+namespace {
+
+int yields_before_a_remote_wake(unsigned budget) {
+  balrog::runtime_options o;
+  o.shard.dispatch_budget = budget;
+  return balrog::runtime(o).run([] {
+    balrog::semaphore sem(0);
+    int yields = 0;
+    int seen = -1;
+    auto waiter = balrog::spawn([&] {
+      sem.acquire();
+      seen = yields;
+    });
+    balrog::this_fiber::yield();                 // the waiter parks
+    std::thread([&] { sem.release(); }).join();  // in the remote queue now
+    auto a = balrog::spawn([&] {
+      for (int i = 0; i < 200; ++i, ++yields) balrog::this_fiber::yield();
+    });
+    auto b = balrog::spawn([&] {
+      for (int i = 0; i < 200; ++i, ++yields) balrog::this_fiber::yield();
+    });
+    a.join();
+    b.join();
+    waiter.join();
+    return seen;
+  });
+}
+
+}  // namespace
+
+TEST(RuntimeOptions, TheDispatchBudgetBoundsDirectSwitchesBeforeTheLoop) {
+  EXPECT_GE(yields_before_a_remote_wake(128), 100);  // the default
+  EXPECT_LE(yields_before_a_remote_wake(4), 8);
+}
+
+// runtime_options::offload_threads: with one pool thread, two offloaded calls run one after
+// the other. In a fresh process (the pool is process-wide and keeps the threads it started).
+TEST(RuntimeOptionsDeathTest, OffloadThreadsLimitsThePool) {
+  EXPECT_EXIT(
+      {
+        balrog::runtime_options o;
+        o.offload_threads = 1;
+        const bool overlapped = balrog::runtime(o).run([] {
+          std::atomic<int> inside{0};
+          std::atomic<bool> overlap{false};
+          auto job = [&] {
+            if (inside.fetch_add(1) != 0) overlap = true;
+            std::this_thread::sleep_for(50ms);
+            inside.fetch_sub(1);
+          };
+          auto f = balrog::spawn([&] { balrog::offload(job); });
+          balrog::offload(job);
+          f.join();
+          return overlap.load();
+        });
+        std::_Exit(overlapped ? 1 : 0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST(RuntimeOptions, DefaultsAreUnchanged) {
+  const balrog::shard_options o;
+  EXPECT_EQ(o.dispatch_budget, 128U);
+  EXPECT_EQ(o.cached_guarded_stacks, 1024U);
+  EXPECT_EQ(o.cached_context_blocks, 256U);
+  EXPECT_EQ(balrog::runtime_options{}.offload_threads, 0U);  // leaves the pool's 64
+  EXPECT_EQ(balrog::offload_max_threads, 64U);
 }
