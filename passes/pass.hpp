@@ -140,7 +140,17 @@ class pass {
  public:
   virtual ~pass() = default;
   // Registers the pass's matchers. The pass owns its callbacks; it outlives the finder.
+  // balrog-gen runs them over the declarations outside system headers only (the clang-tidy
+  // plugin over the whole TU).
   virtual void register_matchers(clang::ast_matchers::MatchFinder& finder, rewrite_sink& sink) = 0;
+  // Matchers balrog-gen runs over the declarations of system headers, after the others: only
+  // for what a pass learns there (blocking-calls' calls reached from user code). The same
+  // callbacks may serve both finders; onEndOfTranslationUnit then comes once per finder.
+  // False when it registered none (the system headers are then not walked at all).
+  virtual bool register_system_matchers(clang::ast_matchers::MatchFinder& /*finder*/,
+                                        rewrite_sink& /*sink*/) {
+    return false;
+  }
 };
 
 struct pass_info {

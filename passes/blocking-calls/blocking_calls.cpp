@@ -215,6 +215,17 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
   }
 
   void register_matchers(MatchFinder& finder, rewrite_sink& sink) override {
+    add_matchers(finder, sink);
+  }
+
+  // The same matchers over system headers: their blocking calls, reported where user code
+  // reaches them (consider()).
+  bool register_system_matchers(MatchFinder& finder, rewrite_sink& sink) override {
+    add_matchers(finder, sink);
+    return !entries_.empty() || !methods_.empty() || !constructors_.empty();
+  }
+
+  void add_matchers(MatchFinder& finder, rewrite_sink& sink) {
     sink_ = &sink;
     // Members and constructors: only when a map has such entries (no cost otherwise).
     // Members are matched by their own name and checked by qualified name in handle_member:

@@ -24,6 +24,38 @@ namespace balrog::gen {
 
 namespace {
 
+// Runs `user` over the TU's top-level declarations outside system headers, then `system`
+// over the others: most of a TU is libstdc++ and Boost, and only blocking-calls needs them
+// (pass::register_system_matchers).
+class scoped_consumer final : public clang::ASTConsumer {
+ public:
+  scoped_consumer(clang::ast_matchers::MatchFinder& user, clang::ast_matchers::MatchFinder& system,
+                  bool any_system)
+      : user_(user), system_(system), any_system_(any_system) {}
+
+  void HandleTranslationUnit(clang::ASTContext& ctx) override {
+    std::vector<clang::Decl*> user;
+    std::vector<clang::Decl*> system;
+    const clang::SourceManager& sm = ctx.getSourceManager();
+    for (clang::Decl* d : ctx.getTranslationUnitDecl()->decls()) {
+      const clang::SourceLocation l = d->getLocation();
+      (l.isValid() && sm.isInSystemHeader(sm.getExpansionLoc(l)) ? system : user).push_back(d);
+    }
+    ctx.setTraversalScope(user);
+    user_.matchAST(ctx);
+    if (any_system_) {
+      ctx.setTraversalScope(system);
+      system_.matchAST(ctx);
+    }
+    ctx.setTraversalScope({ctx.getTranslationUnitDecl()});
+  }
+
+ private:
+  clang::ast_matchers::MatchFinder& user_;
+  clang::ast_matchers::MatchFinder& system_;
+  bool any_system_;
+};
+
 // One TU: registers the configured passes with a MatchFinder and collects what they report.
 class gen_action final : public clang::ASTFrontendAction {
  public:
@@ -39,14 +71,16 @@ class gen_action final : public clang::ASTFrontendAction {
     // A C file gets only the passes that write C (blocking-calls onto the C face, run-main's
     // C main, the lints); the others' rewrites are C++ (docs/balrog-gen.md, "C sources").
     const bool c_source = !ci.getLangOpts().CPlusPlus;
+    bool any_system = false;  // an empty MatchFinder's matchAST would still walk it all
     for (const std::string& name : cfg_.passes) {
       const pass_info* info = find_pass(name);
       if (info == nullptr || info->make == nullptr) continue;  // validated before the run
       if (c_source && !info->c_sources) continue;
       passes_.push_back(info->make(settings_.pass_config_for(cfg_, name)));
       passes_.back()->register_matchers(finder_, *sink_);
+      any_system = passes_.back()->register_system_matchers(system_finder_, *sink_) || any_system;
     }
-    return finder_.newASTConsumer();
+    return std::make_unique<scoped_consumer>(finder_, system_finder_, any_system);
   }
 
   void EndSourceFileAction() override {
@@ -69,6 +103,7 @@ class gen_action final : public clang::ASTFrontendAction {
   std::optional<llvm::Regex> filter_;
   std::unique_ptr<collector> sink_;
   clang::ast_matchers::MatchFinder finder_;
+  clang::ast_matchers::MatchFinder system_finder_;
   std::vector<std::unique_ptr<pass>> passes_;
 };
 
