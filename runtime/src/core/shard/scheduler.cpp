@@ -385,9 +385,9 @@ void scheduler::task_completed(task_context& t) noexcept {
 
 void scheduler::run() {
   // A turn: wake-ups from other threads, due timers, then either a blocking wait for events
-  // (nothing is ready) or one non-blocking look at the fds and a batch of up to dispatch_batch
-  // runnables. The non-blocking look is skipped right after a blocking wait: it just returned
-  // what there was.
+  // (nothing is ready) or one non-blocking look at the fds and a batch of up to
+  // shard_options::dispatch_batch runnables. The non-blocking look is skipped right after a
+  // blocking wait: it just returned what there was.
   bool just_waited = false;
   for (;;) {
     drain_remote();
@@ -409,7 +409,8 @@ void scheduler::run() {
     just_waited = false;
     // Fibers among them switch directly to whatever is ready next (dispatch_budget), tasks
     // are resumed here, on the loop's stack.
-    for (unsigned n = 0; n < dispatch_batch && !ready_.empty(); ++n) {
+    const unsigned batch = std::max(options_.dispatch_batch, 1U);
+    for (unsigned n = 0; n < batch && !ready_.empty(); ++n) {
       if (n > 0) loop_now_ = clock::now();  // the watchdog stamps each dispatch
       run_one(ready_.pop());
     }

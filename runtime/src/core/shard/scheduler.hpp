@@ -49,10 +49,6 @@ struct shard_table;  // runtime/src/core/shard/shard_table.hpp
 
 class scheduler {
  public:
-  // Runnables the loop dispatches per turn (each with its own dispatch budget,
-  // shard_options::dispatch_budget) before it looks at remote wake-ups, timers and fds again.
-  static constexpr unsigned dispatch_batch = 64;
-
   // options.dispatch_budget: direct fiber-to-fiber switches before the loop gets a turn.
   explicit scheduler(const shard_options& options = {});
   ~scheduler();

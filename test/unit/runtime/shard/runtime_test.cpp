@@ -283,14 +283,16 @@ TEST(PerShardServer, AcceptorSurvivesRunningOutOfFileDescriptors) {
       ::testing::ExitedWithCode(0), "accept failed.*retrying with back-off");
 }
 
-// runtime_options::shard (issue 10 §4): a non-default dispatch budget takes effect. A fiber woken
-// from another thread is queued only when the loop gets a turn, which fibers yielding to each
-// other put off for dispatch_budget switches: it sees how many yields ran before it.
+// runtime_options::shard (issue 10 §4): a non-default dispatch budget and batch take effect. A
+// fiber woken from another thread is queued only when the loop looks at its remote queue, which
+// fibers yielding to each other put off for dispatch_batch dispatches of dispatch_budget
+// switches each: it sees how many yields ran before it.
 namespace {
 
-int yields_before_a_remote_wake(unsigned budget) {
+int yields_before_a_remote_wake(unsigned budget, unsigned batch) {
   balrog::runtime_options o;
   o.shard.dispatch_budget = budget;
+  o.shard.dispatch_batch = batch;
   return balrog::runtime(o).run([] {
     balrog::semaphore sem(0);
     int yields = 0;
@@ -317,8 +319,12 @@ int yields_before_a_remote_wake(unsigned budget) {
 }  // namespace
 
 TEST(RuntimeOptions, TheDispatchBudgetBoundsDirectSwitchesBeforeTheLoop) {
-  EXPECT_GE(yields_before_a_remote_wake(128), 100);  // the default
-  EXPECT_LE(yields_before_a_remote_wake(4), 8);
+  EXPECT_GE(yields_before_a_remote_wake(128, 64), 100);  // the defaults
+  EXPECT_LE(yields_before_a_remote_wake(4, 1), 8);
+  // Four dispatches of four switches: about five yields each (the last one returns to the loop).
+  const int batched = yields_before_a_remote_wake(4, 4);
+  EXPECT_GT(batched, 8);
+  EXPECT_LE(batched, 24);
 }
 
 // runtime_options::offload_threads: with one pool thread, two offloaded calls run one after
@@ -349,6 +355,7 @@ TEST(RuntimeOptionsDeathTest, OffloadThreadsLimitsThePool) {
 TEST(RuntimeOptions, DefaultsAreUnchanged) {
   const balrog::shard_options o;
   EXPECT_EQ(o.dispatch_budget, 128U);
+  EXPECT_EQ(o.dispatch_batch, 64U);
   EXPECT_EQ(o.cached_guarded_stacks, 1024U);
   EXPECT_EQ(o.cached_context_blocks, 256U);
   EXPECT_EQ(balrog::runtime_options{}.offload_threads, 0U);  // leaves the pool's 64
