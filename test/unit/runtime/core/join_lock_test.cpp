@@ -99,8 +99,14 @@ TEST(JoinLock, ManyPlainThreadsJoiningOneFiberAreAllWoken) {
     while (started.load() < probes) balrog::this_fiber::sleep_for(std::chrono::milliseconds(1));
     balrog::this_fiber::sleep_for(std::chrono::milliseconds(20));  // most of them park
     go.set();
-    f.join();  // f runs and finishes: that wakes the threads
+    // f runs and finishes: that wakes the threads. The handle's own join comes last: a fiber
+    // joining a fiber of its shard touches the joiner list without the lock (join_handle.cpp's
+    // owner-thread path; a handle has one holder), so it must not race these inner waits.
+    while (!balrog::detail::finished(target)) {
+      balrog::this_fiber::sleep_for(std::chrono::milliseconds(1));
+    }
     for (auto& t : threads) t.join();
+    f.join();
     balrog::detail::release(target);
   });
   EXPECT_EQ(joined.load(), probes);
