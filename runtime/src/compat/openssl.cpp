@@ -121,9 +121,16 @@ int socket_destroy(BIO* bio) {
   return 1;
 }
 
-// sock_read: errno cleared first, so a 0 (end of stream) reads as "no error" to
-// BIO_sock_should_retry; retry flags only for the errors OpenSSL's BIO retries.
-int socket_read(BIO* bio, char* out, int size) {
+// OpenSSL's socket BIO (bss_sock.c) and fd BIO (bss_fd.c) read and write alike and differ
+// in the test that decides the retry flags: BIO_sock_should_retry (EAGAIN, EINTR, ENOTCONN,
+// EINPROGRESS...) or BIO_fd_should_retry. balrog's twins share one set of I/O callbacks,
+// parameterized by that test, and one method table (bio_kind below), filled per BIO kind.
+using should_retry_fn = int (*)(int);
+
+// sock_read / fd_read: errno cleared first, so a 0 (end of stream) reads as "no error" to the
+// retry test; retry flags only for the errors OpenSSL's BIO retries, EOF on 0.
+template <should_retry_fn ShouldRetry>
+int bio_read(BIO* bio, char* out, int size) {
   int ret = 0;
   if (out != nullptr) {
     {
@@ -133,7 +140,7 @@ int socket_read(BIO* bio, char* out, int size) {
     }
     BIO_clear_retry_flags(bio);
     if (ret <= 0) {
-      if (BIO_sock_should_retry(ret) != 0) {
+      if (ShouldRetry(ret) != 0) {
         BIO_set_retry_read(bio);
       } else if (ret == 0) {
         BIO_set_flags(bio, BIO_FLAGS_IN_EOF);
@@ -143,8 +150,9 @@ int socket_read(BIO* bio, char* out, int size) {
   return ret;
 }
 
-// sock_write.
-int socket_write(BIO* bio, const char* in, int size) {
+// sock_write / fd_write.
+template <should_retry_fn ShouldRetry>
+int bio_write(BIO* bio, const char* in, int size) {
   int ret = 0;
   {
     const error_queue_scope own_errors;
@@ -152,13 +160,14 @@ int socket_write(BIO* bio, const char* in, int size) {
     ret = static_cast<int>(balrog::compat::write(fd_of(bio), in, static_cast<size_t>(size)));
   }
   BIO_clear_retry_flags(bio);
-  if (ret <= 0 && BIO_sock_should_retry(ret) != 0) BIO_set_retry_write(bio);
+  if (ret <= 0 && ShouldRetry(ret) != 0) BIO_set_retry_write(bio);
   return ret;
 }
 
-// sock_puts.
-int socket_puts(BIO* bio, const char* text) {
-  return socket_write(bio, text, static_cast<int>(std::strlen(text)));
+// sock_puts / fd_puts.
+template <should_retry_fn ShouldRetry>
+int bio_puts(BIO* bio, const char* text) {
+  return bio_write<ShouldRetry>(bio, text, static_cast<int>(std::strlen(text)));
 }
 
 // sock_ctrl, without the kTLS commands (answered 0: kTLS is off, see the header).
@@ -199,72 +208,13 @@ long socket_ctrl(BIO* bio, int cmd, long num, void* ptr) {
   }
 }
 
-BIO_METHOD* make_method() noexcept {
-  // OpenSSL's own type and name: code that checks BIO_method_type(bio) == BIO_TYPE_SOCKET (and
-  // BIO_find_type(bio, BIO_TYPE_DESCRIPTOR), which SSL_get_fd uses) sees a socket BIO.
-  BIO_METHOD* method = BIO_meth_new(BIO_TYPE_SOCKET, "socket");
-  if (method == nullptr) return nullptr;
-  if (BIO_meth_set_write(method, socket_write) != 1 ||
-      BIO_meth_set_read(method, socket_read) != 1 || BIO_meth_set_puts(method, socket_puts) != 1 ||
-      BIO_meth_set_ctrl(method, socket_ctrl) != 1 ||
-      BIO_meth_set_create(method, socket_create) != 1 ||
-      BIO_meth_set_destroy(method, socket_destroy) != 1) {
-    BIO_meth_free(method);
-    return nullptr;
-  }
-  return method;
-}
-
-// balrog's twin of OpenSSL's fd BIO (crypto/bio/bss_fd.c): a file descriptor of any kind (a
-// pipe, a socket, a terminal, a file), read and written through balrog::compat::read / write,
-// which wait on the fiber for what can wait (pipes, sockets) and go straight to the kernel for
-// regular files, as read(2) does. Its fd lives in the data pointer as the socket BIO's does.
-
-// fd_read: as OpenSSL's, retry flags from BIO_fd_should_retry, EOF on 0.
-int fd_read(BIO* bio, char* out, int size) {
-  int ret = 0;
-  if (out != nullptr) {
-    {
-      const error_queue_scope own_errors;
-      errno = 0;
-      ret = static_cast<int>(balrog::compat::read(fd_of(bio), out, static_cast<size_t>(size)));
-    }
-    BIO_clear_retry_flags(bio);
-    if (ret <= 0) {
-      if (BIO_fd_should_retry(ret) != 0) {
-        BIO_set_retry_read(bio);
-      } else if (ret == 0) {
-        BIO_set_flags(bio, BIO_FLAGS_IN_EOF);
-      }
-    }
-  }
-  return ret;
-}
-
-// fd_write.
-int fd_write(BIO* bio, const char* in, int size) {
-  int ret = 0;
-  {
-    const error_queue_scope own_errors;
-    errno = 0;
-    ret = static_cast<int>(balrog::compat::write(fd_of(bio), in, static_cast<size_t>(size)));
-  }
-  BIO_clear_retry_flags(bio);
-  if (ret <= 0 && BIO_fd_should_retry(ret) != 0) BIO_set_retry_write(bio);
-  return ret;
-}
-
-// fd_puts.
-int fd_puts(BIO* bio, const char* text) {
-  return fd_write(bio, text, static_cast<int>(std::strlen(text)));
-}
-
-// fd_gets: one byte at a time up to a newline, as OpenSSL's (a BIO_gets on an fd BIO).
+// fd_gets: one byte at a time up to a newline, as OpenSSL's (a BIO_gets on an fd BIO; the
+// socket BIO has none).
 int fd_gets(BIO* bio, char* buf, int size) {
   if (size <= 0) return 0;
   char* ptr = buf;
   char* const end = buf + size - 1;
-  while (ptr < end && fd_read(bio, ptr, 1) > 0) {
+  while (ptr < end && bio_read<BIO_fd_should_retry>(bio, ptr, 1) > 0) {
     if (*ptr++ == '\n') break;
   }
   *ptr = '\0';
@@ -290,13 +240,43 @@ long fd_ctrl(BIO* bio, int cmd, long num, void* ptr) {
   }
 }
 
-BIO_METHOD* make_fd_method() noexcept {
-  // OpenSSL's own type and name ("file descriptor"), as for the socket BIO.
-  BIO_METHOD* method = BIO_meth_new(BIO_TYPE_FD, "file descriptor");
+// One method table per BIO kind: OpenSSL's own type and name, so code that checks
+// BIO_method_type(bio) == BIO_TYPE_SOCKET (and BIO_find_type(bio, BIO_TYPE_DESCRIPTOR), which
+// SSL_get_fd uses) sees a socket BIO, and an fd BIO is a "file descriptor" one.
+struct bio_kind {
+  int type;
+  const char* name;
+  int (*read)(BIO*, char*, int);
+  int (*write)(BIO*, const char*, int);
+  int (*puts)(BIO*, const char*);
+  int (*gets)(BIO*, char*, int);  // nullptr: none (the socket BIO)
+  long (*ctrl)(BIO*, int, long, void*);
+};
+
+constexpr bio_kind socket_bio{BIO_TYPE_SOCKET,
+                              "socket",
+                              bio_read<BIO_sock_should_retry>,
+                              bio_write<BIO_sock_should_retry>,
+                              bio_puts<BIO_sock_should_retry>,
+                              nullptr,
+                              socket_ctrl};
+
+constexpr bio_kind fd_bio{BIO_TYPE_FD,
+                          "file descriptor",
+                          bio_read<BIO_fd_should_retry>,
+                          bio_write<BIO_fd_should_retry>,
+                          bio_puts<BIO_fd_should_retry>,
+                          fd_gets,
+                          fd_ctrl};
+
+BIO_METHOD* make_method(const bio_kind& kind) noexcept {
+  BIO_METHOD* method = BIO_meth_new(kind.type, kind.name);
   if (method == nullptr) return nullptr;
-  if (BIO_meth_set_write(method, fd_write) != 1 || BIO_meth_set_read(method, fd_read) != 1 ||
-      BIO_meth_set_puts(method, fd_puts) != 1 || BIO_meth_set_gets(method, fd_gets) != 1 ||
-      BIO_meth_set_ctrl(method, fd_ctrl) != 1 || BIO_meth_set_create(method, socket_create) != 1 ||
+  if (BIO_meth_set_write(method, kind.write) != 1 || BIO_meth_set_read(method, kind.read) != 1 ||
+      BIO_meth_set_puts(method, kind.puts) != 1 ||
+      (kind.gets != nullptr && BIO_meth_set_gets(method, kind.gets) != 1) ||
+      BIO_meth_set_ctrl(method, kind.ctrl) != 1 ||
+      BIO_meth_set_create(method, socket_create) != 1 ||
       BIO_meth_set_destroy(method, socket_destroy) != 1) {
     BIO_meth_free(method);
     return nullptr;
@@ -325,7 +305,7 @@ BIO* new_noclose_bio(int fd) {
 
 const BIO_METHOD* BIO_s_socket() {
   // Made once, kept for the process, as OpenSSL's static methods are.
-  static BIO_METHOD* const method = make_method();
+  static BIO_METHOD* const method = make_method(socket_bio);
   return method;
 }
 
@@ -337,7 +317,7 @@ BIO* BIO_new_socket(int sock, int close_flag) {
 }
 
 const BIO_METHOD* BIO_s_fd() {
-  static BIO_METHOD* const method = make_fd_method();
+  static BIO_METHOD* const method = make_method(fd_bio);
   return method;
 }
 
