@@ -1,7 +1,9 @@
-// A C file: map entries without a C twin (offload entries: balrog::compat::offloaded<&f> is a
-// C++ template) are reported with the reason, never rewritten to C++; entries with one are
+// A C file: map entries without a C twin (here a user's offload map without c-replacement:
+// balrog::compat::offloaded<&f> is a C++ template; every built-in map entry has a C twin or is
+// a report entry) are reported with the reason, never rewritten to C++; entries with one are
 // rewritten. --report names the reason no-c-twin, and --check fails on them.
-// RUN: printf 'maps: [posix-net, posix-offload, posix-dns]\n' > %t.balrog.yaml
+// RUN: printf 'library: my-offload\nheader: "<balrog/compat/offloaded.hpp>"\nfunctions:\n  - {name: "::fsync", kind: offload}\n  - {name: "::gethostbyaddr", kind: offload}\n' > %t.my-offload.yaml
+// RUN: printf 'maps: [posix-net, %t.my-offload.yaml]\n' > %t.balrog.yaml
 // RUN: %check_balrog %s blocking-calls %t -- --config-file=%t.balrog.yaml -- -std=c11 -D_GNU_SOURCE -I%runtime_include
 // RUN: clang-16 -x c -std=c11 -D_GNU_SOURCE -Wall -Werror -fsyntax-only -I%runtime_include %t.c
 // RUN: %not %balrog_gen --config-file=%t.balrog.yaml --check --report %t.c -- -std=c11 -D_GNU_SOURCE -I%runtime_include > %t.report 2>/dev/null
@@ -16,15 +18,15 @@
 
 int save(int fd, char* buf) {
   fsync(fd);
-  // CHECK-MESSAGES: :[[@LINE-1]]:3: warning: call to 'fsync' blocks the thread; not rewritten: this is a C file, and the posix-offload map has no C twin for it (its twin 'balrog::compat::offloaded<&::fsync>' is C++; a map entry's c-replacement: names a C twin) [blocking-calls]
+  // CHECK-MESSAGES: :[[@LINE-1]]:3: warning: call to 'fsync' blocks the thread; not rewritten: this is a C file, and the my-offload map has no C twin for it (its twin 'balrog::compat::offloaded<&::fsync>' is C++; a map entry's c-replacement: names a C twin) [blocking-calls]
   // CHECK-FIXES: fsync(fd);
   gethostbyaddr(buf, 4, AF_INET);
-  // CHECK-MESSAGES: :[[@LINE-1]]:3: warning: call to 'gethostbyaddr' blocks the thread; not rewritten: this is a C file, and the posix-dns map has no C twin for it (its twin 'balrog::compat::offloaded<&::gethostbyaddr>' is C++; a map entry's c-replacement: names a C twin) [blocking-calls]
+  // CHECK-MESSAGES: :[[@LINE-1]]:3: warning: call to 'gethostbyaddr' blocks the thread; not rewritten: this is a C file, and the my-offload map has no C twin for it (its twin 'balrog::compat::offloaded<&::gethostbyaddr>' is C++; a map entry's c-replacement: names a C twin) [blocking-calls]
   // CHECK-FIXES: gethostbyaddr(buf, 4, AF_INET);
   return (int)recv(fd, buf, 4, 0);
   // CHECK-FIXES: return (int)balrog_recv(fd, buf, 4, 0);
 }
 
 // REPORT:      balrog-gen report: 2 blocking call(s) not rewritten
-// REPORT-NEXT: {{.*}}.c:19:3: fsync [posix-offload] no-c-twin: call to 'fsync' blocks the thread; not rewritten: this is a C file{{.*}}
-// REPORT-NEXT: {{.*}}.c:22:3: gethostbyaddr [posix-dns] no-c-twin: {{.*}}
+// REPORT-NEXT: {{.*}}.c:21:3: fsync [my-offload] no-c-twin: call to 'fsync' blocks the thread; not rewritten: this is a C file{{.*}}
+// REPORT-NEXT: {{.*}}.c:24:3: gethostbyaddr [my-offload] no-c-twin: {{.*}}

@@ -40,6 +40,12 @@ namespace detail {
 void run_offloaded_to_completion(std::shared_ptr<balrog::detail::fiber_task> task);
 }  // namespace detail
 
+// GCC: a function declared with attributes (glibc's sem_wait is nonnull) has them on its type,
+// which it warns are dropped when decltype(Fn) is a template argument; they do not matter here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+#endif
 template <auto Fn, class... Args>
 auto offloaded(Args&&... args) -> std::invoke_result_t<decltype(Fn), Args&&...> {
   using result = std::invoke_result_t<decltype(Fn), Args&&...>;
@@ -71,5 +77,8 @@ auto offloaded(Args&&... args) -> std::invoke_result_t<decltype(Fn), Args&&...> 
     return task->take();
   }
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 }  // namespace balrog::compat
