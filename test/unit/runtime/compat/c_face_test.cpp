@@ -2,6 +2,9 @@
 // as C11): the same results and errno as libc off a fiber; on a fiber the waits suspend only
 // the fiber (a ticker fiber keeps ticking); balrog_run_main runs a C main on a fiber.
 #include <gtest/gtest.h>
+#include <openssl/bio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -113,6 +116,53 @@ TEST(CompatCFace, RunMainRunsACMainOnAFiber) {
   EXPECT_EQ(c_run_main(1), 113);
   EXPECT_EQ(c_run_main(2), 113);
   EXPECT_EQ(c_on_fiber(), 0);
+}
+
+TEST(CompatCFace, OffloadedCallsAreLibcs) {
+  // Off a fiber and on one: libc's results (a wait status, popen's line, pclose's status).
+  const auto scenario = [] {
+    EXPECT_EQ(c_system("exit 3"), 3 << 8);
+    char line[32] = {};
+    const int status = c_popen_line("echo hi", line, sizeof line);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT_STREQ(line, "hi\n");
+    EXPECT_EQ(call([] { return c_fsync(-1); }), (outcome{-1, EBADF}));
+    EXPECT_EQ(c_sem_waits(2, 2), 0);
+  };
+  scenario();
+  balrog::run(scenario);
+}
+
+TEST(CompatCFace, OffloadedCallsSuspendOnlyTheFiber) {
+  balrog::run([] {
+    ticker t;
+    EXPECT_EQ(c_system("sleep 0.05"), 0);
+    EXPECT_GE(t.stop(), enough_ticks(50ms));
+  });
+}
+
+TEST(CompatCFace, OpenSslBiosAreBalrogs) {
+  auto [a, b] = unix_pair();
+  EXPECT_EQ(c_socket_bio_type(a), BIO_TYPE_SOCKET);
+  EXPECT_EQ(c_fd_bio_type(), BIO_TYPE_FD);
+  EXPECT_EQ(c_ssl_set_fd_get_fd(a), a.get());
+  // Off a fiber: OpenSSL's fd BIO behaviour.
+  EXPECT_EQ(c_bio_write_fd(a, "off"), 3);
+  char buf[8] = {};
+  EXPECT_EQ(c_bio_read_fd(b, buf, sizeof buf), 3);
+  EXPECT_STREQ(buf, "off");
+  // On a fiber, a read on the empty socket waits for a fiber of the same thread: had it
+  // blocked the thread, the writer could never run.
+  balrog::run([fd_a = a.get(), fd_b = b.get()] {
+    auto writer = balrog::spawn([fd_a] {
+      balrog::this_fiber::sleep_for(20ms);
+      EXPECT_EQ(c_bio_write_fd(fd_a, "late"), 4);
+    });
+    char got[8] = {};
+    EXPECT_EQ(c_bio_read_fd(fd_b, got, sizeof got), 4);
+    EXPECT_STREQ(got, "late");
+    writer.join();
+  });
 }
 
 TEST(CompatCFace, TheHeadersAreUsableFromCxx) {

@@ -5,13 +5,17 @@
 
 #include "c_calls.h"
 
+#include <balrog/compat/c/openssl.h>
 #include <balrog/compat/c/posix_dns.h>
 #include <balrog/compat/c/posix_fd.h>
 #include <balrog/compat/c/posix_net.h>
+#include <balrog/compat/c/posix_offload.h>
+#include <balrog/compat/c/posix_thread.h>
 #include <balrog/compat/c/posix_time.h>
 #include <balrog/compat/c/run_main.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 long c_send_recv(int to, int from, const char* text, char* out, size_t out_size, int timeout_ms) {
@@ -100,3 +104,72 @@ int c_run_main(size_t shards) {
 }
 
 int c_on_fiber(void) { return balrog_on_fiber(); }
+
+int c_fsync(int fd) { return balrog_fsync(fd); }
+
+int c_system(const char* command) { return balrog_system(command); }
+
+int c_popen_line(const char* command, char* out, size_t out_size) {
+  FILE* p = balrog_popen(command, "r");
+  if (p == NULL) return -1;
+  if (fgets(out, (int)out_size, p) == NULL) out[0] = '\0';
+  return balrog_pclose(p);
+}
+
+int c_sem_waits(int posts, int waits) {
+  sem_t sem;
+  int rc = 0;
+  int i;
+  if (sem_init(&sem, 0, (unsigned)posts) != 0) return -2;
+  for (i = 0; i < waits; ++i) rc = balrog_sem_wait(&sem);
+  sem_destroy(&sem);
+  return rc;
+}
+
+int c_bio_read_fd(int fd, char* out, int out_size) {
+  BIO* bio = balrog_BIO_new_fd(fd, BIO_NOCLOSE);
+  int n;
+  if (bio == NULL) return -2;
+  n = BIO_read(bio, out, out_size);
+  BIO_free(bio);
+  return n;
+}
+
+int c_bio_write_fd(int fd, const char* text) {
+  BIO* bio = balrog_BIO_new_fd(fd, BIO_NOCLOSE);
+  int n;
+  if (bio == NULL) return -2;
+  n = BIO_write(bio, text, (int)strlen(text));
+  BIO_free(bio);
+  return n;
+}
+
+int c_socket_bio_type(int fd) {
+  BIO* bio = balrog_BIO_new_socket(fd, BIO_NOCLOSE);
+  int type;
+  if (bio == NULL) return -1;
+  type = BIO_method_type(bio);
+  BIO_free(bio);
+  return type;
+}
+
+int c_fd_bio_type(void) {
+  BIO* bio = BIO_new(balrog_BIO_s_fd());
+  int type;
+  if (bio == NULL) return -1;
+  type = BIO_method_type(bio);
+  BIO_free(bio);
+  return type;
+}
+
+int c_ssl_set_fd_get_fd(int fd) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_method());
+  SSL* ssl;
+  int got = -1;
+  if (ctx == NULL) return -1;
+  ssl = SSL_new(ctx);
+  if (ssl != NULL && balrog_SSL_set_fd(ssl, fd) == 1) got = SSL_get_fd(ssl);
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  return got;
+}

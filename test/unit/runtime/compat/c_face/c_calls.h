@@ -38,6 +38,25 @@ int c_connect_loopback(int fd, int port);
 int c_run_main(size_t shards);
 int c_on_fiber(void);
 
+/* posix_offload.h: balrog_fsync of `fd`; balrog_system of `command` (its wait status);
+ * balrog_popen of `command`, its first line read into out (out_size bytes), balrog_pclose:
+ * pclose's result, or -1 when popen failed. */
+int c_fsync(int fd);
+int c_system(const char* command);
+int c_popen_line(const char* command, char* out, size_t out_size);
+/* posix_thread.h: balrog_sem_wait on a semaphore posted `posts` times, waited `waits` times:
+ * the last result. */
+int c_sem_waits(int posts, int waits);
+/* openssl.h: a balrog_BIO_new_fd BIO on `fd` (BIO_NOCLOSE): BIO_read of up to out_size bytes
+ * into out (BIO_read's result), or BIO_write of `text` (c_bio_write_fd). */
+int c_bio_read_fd(int fd, char* out, int out_size);
+int c_bio_write_fd(int fd, const char* text);
+/* openssl.h: BIO_method_type of balrog_BIO_new_socket(fd, BIO_NOCLOSE) and of
+ * BIO_new(balrog_BIO_s_fd()); SSL_get_fd after balrog_SSL_set_fd(ssl, fd) (-1 on failure). */
+int c_socket_bio_type(int fd);
+int c_fd_bio_type(void);
+int c_ssl_set_fd_get_fd(int fd);
+
 #ifdef __cplusplus
 }
 #endif
