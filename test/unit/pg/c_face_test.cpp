@@ -1,7 +1,8 @@
 // The libpq compat layer's C face on a real C program: test/unit/pg/c_session/session.c is a
 // plain libpq session written in C, compiled as C twice — as it is, and rewritten to the C face
-// (balrog_PQexec...). 100 rewritten sessions run at once on fibers of one thread; each one's
-// transcript must equal the unrewritten program's for the same session.
+// (balrog_PQexec...) by balrog-gen (balrog_wrap, test/unit/CMakeLists.txt). 100 rewritten sessions
+// run at once on fibers of one thread; each one's transcript must equal the unrewritten program's
+// for the same session.
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -1,7 +1,8 @@
-/* Stands in for balrog-gen's rewrite of a C file (the tool's side, done in balrog-gen): every
- * call of session.c that waits on the server goes to the C face of balrog's libpq compat layer
- * (balrog/pg/compat/libpq_c.h), named balrog_<libpq name>. Force-included (-include) before
- * session.c, which is otherwise compiled unchanged. */
+/* Only in builds without balrog-gen (the asan and tsan presets): stands in for balrog-gen's
+ * rewrite of session.c, which every build with the tool runs for real (balrog_wrap,
+ * test/unit/CMakeLists.txt). Every call of session.c that waits on the server goes to the C face
+ * of balrog's libpq compat layer (balrog/pg/compat/libpq_c.h), named balrog_<libpq name>.
+ * Force-included (-include) before session.c, which is otherwise compiled unchanged. */
 #ifndef BALROG_TEST_PG_TO_C_FACE_H
 #define BALROG_TEST_PG_TO_C_FACE_H
 
