@@ -164,7 +164,10 @@ int fiber_lock(pthread_mutex_t* m, const timespec* abstime, clockid_t clock) {
   for (;;) {
     balrog::deadline slice = balrog::clock::now() + retry_slice;
     if (abstime != nullptr) {
-      if (!valid(abstime)) return try_take() ? rc : EINVAL;
+      if (!valid(abstime)) {  // as libc: EINVAL only when the lock would have to wait
+        if (!try_take()) return EINVAL;
+        break;
+      }
       const auto left = until(abstime, clock);
       if (left <= 0ns) {
         if (try_take()) break;
