@@ -109,6 +109,7 @@ listener listen(const endpoint& at, listen_options options) {
   if (at.is_ip()) {
     if (options.reuse_address) enable(fd, SO_REUSEADDR, where, "SO_REUSEADDR");
     if (options.reuse_port) enable(fd, SO_REUSEPORT, where, "SO_REUSEPORT");
+    detail::count_queued_bytes(fd);  // accepted streams inherit TCP_INQ (read_exact uses it)
   }
   // A path, not an abstract name ("@...") or an unnamed socket.
   const std::string path = at.is_unix() ? at.address() : std::string();

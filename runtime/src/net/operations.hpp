@@ -110,13 +110,16 @@ struct read_exact_op {
   std::span<std::byte> buffer;
   std::size_t filled = 0;
   bool ended = false;  // end of stream before the buffer was full
+  int left = -1;       // bytes still queued after the last receive (TCP_INQ); -1: unknown
   int last_fd = -1;
   int error = 0;
 
   progress step(int fd) noexcept;
   progress needs() const noexcept { return progress::want_read; }
-  bool drained() const noexcept { return false; }  // full: more may wait
-  void take() const;                               // throws end_of_stream when `ended`
+  // Full, and the kernel said nothing is left to read (TCP_INQ: count_queued_bytes); without
+  // that count more may wait, and the next read tries.
+  bool drained() const noexcept { return left == 0; }
+  void take() const;  // throws end_of_stream when `ended`
 };
 
 struct write_some_op {
