@@ -31,7 +31,8 @@ progress wait_readable_op::step(int fd) noexcept {
 progress read_exact_op::step(int fd) noexcept {
   last_fd = fd;
   while (filled < buffer.size()) {
-    const attempt<std::size_t> r = receive_once(fd, buffer.subspan(filled), left);
+    const attempt<std::size_t> r = count_queued ? receive_once(fd, buffer.subspan(filled), left)
+                                                : receive_once(fd, buffer.subspan(filled));
     if (r.state != progress::done) {
       error = r.error;
       return r.state;

@@ -108,6 +108,10 @@ struct read_exact_op {
   static constexpr const char* call = "balrog::net::stream::read_exact";
   static constexpr const char* owner = "stream";
   std::span<std::byte> buffer;
+  // The socket has TCP_INQ on (count_queued_bytes): receive with recvmsg and learn `left`.
+  // Only then: a recvmsg with a control buffer on a Unix socket would also take in the file
+  // descriptors a peer passes (SCM_RIGHTS), which recv(2) discards.
+  bool count_queued = false;
   std::size_t filled = 0;
   bool ended = false;  // end of stream before the buffer was full
   int left = -1;       // bytes still queued after the last receive (TCP_INQ); -1: unknown

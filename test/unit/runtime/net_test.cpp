@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -367,12 +368,18 @@ TEST_F(Net, ReadExactKnowsWhenItEmptiedATcpReceiveQueue) {
   auto l = net::listen(net::endpoint::loopback(0));
   net::stream c = net::connect(l.local_endpoint(), 2s);
   net::stream s = l.accept(2s);
+  for (const net::stream* each : {&c, &s}) {
+    int on = 0;
+    socklen_t length = sizeof on;
+    ASSERT_EQ(::getsockopt(each->native_handle(), IPPROTO_TCP, TCP_INQ, &on, &length), 0);
+    EXPECT_EQ(on, 1) << "connect() and accept() turn TCP_INQ on";
+  }
   for (const bool client_reads : {true, false}) {
     net::stream& reader = client_reads ? c : s;
     net::stream& writer = client_reads ? s : c;
     writer.write_all(std::string(100, 'q'));
     std::array<std::byte, 60> first{};
-    nd::read_exact_op part{.buffer = first};
+    nd::read_exact_op part{.buffer = first, .count_queued = true};
     // Loopback delivers while the writer's send runs, but a step may still see a part.
     while (part.step(reader.native_handle()) != nd::progress::done) {
       reader.wait_readable(2s);
@@ -380,7 +387,7 @@ TEST_F(Net, ReadExactKnowsWhenItEmptiedATcpReceiveQueue) {
     EXPECT_EQ(part.left, 40) << "client reads: " << client_reads;
     EXPECT_FALSE(part.drained());
     std::array<std::byte, 40> rest{};
-    nd::read_exact_op last{.buffer = rest};
+    nd::read_exact_op last{.buffer = rest, .count_queued = true};
     ASSERT_EQ(last.step(reader.native_handle()), nd::progress::done);
     EXPECT_EQ(last.left, 0);
     EXPECT_TRUE(last.drained()) << "client reads: " << client_reads;
@@ -391,7 +398,7 @@ TEST_F(Net, ReadExactKnowsWhenItEmptiedATcpReceiveQueue) {
   net::stream b(sv[1]);
   b.write_all(std::string(10, 'u'));
   std::array<std::byte, 10> all{};
-  nd::read_exact_op op{.buffer = all};
+  nd::read_exact_op op{.buffer = all};  // as stream::read_exact makes it for an adopted fd
   ASSERT_EQ(op.step(a.native_handle()), nd::progress::done);
   EXPECT_EQ(op.left, -1);
   EXPECT_FALSE(op.drained());
