@@ -42,6 +42,7 @@ bool remove_stale_socket(const std::string& path, const endpoint& at) {
 
 listener::listener(listener&& other) noexcept
     : socket_(std::move(other.socket_)),
+      counts_queued_(other.counts_queued_),
       unlink_path_(std::exchange(other.unlink_path_, {})),
       unlink_device_(other.unlink_device_),
       unlink_inode_(other.unlink_inode_) {}
@@ -50,6 +51,7 @@ listener& listener::operator=(listener&& other) noexcept {
   if (this != &other) {
     close();
     socket_ = std::move(other.socket_);
+    counts_queued_ = other.counts_queued_;
     unlink_path_ = std::exchange(other.unlink_path_, {});
     unlink_device_ = other.unlink_device_;
     unlink_inode_ = other.unlink_inode_;
@@ -60,13 +62,13 @@ listener& listener::operator=(listener&& other) noexcept {
 stream listener::accept(deadline until) {
   detail::accept_op op;
   const int fd = detail::drive_blocking(socket_, op, until);
-  return stream(stream::adopt_t{}, fd);
+  return stream(stream::adopt_t{}, fd, counts_queued_);
 }
 
 task<stream> listener::async_accept(deadline until) {
   const detail::accept_op op;
   const int fd = co_await detail::drive_async(socket_, op, until);
-  co_return stream(stream::adopt_t{}, fd);
+  co_return stream(stream::adopt_t{}, fd, counts_queued_);
 }
 
 endpoint listener::local_endpoint() const {
@@ -109,6 +111,8 @@ listener listen(const endpoint& at, listen_options options) {
   if (at.is_ip()) {
     if (options.reuse_address) enable(fd, SO_REUSEADDR, where, "SO_REUSEADDR");
     if (options.reuse_port) enable(fd, SO_REUSEPORT, where, "SO_REUSEPORT");
+    detail::count_queued_bytes(fd);  // accepted streams inherit TCP_INQ (read_exact uses it)
+    l.counts_queued_ = true;
   }
   // A path, not an abstract name ("@...") or an unnamed socket.
   const std::string path = at.is_unix() ? at.address() : std::string();

@@ -31,7 +31,8 @@ progress wait_readable_op::step(int fd) noexcept {
 progress read_exact_op::step(int fd) noexcept {
   last_fd = fd;
   while (filled < buffer.size()) {
-    const attempt<std::size_t> r = receive_once(fd, buffer.subspan(filled));
+    const attempt<std::size_t> r = count_queued ? receive_once(fd, buffer.subspan(filled), left)
+                                                : receive_once(fd, buffer.subspan(filled));
     if (r.state != progress::done) {
       error = r.error;
       return r.state;
@@ -98,6 +99,7 @@ int connect_op::open_for(const endpoint& to) {
   if (r.state != progress::done) {
     throw_errno(r.error, std::string(call) + ": socket() for " + to.to_string());
   }
+  if (to.is_ip()) count_queued_bytes(r.value);  // read_exact learns when it emptied the queue
   return r.value;
 }
 

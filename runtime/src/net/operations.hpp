@@ -108,15 +108,22 @@ struct read_exact_op {
   static constexpr const char* call = "balrog::net::stream::read_exact";
   static constexpr const char* owner = "stream";
   std::span<std::byte> buffer;
+  // The socket has TCP_INQ on (count_queued_bytes): receive with recvmsg and learn `left`.
+  // Only then: a recvmsg with a control buffer on a Unix socket would also take in the file
+  // descriptors a peer passes (SCM_RIGHTS), which recv(2) discards.
+  bool count_queued = false;
   std::size_t filled = 0;
   bool ended = false;  // end of stream before the buffer was full
+  int left = -1;       // bytes still queued after the last receive (TCP_INQ); -1: unknown
   int last_fd = -1;
   int error = 0;
 
   progress step(int fd) noexcept;
   progress needs() const noexcept { return progress::want_read; }
-  bool drained() const noexcept { return false; }  // full: more may wait
-  void take() const;                               // throws end_of_stream when `ended`
+  // Full, and the kernel said nothing is left to read (TCP_INQ: count_queued_bytes); without
+  // that count more may wait, and the next read tries.
+  bool drained() const noexcept { return left == 0; }
+  void take() const;  // throws end_of_stream when `ended`
 };
 
 struct write_some_op {

@@ -1,6 +1,10 @@
 #include "net/socket_ops.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+
+#include <cstring>
 
 #include <cerrno>
 
@@ -81,6 +85,38 @@ attempt<std::size_t> receive_once(int fd, std::span<std::byte> into) noexcept {
     if (would_block(err)) return attempt<std::size_t>::want_read();
     if (err != EINTR) return attempt<std::size_t>::failed(err);
   }
+}
+
+attempt<std::size_t> receive_once(int fd, std::span<std::byte> into, int& left) noexcept {
+  left = -1;
+  if (into.empty()) return attempt<std::size_t>::done(0);
+  iovec part{into.data(), into.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr m{};
+  m.msg_iov = &part;
+  m.msg_iovlen = 1;
+  for (;;) {
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(fd, &m, 0);
+    if (n >= 0) {
+      for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
+        if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ &&
+            c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+          std::memcpy(&left, CMSG_DATA(c), sizeof left);
+        }
+      }
+      return attempt<std::size_t>::done(static_cast<std::size_t>(n));
+    }
+    const int err = errno;
+    if (would_block(err)) return attempt<std::size_t>::want_read();
+    if (err != EINTR) return attempt<std::size_t>::failed(err);
+  }
+}
+
+void count_queued_bytes(int fd) noexcept {
+  const int on = 1;
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_INQ, &on, sizeof on);
 }
 
 attempt<std::size_t> send_once(int fd, std::span<const std::byte> from) noexcept {

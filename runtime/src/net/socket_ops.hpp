@@ -55,6 +55,17 @@ attempt<int> accept_once(int listen_fd) noexcept;
 // recv(2): done(n > 0), done(0) at end of stream or for an empty buffer, want_read, failed.
 attempt<std::size_t> receive_once(int fd, std::span<std::byte> into) noexcept;
 
+// receive_once through recvmsg(2) with room for TCP_INQ's control message: `left` is set to
+// the bytes still queued after this read when the socket reports it (a TCP socket with
+// TCP_INQ on, see count_queued_bytes), else to -1 (unknown: a Unix socket, an fd the runtime
+// did not make). At the end of stream the kernel reports 1, never 0 (the end is still to read).
+attempt<std::size_t> receive_once(int fd, std::span<std::byte> into, int& left) noexcept;
+
+// Turns TCP_INQ on for a TCP socket (or a TCP listener: accepted sockets inherit it), so that
+// the receive_once above learns whether a read emptied the receive queue, and the drivers need
+// no read that finds EAGAIN to learn it. Best effort: errors (a Unix socket) are ignored.
+void count_queued_bytes(int fd) noexcept;
+
 // send(2) with MSG_NOSIGNAL (a closed peer is EPIPE, never SIGPIPE): done(n), done(0) for an
 // empty buffer, want_write, failed.
 attempt<std::size_t> send_once(int fd, std::span<const std::byte> from) noexcept;

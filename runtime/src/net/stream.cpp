@@ -77,7 +77,7 @@ void stream::wait_readable(deadline until) {
 }
 
 void stream::read_exact(std::span<std::byte> into, deadline until) {
-  detail::read_exact_op op{.buffer = into};
+  detail::read_exact_op op{.buffer = into, .count_queued = counts_queued_};
   detail::drive_blocking(socket_, op, until);
 }
 
@@ -116,7 +116,8 @@ task<void> stream::async_wait_readable(deadline until) {
 }
 
 task<void> stream::async_read_exact(std::span<std::byte> into, deadline until) {
-  return detail::drive_async(socket_, detail::read_exact_op{.buffer = into}, until);
+  return detail::drive_async(
+      socket_, detail::read_exact_op{.buffer = into, .count_queued = counts_queued_}, until);
 }
 
 task<std::string> stream::async_read_exact(std::size_t n, deadline until) {
@@ -180,7 +181,7 @@ endpoint stream::remote_endpoint() const {
 }
 
 stream connect(const endpoint& to, deadline until) {
-  stream s(stream::adopt_t{}, detail::connect_op::open_for(to));
+  stream s(stream::adopt_t{}, detail::connect_op::open_for(to), to.is_ip());
   detail::connect_op op{.to = &to};
   detail::drive_blocking(s.socket_, op, until);
   return s;
@@ -191,7 +192,7 @@ namespace detail {
 // async_connect(endpoint): connect() above, co_awaiting. `to` lives in the frame, where the
 // operation points to it.
 task<stream> connect_task(endpoint to, deadline until) {
-  stream s(stream::adopt_t{}, connect_op::open_for(to));
+  stream s(stream::adopt_t{}, connect_op::open_for(to), to.is_ip());
   const connect_op op{.to = &to};
   co_await drive_async(s.socket_, op, until);
   co_return s;

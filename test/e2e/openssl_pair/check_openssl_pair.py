@@ -23,20 +23,13 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "support"))
+from certificate import make_localhost_certificate  # noqa: E402 (test/e2e/support)
+
 
 def stats_of(stderr):
     found = re.search(r"^stats: (.*)$", stderr, re.M)
     return dict(kv.split("=", 1) for kv in found.group(1).split()) if found else None
-
-
-def make_certificate(work):
-    cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "2", "-subj", "/CN=localhost", "-addext",
-                    "subjectAltName=DNS:localhost"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
-    return cert, key
 
 
 def run_pair(server, client, args, cert, key, work):
@@ -85,8 +78,7 @@ def main():
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--hold-ms", type=int, default=1000)
     args = parser.parse_args()
-    os.makedirs(args.work_dir, exist_ok=True)
-    cert, key = make_certificate(args.work_dir)
+    cert, key = make_localhost_certificate(args.work_dir)
 
     runs = {}
     for server_build in ("threads", "balrog"):

@@ -30,6 +30,9 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "support"))
+from certificate import make_localhost_certificate  # noqa: E402 (test/e2e/support)
+
 
 def run(binary, args, timeout):
     proc = subprocess.run([binary] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -41,17 +44,6 @@ def run(binary, args, timeout):
     fields = dict(kv.split("=", 1) for kv in stats.group(1).split())
     print(f"{binary.rsplit('/', 1)[-1]} {' '.join(args)}: {stats.group(1)}")
     return proc.stdout, fields
-
-
-def make_certificate(directory):
-    os.makedirs(directory, exist_ok=True)
-    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "2", "-subj", "/CN=localhost", "-addext",
-                    "subjectAltName=DNS:localhost"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
-    return ["--tls-cert", cert, "--tls-key", key]
 
 
 def main():
@@ -74,7 +66,8 @@ def main():
     out_threads, threads = run(args.threads, common, 240)
     tls_runs = []
     if args.tls_dir:
-        tls = make_certificate(args.tls_dir)
+        cert, key = make_localhost_certificate(args.tls_dir)
+        tls = ["--tls-cert", cert, "--tls-key", key]
         out_tls_threads, tls_threads = run(args.threads, common + tls, 240)
         out_tls_balrog, tls_balrog = run(
             args.balrog, ["--clients", str(args.clients), "--sleep-ms",

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -26,6 +27,7 @@
 #include "balrog/net.hpp"
 #include "balrog/run.hpp"
 #include "balrog/this_fiber.hpp"
+#include "net/operations.hpp"
 #include "support/open_fds.hpp"
 
 using namespace std::chrono_literals;
@@ -354,6 +356,52 @@ TEST_F(Net, ReadExactAcrossManySmallWritesOnFibers) {
     }
     writer.join();
   });
+}
+
+// TCP streams from connect() and accept() count what a read leaves queued (TCP_INQ): a
+// read_exact that empties the receive queue says so (drained), and its driver then forgets the
+// read readiness, so the next read_exact waits for the next event instead of first making a
+// recv that finds EAGAIN (a request/response client made two recvs a request without this).
+// Unix sockets have no such count: there a full read_exact cannot know, and the next one tries.
+TEST_F(Net, ReadExactKnowsWhenItEmptiedATcpReceiveQueue) {
+  namespace nd = balrog::net::detail;
+  auto l = net::listen(net::endpoint::loopback(0));
+  net::stream c = net::connect(l.local_endpoint(), 2s);
+  net::stream s = l.accept(2s);
+  for (const net::stream* each : {&c, &s}) {
+    int on = 0;
+    socklen_t length = sizeof on;
+    ASSERT_EQ(::getsockopt(each->native_handle(), IPPROTO_TCP, TCP_INQ, &on, &length), 0);
+    EXPECT_EQ(on, 1) << "connect() and accept() turn TCP_INQ on";
+  }
+  for (const bool client_reads : {true, false}) {
+    net::stream& reader = client_reads ? c : s;
+    net::stream& writer = client_reads ? s : c;
+    writer.write_all(std::string(100, 'q'));
+    std::array<std::byte, 60> first{};
+    nd::read_exact_op part{.buffer = first, .count_queued = true};
+    // Loopback delivers while the writer's send runs, but a step may still see a part.
+    while (part.step(reader.native_handle()) != nd::progress::done) {
+      reader.wait_readable(2s);
+    }
+    EXPECT_EQ(part.left, 40) << "client reads: " << client_reads;
+    EXPECT_FALSE(part.drained());
+    std::array<std::byte, 40> rest{};
+    nd::read_exact_op last{.buffer = rest, .count_queued = true};
+    ASSERT_EQ(last.step(reader.native_handle()), nd::progress::done);
+    EXPECT_EQ(last.left, 0);
+    EXPECT_TRUE(last.drained()) << "client reads: " << client_reads;
+  }
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+  net::stream a(sv[0]);
+  net::stream b(sv[1]);
+  b.write_all(std::string(10, 'u'));
+  std::array<std::byte, 10> all{};
+  nd::read_exact_op op{.buffer = all};  // as stream::read_exact makes it for an adopted fd
+  ASSERT_EQ(op.step(a.native_handle()), nd::progress::done);
+  EXPECT_EQ(op.left, -1);
+  EXPECT_FALSE(op.drained());
 }
 
 TEST_F(Net, ReadExactAcrossManySmallWritesInSyncMode) {

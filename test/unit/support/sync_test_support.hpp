@@ -5,6 +5,9 @@
 //  - spin_until(pred)          waits for a condition set by another thread (yields the fiber or
 //                              the thread while it waits), failing the test after a limit;
 //  - run_on_thread(fn)         balrog::run(fn) on a new thread (a second shard), as a future;
+//  - another_fiber_can_lock(m) whether another fiber of this shard could lock m now;
+//  - stress_from_shards_and_threads(attempt, shape)  attempt(k) from fibers on two shards and
+//                              from plain threads at once;
 //  - give_thread_time_to_park  for plain threads, whose parking cannot be observed: a short
 //                              pause that makes the interesting interleaving likely. Results
 //                              never depend on it, only which code path gets exercised;
@@ -23,7 +26,9 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
+#include "balrog/fiber.hpp"
 #include "balrog/run.hpp"
 #include "balrog/this_fiber.hpp"
 
@@ -68,6 +73,55 @@ auto run_on_thread(F fn) {
 
 // See the file comment: never needed for correctness.
 inline void give_thread_time_to_park() { std::this_thread::sleep_for(20ms); }
+
+// For stress tests of timeouts racing hand-overs: calls attempt(int) from two shards at once
+// (each on a thread of its own, with `fibers` fibers: fiber i passes k + i for k in
+// [0, rounds) and yields after every `yield_every`-th) and from `threads` plain threads
+// (thread j passes k + 3 * j). Returns when all are done.
+struct stress_shape {
+  int fibers;
+  int rounds;
+  int yield_every;
+  int threads;
+};
+template <class Attempt>
+void stress_from_shards_and_threads(Attempt& attempt, stress_shape shape) {
+  auto shard = [&] {
+    std::vector<balrog::fiber<void>> fibers;
+    for (int i = 0; i < shape.fibers; ++i) {
+      fibers.push_back(balrog::spawn([&, i] {
+        for (int k = 0; k < shape.rounds; ++k) {
+          attempt(k + i);
+          if (k % shape.yield_every == 0) balrog::this_fiber::yield();
+        }
+      }));
+    }
+    for (auto& f : fibers) f.join();
+  };
+  auto a = run_on_thread(shard);
+  auto b = run_on_thread(shard);
+  std::vector<std::thread> plain;
+  for (int j = 0; j < shape.threads; ++j) {
+    plain.emplace_back([&, j] {
+      for (int k = 0; k < shape.rounds; ++k) attempt(k + 3 * j);
+    });
+  }
+  a.get();
+  b.get();
+  for (auto& t : plain) t.join();
+}
+
+// On a fiber: whether another fiber of this shard could lock `m` (exclusively) right now. It
+// tries, and unlocks at once when it could.
+template <class Lockable>
+[[nodiscard]] bool another_fiber_can_lock(Lockable& m) {
+  return balrog::spawn([&] {
+           if (!m.try_lock()) return false;
+           m.unlock();
+           return true;
+         })
+      .join();
+}
 
 // --- watchdog ----------------------------------------------------------------------------
 

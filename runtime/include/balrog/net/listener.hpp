@@ -108,6 +108,7 @@ class listener {
   friend listener listen(const endpoint& at, listen_options options);
 
   detail::owned_socket socket_;
+  bool counts_queued_ = false;  // TCP: TCP_INQ is on, and accepted streams inherit it
   // The socket file to remove at close (empty: none), and which file it was.
   std::string unlink_path_;
   dev_t unlink_device_ = 0;

@@ -198,9 +198,13 @@ class stream {
   friend task<stream> detail::connect_task(endpoint to, deadline until);
 
   struct adopt_t {};
-  stream(adopt_t /*tag*/, int fd) noexcept : socket_(fd) {}
+  // `counts_queued`: the runtime turned TCP_INQ on for the socket (connect, or accept from a
+  // TCP listener), so read_exact learns when it emptied the receive queue.
+  stream(adopt_t /*tag*/, int fd, bool counts_queued = false) noexcept
+      : socket_(fd), counts_queued_(counts_queued) {}
 
   detail::owned_socket socket_;
+  bool counts_queued_ = false;
 };
 
 // Connects to `to`. TCP waits for the handshake; a Unix connect never waits (it succeeds or

@@ -5,13 +5,11 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <coroutine>
 #include <optional>
-#include <stdexcept>
 #include <vector>
 
 #include "balrog/await.hpp"
@@ -24,6 +22,7 @@
 #include "balrog/this_fiber.hpp"
 #include "reactor/fd_waits.hpp"
 #include "reactor/reactor.hpp"
+#include "support/socket_pair.hpp"
 
 using namespace std::chrono_literals;
 using balrog::deadline;
@@ -31,24 +30,7 @@ namespace d = balrog::detail;
 
 namespace {
 
-struct socket_pair {
-  int a = -1;
-  int b = -1;
-  socket_pair() {
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
-      throw std::runtime_error("socketpair");
-    }
-    a = sv[0];
-    b = sv[1];
-  }
-  socket_pair(const socket_pair&) = delete;
-  socket_pair& operator=(const socket_pair&) = delete;
-  ~socket_pair() {
-    if (a >= 0) ::close(a);
-    if (b >= 0) ::close(b);
-  }
-};
+using balrog::test::socket_pair;
 
 void put(int fd) {
   const char c = 'x';

@@ -1,13 +1,11 @@
 // balrog::registered_fd: a socket registered once, waited on from fibers, tasks and plain
 // threads, with the readiness of now whatever a library read behind balrog's back.
 #include <gtest/gtest.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
 #include <chrono>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -18,29 +16,13 @@
 #include "balrog/run.hpp"
 #include "balrog/task.hpp"
 #include "balrog/this_fiber.hpp"
+#include "support/socket_pair.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-struct socket_pair {
-  int a = -1;
-  int b = -1;
-  socket_pair() {
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
-      throw std::runtime_error("socketpair");
-    }
-    a = sv[0];
-    b = sv[1];
-  }
-  socket_pair(const socket_pair&) = delete;
-  socket_pair& operator=(const socket_pair&) = delete;
-  ~socket_pair() {
-    if (a >= 0) ::close(a);
-    if (b >= 0) ::close(b);
-  }
-};
+using balrog::test::socket_pair;
 
 void put(int fd, const std::string& s) {
   ASSERT_EQ(::write(fd, s.data(), s.size()), static_cast<ssize_t>(s.size()));

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -32,18 +33,17 @@ using namespace std::chrono_literals;
   asm volatile("");  // keep the call from becoming a tail call
 }
 
-// Spins without calling anything, so the watchdog's signal lands in this very function (a frame
-// in libc or the vDSO, which keep no frame pointers, would hide its caller from the walk).
-[[gnu::noinline]] void observability_test_spin(std::chrono::milliseconds how_long) {
-  std::atomic<bool> stop{false};
-  std::thread timer([&] {
-    std::this_thread::sleep_for(how_long);
-    stop = true;
-  });
-  while (!stop.load(std::memory_order_relaxed)) {
+// Spins until `stop` is set, calling nothing, so the watchdog's signal lands in this very
+// function (a frame in libc or the vDSO, which keep no frame pointers, would hide its caller from
+// the walk). The flag is read with the builtin, which is inline at every optimization level:
+// std::atomic's load is an out-of-line call in an unoptimized build, and a signal in that call's
+// prologue or epilogue (its frame pointer not yet set up, or already popped) finds rbp still
+// pointing at this frame, so the walk goes from the load straight to this function's caller
+// (seen once under ASan). `stop` is only ever accessed through __atomic builtins.
+[[gnu::noinline]] void observability_test_spin(const bool& stop) {
+  while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
   }
-  timer.join();
-  asm volatile("");
+  asm volatile("");  // keep the return from becoming a tail call
 }
 
 balrog::task<void> observability_test_coroutine() { co_await balrog::sleep_for(1h); }
@@ -61,6 +61,55 @@ const balrog::fiber_snapshot* find(const std::vector<balrog::fiber_snapshot>& al
 bool mentions(const std::vector<std::string>& frames, std::string_view what) {
   return std::any_of(frames.begin(), frames.end(),
                      [&](const std::string& f) { return f.find(what) != std::string::npos; });
+}
+
+// Holds the calling thread in observability_test_spin for `how_long`.
+void spin_for(std::chrono::milliseconds how_long) {
+  bool stop = false;
+  std::thread timer([&] {
+    std::this_thread::sleep_for(how_long);
+    __atomic_store_n(&stop, true, __ATOMIC_RELAXED);
+  });
+  observability_test_spin(stop);
+  timer.join();
+}
+
+// The watchdog's reports, collected by its hook.
+struct report_log {
+  std::mutex m;
+  std::vector<balrog::watchdog_report> reports;
+
+  std::function<void(const balrog::watchdog_report&)> hook() {
+    return [this](const balrog::watchdog_report& r) {
+      std::lock_guard lk(m);
+      reports.push_back(r);
+    };
+  }
+  bool has(std::string_view name) {
+    std::lock_guard lk(m);
+    return std::any_of(reports.begin(), reports.end(),
+                       [&](const balrog::watchdog_report& r) { return r.name == name; });
+  }
+};
+
+// Holds the calling thread in observability_test_spin until the watchdog has reported a stall
+// by `name` (at most 10 s), then for `after` longer, so the watchdog looks at the same stall many
+// more times and a second report of it would show. A stall of fixed length can be over before a
+// loaded machine lets the watchdog's thread look at all (under ASan with two busy loops on two
+// cores, a 200 ms stall once went unreported).
+void spin_until_reported(report_log& log, std::string_view name,
+                         std::chrono::milliseconds after = 200ms) {
+  bool stop = false;
+  std::thread controller([&] {
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (!log.has(name) && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(1ms);
+    }
+    std::this_thread::sleep_for(after);
+    __atomic_store_n(&stop, true, __ATOMIC_RELAXED);
+  });
+  observability_test_spin(stop);
+  controller.join();
 }
 
 }  // namespace
@@ -147,10 +196,18 @@ TEST(DumpFibers, ListsEveryFiberWithStateWaitAndBacktrace) {
 TEST(DumpFibers, ReportsAShardThatDoesNotAnswer) {
   balrog::runtime({.threads = 2}).run([] {
     balrog::set_watchdog({.threshold = 0ms});  // this test stalls a shard on purpose
-    auto blocker = balrog::spawn_on(1, [] { observability_test_spin(900ms); });
-    balrog::this_fiber::sleep_for(20ms);
+    // Shard 1 spins from before the dump until after it: on a loaded machine a fixed head start
+    // (20 ms) was once too short for shard 1 to pick the fiber up, and the shard answered.
+    std::atomic<bool> spinning{false};
+    bool stop = false;  // __atomic builtins only (observability_test_spin)
+    auto blocker = balrog::spawn_on(1, [&] {
+      spinning = true;
+      observability_test_spin(stop);
+    });
+    while (!spinning) balrog::this_fiber::sleep_for(1ms);
     std::ostringstream text;
     balrog::dump_fibers(text);
+    __atomic_store_n(&stop, true, __ATOMIC_RELAXED);
     EXPECT_NE(text.str().find("shard 1: did not answer"), std::string::npos) << text.str();
     blocker.join();
     balrog::set_watchdog({});
@@ -158,17 +215,14 @@ TEST(DumpFibers, ReportsAShardThatDoesNotAnswer) {
 }
 
 TEST(Watchdog, NamesTheFiberThatStallsItsShardAndWhereItIs) {
-  std::mutex m;
-  std::vector<balrog::watchdog_report> reports;
-  balrog::set_watchdog(
-      {.threshold = 30ms, .print = false, .hook = [&](const balrog::watchdog_report& r) {
-         std::lock_guard lk(m);
-         reports.push_back(r);
-       }});
-  balrog::run(
-      [] { balrog::spawn([] { observability_test_spin(200ms); }, {.name = "spinner"}).join(); });
+  report_log log;
+  balrog::set_watchdog({.threshold = 30ms, .print = false, .hook = log.hook()});
+  balrog::run([&] {
+    balrog::spawn([&] { spin_until_reported(log, "spinner"); }, {.name = "spinner"}).join();
+  });
   balrog::set_watchdog({});
-  std::lock_guard lk(m);
+  std::lock_guard lk(log.m);
+  const auto& reports = log.reports;
   ASSERT_EQ(reports.size(), 1U);  // once per stall
   EXPECT_EQ(reports[0].name, "spinner");
   EXPECT_GE(reports[0].stalled_for, 30ms);
@@ -182,19 +236,15 @@ TEST(Watchdog, NamesTheFiberThatStallsItsShardAndWhereItIs) {
 // it held the thread itself (on a loaded machine its thread can lose the CPU for longer than
 // the threshold): never for the turn's sum, which is what a per-turn stamp reported.
 TEST(Watchdog, ATurnOfManyShortFibersIsNoStallAndTheStallerIsNamed) {
-  std::mutex m;
-  std::vector<balrog::watchdog_report> reports;
-  balrog::set_watchdog(
-      {.threshold = 60ms, .print = false, .hook = [&](const balrog::watchdog_report& r) {
-         std::lock_guard lk(m);
-         reports.push_back(r);
-       }});
+  report_log log;
+  balrog::set_watchdog({.threshold = 60ms, .print = false, .hook = log.hook()});
   // Each short fiber's first and last instant: fiber k held the thread at most from the end
   // of fiber k-1 to the start of fiber k+1 (the staller comes last).
   constexpr int shorts = 150;
   using time_point = std::chrono::steady_clock::time_point;
   std::vector<time_point> begin(shorts + 1), end(shorts + 1);
   std::map<balrog::fiber_id, int> index;
+  const time_point main_started = std::chrono::steady_clock::now();
   balrog::run([&] {
     std::vector<balrog::fiber<void>> fibers;
     for (int i = 0; i < shorts; ++i) {
@@ -211,20 +261,32 @@ TEST(Watchdog, ATurnOfManyShortFibersIsNoStallAndTheStallerIsNamed) {
     fibers.push_back(balrog::spawn(
         [&] {
           begin[shorts] = std::chrono::steady_clock::now();
-          observability_test_spin(250ms);
+          spin_until_reported(log, "staller");
+          end[shorts] = std::chrono::steady_clock::now();
         },
         {.name = "staller"}));
     for (auto& f : fibers) f.join();
   });
+  const time_point main_ended = std::chrono::steady_clock::now();
   balrog::set_watchdog({});
-  std::lock_guard lk(m);
+  // The main fiber holds the thread only outside the fibers: before the first starts, between
+  // one's end and the next one's start, and after the staller (on a loaded machine, its thread
+  // can lose the CPU in any of these for longer than the threshold).
+  auto main_window = std::max(begin[0] - main_started, main_ended - end[shorts]);
+  for (int k = 0; k < shorts; ++k) main_window = std::max(main_window, begin[k + 1] - end[k]);
+  std::lock_guard lk(log.m);
   int staller_reports = 0;
-  for (const auto& r : reports) {
+  for (const auto& r : log.reports) {
     if (r.name == "staller") {
       ++staller_reports;
       EXPECT_GE(r.stalled_for, 60ms);
       EXPECT_TRUE(mentions(r.backtrace, "observability_test_spin"))
           << ::testing::PrintToString(r.backtrace);
+      continue;
+    }
+    if (r.name == "main") {
+      EXPECT_LE(r.stalled_for, std::chrono::ceil<std::chrono::milliseconds>(main_window))
+          << "a report summed fibers' time into the main fiber's";
       continue;
     }
     ASSERT_EQ(r.name, "short");
@@ -242,27 +304,25 @@ TEST(Watchdog, CanBeTurnedOff) {
   std::atomic<int> reports{0};
   balrog::set_watchdog(
       {.threshold = 0ms, .hook = [&](const balrog::watchdog_report&) { ++reports; }});
-  balrog::run([] { observability_test_spin(150ms); });
+  balrog::run([] { spin_for(150ms); });
   balrog::set_watchdog({});
   EXPECT_EQ(reports, 0);
 }
 
 TEST(Watchdog, WithoutStackCaptureStillReportsTheStall) {
-  std::atomic<int> reports{0};
-  balrog::set_watchdog({.threshold = 30ms,
-                        .print = false,
-                        .hook =
-                            [&](const balrog::watchdog_report& r) {
-                              EXPECT_TRUE(r.backtrace.empty());
-                              // Not "no fiber is running": the main fiber is, unnamed here.
-                              EXPECT_FALSE(r.id);
-                              EXPECT_EQ(r.name, "the fiber is not known (capture_stack is off)");
-                              ++reports;
-                            },
-                        .capture_stack = false});
-  balrog::run([] { observability_test_spin(150ms); });
+  report_log log;
+  balrog::set_watchdog(
+      {.threshold = 30ms, .print = false, .hook = log.hook(), .capture_stack = false});
+  const std::string not_known = "the fiber is not known (capture_stack is off)";
+  balrog::run([&] { spin_until_reported(log, not_known); });
   balrog::set_watchdog({});
-  EXPECT_EQ(reports, 1);
+  std::lock_guard lk(log.m);
+  ASSERT_EQ(log.reports.size(), 1U);
+  const auto& r = log.reports[0];
+  EXPECT_TRUE(r.backtrace.empty());
+  // Not "no fiber is running": the main fiber is, unnamed here.
+  EXPECT_FALSE(r.id);
+  EXPECT_EQ(r.name, not_known);
 }
 
 // Section 3 of the runtime issue: the watchdog never changes what the code it watches does.

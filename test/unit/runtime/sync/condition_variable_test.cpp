@@ -23,20 +23,11 @@
 namespace {
 
 using namespace std::chrono_literals;
+using balrog_test::another_fiber_can_lock;
 using balrog_test::let_fibers_run;
 using balrog_test::run_on_thread;
 using balrog_test::spin_until;
 using balrog_test::stopwatch;
-
-// True when another fiber of this shard finds `m` locked (so somebody, e.g. us, holds it).
-bool held_elsewhere(balrog::mutex& m) {
-  return balrog::spawn([&] {
-           if (!m.try_lock()) return true;
-           m.unlock();
-           return false;
-         })
-      .join();
-}
 
 // ---- fibers -------------------------------------------------------------------------------
 
@@ -147,7 +138,7 @@ TEST(ConditionVariable, WaitForTimesOutAndHoldsTheLock) {
     EXPECT_GE(sw.elapsed(), 45ms);
     EXPECT_LT(sw.elapsed(), 2s);
     EXPECT_TRUE(lk.owns_lock());
-    EXPECT_TRUE(held_elsewhere(m));
+    EXPECT_FALSE(another_fiber_can_lock(m));  // held
   });
 }
 
@@ -276,7 +267,7 @@ TEST(ConditionVariable, DeadlineScopeThrowsAndLockIsReacquired) {
     } catch (const balrog::timeout_error&) {
       EXPECT_GE(sw.elapsed(), 35ms);
       EXPECT_TRUE(lk.owns_lock());
-      EXPECT_TRUE(held_elsewhere(m));
+      EXPECT_FALSE(another_fiber_can_lock(m));  // held
     }
     // The scope beats a later own deadline, and a predicate form throws too.
     {

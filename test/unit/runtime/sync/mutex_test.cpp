@@ -651,30 +651,8 @@ TEST(Mutex, StressTimedLocksRaceHandoffsAcrossShardsAndThreads) {
       ++timeouts;
     }
   };
-  auto shard = [&] {
-    std::vector<balrog::fiber<void>> fibers;
-    for (int i = 0; i < 4; ++i) {
-      fibers.push_back(balrog::spawn([&, i] {
-        for (int k = 0; k < 300; ++k) {
-          attempt(k + i);
-          if (k % 3 == 0) balrog::this_fiber::yield();
-        }
-      }));
-    }
-    for (auto& f : fibers) f.join();
-  };
-  auto a = balrog_test::run_on_thread(shard);
-  auto b = balrog_test::run_on_thread(shard);
-  std::thread t1([&] {
-    for (int k = 0; k < 300; ++k) attempt(k);
-  });
-  std::thread t2([&] {
-    for (int k = 0; k < 300; ++k) attempt(k + 3);
-  });
-  a.get();
-  b.get();
-  t1.join();
-  t2.join();
+  balrog_test::stress_from_shards_and_threads(
+      attempt, {.fibers = 4, .rounds = 300, .yield_every = 3, .threads = 2});
   EXPECT_FALSE(overlap.load());
   EXPECT_EQ(wins.load() + timeouts.load(), 2 * 4 * 300 + 2 * 300);
   EXPECT_TRUE(m.try_lock());

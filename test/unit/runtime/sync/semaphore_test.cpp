@@ -405,26 +405,8 @@ TEST(Semaphore, StressTimedAcquiresConservePermits) {
       s.release();
     }
   };
-  auto shard = [&] {
-    std::vector<balrog::fiber<void>> fibers;
-    for (int i = 0; i < 5; ++i) {
-      fibers.push_back(balrog::spawn([&, i] {
-        for (int k = 0; k < 1500; ++k) {
-          attempt(k + i);
-          if (k % 2 == 0) balrog::this_fiber::yield();
-        }
-      }));
-    }
-    for (auto& f : fibers) f.join();
-  };
-  auto a = balrog_test::run_on_thread(shard);
-  auto b = balrog_test::run_on_thread(shard);
-  std::thread t([&] {
-    for (int k = 0; k < 1500; ++k) attempt(k);
-  });
-  a.get();
-  b.get();
-  t.join();
+  balrog_test::stress_from_shards_and_threads(
+      attempt, {.fibers = 5, .rounds = 1500, .yield_every = 2, .threads = 1});
   EXPECT_FALSE(too_many.load());
   EXPECT_EQ(s.available(), 3);
 }

@@ -21,21 +21,12 @@
 namespace {
 
 using namespace std::chrono_literals;
+using balrog_test::another_fiber_can_lock;
 using balrog_test::give_thread_time_to_park;
 using balrog_test::let_fibers_run;
 using balrog_test::run_on_thread;
 using balrog_test::spin_until;
 using balrog_test::stopwatch;
-
-// Whether another fiber of this shard could take the lock exclusively / shared right now.
-bool free_for_writer(balrog::shared_mutex& m) {
-  return balrog::spawn([&] {
-           if (!m.try_lock()) return false;
-           m.unlock();
-           return true;
-         })
-      .join();
-}
 
 // ---- fibers -------------------------------------------------------------------------------
 
@@ -89,7 +80,7 @@ TEST(SharedMutex, TryLockAndTryLockShared) {
     EXPECT_FALSE(m.try_lock_shared());
     EXPECT_FALSE(balrog::spawn([&] { return m.try_lock(); }).join());
     m.unlock();
-    EXPECT_TRUE(free_for_writer(m));
+    EXPECT_TRUE(another_fiber_can_lock(m));
   });
 }
 
@@ -148,7 +139,7 @@ TEST(SharedMutex, WriterUnlockAdmitsAllWaitingReadersBeforeNextWriter) {
     for (auto& f : fibers) f.join();
     // Readers that waited when W0 unlocked go first, even R2 which arrived after W2.
     EXPECT_EQ(log, (std::vector<std::string>{"R1", "R2", "W2"}));
-    EXPECT_TRUE(free_for_writer(m));
+    EXPECT_TRUE(another_fiber_can_lock(m));
   });
 }
 
@@ -316,7 +307,7 @@ TEST(SharedMutex, TimedLocksTimeOut) {
     });
     r.join();
     m.unlock();
-    EXPECT_TRUE(free_for_writer(m));
+    EXPECT_TRUE(another_fiber_can_lock(m));
   });
 }
 
@@ -331,7 +322,7 @@ TEST(SharedMutex, PastDeadlineStillTakesAFreeLock) {
     EXPECT_TRUE(m.try_lock_shared_until(std::chrono::steady_clock::now() - 1s));
     m.unlock_shared();
     m.unlock_shared();
-    EXPECT_TRUE(free_for_writer(m));
+    EXPECT_TRUE(another_fiber_can_lock(m));
   });
 }
 
@@ -374,7 +365,7 @@ TEST(SharedMutex, WriterThatTimesOutLetsQueuedReadersIn) {
     r.join();                // ...and the reader got in while R0 still reads
     EXPECT_TRUE(r_in);
     m.unlock_shared();
-    EXPECT_TRUE(free_for_writer(m));
+    EXPECT_TRUE(another_fiber_can_lock(m));
   });
 }
 
@@ -415,7 +406,7 @@ TEST(SharedMutex, DeadlineScopeTimesOutWriterAndQueuedReadersGetIn) {
     r.join();
     EXPECT_TRUE(r_in);
     m.unlock_shared();
-    EXPECT_TRUE(free_for_writer(m));
+    EXPECT_TRUE(another_fiber_can_lock(m));
   });
 }
 
@@ -429,7 +420,7 @@ TEST(SharedMutex, DeadlineScopeTimesOutReaderAndCountIsNotLeaked) {
     });
     EXPECT_THROW(r.join(), balrog::timeout_error);
     m.unlock();
-    EXPECT_TRUE(free_for_writer(m));  // no phantom reader holds it
+    EXPECT_TRUE(another_fiber_can_lock(m));  // no phantom reader holds it
   });
 }
 
@@ -464,7 +455,7 @@ TEST(SharedMutex, CancelWaitingWriterLetsQueuedReadersIn) {
     r.join();
     EXPECT_TRUE(r_in);
     m.unlock_shared();
-    EXPECT_TRUE(free_for_writer(m));
+    EXPECT_TRUE(another_fiber_can_lock(m));
   });
 }
 
@@ -485,7 +476,7 @@ TEST(SharedMutex, CancelWaitingReader) {
     m.unlock();
     r2.join();
     EXPECT_TRUE(r2_in);
-    EXPECT_TRUE(free_for_writer(m));
+    EXPECT_TRUE(another_fiber_can_lock(m));
   });
 }
 
@@ -509,7 +500,7 @@ TEST(SharedMutex, LastReaderLeavesWhileCancelledWriterHasNotRunYet) {
     EXPECT_THROW(w.join(), balrog::cancelled);
     r.join();
     EXPECT_TRUE(r_in);
-    EXPECT_TRUE(free_for_writer(m));
+    EXPECT_TRUE(another_fiber_can_lock(m));
   });
 }
 
@@ -540,7 +531,7 @@ TEST(SharedMutex, CancellationIsStickyAndShieldSuppressesIt) {
     m.unlock();
     f.join();  // ended normally: no suspension after the shield
     EXPECT_TRUE(shielded);
-    EXPECT_TRUE(free_for_writer(m));
+    EXPECT_TRUE(another_fiber_can_lock(m));
   });
 }
 
