@@ -24,19 +24,12 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "support"))
+from certificate import make_localhost_certificate  # noqa: E402 (test/e2e/support)
+
 
 def fail(msg):
     sys.exit("e2e_c_openssl: FAIL: " + msg)
-
-
-def make_certificate(work):
-    cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "2", "-subj", "/CN=localhost", "-addext",
-                    "subjectAltName=DNS:localhost"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
-    return cert, key
 
 
 def start_server(server, cert, key, work, connections):
@@ -110,7 +103,7 @@ def main():
     os.makedirs(args.work_dir, exist_ok=True)
 
     check_sources(args.sources, args.rewritten)
-    cert, key = make_certificate(args.work_dir)
+    cert, key = make_localhost_certificate(args.work_dir)
     n = args.connections
     runs = {}
     for s in ("plain", "balrog"):
