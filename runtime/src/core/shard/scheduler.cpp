@@ -184,16 +184,7 @@ void scheduler::unlink(joinable_context& j) noexcept {
 
 // --- switching (the hot half is inline in scheduler.hpp) ----------------------------------
 
-void scheduler::fiber_main(void* arg) noexcept {
-  auto& f = *static_cast<fiber_context*>(arg);
-  scheduler& s = f.sched;
-  s.arrived(f.frame);
-  f.task->run();
-  if (f.locals != nullptr) destroy_fiber_locals(f);  // on the fiber, as thread exit would
-  s.fiber_exit(f);
-}
-
-void scheduler::fiber_exit(fiber_context& f) noexcept {
+inline void scheduler::fiber_exit(fiber_context& f) noexcept {
   check_canary(f);
   // A stack still waiting to be given back (a fiber ended and the one it switched to had
   // yielded: it continued without arrived(), scheduler.hpp) goes back before we leave ours.
@@ -217,6 +208,15 @@ void scheduler::fiber_exit(fiber_context& f) noexcept {
   release(&f);                                 // the scheduler's reference; may delete f
   sanitizer::start_switch(nullptr, to.stack_bottom, to.stack_size);
   jump_context(target);
+}
+
+void scheduler::fiber_main(void* arg) noexcept {
+  auto& f = *static_cast<fiber_context*>(arg);
+  scheduler& s = f.sched;
+  s.arrived(f.frame);
+  f.task->run();
+  if (f.locals != nullptr) destroy_fiber_locals(f);  // on the fiber, as thread exit would
+  s.fiber_exit(f);
 }
 
 #if BALROG_TAIL_SWITCH

@@ -194,7 +194,9 @@ class scheduler {
   [[gnu::always_inline]] void switch_to(switch_frame& from, fiber_context* next) noexcept;
   // First thing on the arriving side of every switch (and of a fiber's first run).
   [[gnu::always_inline]] void arrived(switch_frame& self) noexcept;
-  [[noreturn]] void fiber_exit(fiber_context& f) noexcept;
+  // Inline in fiber_main (scheduler.cpp): a fiber's frames then leave no return-stack-buffer
+  // entry behind when it jumps away for good (balrog_context_start says why that matters).
+  [[noreturn, gnu::always_inline]] inline void fiber_exit(fiber_context& f) noexcept;
 #if BALROG_TAIL_SWITCH
   // yield()'s switch, with nothing after it (context_switch.hpp's tail switch).
   [[gnu::always_inline]] void yield_to(fiber_context* self, fiber_context* next) noexcept;
@@ -365,7 +367,7 @@ inline void scheduler::yield_to(fiber_context* self, fiber_context* next) noexce
   running_ = next;
   self->frame.exceptions = *exceptions_;
   *exceptions_ = to.exceptions;
-  switch_context(&self->frame.context, to.context);  // the last call: a jump
+  tail_switch_context(&self->frame.context, to.context);  // the last call: a jump
 }
 #endif
 
