@@ -189,7 +189,10 @@ inline void scheduler::fiber_exit(fiber_context& f) noexcept {
   // A stack still waiting to be given back (a fiber ended and the one it switched to had
   // yielded: it continued without arrived(), scheduler.hpp) goes back before we leave ours.
   if (dead_stack_owner_ != nullptr) give_back_dead_stack();
-  f.finish();  // outcome published, joiners woken, accounting done
+  // Outcome published, joiners woken, accounting done. True: the handle's holder is a fiber
+  // of ours that waited in join and was woken, so until it runs nobody touches the reference
+  // count and ours goes with a plain store.
+  const bool joiner_here = f.finish();
   unlink(f);
   --live_;
   fiber_context* next = next_ready();
@@ -205,7 +208,11 @@ inline void scheduler::fiber_exit(fiber_context& f) noexcept {
   dead_stack_ = f.stack_memory;
   void* const target = to.context;
   sanitizer::tsan_retire(f.frame.tsan_fiber);  // before f may be freed, by any thread
-  release(&f);                                 // the scheduler's reference; may delete f
+  if (joiner_here) {
+    f.refs.store(f.refs.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  } else {
+    release(&f);  // the scheduler's reference; may delete f
+  }
   sanitizer::start_switch(nullptr, to.stack_bottom, to.stack_size);
   jump_context(target);
 }
@@ -255,11 +262,7 @@ bool scheduler::post(std::function<void()> task) {
   return false;
 }
 
-void scheduler::release_attachment() noexcept {
-  if (current_ == this) {
-    --attached_here_;
-    return;
-  }
+void scheduler::release_attachment_elsewhere() noexcept {
   // The loop may be asleep waiting for this very fiber: let it re-check. Counted in as a
   // sender, so it cannot end and go away between our decrement and our signal. (Whether this
   // was the last one only the loop can tell: it is always told.)

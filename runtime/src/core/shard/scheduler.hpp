@@ -171,7 +171,13 @@ class scheduler {
 
   // A fiber stopped counting towards what run() waits for (it finished, or was detached).
   // Any thread.
-  void release_attachment() noexcept;
+  void release_attachment() noexcept {
+    if (current_ == this) {
+      --attached_here_;
+      return;
+    }
+    release_attachment_elsewhere();
+  }
 
   reactor& io() noexcept { return reactor_; }
   timer_wheel& timers() noexcept { return timers_; }
@@ -204,6 +210,7 @@ class scheduler {
                                                     fiber_context* next) noexcept;
 #endif
   void give_back_dead_stack() noexcept;
+  void release_attachment_elsewhere() noexcept;
   fiber_context* next_ready() noexcept;
   void check_canary(const fiber_context& leaving) const noexcept;
   void drain_remote();
