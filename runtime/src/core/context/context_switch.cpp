@@ -96,6 +96,24 @@ asm(
     "  .cfi_endproc\n"
     "  .size balrog_tail_switch_context, .-balrog_tail_switch_context\n"
 
+    // void balrog_start_context(void** save /* rdi */, void* to /* rsi */): the first switch
+    // to a fresh context (make_context). Its own indirect jump always goes to
+    // balrog_context_start, so it is predicted, where a `ret` would mispredict; the entry of its
+    // call stays in the return-stack buffer for the fiber's end (fiber_exit jumps to
+    // balrog_jump_context, whose `ret` pops it: when the fiber ends back into the context that
+    // started it, as a spawn + join does, that return is predicted too).
+    "  .p2align 4\n"
+    "  .globl balrog_start_context\n"
+    "  .hidden balrog_start_context\n"
+    "  .type balrog_start_context, @function\n"
+    "balrog_start_context:\n"
+    "  .cfi_startproc\n"
+    BALROG_SAVE_
+    BALROG_RESTORE_
+    BALROG_CONTINUE_
+    "  .cfi_endproc\n"
+    "  .size balrog_start_context, .-balrog_start_context\n"
+
     // void balrog_jump_context(void* to /* rdi */): the leaving context is never resumed.
     "  .p2align 4\n"
     "  .globl balrog_jump_context\n"

@@ -40,6 +40,8 @@ extern "C" {
 void balrog_switch_context(void** save, void* to) noexcept;
 // The same, for a tail switch (the last call of its caller, compiled to a jump).
 void balrog_tail_switch_context(void** save, void* to) noexcept;
+// The same, for the first switch to a fresh context (make_context).
+void balrog_start_context(void** save, void* to) noexcept;
 // Continues `to`, saving nothing: the running context never runs again (a fiber's exit).
 [[noreturn]] void balrog_jump_context(void* to) noexcept;
 }
@@ -61,12 +63,23 @@ void* make_context(void* stack_top, std::size_t stack_size, void (*entry)(void*)
 [[gnu::always_inline]] inline void tail_switch_context(void** save, void* to) noexcept {
   balrog_tail_switch_context(save, to);
 }
+[[gnu::always_inline]] inline void start_context(void** save, void* to) noexcept {
+  balrog_start_context(save, to);
+}
+// jump_context reached with a jump, not a call: its `ret` then pops the return-stack-buffer
+// entry that the context's balrog_start_context left (see there). For a fiber's end only.
+[[noreturn, gnu::always_inline]] inline void jump_context_from_end(void* to) noexcept {
+  asm volatile("jmp balrog_jump_context" : : "D"(to) : "memory");
+  __builtin_unreachable();
+}
 [[noreturn, gnu::always_inline]] inline void jump_context(void* to) noexcept {
   balrog_jump_context(to);
 }
 #else
 void switch_context(void** save, void* to) noexcept;
 inline void tail_switch_context(void** save, void* to) noexcept { switch_context(save, to); }
+inline void start_context(void** save, void* to) noexcept { switch_context(save, to); }
+[[noreturn]] inline void jump_context_from_end(void* to) noexcept { jump_context(to); }
 [[noreturn]] void jump_context(void* to) noexcept;
 #endif
 

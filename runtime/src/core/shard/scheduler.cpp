@@ -127,6 +127,7 @@ void scheduler::attach_stack(fiber_context& f) {
   source.describe(f.stack_memory, f.stack);
   sanitizer::unpoison(f.stack.lowest, f.stack.size);
   f.frame.context = make_context(f.stack_memory.sp, f.stack_memory.size, &fiber_main, &f);
+  f.frame.fresh = true;
   f.frame.stack_bottom = f.stack.lowest;
   f.frame.stack_size = f.stack.size;
   f.overflow.stack_lowest = f.stack.lowest;
@@ -197,6 +198,7 @@ inline void scheduler::fiber_exit(fiber_context& f) noexcept {
   --live_;
   fiber_context* next = next_ready();
   switch_frame& to = frame_of(next);
+  to.fresh = false;  // the jump continues a fresh context as any other
   running_ = next;
   watch.count_switch();  // the watchdog times each context (R in the runtime review)
   *exceptions_ = to.exceptions;
@@ -214,7 +216,7 @@ inline void scheduler::fiber_exit(fiber_context& f) noexcept {
     release(&f);  // the scheduler's reference; may delete f
   }
   sanitizer::start_switch(nullptr, to.stack_bottom, to.stack_size);
-  jump_context(target);
+  jump_context_from_end(target);
 }
 
 void scheduler::fiber_main(void* arg) noexcept {

@@ -342,7 +342,12 @@ inline void scheduler::switch_to(switch_frame& from, fiber_context* next) noexce
 #endif
   sanitizer::tsan_switch(from.tsan_fiber, to.tsan_fiber);
   sanitizer::start_switch(&from.fake_stack, to.stack_bottom, to.stack_size);
-  switch_context(&from.context, to.context);
+  if (to.fresh) {
+    to.fresh = false;
+    start_context(&from.context, to.context);
+  } else {
+    switch_context(&from.context, to.context);
+  }
   // Back on `from`'s stack, resumed by some other context.
   arrived(from);
 }
@@ -371,6 +376,7 @@ inline void scheduler::yield() {
 inline void scheduler::yield_to(fiber_context* self, fiber_context* next) noexcept {
   check_canary(*self);
   switch_frame& to = frame_of(next);
+  to.fresh = false;  // a tail switch continues a fresh context as any other
   running_ = next;
   self->frame.exceptions = *exceptions_;
   *exceptions_ = to.exceptions;
