@@ -88,14 +88,20 @@ bool joinable_context::finish() noexcept {
     // in enter_locked and does not queue.
     std::unique_lock lk(join_lock);
     wake_all_unlocked(joiners, lk);
-  } else if (waiter* w = joiners.front()) {
+  } else {
     // Nobody came under the lock before the flag, and anyone who does now sees it: the queue
     // holds only the owner-thread joiner (join's lock-free path), a fiber of this shard, which
     // nothing but this thread claims (its timers, its cancellation and this queue are all
     // here), so the claim needs no read-modify-write.
-    joiners.erase(*w);
-    joiner_here = w->ctx->claim_here(wake_reason::notified);
-    if (joiner_here) execution_context::wake({w->ctx, nullptr});
+    std::size_t woken = 0;
+    while (waiter* w = joiners.front()) {
+      joiners.erase(*w);
+      if (w->ctx->claim_here(wake_reason::notified)) {
+        ++woken;
+        execution_context::wake({w->ctx, nullptr});
+      }
+    }
+    joiner_here = woken == 1;
   }
   if ((old & flag_dropped) != 0) {
     report_if_unobserved(*this);
@@ -104,7 +110,7 @@ bool joinable_context::finish() noexcept {
   } else {
     sched.release_attachment();
   }
-  return joiner_here && joiners.empty();
+  return joiner_here;
 }
 
 void retain(joinable_context* j) noexcept { j->refs.fetch_add(1, std::memory_order_relaxed); }
