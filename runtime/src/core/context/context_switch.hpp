@@ -79,8 +79,8 @@ void* make_context(void* stack_top, std::size_t stack_size, void (*entry)(void*)
 void switch_context(void** save, void* to) noexcept;
 inline void tail_switch_context(void** save, void* to) noexcept { switch_context(save, to); }
 inline void start_context(void** save, void* to) noexcept { switch_context(save, to); }
-[[noreturn]] inline void jump_context_from_end(void* to) noexcept { jump_context(to); }
 [[noreturn]] void jump_context(void* to) noexcept;
+[[noreturn]] inline void jump_context_from_end(void* to) noexcept { jump_context(to); }
 #endif
 
 }  // namespace balrog::detail
