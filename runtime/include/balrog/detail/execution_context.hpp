@@ -60,6 +60,14 @@ class execution_context {
   };
   [[nodiscard]] bool claim(wake_reason why, wake_token& token) noexcept;
   static void wake(const wake_token& token) noexcept;
+  // claim() of a fiber or task that only the calling thread can claim (its timers, its
+  // cancellation and the queue it waits in are all on this thread): a load and a store
+  // instead of the atomic exchange. Then wake({this, nullptr}).
+  [[nodiscard]] bool claim_here(wake_reason why) noexcept {
+    if (state_.load(std::memory_order_relaxed) != waiting) return false;
+    state_.store(woken_base + static_cast<std::uint32_t>(why), std::memory_order_release);
+    return true;
+  }
 
   // Cancellation (fiber::cancel()). Sticky: every later suspension throws balrog::cancelled,
   // except inside a cancellation shield. Call it on the context's own thread (fiber handles

@@ -22,12 +22,21 @@
 #define BALROG_LOAD_FP_ ""
 #endif
 
-// The return address is popped into a scratch register (the arriving side is returning from a
-// call: caller-saved registers are dead) and jumped to. A `ret` would be predicted from the
-// return-stack buffer, which holds the *leaving* context's return address: a tail-switching
-// yield (scheduler.hpp) continues in its caller, which differs between the two fibers, so
-// `ret` would mispredict on every switch. An indirect `jmp` is predicted from its own history,
-// as Boost.Context's jump_fcontext's is.
+// How the arriving context continues: at its saved return address, popped by the switch.
+//  - `ret` (BALROG_RETURN_), for a switch that was called and is returned from (switch_to,
+//    every wait's suspension; a fiber's exit): the call pushed one return-stack-buffer entry
+//    and the `ret` pops it, so the buffer stays balanced and the returns that follow on the
+//    arriving side (out of park, wait, park_on, the primitive) are predicted as before. Both
+//    sides of a wait usually suspend from the same call site, so the `ret` itself is predicted
+//    too. An unbalanced buffer costs a misprediction on every later return of the arriving
+//    context's call chain (the channel ping-pong lost 27 ns per round trip to it).
+//  - an indirect `jmp` (BALROG_CONTINUE_), for the tail switch of a yield (scheduler.hpp),
+//    which is jumped to, not called, and continues in the yielding code's caller: there a
+//    `ret` would be predicted from the return-stack buffer, which holds the *leaving*
+//    context's return address, and that differs between two fibers yielding to each other, so
+//    it would mispredict on every switch. An indirect `jmp` is predicted from its own history,
+//    as Boost.Context's jump_fcontext's is.
+#define BALROG_RETURN_ "  ret\n"
 #define BALROG_CONTINUE_          \
   "  popq %rcx\n"                 \
   "  .cfi_adjust_cfa_offset -8\n" \
@@ -43,7 +52,19 @@
   BALROG_LOAD_FP_                                                                           \
   "  leaq 0x10(%rsp), %rsp\n"                                                               \
   "  .cfi_adjust_cfa_offset -16\n" BALROG_POP_("r12") BALROG_POP_("r13") BALROG_POP_("r14") \
-      BALROG_POP_("r15") BALROG_POP_("rbx") BALROG_POP_("rbp") BALROG_CONTINUE_
+      BALROG_POP_("r15") BALROG_POP_("rbx") BALROG_POP_("rbp")
+#define BALROG_PUSH_(reg) \
+  "  pushq %" reg "\n  .cfi_adjust_cfa_offset 8\n  .cfi_rel_offset %" reg ", 0\n"
+// clang-format off
+#define BALROG_SAVE_                                                                   \
+  BALROG_PUSH_("rbp") BALROG_PUSH_("rbx") BALROG_PUSH_("r15")                          \
+  BALROG_PUSH_("r14") BALROG_PUSH_("r13") BALROG_PUSH_("r12")                          \
+  "  leaq -0x10(%rsp), %rsp\n"                                                         \
+  "  .cfi_adjust_cfa_offset 16\n"                                                      \
+  BALROG_SAVE_FP_                                                                      \
+  "  movq %rsp, (%rdi)\n"                                                              \
+  "  movq %rsi, %rsp\n"
+// clang-format on
 
 // clang-format off
 asm(
@@ -56,32 +77,42 @@ asm(
     "  .type balrog_switch_context, @function\n"
     "balrog_switch_context:\n"
     "  .cfi_startproc\n"
-    "  pushq %rbp\n"
-    "  .cfi_adjust_cfa_offset 8\n"
-    "  .cfi_rel_offset %rbp, 0\n"
-    "  pushq %rbx\n"
-    "  .cfi_adjust_cfa_offset 8\n"
-    "  .cfi_rel_offset %rbx, 0\n"
-    "  pushq %r15\n"
-    "  .cfi_adjust_cfa_offset 8\n"
-    "  .cfi_rel_offset %r15, 0\n"
-    "  pushq %r14\n"
-    "  .cfi_adjust_cfa_offset 8\n"
-    "  .cfi_rel_offset %r14, 0\n"
-    "  pushq %r13\n"
-    "  .cfi_adjust_cfa_offset 8\n"
-    "  .cfi_rel_offset %r13, 0\n"
-    "  pushq %r12\n"
-    "  .cfi_adjust_cfa_offset 8\n"
-    "  .cfi_rel_offset %r12, 0\n"
-    "  leaq -0x10(%rsp), %rsp\n"
-    "  .cfi_adjust_cfa_offset 16\n"
-    BALROG_SAVE_FP_
-    "  movq %rsp, (%rdi)\n"
-    "  movq %rsi, %rsp\n"
+    BALROG_SAVE_
     BALROG_RESTORE_
+    BALROG_RETURN_
     "  .cfi_endproc\n"
     "  .size balrog_switch_context, .-balrog_switch_context\n"
+
+    // void balrog_tail_switch_context(void** save /* rdi */, void* to /* rsi */)
+    "  .p2align 4\n"
+    "  .globl balrog_tail_switch_context\n"
+    "  .hidden balrog_tail_switch_context\n"
+    "  .type balrog_tail_switch_context, @function\n"
+    "balrog_tail_switch_context:\n"
+    "  .cfi_startproc\n"
+    BALROG_SAVE_
+    BALROG_RESTORE_
+    BALROG_CONTINUE_
+    "  .cfi_endproc\n"
+    "  .size balrog_tail_switch_context, .-balrog_tail_switch_context\n"
+
+    // void balrog_start_context(void** save /* rdi */, void* to /* rsi */): the first switch
+    // to a fresh context (make_context). Its own indirect jump always goes to
+    // balrog_context_start, so it is predicted, where a `ret` would mispredict; the entry of its
+    // call stays in the return-stack buffer for the fiber's end (fiber_exit jumps to
+    // balrog_jump_context, whose `ret` pops it: when the fiber ends back into the context that
+    // started it, as a spawn + join does, that return is predicted too).
+    "  .p2align 4\n"
+    "  .globl balrog_start_context\n"
+    "  .hidden balrog_start_context\n"
+    "  .type balrog_start_context, @function\n"
+    "balrog_start_context:\n"
+    "  .cfi_startproc\n"
+    BALROG_SAVE_
+    BALROG_RESTORE_
+    BALROG_CONTINUE_
+    "  .cfi_endproc\n"
+    "  .size balrog_start_context, .-balrog_start_context\n"
 
     // void balrog_jump_context(void* to /* rdi */): the leaving context is never resumed.
     "  .p2align 4\n"
@@ -94,12 +125,19 @@ asm(
     "  movq %rdi, %rsp\n"
     "  .cfi_adjust_cfa_offset 0x40\n"
     BALROG_RESTORE_
+    BALROG_RETURN_
     "  .cfi_endproc\n"
     "  .size balrog_jump_context, .-balrog_jump_context\n"
 
-    // The outermost frame of every fiber: entered by the switch's jump with
-    // r12 = arg, r13 = entry (make_context), rbp = 0 and rsp 16-byte aligned. Its return
-    // address is undefined: CFI unwinders (gdb, _Unwind_Backtrace) stop here.
+    // The outermost frame of every fiber: entered by the switch with r12 = arg, r13 = entry
+    // (make_context), rbp = 0 and rsp 16-byte aligned. Its return address is undefined: CFI
+    // unwinders (gdb, _Unwind_Backtrace) stop here. The entry is called without `call`: the
+    // return address a call would push (the ud2 below) is pushed by hand and the entry jumped
+    // to, so the fiber's first frame leaves no entry in the return-stack buffer. The entry
+    // never returns; the fiber ends with jump_context, whose `ret` pops the entry of its own
+    // call, and the joiner it continues returns through its own callers with the buffer as it
+    // left it (one entry per call left unreturned would cost a misprediction on every return
+    // of the arriving context's chain: a spawn + join paid them all).
     "  .p2align 4\n"
     "  .globl balrog_context_start\n"
     "  .hidden balrog_context_start\n"
@@ -108,7 +146,11 @@ asm(
     "  .cfi_startproc\n"
     "  .cfi_undefined %rip\n"
     "  movq %r12, %rdi\n"
-    "  callq *%r13\n"
+    "  leaq 1f(%rip), %rax\n"
+    "  pushq %rax\n"
+    "  .cfi_adjust_cfa_offset 8\n"
+    "  jmp *%r13\n"
+    "1:\n"
     "  ud2\n"
     "  .cfi_endproc\n"
     "  .size balrog_context_start, .-balrog_context_start\n");

@@ -2,11 +2,12 @@
 // registers on its own stack, remember its stack pointer, load another one, continue there.
 //
 // Two implementations behind one interface (runtime/src/core/context/context_switch.cpp):
-//  - owned (BALROG_OWNED_SWITCH, the default on x86-64 System V): 18 instructions of assembly
+//  - owned (BALROG_OWNED_SWITCH, the default on x86-64 System V): 17 instructions of assembly
 //    in the runtime's own object, hidden, called directly (no PLT). It saves only what the ABI
 //    says a callee must preserve (rbx, rbp, r12-r15; rsp is the saved pointer itself) and
-//    continues the arriving context with an indirect `jmp` to its saved return address (see
-//    BALROG_CONTINUE_ in context_switch.cpp for why not `ret`).
+//    continues the arriving context at its saved return address: with `ret` when the switch
+//    was called (switch_context, jump_context), with an indirect `jmp` when it was jumped to
+//    (tail_switch_context; see BALROG_RETURN_ and BALROG_CONTINUE_ in context_switch.cpp).
 //    Floating-point control state (MXCSR, the x87 control word) is *not* switched: fibers share
 //    their thread's rounding mode and exception masks, as threads of one process share the
 //    code that set them. Configure with -DBALROG_SAVE_FP_CONTROL=ON to give each fiber its own
@@ -37,6 +38,10 @@
 extern "C" {
 // Saves the running context, stores its stack pointer in *save, continues `to`.
 void balrog_switch_context(void** save, void* to) noexcept;
+// The same, for a tail switch (the last call of its caller, compiled to a jump).
+void balrog_tail_switch_context(void** save, void* to) noexcept;
+// The same, for the first switch to a fresh context (make_context).
+void balrog_start_context(void** save, void* to) noexcept;
 // Continues `to`, saving nothing: the running context never runs again (a fiber's exit).
 [[noreturn]] void balrog_jump_context(void* to) noexcept;
 }
@@ -55,12 +60,27 @@ void* make_context(void* stack_top, std::size_t stack_size, void (*entry)(void*)
 [[gnu::always_inline]] inline void switch_context(void** save, void* to) noexcept {
   balrog_switch_context(save, to);
 }
+[[gnu::always_inline]] inline void tail_switch_context(void** save, void* to) noexcept {
+  balrog_tail_switch_context(save, to);
+}
+[[gnu::always_inline]] inline void start_context(void** save, void* to) noexcept {
+  balrog_start_context(save, to);
+}
+// jump_context reached with a jump, not a call: its `ret` then pops the return-stack-buffer
+// entry that the context's balrog_start_context left (see there). For a fiber's end only.
+[[noreturn, gnu::always_inline]] inline void jump_context_from_end(void* to) noexcept {
+  asm volatile("jmp balrog_jump_context" : : "D"(to) : "memory");
+  __builtin_unreachable();
+}
 [[noreturn, gnu::always_inline]] inline void jump_context(void* to) noexcept {
   balrog_jump_context(to);
 }
 #else
 void switch_context(void** save, void* to) noexcept;
+inline void tail_switch_context(void** save, void* to) noexcept { switch_context(save, to); }
+inline void start_context(void** save, void* to) noexcept { switch_context(save, to); }
 [[noreturn]] void jump_context(void* to) noexcept;
+[[noreturn]] inline void jump_context_from_end(void* to) noexcept { jump_context(to); }
 #endif
 
 }  // namespace balrog::detail

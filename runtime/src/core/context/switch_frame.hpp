@@ -12,6 +12,7 @@ struct switch_frame {
   // The saved context (core/context/context_switch.hpp): where the context's stack pointer was when
   // it switched away, with its registers saved just above. Meaningful only while not running.
   void* context = nullptr;
+  bool fresh = false;  // `context` is a first frame (make_context) not yet switched to
   exception_state exceptions;
   const void* stack_bottom = nullptr;  // lowest address; for ASan
   std::size_t stack_size = 0;

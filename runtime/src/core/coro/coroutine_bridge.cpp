@@ -135,7 +135,7 @@ bool finish_awaiter::await_suspend(std::coroutine_handle<> h) {
   waiter_.emplace(self);
   {
     std::lock_guard lk(j_->join_lock);
-    if (finished(j_)) {
+    if (j_->enter_locked()) {
       waiter_.reset();
       return false;
     }

@@ -96,25 +96,33 @@ struct no_lock {
   void unlock() noexcept {}
 };
 
+[[noreturn]] void throw_self_join() {
+  throw usage_error("balrog::fiber::join: a fiber cannot join itself");
+}
+
 }  // namespace
 
 void join(joinable_context* j) {
-  execution_context& self = current_context();
-  if (&self == j) throw usage_error("balrog::fiber::join: a fiber cannot join itself");
-  if (scheduler* s = scheduler::current(); s == &j->sched && &self == s->running()) {
+  scheduler* const s = scheduler::current();
+  if (fiber_context* const self = s != nullptr ? s->running() : nullptr; s == &j->sched && self) {
+    if (self == j) throw_self_join();
     // The owner-thread fast path: a fiber joining a fiber of its own shard. `j` finishes on
     // this thread (finish() and the failed adoption run on its loop), and its joiners are
     // touched only by the one handle's holder, here: join_lock (which other threads take only
-    // to read the finished flag, in cancel()) has nothing to exclude.
+    // to read the finished flag, in cancel()) has nothing to exclude. Nor does finish() take
+    // it, unless someone came under the lock (flag_locked): it wakes us with plain stores.
     no_lock nl;
     while (!finished(j)) {
-      waiter w(self);
+      waiter w(*self);
       const wake_reason why = park_on(j->joiners, w, nl, deadline::never(), "join");
       if (why != wake_reason::notified) throw_if_failed(why);
     }
     return;
   }
+  execution_context& self = current_context();
+  if (&self == j) throw_self_join();
   std::unique_lock lk(j->join_lock);
+  if (j->enter_locked()) return;
   while (!finished(j)) {
     waiter w(self);
     throw_if_failed(park_on(j->joiners, w, lk, deadline::never(), "join"));
@@ -141,7 +149,7 @@ void cancel(joinable_context* j) noexcept {
   // counted in as a sender; the push and the loop's wake-up happen after the unlock (S in the
   // runtime review). Sent once: cancellation is sticky, so a second request adds nothing.
   std::unique_lock lk(j->join_lock);
-  if (finished(j) || j->cancel_sent.exchange(true, std::memory_order_acq_rel)) return;
+  if (j->enter_locked() || j->cancel_sent.exchange(true, std::memory_order_acq_rel)) return;
   if (!j->sched.enter_remote()) return;
   retain(j);  // the node's
   j->cancel_node.remote_fn = &cancel_here;

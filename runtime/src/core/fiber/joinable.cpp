@@ -31,12 +31,17 @@ void format_default_name(char* out, std::size_t room, const char* prefix,
 
 joinable_context::joinable_context(kind k, scheduler& s, fiber_task* t, std::string&& name,
                                    std::uint64_t id_) noexcept
-    : runnable(k), sched(s), task(t), id(id_), name_(std::move(name)) {
+    : runnable(k), sched(s), task(t), id(id_) {
+  // Most fibers have no name: moving an empty std::string still copies its terminator with a
+  // call to memcpy (spawn is hot).
+  if (!name.empty()) name_ = std::move(name);
   cancel_node.owner = this;
   home_node.owner = this;
 }
 
-joinable_context::~joinable_context() { destroy_fiber_locals(*this); }  // never ran, normally
+joinable_context::~joinable_context() {
+  if (locals != nullptr) destroy_fiber_locals(*this);  // never ran, normally
+}
 
 std::string_view joinable_context::name() const noexcept { return name_c_str(); }
 
@@ -74,12 +79,30 @@ void joinable_context::on_deadline(timer_node& node) noexcept {
 
 void joinable_context::unpark() noexcept { sched.schedule(*this); }
 
-void joinable_context::finish() noexcept {
-  // Joiners are woken after the unlock (S in the runtime review); a joiner that comes later
-  // sees the flag under the lock and does not queue.
-  std::unique_lock lk(join_lock);
+bool joinable_context::finish() noexcept {
   const std::uint32_t old = flags.fetch_or(flag_finished, std::memory_order_acq_rel);
-  wake_all_unlocked(joiners, lk);
+  bool joiner_here = false;
+  if ((old & flag_locked) != 0) {
+    // Someone waits (or looks) under the lock: wait for it to queue or leave, then wake the
+    // joiners after the unlock (S in the runtime review). One that comes later sees the flag
+    // in enter_locked and does not queue.
+    std::unique_lock lk(join_lock);
+    wake_all_unlocked(joiners, lk);
+  } else {
+    // Nobody came under the lock before the flag, and anyone who does now sees it: the queue
+    // holds only the owner-thread joiner (join's lock-free path), a fiber of this shard, which
+    // nothing but this thread claims (its timers, its cancellation and this queue are all
+    // here), so the claim needs no read-modify-write.
+    std::size_t woken = 0;
+    while (waiter* w = joiners.front()) {
+      joiners.erase(*w);
+      if (w->ctx->claim_here(wake_reason::notified)) {
+        ++woken;
+        execution_context::wake({w->ctx, nullptr});
+      }
+    }
+    joiner_here = woken == 1;
+  }
   if ((old & flag_dropped) != 0) {
     report_if_unobserved(*this);
   } else if ((old & flag_detached) != 0) {
@@ -87,6 +110,7 @@ void joinable_context::finish() noexcept {
   } else {
     sched.release_attachment();
   }
+  return joiner_here;
 }
 
 void retain(joinable_context* j) noexcept { j->refs.fetch_add(1, std::memory_order_relaxed); }

@@ -32,6 +32,12 @@ class joinable_context : public execution_context, public runnable {
   // With flag_detached: its handle was dropped where it could not join (coroutine code, the
   // loop), so an exception it ends with is reported, not fatal.
   static constexpr std::uint32_t flag_dropped = 4;
+  // Someone took join_lock to wait for the finish or to look at it: a join from another
+  // thread, from the loop or a coroutine, or a cancel from another thread (enter_locked).
+  // Only then does finish() take the lock; without it the joiners (if any) are a fiber of this
+  // shard that joined without the lock (join's owner-thread path), and finish() wakes it
+  // without a lock or a read-modify-write.
+  static constexpr std::uint32_t flag_locked = 8;
 
   joinable_context(kind k, scheduler& s, fiber_task* task, std::string&& name,
                    std::uint64_t id) noexcept;
@@ -62,7 +68,7 @@ class joinable_context : public execution_context, public runnable {
   // The fiber's balrog::fiber_local values (runtime/src/core/fiber/fiber_local.cpp); null until the
   // first one is made. Touched only by the fiber itself.
   fiber_local_table* locals = nullptr;
-  spinlock join_lock;  // guards joiners and the finished flag's transition
+  spinlock join_lock;  // guards joiners and the finished flag's transition (see flag_locked)
   wait_queue joiners;
 
   // What other threads send the owner's loop through its remote queue, besides the wake-up
@@ -82,10 +88,20 @@ class joinable_context : public execution_context, public runnable {
     return state_.load(std::memory_order_acquire) == waiting;
   }
 
+  // With join_lock held, by whoever waits for the finish (or looks at it) under the lock:
+  // sets flag_locked, so finish() takes the lock too. True if it already finished. The flag
+  // and the finish are read-modify-writes of one word: either finish() sees the flag (and
+  // then waits for the lock), or the locker sees the finish.
+  bool enter_locked() noexcept {
+    return (flags.fetch_or(flag_locked, std::memory_order_acq_rel) & flag_finished) != 0;
+  }
+
   // Lifecycle (runtime/src/core/fiber/joinable.cpp).
   // The function returned or threw: mark finished, wake joiners, release the attachment (or,
-  // if detached, end the process on an unobserved exception). Owner's thread only.
-  void finish() noexcept;
+  // if detached, end the process on an unobserved exception). Owner's thread only. True when
+  // the handle's holder is a fiber of this shard that was waiting in join and is woken now:
+  // then no other thread can touch the reference count until it runs (fiber_exit).
+  bool finish() noexcept;
 
  protected:
   // Arms this context's deadline timer for a wait (no-op for never()).

@@ -127,6 +127,7 @@ void scheduler::attach_stack(fiber_context& f) {
   source.describe(f.stack_memory, f.stack);
   sanitizer::unpoison(f.stack.lowest, f.stack.size);
   f.frame.context = make_context(f.stack_memory.sp, f.stack_memory.size, &fiber_main, &f);
+  f.frame.fresh = true;
   f.frame.stack_bottom = f.stack.lowest;
   f.frame.stack_size = f.stack.size;
   f.overflow.stack_lowest = f.stack.lowest;
@@ -184,25 +185,20 @@ void scheduler::unlink(joinable_context& j) noexcept {
 
 // --- switching (the hot half is inline in scheduler.hpp) ----------------------------------
 
-void scheduler::fiber_main(void* arg) noexcept {
-  auto& f = *static_cast<fiber_context*>(arg);
-  scheduler& s = f.sched;
-  s.arrived(f.frame);
-  f.task->run();
-  if (f.locals != nullptr) destroy_fiber_locals(f);  // on the fiber, as thread exit would
-  s.fiber_exit(f);
-}
-
-void scheduler::fiber_exit(fiber_context& f) noexcept {
+inline void scheduler::fiber_exit(fiber_context& f) noexcept {
   check_canary(f);
   // A stack still waiting to be given back (a fiber ended and the one it switched to had
   // yielded: it continued without arrived(), scheduler.hpp) goes back before we leave ours.
   if (dead_stack_owner_ != nullptr) give_back_dead_stack();
-  f.finish();  // outcome published, joiners woken, accounting done
+  // Outcome published, joiners woken, accounting done. True: the handle's holder is a fiber
+  // of ours that waited in join and was woken, so until it runs nobody touches the reference
+  // count and ours goes with a plain store.
+  const bool joiner_here = f.finish();
   unlink(f);
   --live_;
   fiber_context* next = next_ready();
   switch_frame& to = frame_of(next);
+  to.fresh = false;  // the jump continues a fresh context as any other
   running_ = next;
   watch.count_switch();  // the watchdog times each context (R in the runtime review)
   *exceptions_ = to.exceptions;
@@ -214,9 +210,22 @@ void scheduler::fiber_exit(fiber_context& f) noexcept {
   dead_stack_ = f.stack_memory;
   void* const target = to.context;
   sanitizer::tsan_retire(f.frame.tsan_fiber);  // before f may be freed, by any thread
-  release(&f);                                 // the scheduler's reference; may delete f
+  if (joiner_here) {
+    f.refs.store(f.refs.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  } else {
+    release(&f);  // the scheduler's reference; may delete f
+  }
   sanitizer::start_switch(nullptr, to.stack_bottom, to.stack_size);
-  jump_context(target);
+  jump_context_from_end(target);
+}
+
+void scheduler::fiber_main(void* arg) noexcept {
+  auto& f = *static_cast<fiber_context*>(arg);
+  scheduler& s = f.sched;
+  s.arrived(f.frame);
+  f.task->run();
+  if (f.locals != nullptr) destroy_fiber_locals(f);  // on the fiber, as thread exit would
+  s.fiber_exit(f);
 }
 
 #if BALROG_TAIL_SWITCH
@@ -255,11 +264,7 @@ bool scheduler::post(std::function<void()> task) {
   return false;
 }
 
-void scheduler::release_attachment() noexcept {
-  if (current_ == this) {
-    --attached_here_;
-    return;
-  }
+void scheduler::release_attachment_elsewhere() noexcept {
   // The loop may be asleep waiting for this very fiber: let it re-check. Counted in as a
   // sender, so it cannot end and go away between our decrement and our signal. (Whether this
   // was the last one only the loop can tell: it is always told.)

@@ -171,7 +171,13 @@ class scheduler {
 
   // A fiber stopped counting towards what run() waits for (it finished, or was detached).
   // Any thread.
-  void release_attachment() noexcept;
+  void release_attachment() noexcept {
+    if (current_ == this) {
+      --attached_here_;
+      return;
+    }
+    release_attachment_elsewhere();
+  }
 
   reactor& io() noexcept { return reactor_; }
   timer_wheel& timers() noexcept { return timers_; }
@@ -194,7 +200,9 @@ class scheduler {
   [[gnu::always_inline]] void switch_to(switch_frame& from, fiber_context* next) noexcept;
   // First thing on the arriving side of every switch (and of a fiber's first run).
   [[gnu::always_inline]] void arrived(switch_frame& self) noexcept;
-  [[noreturn]] void fiber_exit(fiber_context& f) noexcept;
+  // Inline in fiber_main (scheduler.cpp): a fiber's frames then leave no return-stack-buffer
+  // entry behind when it jumps away for good (balrog_context_start says why that matters).
+  [[noreturn, gnu::always_inline]] inline void fiber_exit(fiber_context& f) noexcept;
 #if BALROG_TAIL_SWITCH
   // yield()'s switch, with nothing after it (context_switch.hpp's tail switch).
   [[gnu::always_inline]] void yield_to(fiber_context* self, fiber_context* next) noexcept;
@@ -202,6 +210,7 @@ class scheduler {
                                                     fiber_context* next) noexcept;
 #endif
   void give_back_dead_stack() noexcept;
+  void release_attachment_elsewhere() noexcept;
   fiber_context* next_ready() noexcept;
   void check_canary(const fiber_context& leaving) const noexcept;
   void drain_remote();
@@ -333,7 +342,12 @@ inline void scheduler::switch_to(switch_frame& from, fiber_context* next) noexce
 #endif
   sanitizer::tsan_switch(from.tsan_fiber, to.tsan_fiber);
   sanitizer::start_switch(&from.fake_stack, to.stack_bottom, to.stack_size);
-  switch_context(&from.context, to.context);
+  if (to.fresh) {
+    to.fresh = false;
+    start_context(&from.context, to.context);
+  } else {
+    switch_context(&from.context, to.context);
+  }
   // Back on `from`'s stack, resumed by some other context.
   arrived(from);
 }
@@ -362,10 +376,11 @@ inline void scheduler::yield() {
 inline void scheduler::yield_to(fiber_context* self, fiber_context* next) noexcept {
   check_canary(*self);
   switch_frame& to = frame_of(next);
+  to.fresh = false;  // a tail switch continues a fresh context as any other
   running_ = next;
   self->frame.exceptions = *exceptions_;
   *exceptions_ = to.exceptions;
-  switch_context(&self->frame.context, to.context);  // the last call: a jump
+  tail_switch_context(&self->frame.context, to.context);  // the last call: a jump
 }
 #endif
 

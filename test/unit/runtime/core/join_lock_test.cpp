@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "balrog/errors.hpp"
 #include "balrog/run.hpp"
 #include "balrog/sync/event.hpp"
 #include "balrog/this_fiber.hpp"
@@ -60,6 +61,7 @@ TEST(JoinLock, FinishWakesEveryJoinerAfterReleasingTheLock) {
       ctx.back()->j = target;
       waiters.push_back(std::make_unique<balrog::detail::waiter>(*ctx.back()));
       std::lock_guard lk(target->join_lock);
+      ASSERT_FALSE(target->enter_locked());  // what a joiner under the lock does first
       ctx.back()->prepare_wait();
       target->joiners.push_back(*waiters.back());
     }
@@ -110,4 +112,30 @@ TEST(JoinLock, ManyPlainThreadsJoiningOneFiberAreAllWoken) {
     balrog::detail::release(target);
   });
   EXPECT_EQ(joined.load(), probes);
+}
+
+TEST(JoinLock, ACancelFromAnotherThreadRacingTheFinishOfAFiberJoinedOnItsShard) {
+  // The handle's holder joins on the fiber's own shard (no lock; finish() wakes it with plain
+  // stores and drops the scheduler's reference with a plain store) while another thread
+  // cancels: whichever of the cancel's flag_locked and the finish lands first, the cancel
+  // either sees the finish or makes finish() take the lock (and count the reference). TSan and
+  // ASan check the rest.
+  constexpr int rounds = 300;
+  balrog::run([] {
+    for (int i = 0; i < rounds; ++i) {
+      auto f = balrog::spawn([i] {
+        for (int k = 0; k < i % 4; ++k) balrog::this_fiber::yield();
+      });
+      joinable_context* target = f.context();
+      balrog::detail::retain(target);  // the canceller's
+      std::thread canceller([target] { balrog::detail::cancel(target); });
+      try {
+        f.join();
+      } catch (const balrog::cancelled&) {
+        // the cancel came first and one of its yields threw
+      }
+      canceller.join();
+      balrog::detail::release(target);
+    }
+  });
 }
