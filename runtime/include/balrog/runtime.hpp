@@ -50,9 +50,8 @@ struct shard_options {
   // idle_spin_yields looks after a sched_yield each. A wake-up from another thread during the
   // spin costs no eventfd write, no epoll wake-up and no wake-up latency (a fiber and a plain
   // thread in ping-pong: docs/benchmarks.md). Costs up to ~5 µs of CPU each time the shard
-  // goes idle. Both 0: sleep at once. A host-driven loop (balrog/event_loop.hpp) spins with
-  // signals blocked and unblocks them atomically with the epoll wait, so a signal that comes
-  // during the spin still ends the turn as one interrupting epoll does (EINTR).
+  // goes idle. Both 0: sleep at once. A host-driven loop (balrog/event_loop.hpp: the Python
+  // hub) never spins: a signal during the spin would not end its turn (no EINTR).
   unsigned idle_spin_pauses = 64;
   unsigned idle_spin_yields = 4;
   // Guarded stacks kept per stack size for reuse (each keeps the pages it touched, so a

@@ -46,21 +46,19 @@ std::uint64_t new_serial() noexcept {
   throw_errno(err, describe_call("balrog: epoll_ctl", fd));
 }
 
-// epoll_pwait2 takes a timespec (nanoseconds); kernels before 5.11 lack it. `sigmask`: the
-// signal mask during the wait (null: the thread's own), set and restored atomically with it.
-int wait_events(int epfd, epoll_event* events, int max, clock::duration timeout,
-                const sigset_t* sigmask) {
+// epoll_pwait2 takes a timespec (nanoseconds); kernels before 5.11 lack it.
+int wait_events(int epfd, epoll_event* events, int max, clock::duration timeout) {
   using namespace std::chrono;
-  if (timeout < clock::duration::zero()) return ::epoll_pwait(epfd, events, max, -1, sigmask);
+  if (timeout < clock::duration::zero()) return ::epoll_wait(epfd, events, max, -1);
   static bool have_pwait2 = true;
   if (have_pwait2) {
     const auto ns = duration_cast<nanoseconds>(timeout).count();
     timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-    const int n = ::epoll_pwait2(epfd, events, max, &ts, sigmask);
+    const int n = ::epoll_pwait2(epfd, events, max, &ts, nullptr);
     if (n >= 0 || errno != ENOSYS) return n;
     have_pwait2 = false;
   }
-  return ::epoll_pwait(epfd, events, max, poll_timeout_ms(deadline(timeout)), sigmask);
+  return ::epoll_wait(epfd, events, max, poll_timeout_ms(deadline(timeout)));
 }
 
 }  // namespace
@@ -369,11 +367,8 @@ void reactor::forget_facts(int fd) noexcept {
 
 // --- events ----------------------------------------------------------------------------------
 
-std::size_t reactor::poll(clock::duration timeout) { return poll(timeout, nullptr); }
-
-std::size_t reactor::poll(clock::duration timeout, const sigset_t* sigmask) {
-  const int n =
-      wait_events(epoll_fd_, events_.data(), static_cast<int>(events_.size()), timeout, sigmask);
+std::size_t reactor::poll(clock::duration timeout) {
+  const int n = wait_events(epoll_fd_, events_.data(), static_cast<int>(events_.size()), timeout);
   if (n < 0) {
     if (errno == EINTR) return 0;
     throw_errno("balrog: epoll_wait");

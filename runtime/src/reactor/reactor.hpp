@@ -36,7 +36,6 @@
 // falling back to epoll_wait rounded up to milliseconds.
 #pragma once
 
-#include <signal.h>
 #include <sys/epoll.h>
 
 #include <cstddef>
@@ -75,9 +74,6 @@ class reactor final : public event_loop {
 
   // --- the seam (event_loop.hpp): the scheduler's loop ---------------------------------------
   std::size_t poll(clock::duration timeout) override;
-  // poll() with `sigmask` as the thread's signal mask while it waits (epoll_pwait: set and
-  // restored atomically with the wait, as pselect does). Null: the thread's own mask.
-  std::size_t poll(clock::duration timeout, const sigset_t* sigmask);
   void interrupt() noexcept override;
   [[nodiscard]] std::size_t waiters() const noexcept override { return waiters_; }
 

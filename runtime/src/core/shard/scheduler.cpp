@@ -6,12 +6,9 @@
 #include <iostream>
 #include <memory>
 #include <new>
-#include <optional>
 #include <utility>
 
-#include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 
 #include "balrog/errors.hpp"
 #include "core/context/sanitizer.hpp"
@@ -290,33 +287,6 @@ void scheduler::drain_remote() {
 
 // --- the loop ----------------------------------------------------------------------------
 
-namespace {
-
-// The signals a host's spin defers (wait_for_events): all but those a fault raises
-// synchronously, which must never be blocked.
-const sigset_t& deferrable_signals() noexcept {
-  static const sigset_t set = [] {
-    sigset_t s;
-    ::sigfillset(&s);
-    for (const int sync : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, SIGABRT}) {
-      ::sigdelset(&s, sync);
-    }
-    return s;
-  }();
-  return set;
-}
-
-// Blocks the deferrable signals until destroyed; `unblocked` is the mask it restores.
-struct signals_deferred {
-  signals_deferred() noexcept { ::pthread_sigmask(SIG_BLOCK, &deferrable_signals(), &unblocked); }
-  ~signals_deferred() { ::pthread_sigmask(SIG_SETMASK, &unblocked, nullptr); }
-  signals_deferred(const signals_deferred&) = delete;
-  signals_deferred& operator=(const signals_deferred&) = delete;
-  sigset_t unblocked{};
-};
-
-}  // namespace
-
 void scheduler::wait_for_events(clock::duration limit, bool host_turn) {
   clock::duration timeout = limit;  // negative: forever
   if (!timers_.empty()) {
@@ -324,25 +294,20 @@ void scheduler::wait_for_events(clock::duration limit, bool host_turn) {
         std::max(clock::duration::zero(), timers_.next() - clock::now());
     if (timeout < clock::duration::zero() || to_timer < timeout) timeout = to_timer;
   }
-  const bool spin = timeout != clock::duration::zero() &&
-                    (options_.idle_spin_pauses != 0 || options_.idle_spin_yields != 0);
-  // A host's turn ends early when a signal interrupts its wait (EINTR, balrog/event_loop.hpp):
-  // the host then runs what its handlers flagged (the Python hub: PyErr_CheckSignals). The
-  // spin is part of the wait but no system call a signal interrupts: a signal handled during
-  // it left the loop asleep in epoll until something else woke it (balrog-wsgi's SIGTERM,
-  // under CPU load, where the spin's sched_yields take milliseconds). So a host's spin runs
-  // with signals blocked, and epoll_pwait unblocks them atomically with the wait (pselect's
-  // pattern): one that came meanwhile interrupts it at once, one that came with work is
-  // handled when the mask is restored, before the turn ends.
-  std::optional<signals_deferred> deferred;
-  if (spin && host_turn) deferred.emplace();
-  if (spin && spin_for_remote()) return;
+  // A host's turn (run_turn) does not spin. It ends early when a signal interrupts its wait
+  // (EINTR, balrog/event_loop.hpp), and the host then runs what its handlers flagged (the
+  // Python hub: PyErr_CheckSignals after every turn). The spin is no system call a signal
+  // interrupts: a signal handled during it left the loop asleep in epoll until something else
+  // woke it (balrog-wsgi's SIGTERM under CPU load, where the spin's sched_yields take
+  // milliseconds: architecture.md, "Idle spin"). Blocking signals for the spin and unblocking
+  // them with epoll_pwait is no cure: a process-directed signal then goes to another thread.
+  if (!host_turn && timeout != clock::duration::zero() && spin_for_remote()) return;
   sleeping_.store(true, std::memory_order_seq_cst);
   if (remote_pending_.load(std::memory_order_seq_cst) || remote_.maybe_nonempty()) {
     sleeping_.store(false, std::memory_order_relaxed);
     return;
   }
-  reactor_.poll(timeout, deferred ? &deferred->unblocked : nullptr);
+  reactor_.poll(timeout);
   sleeping_.store(false, std::memory_order_relaxed);
 }
 
