@@ -54,7 +54,8 @@ class event_loop {
   // when nothing is ready, waits in epoll for up to `max_wait` (capped by the next timer;
   // zero: never waits; negative: no cap but the timers). Then runs every fiber and task that
   // is ready at that point; those they wake run in the next turn, so a turn ends even when
-  // fibers keep waking each other. A signal interrupting the wait (EINTR) ends the turn early.
+  // fibers keep waking each other. A signal interrupting the wait (EINTR) ends the turn early
+  // (so the loop does not spin before it sleeps, as balrog::run's shards do: idle_spin_*).
   // Throws io_error when epoll itself fails.
   void run_once(clock::duration max_wait);
 

@@ -50,10 +50,10 @@ struct shard_options {
   // idle_spin_yields looks after a sched_yield each. A wake-up from another thread during the
   // spin costs no eventfd write, no epoll wake-up and no wake-up latency (a fiber and a plain
   // thread in ping-pong: docs/benchmarks.md). Costs up to ~5 µs of CPU each time the shard
-  // goes idle. Both 0 (the default): sleep at once. Off by default since balrog-wsgi's graceful
-  // stop was seen to hang under CPU load with 64/4 (python_test_wsgi_django), not yet explained.
-  unsigned idle_spin_pauses = 0;
-  unsigned idle_spin_yields = 0;
+  // goes idle. Both 0: sleep at once. A host-driven loop (balrog/event_loop.hpp: the Python
+  // hub) never spins: a signal during the spin would not end its turn (no EINTR).
+  unsigned idle_spin_pauses = 64;
+  unsigned idle_spin_yields = 4;
   // Guarded stacks kept per stack size for reuse (each keeps the pages it touched, so a
   // spawn needs no mmap). 0: every ended fiber's stack is unmapped.
   std::size_t cached_guarded_stacks = 1024;

@@ -292,14 +292,21 @@ void scheduler::drain_remote() {
 
 // --- the loop ----------------------------------------------------------------------------
 
-void scheduler::wait_for_events(clock::duration limit) {
+void scheduler::wait_for_events(clock::duration limit, bool host_turn) {
   clock::duration timeout = limit;  // negative: forever
   if (!timers_.empty()) {
     const clock::duration to_timer =
         std::max(clock::duration::zero(), timers_.next() - clock::now());
     if (timeout < clock::duration::zero() || to_timer < timeout) timeout = to_timer;
   }
-  if (timeout != clock::duration::zero() && spin_for_remote()) return;
+  // A host's turn (run_turn) does not spin. It ends early when a signal interrupts its wait
+  // (EINTR, balrog/event_loop.hpp), and the host then runs what its handlers flagged (the
+  // Python hub: PyErr_CheckSignals after every turn). The spin is no system call a signal
+  // interrupts: a signal handled during it left the loop asleep in epoll until something else
+  // woke it (balrog-wsgi's SIGTERM under CPU load, where the spin's sched_yields take
+  // milliseconds: architecture.md, "Idle spin"). Blocking signals for the spin and unblocking
+  // them with epoll_pwait is no cure: a process-directed signal then goes to another thread.
+  if (!host_turn && timeout != clock::duration::zero() && spin_for_remote()) return;
   sleeping_.store(true, std::memory_order_seq_cst);
   if (remote_pending_.load(std::memory_order_seq_cst) || remote_.maybe_nonempty()) {
     sleeping_.store(false, std::memory_order_relaxed);
@@ -450,7 +457,7 @@ void scheduler::run_turn(clock::duration max_wait) {
   loop_now_ = clock::now();
   if (!timers_.empty()) timers_.fire_due(loop_now_);
   if (ready_.empty() && max_wait != clock::duration::zero()) {
-    wait_for_events(max_wait);
+    wait_for_events(max_wait, /*host_turn=*/true);
     drain_remote();
     loop_now_ = clock::now();
     if (!timers_.empty()) timers_.fire_due(loop_now_);

@@ -224,8 +224,9 @@ class scheduler {
   // The remote_fn of a runnable another thread woke: queue it here.
   static void remote_wake(remote_node& n, bool run);
   // Waits in epoll until the next timer, or for at most `limit` when that is sooner
-  // (negative: no limit of its own).
-  void wait_for_events(clock::duration limit = clock::duration(-1));
+  // (negative: no limit of its own). `host_turn` (run_turn): no idle spin, so a signal during
+  // the wait always interrupts it.
+  void wait_for_events(clock::duration limit = clock::duration(-1), bool host_turn = false);
   // Before the loop sleeps: watches the remote queue for a bounded while. True if work came.
   bool spin_for_remote() noexcept;
   // Runs one ready runnable with the watchdog's turn markers around it.
