@@ -9,6 +9,7 @@
 #include <clang/AST/StmtCXX.h>
 #include <clang/ASTMatchers/ASTMatchers.h>
 #include <clang/Lex/Lexer.h>
+#include <llvm/ADT/DenseSet.h>
 
 #include <cctype>
 #include <map>
@@ -215,14 +216,27 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
   }
 
   void register_matchers(MatchFinder& finder, rewrite_sink& sink) override {
+    user_finder_ = &finder;
     add_matchers(finder, sink);
   }
 
-  // The same matchers over system headers: their blocking calls, reported where user code
-  // reaches them (consider()).
+  // balrog-gen: the same matchers for the few system declarations that hold user code (the
+  // runner walks no other). The system headers' blocking calls are found by the walk over the
+  // user's declarations instead (onEndOfTranslationUnit), in the bodies of the system functions
+  // user code calls: all a report names (reached()).
   bool register_system_matchers(MatchFinder& finder, rewrite_sink& sink) override {
+    const bool any = !entries_.empty() || !methods_.empty() || !constructors_.empty();
+    if (!any) return false;
+    scan_system_ = true;
     add_matchers(finder, sink);
-    return !entries_.empty() || !methods_.empty() || !constructors_.empty();
+    // That walk needs the ASTContext, which only a match brings: any use of a function or
+    // constructor in user code, which is all the walk looks for.
+    if (user_finder_ != nullptr) {
+      user_finder_->addMatcher(declRefExpr().bind("context"), &context_);
+      user_finder_->addMatcher(memberExpr().bind("context"), &context_);
+      user_finder_->addMatcher(cxxConstructExpr().bind("context"), &context_);
+    }
+    return true;
   }
 
   void add_matchers(MatchFinder& finder, rewrite_sink& sink) {
@@ -239,6 +253,8 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
     method_names_.assign(method_names_set.begin(), method_names_set.end());
     std::vector<llvm::StringRef> method_names(method_names_.begin(), method_names_.end());
     if (!method_names.empty()) {
+      method_decl_.emplace(
+          cxxMethodDecl(hasAnyName(llvm::ArrayRef<llvm::StringRef>(method_names))));
       finder.addMatcher(traverse(clang::TK_IgnoreUnlessSpelledInSource,
                                  memberExpr(member(cxxMethodDecl(hasAnyName(
                                                 llvm::ArrayRef<llvm::StringRef>(method_names)))))
@@ -248,6 +264,8 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
     std::vector<llvm::StringRef> class_names;
     for (const auto& kv : constructors_) class_names.push_back(kv.first);
     if (!class_names.empty()) {
+      constructor_decl_.emplace(
+          cxxConstructorDecl(ofClass(hasAnyName(llvm::ArrayRef<llvm::StringRef>(class_names)))));
       finder.addMatcher(
           traverse(clang::TK_IgnoreUnlessSpelledInSource,
                    cxxConstructExpr(hasDeclaration(cxxConstructorDecl(ofClass(
@@ -259,6 +277,7 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
     std::vector<llvm::StringRef> names;
     for (const auto& kv : entries_) names.push_back(kv.first);
     const auto mapped = functionDecl(hasAnyName(llvm::ArrayRef<llvm::StringRef>(names)));
+    mapped_decl_.emplace(mapped);
     // Only code as written: template patterns, not their instantiations (whose calls are
     // spelled at the same place). A non-dependent call in a template is one node shared by
     // the pattern and every instantiation; TK_AsIs with unless(isInTemplateInstantiation())
@@ -288,16 +307,16 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
   // Blocking calls found in system headers become reports only where user code calls the
   // function that holds them: one walk over the user's own declarations, and only in TUs
   // where a system header holds such a call at all.
+  // balrog-gen (scan_system_): the first call, at the end of the user's declarations, walks
+  // them all and finds the system headers' calls as it goes; a second one (after the system
+  // declarations that hold user code, if any) reports what that walk found.
   void onEndOfTranslationUnit() override {
-    if (system_calls_.empty() || ctx_ == nullptr) return;
-    reach_visitor v(*this);
-    const clang::SourceManager& sm = ctx_->getSourceManager();
-    for (clang::Decl* d : ctx_->getTranslationUnitDecl()->decls()) {
-      if (d->getLocation().isValid() && sm.isInSystemHeader(sm.getExpansionLoc(d->getLocation()))) {
-        continue;
-      }
-      v.TraverseDecl(d);
-      if (system_calls_.empty()) break;  // every one reported
+    if (scan_system_ && !reach_walked_) {
+      reach_walked_ = true;
+      if (ctx_ == nullptr) ctx_ = context_.ctx;
+      if (ctx_ != nullptr) reach_walk(false);
+    } else if (!system_calls_.empty() && ctx_ != nullptr) {
+      reach_walk(true);
     }
     system_calls_.clear();
   }
@@ -314,6 +333,179 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
     clang::SourceLocation at;
     blocking_call call;
   };
+
+  // Walks the user's declarations for the functions they call (reached()). Until every
+  // system call found so far is reported, or (balrog-gen, scan_system_) all of them.
+  void reach_walk(bool until_none_left) {
+    reach_visitor v(*this);
+    const clang::SourceManager& sm = ctx_->getSourceManager();
+    for (clang::Decl* d : ctx_->getTranslationUnitDecl()->decls()) {
+      if (d->getLocation().isValid() && sm.isInSystemHeader(sm.getExpansionLoc(d->getLocation()))) {
+        continue;
+      }
+      v.TraverseDecl(d);
+      if (until_none_left && system_calls_.empty()) break;  // every one reported
+    }
+  }
+
+  // The blocking calls in one system function's own code, found where the system matchers
+  // would find them (consider()'s system-header branch): its body, constructor initializers
+  // and default arguments as written, lambdas included (never an instantiation, nor a local
+  // class's member functions: their calls are theirs).
+  class system_scanner : public clang::RecursiveASTVisitor<system_scanner> {
+    using base = clang::RecursiveASTVisitor<system_scanner>;
+
+   public:
+    system_scanner(blocking_calls& pass, clang::ASTContext& ctx, const clang::FunctionDecl& key,
+                   const clang::FunctionDecl& root)
+        : pass_(pass), ctx_(ctx), key_(key), root_(root) {
+      coroutine_.push_back(is_coroutine_body(root.getBody()));
+    }
+
+    bool TraverseDecl(clang::Decl* d) {
+      if (d != &root_ && d != nullptr && llvm::isa<clang::FunctionDecl>(d)) return true;
+      return base::TraverseDecl(d);
+    }
+    // inside_coroutine(): the innermost function, lambda or default argument decides.
+    bool TraverseParmVarDecl(clang::ParmVarDecl* d) {
+      coroutine_.push_back(false);
+      const bool ok = base::TraverseParmVarDecl(d);
+      coroutine_.pop_back();
+      return ok;
+    }
+    bool TraverseLambdaExpr(clang::LambdaExpr* e) {
+      coroutine_.push_back(is_coroutine_body(e->getCallOperator()->getBody()));
+      const bool ok = base::TraverseLambdaExpr(e);
+      coroutine_.pop_back();
+      return ok;
+    }
+
+    bool VisitCallExpr(clang::CallExpr* call) {
+      pass_.scan_call(ctx_, key_, *call);
+      return true;
+    }
+    bool VisitCXXConstructExpr(clang::CXXConstructExpr* ce) {
+      pass_.scan_construct(ctx_, key_, *ce);
+      return true;
+    }
+    bool VisitUnresolvedLookupExpr(clang::UnresolvedLookupExpr* e) {
+      pass_.scan_dependent(ctx_, key_, *e, coroutine_.back());
+      return true;
+    }
+
+   private:
+    static bool is_coroutine_body(const clang::Stmt* body) {
+      return body != nullptr && llvm::isa<clang::CoroutineBodyStmt>(body);
+    }
+
+    blocking_calls& pass_;
+    clang::ASTContext& ctx_;
+    const clang::FunctionDecl& key_;
+    const clang::FunctionDecl& root_;
+    std::vector<bool> coroutine_;
+  };
+
+  // Once per function user code calls: the blocking calls its code in system headers holds.
+  void scan_system_function(const clang::FunctionDecl& key) {
+    const clang::SourceManager& sm = ctx_->getSourceManager();
+    for (const clang::FunctionDecl* d : key.redecls()) {
+      // What the matchers skip: implicit and defaulted functions, instantiations.
+      if (d->isImplicit() || d->isDefaulted() || d->isTemplateInstantiation()) continue;
+      const clang::SourceLocation l = d->getLocation();
+      if (l.isInvalid() || !sm.isInSystemHeader(sm.getExpansionLoc(l))) continue;
+      system_scanner(*this, *ctx_, key, *d).TraverseDecl(const_cast<clang::FunctionDecl*>(d));
+    }
+  }
+
+  // A node the matchers match (`matcher` as registered) that is also an entry of the maps.
+  template <typename Matcher, typename Node>
+  static bool matches(const std::optional<Matcher>& matcher, const Node& node,
+                      clang::ASTContext& ctx) {
+    return matcher && !match(*matcher, node, ctx).empty();
+  }
+
+  void add_system_call(const clang::FunctionDecl& key, clang::SourceLocation at,
+                       const std::string& name, const entry& e) {
+    system_calls_[&key].push_back({at, {name, e.map->library, ""}});
+  }
+
+  // handle_reference and handle_member, in a system header.
+  void scan_call(clang::ASTContext& ctx, const clang::FunctionDecl& key,
+                 const clang::CallExpr& call) {
+    const clang::Expr* callee = call.getCallee();
+    if (callee == nullptr) return;
+    const clang::Expr* target = callee->IgnoreParenImpCasts();
+    const clang::SourceManager& sm = ctx.getSourceManager();
+    if (const auto* me = llvm::dyn_cast<clang::MemberExpr>(target)) {
+      const auto* md = llvm::dyn_cast<clang::CXXMethodDecl>(me->getMemberDecl());
+      if (md == nullptr || methods_.empty()) return;
+      const entry* e = lookup_in(methods_, qualified_key(*md), *md, sm);
+      if (e == nullptr || !e->fn->blocks || !matches(method_decl_, *md, ctx)) return;
+      const clang::SourceLocation at = me->getMemberLoc();
+      if (!sm.isInSystemHeader(sm.getExpansionLoc(at))) return;
+      add_system_call(key, at, qualified_key(*md).substr(2), *e);
+      return;
+    }
+    const auto* ref = llvm::dyn_cast<clang::DeclRefExpr>(target);
+    if (ref == nullptr || entries_.empty()) return;
+    // is_callee(): the callee through parentheses and implicit casts only.
+    for (const clang::Expr* e = callee; e != ref;) {
+      if (const auto* cast = llvm::dyn_cast<clang::ImplicitCastExpr>(e)) {
+        e = cast->getSubExpr();
+      } else if (const auto* paren = llvm::dyn_cast<clang::ParenExpr>(e)) {
+        e = paren->getSubExpr();
+      } else {
+        return;
+      }
+    }
+    const auto* fd = llvm::dyn_cast<clang::FunctionDecl>(ref->getDecl());
+    if (fd == nullptr) return;
+    const entry* e = lookup(*fd, sm);
+    if (e == nullptr || !e->fn->blocks || !matches(mapped_decl_, *fd, ctx)) return;
+    const clang::SourceLocation begin = ref->getQualifierLoc()
+                                            ? ref->getQualifierLoc().getBeginLoc()
+                                            : ref->getNameInfo().getBeginLoc();
+    if (!sm.isInSystemHeader(sm.getExpansionLoc(begin))) return;
+    add_system_call(key, begin, fd->getNameAsString(), *e);
+  }
+
+  // handle_construct, in a system header.
+  void scan_construct(clang::ASTContext& ctx, const clang::FunctionDecl& key,
+                      const clang::CXXConstructExpr& ce) {
+    if (constructors_.empty()) return;
+    // The matchers' traversal skips what is not spelled (an elidable copy, a conversion).
+    if (const_cast<clang::CXXConstructExpr&>(ce).IgnoreUnlessSpelledInSource() != &ce) return;
+    const clang::CXXRecordDecl* rd = ce.getConstructor()->getParent();
+    const auto it = constructors_.find(qualified_key(*rd));
+    if (it == constructors_.end()) return;
+    const clang::SourceManager& sm = ctx.getSourceManager();
+    for (const entry& e : it->second) {
+      if (e.system_only && !sm.isInSystemHeader(rd->getCanonicalDecl()->getLocation())) continue;
+      const clang::SourceLocation at = ce.getBeginLoc();
+      if (sm.isInSystemHeader(sm.getExpansionLoc(at)) &&
+          matches(constructor_decl_, *ce.getConstructor(), ctx)) {
+        add_system_call(key, at, it->first.substr(2), e);
+      }
+      return;
+    }
+  }
+
+  // handle_dependent, in a system header.
+  void scan_dependent(clang::ASTContext& ctx, const clang::FunctionDecl& key,
+                      const clang::UnresolvedLookupExpr& lookup_expr, bool in_coroutine) {
+    if (entries_.empty()) return;
+    const clang::SourceManager& sm = ctx.getSourceManager();
+    bool other_candidates = false;
+    const entry* found = dependent_entry(sm, lookup_expr, other_candidates);
+    if (found == nullptr || !found->fn->blocks) return;
+    const bool adl = lookup_expr.getQualifier() == nullptr && lookup_expr.requiresADL();
+    if ((adl || other_candidates) && !in_coroutine) return;  // diagnosed, in a system header
+    const clang::SourceLocation begin = lookup_expr.getQualifierLoc()
+                                            ? lookup_expr.getQualifierLoc().getBeginLoc()
+                                            : lookup_expr.getNameLoc();
+    if (!sm.isInSystemHeader(sm.getExpansionLoc(begin))) return;
+    add_system_call(key, begin, lookup_expr.getName().getAsString(), *found);
+  }
 
   class reach_visitor : public clang::RecursiveASTVisitor<reach_visitor> {
    public:
@@ -341,7 +533,9 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
 
   void reached(const clang::FunctionDecl* fd, clang::SourceLocation from) {
     if (fd == nullptr || from.isInvalid()) return;
-    const auto it = system_calls_.find(pattern_of(fd));
+    const clang::FunctionDecl* key = pattern_of(fd);
+    if (scan_system_ && scanned_.insert(key).second) scan_system_function(*key);
+    const auto it = system_calls_.find(key);
     if (it == system_calls_.end()) return;
     const clang::SourceManager& sm = ctx_->getSourceManager();
     // A mapped function (std::this_thread::sleep_for calling nanosleep) is the call itself:
@@ -652,12 +846,12 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
              ref.getNameInfo().getEndLoc());
   }
 
-  void handle_dependent(clang::ASTContext& ctx, const clang::SourceManager& sm,
-                        const clang::UnresolvedLookupExpr& lookup_expr) {
-    // Overload resolution happens per instantiation: rewrite only when every candidate is
-    // mapped to the same replacement, so no instantiation can mean another function.
+  // Overload resolution happens per instantiation: rewrite only when every candidate is
+  // mapped to the same replacement, so no instantiation can mean another function.
+  const entry* dependent_entry(const clang::SourceManager& sm,
+                               const clang::UnresolvedLookupExpr& lookup_expr,
+                               bool& other_candidates) const {
     const entry* found = nullptr;
-    bool other_candidates = false;
     for (const clang::NamedDecl* d : lookup_expr.decls()) {
       const clang::NamedDecl* target = d->getUnderlyingDecl();
       if (const auto* tmpl = llvm::dyn_cast<clang::FunctionTemplateDecl>(target)) {
@@ -671,6 +865,13 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
         found = e;
       }
     }
+    return found;
+  }
+
+  void handle_dependent(clang::ASTContext& ctx, const clang::SourceManager& sm,
+                        const clang::UnresolvedLookupExpr& lookup_expr) {
+    bool other_candidates = false;
+    const entry* found = dependent_entry(sm, lookup_expr, other_candidates);
     if (found == nullptr) return;
     const std::string name = lookup_expr.getName().getAsString();
     const clang::SourceLocation begin = lookup_expr.getQualifierLoc()
@@ -701,6 +902,21 @@ class blocking_calls final : public pass, public MatchFinder::MatchCallback {
   std::map<std::string, entry> macros_;                     // macro: entries (by macro name)
   std::set<unsigned> macro_uses_done_;
   std::map<const clang::FunctionDecl*, std::vector<system_call>> system_calls_;
+  // balrog-gen: system headers are not matched; the functions user code calls are scanned
+  // (scan_system_function) when reached, each once.
+  bool scan_system_ = false;
+  bool reach_walked_ = false;
+  llvm::DenseSet<const clang::FunctionDecl*> scanned_;
+  MatchFinder* user_finder_ = nullptr;
+  // The ASTContext, from any match.
+  struct context_callback final : MatchFinder::MatchCallback {
+    void run(const MatchFinder::MatchResult& result) override { ctx = result.Context; }
+    clang::ASTContext* ctx = nullptr;
+  } context_;
+  // The matchers' own conditions, for the nodes scan_system_function finds.
+  std::optional<clang::ast_matchers::DeclarationMatcher> mapped_decl_;
+  std::optional<clang::ast_matchers::DeclarationMatcher> method_decl_;
+  std::optional<clang::ast_matchers::DeclarationMatcher> constructor_decl_;
   clang::ASTContext* ctx_ = nullptr;
   rewrite_sink* sink_ = nullptr;
 };

@@ -3,6 +3,8 @@
 #include <clang/Frontend/CompilerInstance.h>
 #include <clang/Frontend/FrontendActions.h>
 #include <clang/Frontend/TextDiagnosticPrinter.h>
+#include <clang/Lex/PPCallbacks.h>
+#include <clang/Lex/Preprocessor.h>
 #include <clang/Tooling/Tooling.h>
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/Path.h>
@@ -24,14 +26,36 @@ namespace balrog::gen {
 
 namespace {
 
-// Runs `user` over the TU's top-level declarations outside system headers, then `system`
-// over the others: most of a TU is libstdc++ and Boost, and only blocking-calls needs them
-// (pass::register_system_matchers).
+// Where a system header includes a file that is not one (`#include "user.h"` inside a system
+// header's namespace): the top-level declarations around these hold user code.
+class system_include_watch final : public clang::PPCallbacks {
+ public:
+  system_include_watch(const clang::SourceManager& sm, std::vector<clang::SourceLocation>& out)
+      : sm_(sm), out_(out) {}
+
+  void InclusionDirective(clang::SourceLocation hash, const clang::Token& /*include*/,
+                          llvm::StringRef /*name*/, bool /*angled*/,
+                          clang::CharSourceRange /*filename*/, clang::OptionalFileEntryRef /*file*/,
+                          llvm::StringRef /*search_path*/, llvm::StringRef /*relative_path*/,
+                          const clang::Module* /*imported*/,
+                          clang::SrcMgr::CharacteristicKind kind) override {
+    if (!clang::SrcMgr::isSystem(kind) && sm_.isInSystemHeader(hash)) out_.push_back(hash);
+  }
+
+ private:
+  const clang::SourceManager& sm_;
+  std::vector<clang::SourceLocation>& out_;
+};
+
+// Runs `user` over the TU's top-level declarations outside system headers. Most of a TU is
+// libstdc++ and Boost, and no pass needs to walk it all: `system` runs only over the system
+// declarations that hold user code (system_include_watch): what else a pass needs there, it
+// finds itself (blocking-calls: the system functions user code calls).
 class scoped_consumer final : public clang::ASTConsumer {
  public:
   scoped_consumer(clang::ast_matchers::MatchFinder& user, clang::ast_matchers::MatchFinder& system,
-                  bool any_system)
-      : user_(user), system_(system), any_system_(any_system) {}
+                  bool any_system, const std::vector<clang::SourceLocation>& system_includes)
+      : user_(user), system_(system), any_system_(any_system), system_includes_(system_includes) {}
 
   void HandleTranslationUnit(clang::ASTContext& ctx) override {
     std::vector<clang::Decl*> user;
@@ -39,11 +63,15 @@ class scoped_consumer final : public clang::ASTConsumer {
     const clang::SourceManager& sm = ctx.getSourceManager();
     for (clang::Decl* d : ctx.getTranslationUnitDecl()->decls()) {
       const clang::SourceLocation l = d->getLocation();
-      (l.isValid() && sm.isInSystemHeader(sm.getExpansionLoc(l)) ? system : user).push_back(d);
+      if (!l.isValid() || !sm.isInSystemHeader(sm.getExpansionLoc(l))) {
+        user.push_back(d);
+      } else if (any_system_ && holds_user_code(sm, *d)) {
+        system.push_back(d);
+      }
     }
     ctx.setTraversalScope(user);
     user_.matchAST(ctx);
-    if (any_system_) {
+    if (!system.empty()) {
       ctx.setTraversalScope(system);
       system_.matchAST(ctx);
     }
@@ -51,9 +79,21 @@ class scoped_consumer final : public clang::ASTConsumer {
   }
 
  private:
+  bool holds_user_code(const clang::SourceManager& sm, const clang::Decl& d) const {
+    if (system_includes_.empty()) return false;
+    const clang::SourceLocation begin = sm.getExpansionLoc(d.getBeginLoc());
+    const clang::SourceLocation end = sm.getExpansionLoc(d.getEndLoc());
+    if (begin.isInvalid() || end.isInvalid()) return false;
+    return std::any_of(
+        system_includes_.begin(), system_includes_.end(), [&](clang::SourceLocation at) {
+          return !sm.isBeforeInTranslationUnit(at, begin) && !sm.isBeforeInTranslationUnit(end, at);
+        });
+  }
+
   clang::ast_matchers::MatchFinder& user_;
   clang::ast_matchers::MatchFinder& system_;
   bool any_system_;
+  const std::vector<clang::SourceLocation>& system_includes_;
 };
 
 // One TU: registers the configured passes with a MatchFinder and collects what they report.
@@ -80,7 +120,9 @@ class gen_action final : public clang::ASTFrontendAction {
       passes_.back()->register_matchers(finder_, *sink_);
       any_system = passes_.back()->register_system_matchers(system_finder_, *sink_) || any_system;
     }
-    return std::make_unique<scoped_consumer>(finder_, system_finder_, any_system);
+    ci.getPreprocessor().addPPCallbacks(
+        std::make_unique<system_include_watch>(ci.getSourceManager(), system_includes_));
+    return std::make_unique<scoped_consumer>(finder_, system_finder_, any_system, system_includes_);
   }
 
   void EndSourceFileAction() override {
@@ -104,6 +146,7 @@ class gen_action final : public clang::ASTFrontendAction {
   std::unique_ptr<collector> sink_;
   clang::ast_matchers::MatchFinder finder_;
   clang::ast_matchers::MatchFinder system_finder_;
+  std::vector<clang::SourceLocation> system_includes_;  // system_include_watch
   std::vector<std::unique_ptr<pass>> passes_;
 };
 
