@@ -71,7 +71,8 @@ class registered_fd final : private detail::fd_owner {
   // detail::fd_owner: the fd-wait path waits through the registration.
   bool add_waiter(detail::owner_waiter& w, int fd) noexcept override;
   void remove_waiter(detail::owner_waiter& w) noexcept override;
-  bool queue(detail::reactor& r, detail::fd_wait& w) override;
+  bool publish(detail::owner_waiter& w, detail::reactor& r, detail::fd_wait& node,
+               detail::fd_wait* writer) override;
   void wait(bool for_write, deadline until, const char* call);
 
   std::atomic<int> fd_{-1};

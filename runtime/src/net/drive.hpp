@@ -93,11 +93,11 @@ struct turn {
 };
 template <class Op>
 turn next_turn(owned_socket& s, Op& op, bool first) {
-  const owned_socket::use in_use(s);  // close() on another thread waits for this step
-  const int fd = in_use.fd();
-  if (fd < 0) throw_closed(Op::call, Op::owner);
   balrog::detail::reactor* r = balrog::detail::current_reactor();
-  if (r == nullptr) {  // sync mode: nothing is known, try
+  if (r == nullptr) {                   // sync mode: nothing is known, try
+    const owned_socket::use in_use(s);  // close() on another thread waits for this step
+    const int fd = in_use.fd();
+    if (fd < 0) throw_closed(Op::call, Op::owner);
     const progress p = op.step(fd);
     if (p == progress::failed) throw_failure(op, fd);
     return {fd, p};
@@ -113,8 +113,16 @@ turn next_turn(owned_socket& s, Op& op, bool first) {
   if constexpr (knows_needs) needs = op.needs();
   const bool for_write = needs == progress::want_write;
   if (first && needs != progress::done && !r->ready(reg, for_write)) {
-    return {fd, needs};  // the attempt would find EAGAIN: wait first
+    // The attempt would find EAGAIN: wait first. No use (two locked instructions): no system
+    // call touches the number here, and the wait checks under the socket's lock that the
+    // number is still the socket's before it arms it (owned_socket::publish).
+    const int fd = s.fd();
+    if (fd < 0) throw_closed(Op::call, Op::owner);
+    return {fd, needs};
   }
+  const owned_socket::use in_use(s);  // close() on another thread waits for this step
+  const int fd = in_use.fd();
+  if (fd < 0) throw_closed(Op::call, Op::owner);
   const std::uint64_t since = r->tick();
   const progress p = op.step(fd);
   if (p == progress::failed) throw_failure(op, fd);

@@ -29,7 +29,7 @@ owned_socket::owned_socket(owned_socket&& other) noexcept {
   io_registration reg;
   fd_.store(other.take_and_wake(threads, reg), std::memory_order_release);
   other.wait_for_uses();
-  reg_ = reg;
+  set_registration(reg);
 }
 
 owned_socket& owned_socket::operator=(owned_socket&& other) noexcept {
@@ -41,7 +41,7 @@ owned_socket& owned_socket::operator=(owned_socket&& other) noexcept {
     other.wait_for_uses();
     std::lock_guard lk(lock_);
     fd_.store(fd, std::memory_order_release);
-    reg_ = reg;
+    set_registration(reg);
   }
   return *this;
 }
@@ -52,7 +52,7 @@ int owned_socket::take_and_wake(bool& threads, io_registration& reg) noexcept {
   // Closed first, then woken: a waiter that runs at once (on another thread) must see -1.
   const int fd = fd_.exchange(-1, std::memory_order_seq_cst);  // pairs with use (header)
   reg = reg_;
-  reg_ = {};
+  set_registration({});
   while (balrog::detail::waiter* front = waiters_.front()) {
     auto& w = static_cast<balrog::detail::owner_waiter&>(*front);  // add_waiter queues nothing else
     waiters_.erase(w);
@@ -106,22 +106,65 @@ void owned_socket::remove_waiter(balrog::detail::owner_waiter& w) noexcept {
   if (w.linked) waiters_.erase(w);
 }
 
-bool owned_socket::queue(balrog::detail::reactor& r, balrog::detail::fd_wait& w) {
+bool owned_socket::publish(balrog::detail::owner_waiter& w, balrog::detail::reactor& r,
+                           balrog::detail::fd_wait& node, balrog::detail::fd_wait* writer) {
   std::lock_guard lk(lock_);
-  // Closed (taken) since add_waiter: the closer may be closing the number right now, and the
-  // number may already name another file. Under lock_, so an arm either precedes take_and_wake
-  // or sees its -1 (TSan: epoll_ctl racing close(2) in NetCloseRace once nothing else ordered
-  // them).
-  if (fd_.load(std::memory_order_relaxed) != w.fd) {
-    w.revents = balrog::detail::fd_closed_event;
+  // Closed (taken) since the caller read the fd: the closer may be closing the number right
+  // now, and the number may already name another file. Under lock_, so an arm either precedes
+  // take_and_wake or sees its -1 (TSan: epoll_ctl racing close(2) in NetCloseRace once nothing
+  // else ordered them), and a wait that is queued is also listed before take_and_wake looks.
+  if (fd_.load(std::memory_order_relaxed) != node.fd) {
+    node.revents = balrog::detail::fd_closed_event;
     return false;
   }
-  return r.add(w, reg_, balrog::detail::io_mode::edge) == balrog::detail::reactor::queued::waiting;
+  io_registration reg = reg_;
+  balrog::detail::reactor::queued q{};
+  try {
+    q = writer == nullptr ? r.add(node, reg, balrog::detail::io_mode::edge)
+                          : r.add(node, writer, reg, balrog::detail::io_mode::edge);
+  } catch (...) {
+    set_registration(reg);
+    throw;
+  }
+  set_registration(reg);
+  if (q != balrog::detail::reactor::queued::waiting) return false;
+  waiters_.push_back(w);
+  return true;
 }
 
-io_registration owned_socket::registration() const noexcept {
-  std::lock_guard lk(lock_);
-  return reg_;
+void owned_socket::set_registration(const io_registration& reg) noexcept {
+  if (reg.reactor == reg_.reactor && reg.fd == reg_.fd && reg.generation == reg_.generation &&
+      reg.always_ready == reg_.always_ready) {
+    return;
+  }
+  reg_ = reg;
+  const std::uint32_t seq = reg_seq_.load(std::memory_order_relaxed);
+  reg_seq_.store(seq + 1, std::memory_order_relaxed);
+  reg_reactor_.store(reg.reactor, std::memory_order_release);
+  reg_fd_.store(reg.fd, std::memory_order_release);
+  reg_generation_.store(reg.generation, std::memory_order_release);
+  reg_always_ready_.store(reg.always_ready, std::memory_order_release);
+  reg_seq_.store(seq + 2, std::memory_order_release);
+}
+
+io_registration owned_socket::registration_retry() const noexcept {
+  for (unsigned spins = 0;; ++spins) {
+    const std::uint32_t seq = reg_seq_.load(std::memory_order_acquire);
+    if ((seq & 1) == 0) {
+      const io_registration reg{reg_reactor_.load(std::memory_order_acquire),
+                                reg_fd_.load(std::memory_order_acquire),
+                                reg_generation_.load(std::memory_order_acquire),
+                                reg_always_ready_.load(std::memory_order_acquire)};
+      if (reg_seq_.load(std::memory_order_relaxed) == seq) return reg;
+    }
+    // A writer holds lock_ for a few stores; it may have been preempted.
+    if (spins > 64) {
+      ::sched_yield();
+      spins = 0;
+    } else {
+      __builtin_ia32_pause();
+    }
+  }
 }
 
 }  // namespace balrog::net::detail

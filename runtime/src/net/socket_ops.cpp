@@ -3,6 +3,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -13,6 +15,36 @@ namespace balrog::net::detail {
 namespace {
 
 bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK; }
+
+// The data calls as plain system calls. glibc's recv, send and recvmsg are cancellation
+// points: in a multi-threaded process (the watchdog thread makes every balrog process one)
+// each brackets the call with two atomic compare-and-swaps on the thread's cancellation
+// state, two locked instructions per call on the hottest path of the runtime. The socket is
+// non-blocking, so the call never waits and a pthread_cancel could not have struck it anyway.
+// Under the sanitizers the libc functions stay: their interceptors check the buffers (ASan)
+// and model the fd's synchronisation (TSan).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define BALROG_LIBC_DATA_CALLS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define BALROG_LIBC_DATA_CALLS 1
+#endif
+#endif
+#ifdef BALROG_LIBC_DATA_CALLS
+ssize_t recv_call(int fd, void* buf, std::size_t len) noexcept { return ::recv(fd, buf, len, 0); }
+ssize_t recvmsg_call(int fd, msghdr* m) noexcept { return ::recvmsg(fd, m, 0); }
+ssize_t send_call(int fd, const void* buf, std::size_t len) noexcept {
+  return ::send(fd, buf, len, MSG_NOSIGNAL);
+}
+#else
+ssize_t recv_call(int fd, void* buf, std::size_t len) noexcept {
+  return ::syscall(SYS_recvfrom, fd, buf, len, 0, nullptr, nullptr);
+}
+ssize_t recvmsg_call(int fd, msghdr* m) noexcept { return ::syscall(SYS_recvmsg, fd, m, 0); }
+ssize_t send_call(int fd, const void* buf, std::size_t len) noexcept {
+  return ::syscall(SYS_sendto, fd, buf, len, MSG_NOSIGNAL, nullptr, 0);
+}
+#endif
 
 // accept(2): "Linux accept() passes already-pending network errors on the new socket as an
 // error code from accept()... For reliability, Linux applications should treat ENETDOWN,
@@ -79,7 +111,7 @@ attempt<int> accept_once(int listen_fd) noexcept {
 attempt<std::size_t> receive_once(int fd, std::span<std::byte> into) noexcept {
   if (into.empty()) return attempt<std::size_t>::done(0);
   for (;;) {
-    const ssize_t n = ::recv(fd, into.data(), into.size(), 0);
+    const ssize_t n = recv_call(fd, into.data(), into.size());
     if (n >= 0) return attempt<std::size_t>::done(static_cast<std::size_t>(n));
     const int err = errno;
     if (would_block(err)) return attempt<std::size_t>::want_read();
@@ -98,7 +130,7 @@ attempt<std::size_t> receive_once(int fd, std::span<std::byte> into, int& left) 
   for (;;) {
     m.msg_control = control;
     m.msg_controllen = sizeof control;
-    const ssize_t n = ::recvmsg(fd, &m, 0);
+    const ssize_t n = recvmsg_call(fd, &m);
     if (n >= 0) {
       for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
         if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ &&
@@ -122,7 +154,7 @@ void count_queued_bytes(int fd) noexcept {
 attempt<std::size_t> send_once(int fd, std::span<const std::byte> from) noexcept {
   if (from.empty()) return attempt<std::size_t>::done(0);
   for (;;) {
-    const ssize_t n = ::send(fd, from.data(), from.size(), MSG_NOSIGNAL);
+    const ssize_t n = send_call(fd, from.data(), from.size());
     if (n >= 0) return attempt<std::size_t>::done(static_cast<std::size_t>(n));
     const int err = errno;
     if (would_block(err)) return attempt<std::size_t>::want_write();

@@ -62,27 +62,30 @@ void unpublish(fd_wait_state& st, reactor* r) noexcept {
   }
 }
 
-// Queues one node of the wait: through its owner's registration, or plainly.
-bool queue_node(fd_wait_state& st, fd_wait& node, reactor& r) {
-  return st.owner != nullptr ? st.owner->queue(r, node) : r.add(node) == reactor::queued::waiting;
-}
-
 // Steps 2-3. True: queued, go on waiting. False: nothing to wait for (revents_of(st) says
 // why: ready, or closed), nothing left published; the caller takes its claim back (step 4).
 bool publish(fd_wait_state& st, reactor& r) {
   execution_context& ctx = *st.node.ctx;
   ctx.prepare_wait();
   if (st.owner != nullptr) {
+    // The owner's list and the reactor in one step (one lock): a close() on another thread
+    // either came first (the owner's fd changed: nothing published) or finds the wait listed.
     st.owner_node.emplace(ctx, /*polls=*/false);
-    if (!st.owner->add_waiter(*st.owner_node, st.node.fd)) {
-      st.owner_node.reset();
-      st.node.revents = fd_closed_event;
-      return false;
+    bool queued = false;
+    try {
+      queued = st.owner->publish(*st.owner_node, r, st.node, st.writer ? &*st.writer : nullptr);
+    } catch (...) {
+      st.owner_node.reset();  // nothing published: nobody can have claimed the context
+      if (!ctx.withdraw_wait()) (void)ctx.wait(deadline::never());
+      throw;
     }
+    if (!queued) st.owner_node.reset();  // not listed: no remove_waiter
+    return queued;
   }
   bool queued = false;
   try {
-    queued = queue_node(st, st.node, r) && (!st.writer || queue_node(st, *st.writer, r));
+    queued = r.add(st.node) == reactor::queued::waiting &&
+             (!st.writer || r.add(*st.writer) == reactor::queued::waiting);
   } catch (...) {
     unpublish(st, &r);
     if (!ctx.withdraw_wait()) (void)ctx.wait(deadline::never());  // absorb a close's wake-up

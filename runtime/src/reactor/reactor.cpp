@@ -306,6 +306,19 @@ reactor::queued reactor::add(fd_wait& w, io_registration& reg, io_mode mode) {
   return join(w, e, false);
 }
 
+reactor::queued reactor::add(fd_wait& node, fd_wait* writer, io_registration& reg, io_mode mode) {
+  if (add(node, reg, mode) != queued::waiting) return queued::ready;
+  if (writer == nullptr) return queued::waiting;
+  try {
+    if (add(*writer, reg, mode) == queued::waiting) return queued::waiting;
+  } catch (...) {
+    remove(node);
+    throw;
+  }
+  remove(node);
+  return queued::ready;
+}
+
 void reactor::remove(fd_wait& w) noexcept {
   if (!w.linked) return;
   fd_entry& e = fds_[static_cast<std::size_t>(w.fd)];

@@ -91,6 +91,9 @@ class reactor final : public event_loop {
   // first (in `mode`). Throws io_error: EBADF for a bad fd, what epoll_ctl says otherwise.
   queued add(fd_wait& w);
   queued add(fd_wait& w, io_registration& reg, io_mode mode);
+  // Both nodes of a wait through `reg` (`writer`: a read_or_write wait's write node, or null),
+  // or neither: waiting when all are queued; ready, none queued, when one needs no wait.
+  queued add(fd_wait& node, fd_wait* writer, io_registration& reg, io_mode mode);
   // Dequeues a wait that is over (woken, timed out, cancelled); idempotent.
   void remove(fd_wait& w) noexcept;
 

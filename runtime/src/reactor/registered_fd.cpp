@@ -52,9 +52,15 @@ bool registered_fd::add_waiter(detail::owner_waiter& /*w*/, int fd) noexcept {
 
 void registered_fd::remove_waiter(detail::owner_waiter& /*w*/) noexcept {}
 
-bool registered_fd::queue(detail::reactor& r, detail::fd_wait& w) {
+bool registered_fd::publish(detail::owner_waiter& /*w*/, detail::reactor& r, detail::fd_wait& node,
+                            detail::fd_wait* writer) {
+  // Nothing to list (the fd is not ours to close); only check the fd is still the one.
+  if (this->fd() != node.fd) {
+    node.revents = detail::fd_closed_event;
+    return false;
+  }
   std::lock_guard lk(lock_);
-  return r.add(w, reg_, detail::io_mode::level) == detail::reactor::queued::waiting;
+  return r.add(node, writer, reg_, detail::io_mode::level) == detail::reactor::queued::waiting;
 }
 
 void registered_fd::wait(bool for_write, deadline until, const char* call) {

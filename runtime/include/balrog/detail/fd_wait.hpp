@@ -58,17 +58,22 @@ class reactor;  // runtime/src/reactor/reactor.hpp
 
 // The owner of an fd that keeps a registration for it and, maybe, a list of the waits on it so
 // that it can wake them itself (net's owned_socket, registered_fd). The fd-wait path calls it
-// in the wait protocol's order: add_waiter after prepare_wait, then queue on the reactor.
+// after prepare_wait: publish (a context's wait: the owner's list and the reactor in one step,
+// one lock), or add_waiter (a plain thread about to poll(2)); then remove_waiter.
 class fd_owner {
  public:
   // Publishes `w` if the owner's fd is still `fd`; false (nothing published) when it changed
   // or was closed meanwhile: the caller must not wait on `fd`.
   virtual bool add_waiter(owner_waiter& w, int fd) noexcept = 0;
   virtual void remove_waiter(owner_waiter& w) noexcept = 0;
-  // Queues `w` on `r` (this thread's reactor) through the owner's registration, registering
-  // the fd there first if needed. True: queued; false: do not wait (w.revents says why).
-  // Throws io_error like reactor::add.
-  virtual bool queue(reactor& r, fd_wait& w) = 0;
+  // A context's whole publish step, under the owner's lock once: if the owner's fd is still
+  // node.fd, queues `node` (and `writer`, if any: a read_or_write wait) on `r` (this thread's
+  // reactor) through the owner's registration, registering the fd there first if needed, and
+  // lists `w` where the owner's close() finds it. True: all of it published, wait. False:
+  // nothing published (not listed, not queued), do not wait: node.revents (or
+  // writer->revents) says why (ready, or fd_closed_event). Throws io_error like reactor::add,
+  // with nothing published.
+  virtual bool publish(owner_waiter& w, reactor& r, fd_wait& node, fd_wait* writer) = 0;
 
  protected:
   ~fd_owner() = default;

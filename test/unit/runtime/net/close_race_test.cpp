@@ -10,19 +10,25 @@
 #include <cstddef>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "balrog/await.hpp"
 #include "balrog/errors.hpp"
+#include "balrog/fiber.hpp"
 #include "balrog/net.hpp"
 #include "balrog/run.hpp"
+#include "balrog/this_fiber.hpp"
 
 using namespace std::chrono_literals;
 namespace net = balrog::net;
 
 namespace {
 
-enum class reader_kind { fiber, coroutine };
+// settled_fiber: the stream first waits once and reads a byte that drains it, so the raced
+// read's first turn knows from the reactor it must wait and goes straight to the wait (no
+// attempt, no owned_socket::use).
+enum class reader_kind { fiber, coroutine, settled_fiber };
 
 // One round's outcome, as the reader saw it.
 enum class outcome { closed, lost_wakeup, other };
@@ -58,12 +64,22 @@ class close_race {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return outcome::other;
     net::stream a(sv[0]);
-    net::stream b(sv[1]);  // never writes: only close() can end the read
+    net::stream b(sv[1]);  // never writes (but the settling byte): only close() ends the read
+    std::array<std::byte, 8> buf{};
+    if (kind_ == reader_kind::settled_fiber) {
+      // A wait registers the stream with the reactor; the short read then drains it.
+      auto writer = balrog::spawn([&] {
+        balrog::this_fiber::yield();
+        b.write_all(std::string_view("x"));
+      });
+      const bool settled = a.read_some(buf, 1s) == 1;
+      writer.join();
+      if (!settled) return outcome::other;
+    }
     target_.store(&a, std::memory_order_release);
     outcome result = outcome::other;
-    std::array<std::byte, 8> buf{};
     try {
-      if (kind_ == reader_kind::fiber) {
+      if (kind_ != reader_kind::coroutine) {
         (void)a.read_some(buf, 300ms);
       } else {
         (void)balrog::await(a.async_read_some(buf, 300ms));
@@ -118,5 +134,13 @@ TEST(NetCloseRace, CloseFromAnotherThreadAlwaysWakesACoroutineReader) {
   close_race race(reader_kind::coroutine);
   EXPECT_EQ(race.run(2000, 3s), 0)
       << "a coroutine slept until its deadline although its stream was closed (round "
+      << race.rounds_run() << ")";
+}
+
+TEST(NetCloseRace, CloseFromAnotherThreadAlwaysWakesAReaderThatWaitsWithoutTrying) {
+  close_race race(reader_kind::settled_fiber);
+  EXPECT_EQ(race.run(2000, 3s), 0)
+      << "a fiber whose read went straight to its wait slept until its deadline although its "
+         "stream was closed (round "
       << race.rounds_run() << ")";
 }

@@ -28,10 +28,14 @@
 // the wait is as short as one non-blocking syscall.
 //
 // Thread-safe: in sync mode a reader thread and a writer thread may share a socket, so the
-// waiter list and the registration have their own spinlock and the fd is atomic.
+// waiter list and the registration have their own spinlock and the fd is atomic. A wait takes
+// the lock twice (publish, remove_waiter); registration(), asked on every turn of a driver,
+// takes none: it reads a copy of the registration that every change under the lock
+// republishes behind a sequence count (a seqlock).
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 
 #include "balrog/detail/fd_wait.hpp"
 #include "balrog/detail/spinlock.hpp"
@@ -84,13 +88,24 @@ class owned_socket final : public balrog::detail::fd_owner {
 
   // fd_owner (the fd-wait path): publishes `w` (a context about to wait for `fd`) so that
   // close() wakes it; false, without publishing, if `fd` is no longer this socket's fd (closed
-  // meanwhile): don't wait then. queue() waits through the socket's registration.
+  // meanwhile): don't wait then. publish() also queues the wait through the socket's
+  // registration, under the same lock.
   [[nodiscard]] bool add_waiter(balrog::detail::owner_waiter& w, int fd) noexcept override;
   void remove_waiter(balrog::detail::owner_waiter& w) noexcept override;
-  bool queue(balrog::detail::reactor& r, balrog::detail::fd_wait& w) override;
+  bool publish(balrog::detail::owner_waiter& w, balrog::detail::reactor& r,
+               balrog::detail::fd_wait& node, balrog::detail::fd_wait* writer) override;
 
   // The registration as it is now (what the drivers ask the reactor about readiness with).
-  [[nodiscard]] balrog::detail::io_registration registration() const noexcept;
+  // Lock-free (the seqlock copy); the retry loop, for a read that met a write, is out of line.
+  [[nodiscard]] balrog::detail::io_registration registration() const noexcept {
+    const std::uint32_t seq = reg_seq_.load(std::memory_order_acquire);
+    const balrog::detail::io_registration reg{reg_reactor_.load(std::memory_order_acquire),
+                                              reg_fd_.load(std::memory_order_acquire),
+                                              reg_generation_.load(std::memory_order_acquire),
+                                              reg_always_ready_.load(std::memory_order_acquire)};
+    if ((seq & 1) == 0 && reg_seq_.load(std::memory_order_relaxed) == seq) return reg;
+    return registration_retry();
+  }
 
  private:
   // Takes the fd (-1 if none) and its registration, and wakes every waiter; `threads` tells
@@ -99,12 +114,24 @@ class owned_socket final : public balrog::detail::fd_owner {
   int take_and_wake(bool& threads, balrog::detail::io_registration& reg) noexcept;
   // After take_and_wake: returns once no use of the old number is in flight.
   void wait_for_uses() const noexcept;
+  // Under lock_ (or on an object nobody else sees yet): reg_ becomes `reg`, and its seqlock
+  // copy too when it changed.
+  void set_registration(const balrog::detail::io_registration& reg) noexcept;
+  [[nodiscard]] balrog::detail::io_registration registration_retry() const noexcept;
 
   std::atomic<int> fd_{-1};
   mutable std::atomic<unsigned> users_{0};  // uses in flight
   mutable balrog::detail::spinlock lock_;
   balrog::detail::wait_queue waiters_;     // owner_waiters only; under lock_
   balrog::detail::io_registration reg_{};  // under lock_
+  // reg_'s copy for registration(): written under lock_ (set_registration), an odd seq_ while
+  // a write is in progress. Release stores and acquire loads of the fields: a reader that saw
+  // any field of a newer write sees seq_ changed when it reads it again.
+  std::atomic<std::uint32_t> reg_seq_{0};
+  std::atomic<std::uint64_t> reg_reactor_{0};
+  std::atomic<int> reg_fd_{-1};
+  std::atomic<std::uint32_t> reg_generation_{0};
+  std::atomic<bool> reg_always_ready_{false};
 };
 
 }  // namespace balrog::net::detail
