@@ -366,7 +366,9 @@ TEST(HttpCompat, MultiPollAndWaitOnAFiber) {
     }
     EXPECT_EQ(body_a, "slow\n");
     EXPECT_EQ(body_b, "slow\n");
-    EXPECT_GT(ticks.stop(), 20);  // the waits suspended the fiber, not the thread
+    // The waits suspended the fiber, not the thread: a blocked thread leaves the 1 ms ticker
+    // about one tick per round; a loaded machine stretches each tick, so the bound is loose.
+    EXPECT_GT(ticks.stop(), rounds + 5);
     // An extra fd counts like libcurl's: a readable pipe ends the wait with numfds 1.
     int p[2];
     ASSERT_EQ(::pipe(p), 0);
