@@ -116,17 +116,23 @@ TEST(PthreadTwins, HolderAndOwnershipRules) {
 TEST(PthreadTwins, ThreadsAndUnrewrittenCodeStillExclude) {
   pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
   // A plain thread holds it through libc (code not rewritten) and unlocks through libc: the
-  // fiber notices (retry slice) and takes it.
-  ASSERT_EQ(pthread_mutex_lock(&m), 0);
+  // fiber notices (retry slice) and takes it. The holder locks and unlocks it itself (a
+  // normal mutex unlocked by another thread is undefined, and TSan says so).
+  std::atomic<bool> held{false};
+  std::atomic<bool> go{false};
   std::atomic<bool> released{false};
-  std::thread holder;
+  std::thread holder([&] {
+    pthread_mutex_lock(&m);
+    held = true;
+    while (!go) std::this_thread::sleep_for(1ms);
+    std::this_thread::sleep_for(30ms);
+    released = true;
+    pthread_mutex_unlock(&m);
+  });
+  while (!held) std::this_thread::sleep_for(1ms);
   balrog::run([&] {
-    holder = std::thread([&] {
-      std::this_thread::sleep_for(30ms);
-      released = true;
-      pthread_mutex_unlock(&m);
-    });
     ticker t;
+    go = true;
     EXPECT_EQ(balrog_pthread_mutex_lock(&m), 0);
     EXPECT_TRUE(released);
     EXPECT_GE(t.stop(), enough_ticks(30ms));
