@@ -21,6 +21,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tls_line.h"
+
 static int connect_to(const char* host, const char* port) {
   struct addrinfo hints;
   struct addrinfo* found = NULL;
@@ -39,18 +41,6 @@ static int connect_to(const char* host, const char* port) {
   }
   freeaddrinfo(found);
   return fd;
-}
-
-static int read_line(SSL* ssl, char* line, int size) {
-  int used = 0;
-  while (used < size - 1) {
-    int n = SSL_read(ssl, line + used, 1);
-    if (n <= 0) return -1;
-    if (line[used] == '\n') break;
-    ++used;
-  }
-  line[used] = '\0';
-  return used;
 }
 
 static int talk(SSL_CTX* ctx, const char* host, const char* port, int number) {

@@ -23,6 +23,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tls_line.h"
+
 static int listen_on_localhost(void) {
   struct addrinfo hints;
   struct addrinfo* found = NULL;
@@ -42,19 +44,6 @@ static int listen_on_localhost(void) {
   }
   freeaddrinfo(found);
   return fd;
-}
-
-/* One line (without its newline) into line, or -1 at the end of the stream. */
-static int read_line(SSL* ssl, char* line, int size) {
-  int used = 0;
-  while (used < size - 1) {
-    int n = SSL_read(ssl, line + used, 1);
-    if (n <= 0) return -1;
-    if (line[used] == '\n') break;
-    ++used;
-  }
-  line[used] = '\0';
-  return used;
 }
 
 static int serve(SSL_CTX* ctx, int listener, int number) {
