@@ -20,49 +20,30 @@ Makes a self-signed certificate for "localhost" with the openssl command and che
 import argparse
 import os
 import re
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "support"))
 from certificate import make_localhost_certificate  # noqa: E402 (test/e2e/support)
+from server_and_client import run_server_and_client  # noqa: E402 (test/e2e/support)
 
 
 def fail(msg):
     sys.exit("e2e_c_openssl: FAIL: " + msg)
 
 
-def start_server(server, cert, key, work, connections):
-    port_file = os.path.join(work, "port")
-    if os.path.exists(port_file):
-        os.remove(port_file)
-    srv = subprocess.Popen([server, cert, key, port_file, str(connections)],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while not (os.path.exists(port_file) and open(port_file).read().endswith("\n")):
-        if srv.poll() is not None or time.monotonic() > deadline:
-            srv.kill()
-            fail(f"{server} did not start: {srv.stderr.read()}")
-        time.sleep(0.02)
-    with open(port_file) as f:
-        return srv, f.read().strip()
-
-
 def run_pair(server, client, cert, key, work, connections):
-    srv, port = start_server(server, cert, key, work, connections)
+    port_file = os.path.join(work, "port")
     try:
-        cli = subprocess.run([client, "localhost", port, cert, str(connections)],
-                             capture_output=True, text=True, timeout=120)
-        srv_out, srv_err = srv.communicate(timeout=60)
-    finally:
-        if srv.poll() is None:
-            srv.kill()
-            srv.wait()
+        srv, cli = run_server_and_client(
+            [server, cert, key, port_file, str(connections)], port_file,
+            lambda port: [client, "localhost", port, cert, str(connections)])
+    except RuntimeError as e:
+        fail(str(e))
     name = f"{os.path.basename(server)} + {os.path.basename(client)}"
     if srv.returncode != 0 or cli.returncode != 0:
         fail(f"{name}: server exited {srv.returncode}, client {cli.returncode}\n"
-             f"{srv_err}{cli.stderr}")
-    return srv_out, cli.stdout
+             f"{srv.stderr}{cli.stderr}")
+    return srv.stdout, cli.stdout
 
 
 def check_sources(sources, rewritten):
@@ -129,18 +110,16 @@ def main():
 
     # On a fiber: the rewritten client against the plain server, under gdb, stopped at its
     # first balrog_BIO_new_socket.
-    srv, port = start_server(args.server_plain, cert, key, args.work_dir, 1)
+    port_file = os.path.join(args.work_dir, "port")
     try:
-        gdb = subprocess.run(["gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex",
-                              "break balrog_BIO_new_socket", "-ex", "run", "-ex",
-                              "print (int) balrog_on_fiber()", "-ex", "delete", "-ex",
-                              "continue", "--args", args.client_balrog, "localhost", port, cert,
-                              "1"], capture_output=True, text=True, timeout=120)
-        srv.communicate(timeout=60)
-    finally:
-        if srv.poll() is None:
-            srv.kill()
-            srv.wait()
+        _, gdb = run_server_and_client(
+            [args.server_plain, cert, key, port_file, "1"], port_file,
+            lambda port: ["gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex",
+                          "break balrog_BIO_new_socket", "-ex", "run", "-ex",
+                          "print (int) balrog_on_fiber()", "-ex", "delete", "-ex", "continue",
+                          "--args", args.client_balrog, "localhost", port, cert, "1"])
+    except RuntimeError as e:
+        fail(str(e))
     if not re.search(r"^\$1 = 1$", gdb.stdout, re.M):
         fail("the rewritten client's balrog_BIO_new_socket did not run on a fiber:\n" +
              gdb.stdout + gdb.stderr)

@@ -19,12 +19,11 @@ once rewritten). Checks, without wall-clock thresholds:
 import argparse
 import os
 import re
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "support"))
 from certificate import make_localhost_certificate  # noqa: E402 (test/e2e/support)
+from server_and_client import run_server_and_client  # noqa: E402 (test/e2e/support)
 
 
 def stats_of(stderr):
@@ -34,38 +33,25 @@ def stats_of(stderr):
 
 def run_pair(server, client, args, cert, key, work):
     port_file = os.path.join(work, "port")
-    if os.path.exists(port_file):
-        os.remove(port_file)
-    srv = subprocess.Popen([server, "--cert", cert, "--key", key, "--port-file", port_file,
-                            "--connections", str(args.connections)],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while not os.path.exists(port_file):
-            if srv.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"FAIL: {server} did not start: {srv.stderr.read()}")
-            time.sleep(0.02)
-        with open(port_file) as f:
-            port = f.read().strip()
-        cli = subprocess.run([client, "--host", "localhost", "--port", port, "--ca", cert,
-                              "--connections", str(args.connections), "--hold-ms",
-                              str(args.hold_ms)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             timeout=120)
-        srv_out, srv_err = srv.communicate(timeout=60)
-    finally:
-        if srv.poll() is None:
-            srv.kill()
-            srv.wait()
+        srv, cli = run_server_and_client(
+            [server, "--cert", cert, "--key", key, "--port-file", port_file,
+             "--connections", str(args.connections)],
+            port_file,
+            lambda port: [client, "--host", "localhost", "--port", port, "--ca", cert,
+                          "--connections", str(args.connections), "--hold-ms",
+                          str(args.hold_ms)])
+    except RuntimeError as e:
+        raise SystemExit(f"FAIL: {e}")
     name = f"{os.path.basename(server)} + {os.path.basename(client)}"
-    srv_stats, cli_stats = stats_of(srv_err), stats_of(cli.stderr)
+    srv_stats, cli_stats = stats_of(srv.stderr), stats_of(cli.stderr)
     if srv.returncode != 0 or cli.returncode != 0 or not srv_stats or not cli_stats:
-        sys.stderr.write(srv_err + cli.stderr)
+        sys.stderr.write(srv.stderr + cli.stderr)
         raise SystemExit(f"FAIL: {name}: server exited {srv.returncode}, "
                          f"client {cli.returncode}")
     print(f"{name}: server {' '.join(f'{k}={v}' for k, v in srv_stats.items())}; "
           f"client {' '.join(f'{k}={v}' for k, v in cli_stats.items())}")
-    return srv_out, srv_stats, cli.stdout, cli_stats
+    return srv.stdout, srv_stats, cli.stdout, cli_stats
 
 
 def main():
