@@ -3,8 +3,8 @@
 // One "timer wake-up round trip", both sides: the sleeper computes a deadline 1 us from now
 // and waits for it (`co_await balrog::sleep_for(1us)` in a coroutine,
 // `balrog::this_fiber::sleep_for(1us)` on a fiber); it suspends with a timer armed in the
-// scheduler's timer heap; the scheduler loop later finds the timer due (clock read at the top
-// of a loop turn, timer_heap::fire_due), the timer's callback wakes the sleeper (claims it and
+// scheduler's timer wheel; the scheduler loop later finds the timer due (clock read at the top
+// of a loop turn, timer_wheel::fire_due), the timer's callback wakes the sleeper (claims it and
 // pushes it on the ready queue), the loop dispatches it, and the sleep call returns. The next
 // round trip starts at once.
 //
@@ -27,7 +27,7 @@
 //  2. "timer wake-up, 1000 concurrent sleepers": 1000 sleepers on one shard, each doing the
 //     same round trips. While 999 others run, a sleeper's 1 us deadline always passes before
 //     the loop looks at the heap again, so the loop never has to block in the reactor: this
-//     isolates the runtime's own cost per wake-up (timer heap push and pop with 1000 timers,
+//     isolates the runtime's own cost per wake-up (timer wheel arm and fire with 1000 timers,
 //     claim, ready queue, and the switch to the fiber or the coroutine resume; checked with
 //     strace: no epoll call at all during these rounds). The main fiber spawns the sleepers and
 //     yields once, so that every sleeper has run into its first sleep (each fiber's stack pages
@@ -197,7 +197,7 @@ int main(int argc, char** argv) {
     c2.note =
         "ns per wake-up = elapsed / (sleepers x sleeps each); 1000 sleepers on one shard each "
         "loop on sleep_for(1 us), so every deadline has passed when the loop next looks and it "
-        "never blocks in the reactor: the runtime's own cost of arming, firing (timer heap of "
+        "never blocks in the reactor: the runtime's own cost of arming, firing (timer wheel with "
         "1000) and resuming. The clock starts once every sleeper has run into its first "
         "sleep. balrog: spawn_task coroutines (co_await balrog::sleep_for), peer: fibers "
         "(this_fiber::sleep_for); " +

@@ -13,7 +13,7 @@
 //      unwound (timed and reported as teardown_ns_per_fiber, not part of the memory numbers;
 //      spawn_and_park_ns_per_fiber includes the first-touch page faults of every stack).
 // bytes per fiber = (VmRSS after - VmRSS baseline) / N. It counts everything a fiber costs:
-// touched stack pages, the fiber context and task on the heap, timer-heap and registry slots.
+// touched stack pages, the fiber context and task on the heap, timer-wheel and registry slots.
 //
 // The driver (no arguments) runs `rounds` children for N = 100,000 and for N = 1,000,000,
 // alternating the two sizes, and prints two cases per N. There is no warm-up child: a fresh
