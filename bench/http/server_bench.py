@@ -20,9 +20,10 @@ round to round; one warm-up run per server and concurrency is discarded; the val
 median of the rounds.
 
 Idle connections: a fresh server, its RSS (VmRSS of the process that holds the connections:
-nginx's worker) read before and after bench_http_server_idle_client opened N connections, sent one
-request on each and left them open and idle for a second (longer than balrog's
-idle_fiber_linger, so its connections have given their fibers back). Bytes per connection =
+nginx's worker) read before and after bench_http_server_idle_client opened N connections in
+batches of 256 (each batch answered before the next starts), sent one request on each and left
+them open and idle for a second (longer than balrog's idle_fiber_linger, so its connections
+have given their fibers back). Bytes per connection =
 the RSS growth / N (the kernel's socket buffers are not in RSS for any of them). The server's
 thread count is read at the same moment. balrog's figure includes the fiber stacks its shard
 keeps for reuse (up to 1,024, with the pages their last fibers touched): a fixed cost that
