@@ -18,7 +18,10 @@
 //
 // run() returns when fn and every non-detached fiber and task on every shard have finished;
 // then each shard cancels and drains its detached fibers, and the threads end. It returns
-// fn's value or rethrows fn's exception. balrog::run(fn) is the one-shard case.
+// fn's value or rethrows fn's exception. balrog::run(fn) is the one-shard case. When start-up
+// fails (a shard's thread cannot be created, a shard's epoll instance or eventfd cannot be, or
+// fn's fiber gets no stack), every shard that started stops and run() throws that error
+// (balrog::io_error) without running fn.
 #pragma once
 
 #include <cstddef>

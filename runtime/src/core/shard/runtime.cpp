@@ -4,7 +4,10 @@
 #include <exception>
 #include <latch>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -57,36 +60,69 @@ void run_shards(fiber_task& main, const runtime_options& options) {
   table.shards[0] = &s0;
 
   // Every scheduler lives until all shards stopped: shards post to each other until the end.
+  // Start-up is all or nothing (K in the runtime review): a shard thread that cannot be
+  // created, or a worker whose scheduler cannot be built (epoll_create1, eventfd), makes every
+  // shard that did start leave before it runs, and run() throws the first such error.
   std::latch started(static_cast<std::ptrdiff_t>(n));
   std::latch finished(static_cast<std::ptrdiff_t>(n));
+  std::mutex start_failure_lock;
+  std::exception_ptr start_failure;  // written before its writer counts down `started`
+  auto fail_start = [&](std::exception_ptr e) {
+    std::lock_guard lk(start_failure_lock);
+    if (!start_failure) start_failure = std::move(e);
+  };
   std::vector<std::thread> workers;
   workers.reserve(n - 1);
-  for (std::size_t i = 1; i < n; ++i) {
-    workers.emplace_back([&table, &started, &finished, &options, i] {
-      scheduler s(options.shard);
-      s.keep_alive();
-      set_shard_index(s, i);
-      s.shards = &table;
-      table.shards[i] = &s;
-      started.count_down();
-      started.wait();
-      try {
-        s.run();
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "balrog: shard %zu failed: %s\n", i, e.what());
-        std::terminate();
-      }
-      finished.arrive_and_wait();
-    });
+  try {
+    for (std::size_t i = 1; i < n; ++i) {
+      workers.emplace_back([&table, &started, &finished, &options, &fail_start, &start_failure, i] {
+        std::optional<scheduler> made;
+        try {
+          made.emplace(options.shard);
+        } catch (...) {
+          fail_start(std::current_exception());
+          started.count_down();
+          return;  // nobody waits for this shard: run() throws
+        }
+        scheduler& s = *made;
+        s.keep_alive();
+        set_shard_index(s, i);
+        s.shards = &table;
+        table.shards[i] = &s;
+        started.count_down();
+        started.wait();
+        if (start_failure) return;  // read after the latch: every failure is in by now
+        try {
+          s.run();
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "balrog: shard %zu failed: %s\n", i, e.what());
+          std::terminate();
+        }
+        finished.arrive_and_wait();
+      });
+    }
+  } catch (const std::system_error& e) {  // std::thread could not start shard workers.size()+1
+    fail_start(
+        std::make_exception_ptr(io_error(e.code(), "balrog: cannot start the thread of shard " +
+                                                       std::to_string(workers.size() + 1))));
+    started.count_down(static_cast<std::ptrdiff_t>(n - 1 - workers.size()));  // never started
+  } catch (...) {                                                             // std::bad_alloc
+    fail_start(std::current_exception());
+    started.count_down(static_cast<std::ptrdiff_t>(n - 1 - workers.size()));
   }
   started.count_down();
   started.wait();
+  if (start_failure) {
+    for (auto& w : workers) w.join();
+    std::rethrow_exception(start_failure);
+  }
 
-  fiber_context* f = s0.create_fiber(0, alignof(fiber_context), fiber_options(options.main));
-  f->task = &main;  // owned by the caller of run(), not by the context
-  s0.start(*f);
   std::exception_ptr failure;
   try {
+    // The main fiber's stack may not be mappable: the shards already run, so stop them first.
+    fiber_context* f = s0.create_fiber(0, alignof(fiber_context), fiber_options(options.main));
+    f->task = &main;  // owned by the caller of run(), not by the context
+    s0.start(*f);
     s0.run();
   } catch (...) {
     failure = std::current_exception();

@@ -3,13 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <coroutine>
+#include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <exception>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -267,12 +270,30 @@ TEST(Await, AnAwaitableResumedByAnotherThread) {
 // Review finding A: the driver's completion must be its last touch. A foreign thread resumes
 // the chain at once; the fiber then takes a contended mutex. A late wake from the completion
 // would land on the mutex wait (two owners), and a completer reading the freed driver frame
-// shows under ASan/TSan. Bounded by time so Debug and sanitizer builds finish in seconds.
+// shows under ASan/TSan. A fixed count, not a time budget, so every run does the same work
+// and prints how much. Issue 10 asks for 10^6 iterations; on the shared 2-core VM one took
+// 1-3 ms while the rival and task fibers keep the shard busy (50 us without them), so 10^6
+// would take close to an hour. The suite does 5 000 (2 000 under ASan and TSan);
+// BALROG_STRESS_ITERATIONS=1000000 runs the issue's count.
+namespace {
+
+long stress_iterations() {
+  if (const char* n = std::getenv("BALROG_STRESS_ITERATIONS")) return std::atol(n);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return 2'000;
+#else
+  return 5'000;
+#endif
+}
+
+}  // namespace
+
 TEST(Await, AForeignResumeFollowedAtOnceByAContendedMutexStress) {
   foreign::resumer by;
-  constexpr long max_iterations = 1'000'000;
-  const auto budget = 3s;
-  long iterations = 0;
+  const long iterations = stress_iterations();
+  ASSERT_GT(iterations, 0);
+  long done = 0;
+  const auto start = std::chrono::steady_clock::now();
   balrog::run([&] {
     balrog::mutex m;
     int inside = 0;
@@ -299,17 +320,22 @@ TEST(Await, AForeignResumeFollowedAtOnceByAContendedMutexStress) {
         balrog::this_fiber::yield();
       }
     });
-    const auto start = balrog::clock::now();
-    while (iterations < max_iterations && balrog::clock::now() - start < budget) {
-      ASSERT_EQ(balrog::await(foreign::resumed_at_once{&by}), 1);
+    for (; done < iterations; ++done) {
+      const int resumed = balrog::await(foreign::resumed_at_once{&by});
+      if (resumed != 1) {  // not ASSERT: stop must be set, or run() waits for rival forever
+        ADD_FAILURE() << "await returned " << resumed;
+        break;
+      }
       hold();
-      ++iterations;
     }
     stop = true;
     rival.join();
     tasks.join();
   });
-  EXPECT_GT(iterations, 100);
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(done, iterations);
+  std::printf("[ stress   ] %ld iterations in %.1f s\n", done, took.count());
+  RecordProperty("iterations", std::to_string(done));
 }
 
 // Review finding D: a chain resumed by a foreign awaitable on another thread (or by another
