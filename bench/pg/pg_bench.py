@@ -16,6 +16,9 @@ one answered). Clients, one process per measured run:
            blocking-style balrog::await(conn.query...) (no pool);
   pgbench  pgbench -n -M prepared -j 1 -c N -T S -f <script>: one client thread, like balrog;
   libpq    bench_pg_client --mode libpq: N threads, each a blocking PGconn and PQexecPrepared;
+  sync     (c=1 only) bench_pg_client --mode balrog-sync: one plain thread, no balrog::run,
+           the driver's generated blocking API, so every query is a sync-mode await (block_on
+           on the thread's cached private scheduler); compared with blocking libpq;
   asyncpg  asyncpg_client.py (bench/pg/asyncpg_peer.py): uvloop, a pool of N, N tasks each
            holding one connection, fetchval (asyncpg's statement cache: prepared).
 and, for pipelining, 100 fibers sharing ONE balrog connection, pipelined (the default) vs
@@ -209,6 +212,8 @@ class Bench:
             return self.run_self_measuring(self.client_cmd("balrog", query, clients), side)
         if side == "libpq":
             return self.run_self_measuring(self.client_cmd("libpq", query, clients), side)
+        if side == "sync":
+            return self.run_self_measuring(self.client_cmd("balrog-sync", query, clients), side)
         if side == "pgbench":
             return self.run_pgbench(query, clients)
         if side == "asyncpg":
@@ -256,17 +261,19 @@ def col(results, key):
 def measure_all(bench, args):
     """Prints every case; returns the configurations that failed."""
     failures = []
-    sides = ["balrog", "pgbench", "libpq", "asyncpg"]
+    base_sides = ["balrog", "pgbench", "libpq", "asyncpg"]
     window = "%g s window after %g s warm-up" % (args.seconds, args.warm_up)
     for query in args.queries:
         qname = QUERIES[query][0]
         for clients in args.concurrency:
             load = os.getloadavg()[0]
             t0 = time.monotonic()
+            # Sync mode (a plain thread, block_on per query) only at c=1: one caller per thread.
+            sides = base_sides + (["sync"] if clients == 1 else [])
             got = bench.rounds(sides, query, clients)
-            log("%s c=%d: %.0f s, balrog %.0f q/s, pgbench %.0f, libpq %.0f, asyncpg %.0f"
+            log("%s c=%d: %.0f s, %s"
                 % (qname, clients, time.monotonic() - t0,
-                   *(median(col(got[s], "qps")) for s in sides)))
+                   ", ".join("%s %.0f q/s" % (s, median(col(got[s], "qps"))) for s in sides)))
             common = {
                 "clients": clients,
                 "load_1m_before": round(load, 2),
@@ -313,6 +320,30 @@ def measure_all(bench, args):
                     "back to back in the same round; the value is the median of those "
                     "differences",
                     {"balrog_latency_us": median(lat_b), "libpq_latency_us": median(lat_p)},
+                )
+                lat_s = [1e6 / r["qps"] for r in got["sync"]]
+                sync_common = dict(common, balrog_process_cpu_s=col(got["sync"], "process_cpu_s"),
+                                   peer_process_cpu_s=col(got["libpq"], "process_cpu_s"))
+                emit(
+                    "%s, c=1: sync-mode latency per query vs libpq" % qname, "µs", "lower",
+                    [round(x, 3) for x in lat_s], PEERS["libpq"], [round(x, 3) for x in lat_p],
+                    "one plain thread, no balrog::run, the driver's blocking API (every query a "
+                    "sync-mode await: block_on on the thread's cached scheduler); 1 / (queries/s)",
+                    sync_common,
+                )
+                emit(
+                    "%s, c=1: sync-mode client CPU per query vs libpq" % qname, "µs", "lower",
+                    col(got["sync"], "cpu_us"), PEERS["libpq"], col(got["libpq"], "cpu_us"),
+                    "sync mode (one plain thread, blocking API) vs blocking libpq: getrusage "
+                    "over the counted window per completed query",
+                    sync_common,
+                )
+                emit(
+                    "%s, c=1: sync-mode overhead per query over blocking libpq" % qname, "µs",
+                    "lower", [round(s_ - p, 3) for s_, p in zip(lat_s, lat_p)], None, None,
+                    "per round: sync mode's latency per query minus blocking libpq's, measured "
+                    "in the same round; the value is the median of those differences",
+                    {"sync_latency_us": median(lat_s), "libpq_latency_us": median(lat_p)},
                 )
     for query in args.queries:
         qname = QUERIES[query][0]

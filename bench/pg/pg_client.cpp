@@ -1,6 +1,7 @@
 // bench_pg_client — one measured run of a Postgres client, driven by bench/pg/pg_bench.py.
 //
-//   bench_pg_client --mode balrog|libpq --conninfo "host=... port=..." --query select1|pk
+//   bench_pg_client --mode balrog|balrog-sync|libpq --conninfo "host=... port=..." --query
+//   select1|pk
 //                   --clients N [--connections M] [--pipeline 0|1] [--statement-cache N]
 //                   [--warm-up S] [--seconds S]
 //
@@ -9,14 +10,18 @@
 //          `balrog::await(conn.query...)`. With M == N (the default) every fiber has its own
 //          pg::connection; with M == 1 all N fibers share one connection, pipelined by default
 //          (connect_options::pipeline; --pipeline 0: statements take turns).
+//  balrog-sync  N std::threads with no balrog::run, each with its own pg::connection, calling
+//          the generated blocking API (balrog/pg/generated/blocking.hpp): every query is a
+//          sync-mode await, i.e. block_on on the thread's private scheduler.
 //  libpq   N std::threads, each with its own blocking PGconn: PQprepare once, then
 //          PQexecPrepared in a loop (the "plain sync libpq" program).
-// Queries (both modes prepare them server-side, as pgbench -M prepared does):
-//  select1 `SELECT 1`: balrog uses connection::prepare + query_prepared (a parameterless
+// Queries (all modes prepare them server-side, as pgbench -M prepared does):
+//  select1 `SELECT 1`: balrog and balrog-sync use connection::prepare + query_prepared (a
+//  parameterless
 //          query() is never cached, so query("SELECT 1") would parse it every time).
 //  pk      `SELECT abalance FROM pgbench_accounts WHERE aid = $1`, aid uniform in 1..100,000:
-//          balrog uses the ordinary query(sql, aid), which its statement cache prepares on the
-//          second use.
+//          balrog and balrog-sync use the ordinary query(sql, aid), which its statement cache
+//          prepares on the second use.
 //
 // All clients connect and prepare first; then the program runs --warm-up seconds, counts the
 // queries completed in the next --seconds, and prints one line:
@@ -40,6 +45,7 @@
 #include "balrog/await.hpp"
 #include "balrog/fiber.hpp"
 #include "balrog/pg/connection.hpp"
+#include "balrog/pg/generated/blocking.hpp"
 #include "balrog/run.hpp"
 #include "balrog/sync/wait_group.hpp"
 #include "balrog/this_fiber.hpp"
@@ -216,58 +222,42 @@ window run_balrog(const config& c) {
   });
 }
 
-// --- libpq: one blocking connection per thread ---------------------------------------------
+// --- libpq and balrog-sync: one blocking connection per plain thread -----------------------
 
 struct alignas(64) padded_counter {
   std::atomic<std::uint64_t> n{0};
 };
 
-window run_libpq(const config& c) {
-  if (c.connections != c.clients) throw std::runtime_error("libpq mode: one connection per thread");
+// N plain threads; thread t calls `client(t, stop, failed, ready, count_one)`, which connects,
+// prepares, calls ready() once, then runs queries until `stop` or `failed` (another thread's
+// failure), calling count_one() after each, and returns false if it failed.
+template <class Client>
+window run_threads(const config& c, Client&& client) {
+  if (c.connections != c.clients) throw std::runtime_error("one connection per thread");
   const auto n = static_cast<std::size_t>(c.clients);
   std::vector<padded_counter> counters(n);
   std::atomic<int> ready{0};
   std::atomic<bool> stop{false};
   std::atomic<bool> failed{false};
-  const bool select1 = c.query == "select1";
   const std::int64_t t_connect = now_ns();
   std::vector<std::thread> threads;
   for (std::size_t t = 0; t < n; ++t) {
     threads.emplace_back([&, t] {
-      PGconn* conn = PQconnectdb(c.conninfo.c_str());
-      PGresult* prep = nullptr;
-      if (PQstatus(conn) == CONNECTION_OK) {
-        prep = PQprepare(conn, "s1", select1 ? select1_sql : pk_sql, select1 ? 0 : 1, nullptr);
-      }
-      if (prep == nullptr || PQresultStatus(prep) != PGRES_COMMAND_OK) {
-        std::fprintf(stderr, "libpq client: %s", PQerrorMessage(conn));
+      bool signalled = false;
+      auto signal_ready = [&] {
+        if (!signalled) ready.fetch_add(1);
+        signalled = true;
+      };
+      try {
+        if (!client(t, stop, failed, signal_ready,
+                    [&] { counters[t].n.fetch_add(1, std::memory_order_relaxed); })) {
+          failed = true;
+        }
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s client: %s\n", c.mode.c_str(), e.what());
         failed = true;
       }
-      PQclear(prep);
-      ready.fetch_add(1);
-      rng r{0x9e3779b97f4a7c15ULL * (t + 1)};
-      std::uint64_t checksum = 0;
-      char aid_text[16];
-      const char* values[1] = {aid_text};
-      while (!failed && !stop.load(std::memory_order_relaxed)) {
-        PGresult* res;
-        if (select1) {
-          res = PQexecPrepared(conn, "s1", 0, nullptr, nullptr, nullptr, 0);
-        } else {
-          std::snprintf(aid_text, sizeof aid_text, "%d", r.next_aid());
-          res = PQexecPrepared(conn, "s1", 1, values, nullptr, nullptr, 0);
-        }
-        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-          std::fprintf(stderr, "libpq client: %s", PQerrorMessage(conn));
-          failed = true;
-        } else {
-          checksum += static_cast<std::uint64_t>(PQgetlength(res, 0, 0));
-        }
-        PQclear(res);
-        counters[t].n.fetch_add(1, std::memory_order_relaxed);
-      }
-      do_not_optimize(checksum);
-      PQfinish(conn);
+      signal_ready();
     });
   }
   while (ready.load() < c.clients) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -281,9 +271,80 @@ window run_libpq(const config& c) {
       });
   stop = true;
   for (auto& th : threads) th.join();
-  if (failed) throw std::runtime_error("a libpq client failed");
+  if (failed) throw std::runtime_error("a " + c.mode + " client failed");
   w.connect_s = connect_s;
   return w;
+}
+
+window run_libpq(const config& c) {
+  const bool select1 = c.query == "select1";
+  return run_threads(c, [&](std::size_t t, const std::atomic<bool>& stop,
+                            const std::atomic<bool>& failed, auto&& ready, auto&& count_one) {
+    PGconn* conn = PQconnectdb(c.conninfo.c_str());
+    PGresult* prep = nullptr;
+    if (PQstatus(conn) == CONNECTION_OK) {
+      prep = PQprepare(conn, "s1", select1 ? select1_sql : pk_sql, select1 ? 0 : 1, nullptr);
+    }
+    bool ok = true;
+    if (prep == nullptr || PQresultStatus(prep) != PGRES_COMMAND_OK) {
+      std::fprintf(stderr, "libpq client: %s", PQerrorMessage(conn));
+      ok = false;
+    }
+    PQclear(prep);
+    ready();
+    rng r{0x9e3779b97f4a7c15ULL * (t + 1)};
+    std::uint64_t checksum = 0;
+    char aid_text[16];
+    const char* values[1] = {aid_text};
+    while (ok && !failed.load(std::memory_order_relaxed) && !stop.load(std::memory_order_relaxed)) {
+      PGresult* res;
+      if (select1) {
+        res = PQexecPrepared(conn, "s1", 0, nullptr, nullptr, nullptr, 0);
+      } else {
+        std::snprintf(aid_text, sizeof aid_text, "%d", r.next_aid());
+        res = PQexecPrepared(conn, "s1", 1, values, nullptr, nullptr, 0);
+      }
+      if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        std::fprintf(stderr, "libpq client: %s", PQerrorMessage(conn));
+        ok = false;
+      } else {
+        checksum += static_cast<std::uint64_t>(PQgetlength(res, 0, 0));
+      }
+      PQclear(res);
+      count_one();
+    }
+    do_not_optimize(checksum);
+    PQfinish(conn);
+    return ok;
+  });
+}
+
+// Sync mode: no balrog::run anywhere; every blocking:: call below is balrog::await on a plain
+// thread, which runs the awaitable on the thread's private (cached) scheduler.
+window run_sync(const config& c) {
+  const bool select1 = c.query == "select1";
+  return run_threads(c, [&](std::size_t t, const std::atomic<bool>& stop,
+                            const std::atomic<bool>& failed, auto&& ready, auto&& count_one) {
+    pg::connect_options opts;
+    if (c.statement_cache >= 0) opts.statement_cache = static_cast<std::size_t>(c.statement_cache);
+    pg::connection conn = pg::blocking::connect(c.conninfo, opts);
+    if (select1) (void)pg::blocking::prepare(conn, "s1", select1_sql);
+    ready();
+    rng r{0x9e3779b97f4a7c15ULL * (t + 1)};
+    std::uint64_t checksum = 0;
+    while (!failed.load(std::memory_order_relaxed) && !stop.load(std::memory_order_relaxed)) {
+      if (select1) {
+        const pg::result res = pg::blocking::query_prepared(conn, "s1");
+        checksum += res[0][0].raw().size();
+      } else {
+        const pg::result res = pg::blocking::query(conn, pk_sql, r.next_aid());
+        checksum += res[0][0].raw().size();
+      }
+      count_one();
+    }
+    do_not_optimize(checksum);
+    return true;
+  });
 }
 
 }  // namespace
@@ -294,6 +355,8 @@ int main(int argc, char** argv) {
     const config c = parse(opt.rest);
     if (c.mode == "balrog") {
       print(run_balrog(c));
+    } else if (c.mode == "balrog-sync") {
+      print(run_sync(c));
     } else if (c.mode == "libpq") {
       print(run_libpq(c));
     } else {

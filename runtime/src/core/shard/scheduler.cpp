@@ -306,14 +306,28 @@ void scheduler::wait_for_events(clock::duration limit, bool host_turn) {
   // woke it (balrog-wsgi's SIGTERM under CPU load, where the spin's sched_yields take
   // milliseconds: architecture.md, "Idle spin"). Blocking signals for the spin and unblocking
   // them with epoll_pwait is no cure: a process-directed signal then goes to another thread.
-  if (!host_turn && timeout != clock::duration::zero() && spin_for_remote()) return;
+  const bool may_spin = !host_turn && timeout != clock::duration::zero();
+  const bool spun = may_spin && fruitless_spins_ < fruitless_spins_before_rest;
+  if (spun && spin_for_remote()) {
+    fruitless_spins_ = 0;
+    return;
+  }
   sleeping_.store(true, std::memory_order_seq_cst);
   if (remote_pending_.load(std::memory_order_seq_cst) || remote_.maybe_nonempty()) {
     sleeping_.store(false, std::memory_order_relaxed);
+    fruitless_spins_ = 0;
     return;
   }
   reactor_.poll(timeout);
   sleeping_.store(false, std::memory_order_relaxed);
+  if (!may_spin) return;
+  // Did another thread end this sleep? Then a spin may catch the next one: spin again.
+  // Otherwise (an fd event, a timer) the spin was spent for nothing.
+  if (remote_pending_.load(std::memory_order_relaxed) || remote_.maybe_nonempty()) {
+    fruitless_spins_ = 0;
+  } else if (spun) {
+    ++fruitless_spins_;
+  }
 }
 
 bool scheduler::spin_for_remote() noexcept {

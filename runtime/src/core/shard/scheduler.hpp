@@ -229,6 +229,13 @@ class scheduler {
   void wait_for_events(clock::duration limit = clock::duration(-1), bool host_turn = false);
   // Before the loop sleeps: watches the remote queue for a bounded while. True if work came.
   bool spin_for_remote() noexcept;
+  // The idle spin pays only where wake-ups come from other threads. After this many spins in a
+  // row that caught nothing and were followed by a sleep no other thread ended (an fd event or
+  // a timer: a Postgres query at concurrency 1), the loop sleeps at once, until a wake-up from
+  // another thread ends a sleep again (its 4 sched_yields were 4 of the 7 system calls of such
+  // a query; blocking libpq makes 3).
+  static constexpr unsigned fruitless_spins_before_rest = 16;
+  unsigned fruitless_spins_ = 0;
   // Runs one ready runnable with the watchdog's turn markers around it.
   void run_one(runnable* r);
   void stop_accepting_posts() noexcept;
