@@ -101,7 +101,9 @@ reactor::fd_entry& reactor::entry(int fd) {
   if (i >= fds_.size()) {
     // Growing the table for a bogus fd number would cost memory for nothing: check it first.
     if (::fcntl(fd, F_GETFD) < 0) throw_errno(describe_call("balrog: wait", fd));
-    fds_.resize(std::max<std::size_t>(64, std::bit_ceil(i + 1)));
+    const std::size_t size = std::max<std::size_t>(64, std::bit_ceil(i + 1));
+    facts_.resize(size);
+    fds_.resize(size);
   }
   return fds_[i];
 }
@@ -367,15 +369,16 @@ void reactor::closing(int fd) noexcept {
 fd_facts* reactor::facts(int fd) noexcept {
   fd_entry* e = find(fd);
   if (e == nullptr) return nullptr;
-  if (e->facts_generation != e->generation) {
-    e->facts = {};
-    e->facts_generation = e->generation;
+  facts_slot& f = facts_[static_cast<std::size_t>(fd)];
+  if (f.generation != e->generation) {
+    f.facts = {};
+    f.generation = e->generation;
   }
-  return &e->facts;
+  return &f.facts;
 }
 
 void reactor::forget_facts(int fd) noexcept {
-  if (fd_entry* e = find(fd)) e->facts.known = 0;
+  if (find(fd) != nullptr) facts_[static_cast<std::size_t>(fd)].facts.known = 0;
 }
 
 // --- events ----------------------------------------------------------------------------------
@@ -389,7 +392,22 @@ std::size_t reactor::poll(clock::duration timeout) {
   if (n == 0) return 0;
   ++tick_;
   std::size_t woken = 0;
-  for (int i = 0; i < n; ++i) woken += dispatch(events_[static_cast<std::size_t>(i)]);
+  // With many fds an event's entry and its waiter (on the waiting fiber's stack) are both cold:
+  // each event began with two dependent cache misses. Start loading the entry three events
+  // ahead and, once it is in, the waiter it lists one event ahead.
+  const auto entry_of = [&](int i) noexcept {
+    return find(static_cast<int>(
+        static_cast<std::uint32_t>(events_[static_cast<std::size_t>(i)].data.u64)));
+  };
+  for (int i = 0; i < n; ++i) {
+    if (i + 3 < n) {
+      if (const fd_entry* e = entry_of(i + 3)) __builtin_prefetch(e, 1, 3);
+    }
+    if (i + 1 < n) {
+      if (const fd_entry* e = entry_of(i + 1)) __builtin_prefetch(e->readers.front(), 1, 3);
+    }
+    woken += dispatch(events_[static_cast<std::size_t>(i)]);
+  }
   if (static_cast<std::size_t>(n) == events_.size()) events_.resize(events_.size() * 2);
   return woken;
 }

@@ -212,6 +212,9 @@ class scheduler {
   void give_back_dead_stack() noexcept;
   void release_attachment_elsewhere() noexcept;
   fiber_context* next_ready() noexcept;
+  // Starts loading the stack of the fiber that runs after the one next_ready() just popped
+  // (suspend(): the wait path; not yield(), whose round trip is a few ns).
+  void prefetch_following() const noexcept;
   void check_canary(const fiber_context& leaving) const noexcept;
   void drain_remote();
   // A waker published work: if the loop is blocked (or about to block) in poll, interrupt it.
@@ -313,6 +316,19 @@ inline fiber_context* scheduler::next_ready() noexcept {
   return nullptr;  // the loop
 }
 
+// A fiber woken by the reactor resumes on a stack nobody touched since it parked: with many
+// connections (TCP echo, 1,000 fibers a process) each resume began with a run of cache misses
+// on the stack's top lines (the saved registers and the wait path's frames). The fiber after
+// the one we switch to now runs only after this one's system calls, time enough for the lines
+// to arrive. Prefetches never fault, so a stale or short stack costs nothing.
+inline void scheduler::prefetch_following() const noexcept {
+  const runnable* r = ready_.front();
+  if (r == nullptr || r->what != runnable::kind::fiber) return;
+  const auto* sp = static_cast<const char*>(static_cast<const fiber_context*>(r)->frame.context);
+  if (sp == nullptr) return;
+  for (int off = -128; off < 1024; off += 64) __builtin_prefetch(sp + off, 1, 3);
+}
+
 inline void scheduler::check_canary(const fiber_context& leaving) const noexcept {
   const std::uint64_t* canary = leaving.stack.canary;
   if (canary == nullptr) return;  // guarded: the guard faults instead
@@ -394,7 +410,9 @@ inline void scheduler::yield_to(fiber_context* self, fiber_context* next) noexce
 
 inline void scheduler::suspend() {
   fiber_context* self = running_;
-  switch_to(self->frame, next_ready());
+  fiber_context* next = next_ready();
+  prefetch_following();
+  switch_to(self->frame, next);
 }
 
 }  // namespace balrog::detail
