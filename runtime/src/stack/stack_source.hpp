@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "balrog/stack.hpp"
-#include "core/context/sanitizer.hpp"
+#include "context/sanitizer.hpp"
 
 namespace balrog::detail {
 

@@ -4,7 +4,7 @@
 
 #include <cstddef>
 
-#include "core/context/exception_state.hpp"
+#include "context/exception_state.hpp"
 
 namespace balrog::detail {
 
