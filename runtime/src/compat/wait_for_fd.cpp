@@ -10,7 +10,7 @@
 
 #include "balrog/errors.hpp"
 #include "core/shard/scheduler.hpp"
-#include "reactor/fd_waits.hpp"
+#include "io/fd_waits.hpp"
 
 namespace balrog::compat::detail {
 

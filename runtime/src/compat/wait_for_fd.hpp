@@ -10,7 +10,7 @@
 #include <span>
 
 #include "balrog/deadline.hpp"
-#include "reactor/fd_waits.hpp"
+#include "io/fd_waits.hpp"
 
 namespace balrog::compat::detail {
 

@@ -33,9 +33,9 @@
 #include "balrog/io.hpp"
 #include "balrog/net/detail/owned_socket.hpp"
 #include "balrog/task.hpp"
+#include "io/fd_waits.hpp"
 #include "net/operations.hpp"
 #include "net/socket_ops.hpp"
-#include "reactor/fd_waits.hpp"
 
 namespace balrog::net::detail {
 

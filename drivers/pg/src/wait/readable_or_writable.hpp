@@ -16,7 +16,7 @@
 #include "balrog/deadline.hpp"
 #include "balrog/detail/execution_context.hpp"
 #include "balrog/errors.hpp"
-#include "reactor/fd_waits.hpp"
+#include "io/fd_waits.hpp"
 
 namespace balrog::pg::detail {
 

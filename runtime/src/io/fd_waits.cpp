@@ -1,4 +1,4 @@
-#include "reactor/fd_waits.hpp"
+#include "io/fd_waits.hpp"
 
 #include <cerrno>
 
