@@ -120,27 +120,12 @@ fd_wait_outcome poll_for_fd(execution_context& ctx, int fd, fd_interest interest
   }
 }
 
-thread_local std::uint64_t poll_now_count = 0;
-
 }  // namespace
 
 reactor* current_reactor() noexcept {
   scheduler* s = scheduler::current();
   return s != nullptr ? &s->io() : nullptr;
 }
-
-short poll_now(int fd, short events) noexcept {
-  ++poll_now_count;
-  pollfd p{fd, events, 0};
-  int n = 0;
-  do {
-    n = ::poll(&p, 1, 0);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return POLLERR;
-  return n > 0 ? p.revents : short{0};
-}
-
-std::uint64_t poll_now_calls() noexcept { return poll_now_count; }
 
 fd_wait_outcome wait_for_fd(execution_context& ctx, int fd, fd_interest interest, deadline until,
                             fd_owner* owner) {

@@ -14,8 +14,8 @@
 #include <system_error>
 
 #include "balrog/errors.hpp"
-#include "io/fd_waits.hpp"
 #include "reactor/describe_call.hpp"
+#include "reactor/poll_now.hpp"
 #include "reactor/timeouts.hpp"
 
 namespace balrog::detail {
