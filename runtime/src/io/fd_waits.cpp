@@ -132,7 +132,7 @@ fd_wait_outcome wait_for_fd(execution_context& ctx, int fd, fd_interest interest
   scheduler* s = scheduler::current();
   if (!ctx.is_fiber()) {
     // A coroutine task, or the scheduler's loop: blocking here would stall the whole shard.
-    if (s != nullptr) return {wake_reason::misuse, 0};
+    if (misuse_here(ctx) != misuse_place::none) return {wake_reason::misuse, 0};
     return poll_for_fd(ctx, fd, interest, until, owner);
   }
   if (auto past = look_if_past(ctx, fd, interest, until)) return *past;
