@@ -9,7 +9,7 @@
 namespace balrog::detail {
 
 struct switch_frame {
-  // The saved context (core/context/context_switch.hpp): where the context's stack pointer was when
+  // The saved context (context/context_switch.hpp): where the context's stack pointer was when
   // it switched away, with its registers saved just above. Meaningful only while not running.
   void* context = nullptr;
   bool fresh = false;  // `context` is a first frame (make_context) not yet switched to
