@@ -13,7 +13,7 @@ target_compile_options(balrog_compile_options INTERFACE
 
 if(BALROG_SANITIZE)
   # Fiber switches are announced to ASan with __sanitizer_{start,finish}_switch_fiber
-  # (runtime/src/core/context/sanitizer.hpp); BALROG_ASAN turns those calls on.
+  # (runtime/src/context/sanitizer.hpp); BALROG_ASAN turns those calls on.
   target_compile_options(balrog_compile_options INTERFACE
     -fsanitize=${BALROG_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_link_options(balrog_compile_options INTERFACE -fsanitize=${BALROG_SANITIZE})

@@ -12,9 +12,10 @@
 # see docs/debugging.md.
 #
 # How it works. Every scheduler (one per shard thread) is on an intrusive list whose head is the
-# global balrog::detail::registry_head (runtime/src/debug/registry.cpp); each scheduler lists its
-# live fibers and tasks from all_head_ through joinable_context::all_next. A suspended fiber's
-# registers are where the context switch saved them (runtime/src/core/context/context_switch.hpp: the
+# global balrog::detail::registry_head (runtime/src/debug/registry.cpp; the link is in each
+# scheduler's watched_shard base, at offset 0); each scheduler lists its live fibers and tasks
+# from all_head_ through joinable_context::all_next. A suspended fiber's
+# registers are where the context switch saved them (runtime/src/context/context_switch.hpp: the
 # owned x86-64 switch and Boost.Context's jump_fcontext use one layout): its switch_frame's
 # `context` is the save area's address, laid out on x86-64 as mxcsr/x87 control words, r12, r13,
 # r14, r15, rbx, rbp, return address; the fiber's rsp is context + 0x48. balrog keeps frame pointers, so

@@ -7,7 +7,7 @@
 
 #include <cstdarg>
 
-#include "reactor/fd_waits.hpp"
+#include "io/fd_waits.hpp"
 
 namespace balrog::compat {
 

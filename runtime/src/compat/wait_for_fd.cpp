@@ -10,7 +10,7 @@
 
 #include "balrog/errors.hpp"
 #include "core/shard/scheduler.hpp"
-#include "reactor/fd_waits.hpp"
+#include "io/fd_waits.hpp"
 
 namespace balrog::compat::detail {
 
@@ -48,11 +48,12 @@ void take_back(balrog::detail::execution_context& ctx) noexcept {
 }  // namespace
 
 place current_place() noexcept {
-  scheduler* s = scheduler::current();
-  if (s == nullptr) return place::thread;
-  const balrog::detail::fiber_context* f = s->running();
-  if (f == nullptr || f->coroutine_depth > 0) return place::coroutine;
-  return place::fiber;
+  const balrog::detail::execution_context& ctx = balrog::detail::current_context();
+  // The runtime's one misuse check; a refusal is EDEADLK here, never an exception.
+  if (balrog::detail::misuse_here(ctx) != balrog::detail::misuse_place::none) {
+    return place::coroutine;
+  }
+  return ctx.is_fiber() ? place::fiber : place::thread;
 }
 
 armed_wait::armed_wait(std::span<const pollfd> fds) noexcept : fds_(fds) {}
@@ -75,7 +76,7 @@ armed_wait::state armed_wait::arm() noexcept {
         ((p.events & read_interest) != 0 ? 1 : 0) + ((p.events & write_interest) != 0 ? 1 : 0);
     sliced_ = sliced_ || !precise(p.events);
   }
-  // The fd-wait path's order (reactor/fd_waits.hpp): prepare, publish, wait, unpublish.
+  // The fd-wait path's order (io/fd_waits.hpp): prepare, publish, wait, unpublish.
   ctx_->prepare_wait();
   prepared_ = true;
   int err = 0;

@@ -10,7 +10,7 @@
 #include <span>
 
 #include "balrog/deadline.hpp"
-#include "reactor/fd_waits.hpp"
+#include "io/fd_waits.hpp"
 
 namespace balrog::compat::detail {
 
@@ -76,7 +76,7 @@ class armed_wait {
   bool prepared_ = false;
 };
 
-// The revents of a zero-timeout poll(2): the runtime's one (reactor/fd_waits.hpp).
+// The revents of a zero-timeout poll(2): the runtime's one (reactor/poll_now.hpp).
 using balrog::detail::poll_now;
 
 // Waits until `fd` reports `events` or an error condition, as the reactor's event says (a

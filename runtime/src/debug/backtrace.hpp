@@ -25,7 +25,7 @@ std::size_t walk_frames(std::uintptr_t pc, std::uintptr_t fp, stack_bounds bound
                         std::uintptr_t* out, std::size_t max) noexcept;
 
 // The first frame of a suspended fiber: `fctx` is its saved context (switch_frame::context).
-// x86-64 layout of the save area (core/context/context_switch.hpp; the owned switch and Boost's
+// x86-64 layout of the save area (context/context_switch.hpp; the owned switch and Boost's
 // jump_fcontext agree): mxcsr/x87 control words, r12, r13, r14, r15, rbx, rbp, then the
 // return address.
 std::size_t walk_suspended(const void* fctx, stack_bounds bounds, std::uintptr_t* out,

@@ -4,19 +4,27 @@
 
 #include <thread>
 
-#include "core/shard/scheduler.hpp"
 #include "debug/watchdog.hpp"
 
 namespace balrog::detail {
 
-scheduler* registry_head = nullptr;
+watched_shard* registry_head = nullptr;
+
+namespace {
+
+constinit thread_local watched_shard* this_thread = nullptr;
+
+}  // namespace
+
+watched_shard* this_thread_shard() noexcept { return this_thread; }
 
 std::mutex& registry_mutex() noexcept {
   static std::mutex m;
   return m;
 }
 
-void register_scheduler(scheduler& s) noexcept {
+void register_scheduler(watched_shard& s) noexcept {
+  this_thread = &s;
   s.watch.tid.store(static_cast<int>(::gettid()), std::memory_order_relaxed);  // its own thread
   {
     std::lock_guard lk(registry_mutex());
@@ -26,10 +34,11 @@ void register_scheduler(scheduler& s) noexcept {
   watchdog::instance().scheduler_started();
 }
 
-void unregister_scheduler(scheduler& s) noexcept {
+void unregister_scheduler(watched_shard& s) noexcept {
+  if (this_thread == &s) this_thread = nullptr;
   {
     std::lock_guard lk(registry_mutex());
-    for (scheduler** p = &registry_head; *p != nullptr; p = &(*p)->registry_next) {
+    for (watched_shard** p = &registry_head; *p != nullptr; p = &(*p)->registry_next) {
       if (*p == &s) {
         *p = s.registry_next;
         break;

@@ -1,20 +1,23 @@
 // Every live scheduler of the process, for dump_fibers, the watchdog and the gdb command.
 //
-// The list is intrusive (scheduler::registry_next) and its head is a plain global, so gdb can
-// walk it in a core file: see tools/gdb/balrog_gdb.py.
+// The list is intrusive (watched_shard::registry_next, a base of core's scheduler) and its head is
+// a plain global, so gdb can walk it in a core file: see tools/gdb/balrog_gdb.py.
 #pragma once
 
 #include <mutex>
 
 namespace balrog::detail {
 
-class scheduler;
+class watched_shard;
 
 // Head of the list; read by gdb. Guarded by registry_mutex().
-extern scheduler* registry_head;
+extern watched_shard* registry_head;
 std::mutex& registry_mutex() noexcept;
 
-void register_scheduler(scheduler& s) noexcept;
-void unregister_scheduler(scheduler& s) noexcept;
+// On the shard's own thread (its scheduler's constructor; unregister also after a fork).
+void register_scheduler(watched_shard& s) noexcept;
+void unregister_scheduler(watched_shard& s) noexcept;
+// The shard registered on this thread, or null. Async-signal-safe.
+watched_shard* this_thread_shard() noexcept;
 
 }  // namespace balrog::detail

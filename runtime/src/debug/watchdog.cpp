@@ -17,7 +17,7 @@
 #include <thread>
 #include <utility>
 
-#include "core/shard/scheduler.hpp"
+#include "balrog/deadline.hpp"
 #include "debug/registry.hpp"
 
 namespace balrog::detail {
@@ -73,22 +73,15 @@ _Unwind_Reason_Code unwind_one(struct _Unwind_Context* ctx, void* arg) {
 // Runs on the stalled thread. Async-signal-safe: plain reads of this thread's scheduler, a
 // frame-pointer walk inside known stack bounds, no allocation.
 void on_watchdog_signal(int /*sig*/, siginfo_t* /*info*/, void* uctx) {
-  scheduler* s = scheduler::current();
+  watched_shard* s = this_thread_shard();
   if (s == nullptr) return;
   watch_state& w = s->watch;
   if (w.capture_state.load(std::memory_order_acquire) != 1) return;
   const auto* uc = static_cast<const ucontext_t*>(uctx);
   const auto pc = static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
   const auto fp = static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RBP]);
-  const joinable_context* who = s->running();
-  stack_bounds bounds = s->thread_stack;
-  if (const fiber_context* f = s->running()) {
-    const auto low = reinterpret_cast<std::uintptr_t>(f->stack.lowest);
-    bounds = {low, low + f->stack.size};
-  } else {
-    who = s->running_task();
-  }
-  w.capture_frames = walk_frames(pc, fp, bounds, w.capture_pcs, watch_state::max_frames);
+  const watched_shard::running_context who = s->running_now();
+  w.capture_frames = walk_frames(pc, fp, who.stack, w.capture_pcs, watch_state::max_frames);
 #if defined(BALROG_TSAN)
   if (w.capture_frames < 2) {  // the pc was in libtsan (above)
     unwind_capture c{w.capture_pcs, watch_state::max_frames};
@@ -97,10 +90,10 @@ void on_watchdog_signal(int /*sig*/, siginfo_t* /*info*/, void* uctx) {
   }
 #endif
   w.capture_switches = w.switches.load(std::memory_order_relaxed);
-  w.capture_id = who != nullptr ? who->id : 0;
-  w.capture_is_task = who != nullptr && !who->is_fiber();
+  w.capture_id = who.id;
+  w.capture_is_task = who.is_task;
   w.capture_name[0] = '\0';
-  if (const char* given = who != nullptr ? who->given_name() : nullptr) {
+  if (const char* given = who.given_name) {
     std::size_t i = 0;
     for (; given[i] != '\0' && i + 1 < sizeof w.capture_name; ++i) w.capture_name[i] = given[i];
     w.capture_name[i] = '\0';
@@ -215,14 +208,14 @@ void watchdog::check_all(std::chrono::milliseconds threshold, bool capture) {
   // signal it. The wait for the captures happens with the lock released, so it never stalls
   // dump_fibers, new schedulers or sync-mode awaits (B in the runtime review).
   struct stalled_shard {
-    scheduler* s;
+    watched_shard* s;
     std::uint64_t switches;  // the stalled context's count
     watchdog_report r;
   };
   std::vector<stalled_shard> stalled;
   {
     std::lock_guard reg(registry_mutex());
-    for (scheduler* s = registry_head; s != nullptr; s = s->registry_next) {
+    for (watched_shard* s = registry_head; s != nullptr; s = s->registry_next) {
       watch_state& w = s->watch;
       // The count, then the clock: the context this count stands for got the thread before
       // `now`, so timing it from the first look that saw the count never overstates how long

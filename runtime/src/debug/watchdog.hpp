@@ -11,6 +11,8 @@
 // not blamed), and reports once per stalled context.
 #pragma once
 
+#include <pthread.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -50,6 +52,37 @@ struct watch_state {
   // The kernel's id of the shard's thread (set when it registers): the watchdog reads
   // /proc/self/task/<tid>/syscall to leave a thread blocked in a system call alone.
   std::atomic<int> tid{0};
+};
+
+// What the debug tools (the registry, the watchdog, gdb) see of a shard. debug/ sits below
+// core/: core's scheduler derives from this and registers itself; debug/ never names the
+// scheduler, and asks it what runs through running_now().
+class watched_shard {
+ public:
+  // The registry's link (registry.hpp; gdb walks it), the shard's thread and its stack (for the
+  // watchdog's signal and frame walks), the watchdog's state, and which shard of its runtime.
+  watched_shard* registry_next = nullptr;
+  pthread_t thread{};
+  stack_bounds thread_stack;
+  watch_state watch;
+  std::size_t shard_index = 0;
+
+  // What the shard's thread runs now, for the watchdog's signal handler on that thread: the
+  // running fiber's stack (else the thread's), and the context's id (0: none, the loop) and
+  // given name (null: the default one). Async-signal-safe: plain reads, no allocation.
+  struct running_context {
+    stack_bounds stack;
+    std::uint64_t id = 0;
+    bool is_task = false;
+    const char* given_name = nullptr;
+  };
+  [[nodiscard]] virtual running_context running_now() const noexcept = 0;
+
+ protected:
+  watched_shard() = default;
+  watched_shard(const watched_shard&) = delete;
+  watched_shard& operator=(const watched_shard&) = delete;
+  ~watched_shard() = default;
 };
 
 class watchdog {

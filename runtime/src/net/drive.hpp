@@ -15,7 +15,7 @@
 // Deadline behaviour, shared by every call of balrog::net, blocking or not: an operation that
 // can complete at once succeeds even with a past deadline (a past deadline looks before it
 // gives up); otherwise the first wait fails with timeout_error. Cancellation strikes only at a
-// wait. Both waits take the fd-wait path (reactor/fd_waits.hpp) with the owned_socket as the
+// wait. Both waits take the fd-wait path (io/fd_waits.hpp) with the owned_socket as the
 // fd's owner, so close() on any thread wakes them, and both re-read the fd after every wait.
 //
 // Readiness (edge-triggered registrations, reactor.hpp): on a fiber or a task, a turn first
@@ -33,9 +33,9 @@
 #include "balrog/io.hpp"
 #include "balrog/net/detail/owned_socket.hpp"
 #include "balrog/task.hpp"
+#include "io/fd_waits.hpp"
 #include "net/operations.hpp"
 #include "net/socket_ops.hpp"
-#include "reactor/fd_waits.hpp"
 
 namespace balrog::net::detail {
 

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "balrog/deadline.hpp"
+#include "balrog/detail/execution_context.hpp"
 #include "balrog/errors.hpp"
 #include "balrog/net/endpoint.hpp"
 #include "net/socket_ops.hpp"
@@ -67,9 +68,10 @@ template <class Op>
 
 // Whether a call's own deadline `until` is the one that would expire first, rather than the
 // enclosing deadline_scope's: this decides between "<call>: deadline exceeded" and the plain
-// timeout_error of the scope, exactly as execution_context::wait decides (own wins ties).
+// timeout_error of the scope. The rule is the runtime's one, execution_context::bound_of.
 inline bool own_deadline_first(deadline until) noexcept {
-  return !until.is_never() && until.when() <= current_deadline().when();
+  return !until.is_never() && balrog::detail::current_context().bound_of(until).on_timeout ==
+                                  balrog::detail::wake_reason::timeout;
 }
 
 // The call's own deadline passed: timeout_error("<describe>: deadline exceeded").

@@ -6,7 +6,7 @@
 
 #include <mutex>
 
-#include "reactor/fd_waits.hpp"
+#include "io/fd_waits.hpp"
 
 namespace balrog::net::detail {
 

@@ -89,7 +89,7 @@ void run_offloaded(std::shared_ptr<fiber_task> task) {
   throw_if_interrupted(self);
   // N in the runtime review: the wait below is refused in coroutine code; refuse before the
   // job runs for nothing.
-  refuse_in_coroutine(self);
+  refuse_in_coroutine(self, "balrog::offload");
   offload_pool::instance().submit(job);
   std::unique_lock lk(job->lock);
   while (!job->done) {

@@ -15,7 +15,7 @@
 
 #include "balrog/errors.hpp"
 #include "reactor/describe_call.hpp"
-#include "reactor/fd_waits.hpp"
+#include "reactor/poll_now.hpp"
 #include "reactor/timeouts.hpp"
 
 namespace balrog::detail {

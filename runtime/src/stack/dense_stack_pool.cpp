@@ -6,7 +6,7 @@
 #include <string>
 
 #include "balrog/errors.hpp"
-#include "core/context/sanitizer.hpp"
+#include "context/sanitizer.hpp"
 
 namespace balrog::detail {
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "balrog/errors.hpp"
-#include "core/context/sanitizer.hpp"
+#include "context/sanitizer.hpp"
 
 namespace balrog::detail {
 

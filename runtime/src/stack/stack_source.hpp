@@ -1,7 +1,7 @@
 // The stack-allocator concept balrog uses: Boost.Context's StackAllocator (allocate() ->
 // stack_context, deallocate(stack_context)), as a small interface with one class per policy
 // (guarded, dense). The scheduler keeps the source a fiber's stack came from and gives the
-// stack back to it when the fiber ends (core/shard/scheduler.cpp; core/context/context_switch.hpp
+// stack back to it when the fiber ends (core/shard/scheduler.cpp; context/context_switch.hpp
 // builds the first frame on it).
 #pragma once
 
@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "balrog/stack.hpp"
-#include "core/context/sanitizer.hpp"
+#include "context/sanitizer.hpp"
 
 namespace balrog::detail {
 

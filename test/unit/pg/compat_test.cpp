@@ -32,7 +32,7 @@
 #include "balrog/run.hpp"
 #include "balrog/task.hpp"
 #include "balrog/this_fiber.hpp"
-#include "reactor/fd_waits.hpp"
+#include "io/fd_waits.hpp"
 #include "support/pg_cluster.hpp"
 #include "wait/readable_or_writable.hpp"
 

@@ -3,7 +3,7 @@
 // A client that waits only for "writable" while it sends can deadlock with a server that stops
 // reading until its own output is read: libpq's pqSendSome and psycopg's send loop wait for
 // both, and so does the driver whenever its flush cannot send everything at once (review C10).
-// This is the runtime's one fd-wait path (runtime/src/reactor/fd_waits.hpp) with
+// This is the runtime's one fd-wait path (runtime/src/io/fd_waits.hpp) with
 // fd_interest::read_or_write: one node queued on the reactor per direction, the first event
 // wakes the context, and a deadline already past looks (poll(2)) instead of waiting, as every
 // other wait does. Only a full socket gets here, so the plain (armed per wait) queueing costs
@@ -16,7 +16,7 @@
 #include "balrog/deadline.hpp"
 #include "balrog/detail/execution_context.hpp"
 #include "balrog/errors.hpp"
-#include "reactor/fd_waits.hpp"
+#include "io/fd_waits.hpp"
 
 namespace balrog::pg::detail {
 

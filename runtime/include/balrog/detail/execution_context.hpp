@@ -120,6 +120,7 @@ class execution_context {
   // > 0 while this context runs coroutine code. A blocking wait() there would stall every
   // coroutine and fiber of the shard, so it is refused with wake_reason::misuse.
   int coroutine_depth = 0;
+  [[nodiscard]] bool in_coroutine_code() const noexcept { return coroutine_depth > 0; }
 
   // For a context that published itself (steps 1-2) and then found it need not wait: takes
   // the claim back. False when a waker claimed it first: then call wait() to absorb the wake.
@@ -163,12 +164,24 @@ class execution_context {
 // or the calling thread's own context.
 execution_context& current_context() noexcept;
 
+// The one "misuse here" check: where a blocking-style call must not block (`ctx` is
+// current_context()):
+//  - coroutine: coroutine code (a task, or a chain under balrog::await): a wait there would
+//    stall every fiber and coroutine of the shard; wait() refuses it (wake_reason::misuse);
+//  - loop: a scheduler's loop itself (a posted task, a callback), which must never wait.
+// Each caller refuses the places it must with throw_misuse (this_fiber::yield, which never
+// blocks, refuses coroutine code only; the compat layer turns a refusal into EDEADLK).
+enum class misuse_place : std::uint8_t { none, coroutine, loop };
+[[nodiscard]] misuse_place misuse_here(const execution_context& ctx) noexcept;
+// The one thrower: usage_error "balrog: <what> inside a C++20 coroutine would stall..." or
+// "balrog: <what> on a scheduler's loop ...". `where` is not none.
+[[noreturn]] void throw_misuse(misuse_place where, std::string_view what = "a blocking call");
+
 // The checks a blocking-style call makes before it waits, each written once:
-//  - misuse here: inside coroutine code a blocking wait would stall the shard; throws
-//    usage_error (wake_reason::misuse's message);
+//  - misuse here: throw_misuse when ctx runs coroutine code;
 //  - interrupted: throws cancelled when cancellation is pending, timeout_error when the
 //    enclosing deadline_scope has passed.
-void refuse_in_coroutine(const execution_context& ctx);
+void refuse_in_coroutine(const execution_context& ctx, std::string_view what = "a blocking call");
 void throw_if_interrupted(const execution_context& ctx);
 // The "no scheduler here" check of every co_await form (sleep, fd readiness, net): usage_error
 // "co_await <what>: no balrog scheduler runs on this thread..." unless one does.

@@ -85,7 +85,7 @@ class fd_owner {
 enum class fd_interest : std::uint8_t { read, write, read_or_write };
 
 // One wait for one fd in progress, as an awaiter keeps it between await_suspend and
-// await_resume (runtime/src/reactor/fd_waits.hpp drives it).
+// await_resume (runtime/src/io/fd_waits.hpp drives it).
 struct fd_wait_state {
   fd_wait_state(execution_context& context, int fd, bool for_write, fd_owner* owner_) noexcept
       : node(context, fd, for_write), owner(owner_) {}

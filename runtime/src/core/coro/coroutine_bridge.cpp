@@ -53,17 +53,10 @@ void resume_here(remote_node& n, bool run) {
 
 await_place where_to_await() {
   execution_context& self = current_context();
-  if (self.coroutine_depth > 0) {
-    throw usage_error(
-        "balrog::await called inside coroutine code, where waiting would stall the shard; use "
-        "co_await");
+  if (const misuse_place m = misuse_here(self); m != misuse_place::none) {
+    throw_misuse(m, "balrog::await");
   }
   if (self.is_fiber()) return await_place::this_context;
-  if (scheduler::current() != nullptr) {
-    throw usage_error(
-        "balrog::await called on a scheduler's loop (a posted task or a callback), which must "
-        "never wait; spawn a fiber or a task instead");
-  }
   return await_place::private_scheduler;
 }
 

@@ -2,7 +2,7 @@
 
 #include <cstdlib>
 
-#include "core/context/sanitizer.hpp"
+#include "context/sanitizer.hpp"
 #include "core/shard/scheduler.hpp"
 
 namespace balrog::detail {

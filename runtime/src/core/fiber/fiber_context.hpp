@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <new>
 
-#include "core/context/switch_frame.hpp"
+#include "context/switch_frame.hpp"
 #include "core/fiber/joinable.hpp"
 #include "stack/overflow_guard.hpp"
 #include "stack/stack_source.hpp"

@@ -161,11 +161,7 @@ namespace {
 
 // True where a blocking join cannot happen: coroutine code (a wait there is refused as misuse)
 // and the scheduler's loop itself (a futex wait there would stall every fiber of the shard).
-bool cannot_block_here() noexcept {
-  scheduler* s = scheduler::current();
-  if (s != nullptr && s->running() == nullptr) return true;  // the loop, or a coroutine task
-  return current_context().coroutine_depth > 0;              // a chain inside balrog::await
-}
+bool cannot_block_here() noexcept { return misuse_here(current_context()) != misuse_place::none; }
 
 // Lets a dropped handle's fiber run on unobserved. Unlike detach(), an exception it ends with
 // is reported, as a dropped handle's would be, instead of ending the process.

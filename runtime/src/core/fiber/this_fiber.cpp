@@ -30,14 +30,12 @@ namespace {
   if (f == nullptr) {
     // O in the runtime review: a yield inside coroutine code (a task on the loop) would yield
     // the loop thread: misuse, diagnosed like every other blocking call there.
-    if (detail::current_context().coroutine_depth > 0) {
-      detail::throw_if_failed(detail::wake_reason::misuse);
-    }
+    detail::refuse_in_coroutine(detail::current_context(), "this_fiber::yield()");
     std::this_thread::yield();
     return;
   }
   // A yield inside a chain under balrog::await would yield the whole awaiting fiber (O).
-  if (f->coroutine_depth > 0) detail::throw_if_failed(detail::wake_reason::misuse);
+  detail::refuse_in_coroutine(*f, "this_fiber::yield()");
   // yield is a suspension point: it honours cancellation and deadlines like the others.
   if (f->cancel_pending()) throw cancelled();
   if (f->scope_deadline.expired()) throw timeout_error();
@@ -52,7 +50,7 @@ void yield() {
   // The fast path: a fiber (the current context, current_context()) with no cancellation
   // requested and no enclosing deadline; the switch is inline (scheduler.hpp) and, with the
   // owned switch, the last call here, so the fiber switched to continues in its own caller.
-  if (f == nullptr || f->coroutine_depth > 0 || f->cancel_requested() ||
+  if (f == nullptr || f->in_coroutine_code() || f->cancel_requested() ||
       !f->scope_deadline.is_never()) [[unlikely]] {
     checked_yield(s, f);
     return;

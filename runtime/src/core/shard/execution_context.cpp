@@ -22,7 +22,7 @@ wake_reason execution_context::wait(deadline own) {
   deadline until;
   wake_reason on_timeout{};
   // A blocking wait inside coroutine code would stall the shard: refuse it.
-  const bool refused = coroutine_depth > 0 && claim_self(wake_reason::misuse);
+  const bool refused = in_coroutine_code() && claim_self(wake_reason::misuse);
   // A failed self-claim means a waker got there first and will make us runnable: park anyway.
   if (!refused && !claim_before_parking(own, until, on_timeout)) park(until, on_timeout);
   return consume_wake();
@@ -96,8 +96,26 @@ execution_context& current_context() noexcept {
   return thread_context::current();
 }
 
-void refuse_in_coroutine(const execution_context& ctx) {
-  if (ctx.coroutine_depth > 0) throw_if_failed(wake_reason::misuse);
+misuse_place misuse_here(const execution_context& ctx) noexcept {
+  if (ctx.in_coroutine_code()) return misuse_place::coroutine;
+  // Not a fiber, and this thread's scheduler runs: its loop (tasks count as coroutine code).
+  if (!ctx.is_fiber() && scheduler::current() != nullptr) return misuse_place::loop;
+  return misuse_place::none;
+}
+
+void throw_misuse(misuse_place where, std::string_view what) {
+  if (where == misuse_place::loop) {
+    throw usage_error("balrog: " + std::string(what) +
+                      " on a scheduler's loop (a posted task or a callback), which must never "
+                      "wait; spawn a fiber or a task instead");
+  }
+  throw usage_error("balrog: " + std::string(what) +
+                    " inside a C++20 coroutine would stall every fiber and coroutine of the "
+                    "shard; use its co_await form (or balrog::on_fiber)");
+}
+
+void refuse_in_coroutine(const execution_context& ctx, std::string_view what) {
+  if (misuse_here(ctx) == misuse_place::coroutine) throw_misuse(misuse_place::coroutine, what);
 }
 
 void throw_if_interrupted(const execution_context& ctx) {
@@ -122,9 +140,7 @@ void throw_if_failed(wake_reason why) {
     case wake_reason::cancelled:
       throw cancelled();
     case wake_reason::misuse:
-      throw usage_error(
-          "balrog: a blocking call was made inside a C++20 coroutine, where it would stall every "
-          "fiber and coroutine of the shard; use its co_await form (or balrog::on_fiber)");
+      throw_misuse(misuse_place::coroutine);
   }
 }
 

@@ -11,7 +11,7 @@
 #include <sched.h>
 
 #include "balrog/errors.hpp"
-#include "core/context/sanitizer.hpp"
+#include "context/sanitizer.hpp"
 #include "debug/registry.hpp"
 #include "stack/stack_source.hpp"
 

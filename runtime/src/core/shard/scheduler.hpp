@@ -2,7 +2,7 @@
 //
 // Switching is direct: a fiber that suspends or yields switches straight to the next ready
 // fiber, not through the loop, so a switch costs one context switch
-// (core/context/context_switch.hpp). The loop (running on the thread's own stack) takes over when
+// (context/context_switch.hpp). The loop (running on the thread's own stack) takes over when
 // the ready queue is empty, or after `dispatch_budget` (shard_options) direct switches, so
 // timers, fd events and wake-ups from other threads are never starved by fibers that keep
 // yielding to each other.
@@ -28,10 +28,10 @@
 
 #include "balrog/debug.hpp"
 #include "balrog/runtime.hpp"
-#include "core/context/context_cache.hpp"
-#include "core/context/context_switch.hpp"
-#include "core/context/exception_state.hpp"
-#include "core/context/sanitizer.hpp"
+#include "context/context_cache.hpp"
+#include "context/context_switch.hpp"
+#include "context/exception_state.hpp"
+#include "context/sanitizer.hpp"
 #include "core/coro/task_context.hpp"
 #include "core/fiber/fiber_context.hpp"
 #include "core/shard/ready_queue.hpp"
@@ -47,7 +47,7 @@ namespace balrog::detail {
 
 struct shard_table;  // runtime/src/core/shard/shard_table.hpp
 
-class scheduler {
+class scheduler final : public watched_shard {
  public:
   // options.dispatch_budget: direct fiber-to-fiber switches before the loop gets a turn.
   explicit scheduler(const shard_options& options = {});
@@ -81,17 +81,14 @@ class scheduler {
   void keep_alive() noexcept { keep_alive_ = true; }
   void request_stop() noexcept;  // any thread
 
-  // Which shard of which runtime this is (set by the runtime before run()).
-  std::size_t shard_index = 0;
+  // Which runtime this is a shard of (set by the runtime before run(); which shard of it:
+  // shard_index, of watched_shard).
   shard_table* shards = nullptr;
 
-  // Observability (runtime/src/debug/): the process-wide registry link (gdb walks it), the
-  // thread and its stack (for the watchdog's signal and frame walks), the watchdog's state,
-  // and the loop's clock reading of this turn (waits record when they started from it).
-  scheduler* registry_next = nullptr;
-  pthread_t thread;
-  stack_bounds thread_stack;
-  watch_state watch;
+  // Observability (runtime/src/debug/, below core): watched_shard holds the registry link,
+  // the thread and its stack, and the watchdog's state; running_now() answers its signal
+  // handler. The loop's clock reading of this turn (waits record when they started from it).
+  [[nodiscard]] running_context running_now() const noexcept override;
   [[nodiscard]] clock::time_point loop_now() const noexcept { return loop_now_; }
   // Describes this shard's fibers and tasks. Its own thread only.
   void describe(std::vector<fiber_snapshot>& out) const;

@@ -9,6 +9,8 @@
 #include <climits>
 #include <ctime>
 
+#include "balrog/runtime.hpp"
+
 namespace balrog::detail {
 
 namespace {
@@ -41,9 +43,12 @@ thread_context& thread_context::current() noexcept {
 
 bool thread_context::spin_on_state() noexcept {
   // As libstdc++'s atomic waits do (12 pauses, 4 yields): a wake that comes within a few µs,
-  // as in a ping-pong with a fiber, then costs no sleep and no wake-up latency. Bounded.
-  constexpr unsigned pauses = 64;
-  constexpr unsigned yields = 4;
+  // as in a ping-pong with a fiber, then costs no sleep and no wake-up latency. Bounded. A
+  // plain thread is no shard and has no runtime_options of its own: it spins as an idle shard
+  // does by default (shard_options' idle_spin_*), so the numbers live in the one options struct.
+  constexpr shard_options defaults{};
+  constexpr unsigned pauses = defaults.idle_spin_pauses;
+  constexpr unsigned yields = defaults.idle_spin_yields;
   for (unsigned i = 0; i < pauses; ++i) {
     if (state_.load(std::memory_order_relaxed) >= woken_base) return true;
     __builtin_ia32_pause();

@@ -20,7 +20,7 @@
 #include "balrog/run.hpp"
 #include "balrog/task.hpp"
 #include "balrog/this_fiber.hpp"
-#include "reactor/fd_waits.hpp"
+#include "io/fd_waits.hpp"
 #include "reactor/reactor.hpp"
 #include "support/socket_pair.hpp"
 

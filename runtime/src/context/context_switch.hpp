@@ -1,7 +1,7 @@
 // The machine context switch under the scheduler: save the running context's callee-saved
 // registers on its own stack, remember its stack pointer, load another one, continue there.
 //
-// Two implementations behind one interface (runtime/src/core/context/context_switch.cpp):
+// Two implementations behind one interface (runtime/src/context/context_switch.cpp):
 //  - owned (BALROG_OWNED_SWITCH, the default on x86-64 System V): 17 instructions of assembly
 //    in the runtime's own object, hidden, called directly (no PLT). It saves only what the ABI
 //    says a callee must preserve (rbx, rbp, r12-r15; rsp is the saved pointer itself) and

@@ -6,8 +6,8 @@
 #include "balrog/errors.hpp"
 #include "balrog/io.hpp"
 #include "core/shard/scheduler.hpp"
+#include "io/fd_waits.hpp"
 #include "reactor/describe_call.hpp"
-#include "reactor/fd_waits.hpp"
 
 namespace balrog {
 

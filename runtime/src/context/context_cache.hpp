@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <new>
 
-#include "core/context/sanitizer.hpp"
+#include "context/sanitizer.hpp"
 
 namespace balrog::detail {
 

@@ -1,5 +1,6 @@
 // dump_fibers and list_fibers (balrog/debug.hpp): each shard describes its own fibers on its
-// own thread; the caller gathers the answers.
+// own thread; the caller gathers the answers. Also what a shard tells the watchdog's signal
+// handler (debug/, below core) about what runs now.
 #include <memory>
 #include <ostream>
 
@@ -13,6 +14,24 @@
 namespace balrog {
 
 namespace detail {
+
+watched_shard::running_context scheduler::running_now() const noexcept {
+  running_context r;
+  r.stack = thread_stack;
+  const joinable_context* who = running_;
+  if (running_ != nullptr) {
+    const auto low = reinterpret_cast<std::uintptr_t>(running_->stack.lowest);
+    r.stack = {low, low + running_->stack.size};
+  } else {
+    who = running_task_;
+  }
+  if (who != nullptr) {
+    r.id = who->id;
+    r.is_task = !who->is_fiber();
+    r.given_name = who->given_name();
+  }
+  return r;
+}
 
 void scheduler::describe(std::vector<fiber_snapshot>& out) const {
   const clock::time_point now = clock::now();
@@ -73,7 +92,8 @@ gathered gather() {
   std::vector<question> asked;
   {
     std::lock_guard reg(registry_mutex());
-    for (scheduler* s = registry_head; s != nullptr; s = s->registry_next) {
+    for (watched_shard* w = registry_head; w != nullptr; w = w->registry_next) {
+      auto* s = static_cast<scheduler*>(w);  // every registered shard is a scheduler
       if (s == scheduler::current()) {
         s->describe(g.fibers);  // our own shard: no need to ask
         continue;

@@ -1,4 +1,4 @@
-#include "reactor/fd_waits.hpp"
+#include "io/fd_waits.hpp"
 
 #include <cerrno>
 
@@ -120,8 +120,6 @@ fd_wait_outcome poll_for_fd(execution_context& ctx, int fd, fd_interest interest
   }
 }
 
-thread_local std::uint64_t poll_now_count = 0;
-
 }  // namespace
 
 reactor* current_reactor() noexcept {
@@ -129,25 +127,12 @@ reactor* current_reactor() noexcept {
   return s != nullptr ? &s->io() : nullptr;
 }
 
-short poll_now(int fd, short events) noexcept {
-  ++poll_now_count;
-  pollfd p{fd, events, 0};
-  int n = 0;
-  do {
-    n = ::poll(&p, 1, 0);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return POLLERR;
-  return n > 0 ? p.revents : short{0};
-}
-
-std::uint64_t poll_now_calls() noexcept { return poll_now_count; }
-
 fd_wait_outcome wait_for_fd(execution_context& ctx, int fd, fd_interest interest, deadline until,
                             fd_owner* owner) {
   scheduler* s = scheduler::current();
   if (!ctx.is_fiber()) {
     // A coroutine task, or the scheduler's loop: blocking here would stall the whole shard.
-    if (s != nullptr) return {wake_reason::misuse, 0};
+    if (misuse_here(ctx) != misuse_place::none) return {wake_reason::misuse, 0};
     return poll_for_fd(ctx, fd, interest, until, owner);
   }
   if (auto past = look_if_past(ctx, fd, interest, until)) return *past;

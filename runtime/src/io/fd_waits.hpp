@@ -34,6 +34,7 @@
 #include "balrog/deadline.hpp"
 #include "balrog/detail/execution_context.hpp"
 #include "balrog/detail/fd_wait.hpp"
+#include "reactor/poll_now.hpp"
 #include "reactor/reactor.hpp"
 
 namespace balrog::detail {
@@ -90,15 +91,6 @@ void throw_unless_ready(const fd_wait_outcome& outcome, std::string_view call, i
 
 // The reactor of this thread's scheduler, or null (sync mode).
 reactor* current_reactor() noexcept;
-
-// The revents of a zero-timeout poll(2) of `fd` for `events` (EINTR retried): 0 when nothing
-// is ready, POLLNVAL (which is fd_closed_event) for a bad fd, POLLERR when poll itself fails
-// (the caller's next call on the fd reports the problem). The one "look, don't wait" of the
-// runtime: past deadlines, the compat layer, plain waits on edge registrations.
-short poll_now(int fd, short events) noexcept;
-// How many poll_now calls this thread made: a test hook, so that tests can show a wait that
-// learned readiness from the reactor's event made no poll(2) to confirm it.
-[[nodiscard]] std::uint64_t poll_now_calls() noexcept;
 
 // Several fds for one fiber at once (compat poll, select, and its transfers): steps 3 and 5 on
 // the reactor, one queued wait per fd and direction; the first event claims the fiber and the

@@ -3,8 +3,8 @@
 #include <mutex>
 
 #include "balrog/errors.hpp"
+#include "io/fd_waits.hpp"
 #include "reactor/describe_call.hpp"
-#include "reactor/fd_waits.hpp"
 
 namespace balrog {
 

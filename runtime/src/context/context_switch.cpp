@@ -1,4 +1,4 @@
-#include "core/context/context_switch.hpp"
+#include "context/context_switch.hpp"
 
 #include <cstdint>
 #include <cstring>

@@ -4,12 +4,12 @@
 
 #include <cstddef>
 
-#include "core/context/exception_state.hpp"
+#include "context/exception_state.hpp"
 
 namespace balrog::detail {
 
 struct switch_frame {
-  // The saved context (core/context/context_switch.hpp): where the context's stack pointer was when
+  // The saved context (context/context_switch.hpp): where the context's stack pointer was when
   // it switched away, with its registers saved just above. Meaningful only while not running.
   void* context = nullptr;
   bool fresh = false;  // `context` is a first frame (make_context) not yet switched to

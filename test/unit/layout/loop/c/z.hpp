@@ -1,0 +1,2 @@
+// A fixture of scripts/check-layout: c/ is below both.
+#pragma once
