@@ -101,7 +101,9 @@ reactor::fd_entry& reactor::entry(int fd) {
   if (i >= fds_.size()) {
     // Growing the table for a bogus fd number would cost memory for nothing: check it first.
     if (::fcntl(fd, F_GETFD) < 0) throw_errno(describe_call("balrog: wait", fd));
-    fds_.resize(std::max<std::size_t>(64, std::bit_ceil(i + 1)));
+    const std::size_t n = std::max<std::size_t>(64, std::bit_ceil(i + 1));
+    facts_.resize(n);
+    fds_.resize(n);
   }
   return fds_[i];
 }
@@ -367,15 +369,16 @@ void reactor::closing(int fd) noexcept {
 fd_facts* reactor::facts(int fd) noexcept {
   fd_entry* e = find(fd);
   if (e == nullptr) return nullptr;
-  if (e->facts_generation != e->generation) {
-    e->facts = {};
-    e->facts_generation = e->generation;
+  facts_entry& f = facts_[static_cast<std::size_t>(fd)];
+  if (f.generation != e->generation) {
+    f.facts = {};
+    f.generation = e->generation;
   }
-  return &e->facts;
+  return &f.facts;
 }
 
 void reactor::forget_facts(int fd) noexcept {
-  if (fd_entry* e = find(fd)) e->facts.known = 0;
+  if (find(fd) != nullptr) facts_[static_cast<std::size_t>(fd)].facts.known = 0;
 }
 
 // --- events ----------------------------------------------------------------------------------

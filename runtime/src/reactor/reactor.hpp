@@ -139,19 +139,27 @@ class reactor final : public event_loop {
   static constexpr std::uint8_t read_bit = 1;
   static constexpr std::uint8_t write_bit = 2;
 
-  struct fd_entry {
+  // One cache line per fd number (alignas: the table's entries never straddle two lines), so
+  // an event, an arm and a readiness check of a connection touch one line of the table. Only
+  // what every wait or event reads lives here; the compat layer's facts are in a table of
+  // their own (facts_).
+  struct alignas(64) fd_entry {
     wait_queue readers;  // fd_waits only
     wait_queue writers;
     std::uint32_t generation = 1;
     arming mode = arming::none;
-    std::uint32_t armed = 0;      // oneshot: events armed now; level: interest registered now
     bool level_parked = false;    // level: disabled by EPOLLONESHOT until a wait enables it again
     std::uint8_t ready = 0;       // edge: readiness known (read_bit, write_bit)
     std::uint8_t closed = 0;      // edge: hung up in that direction: ready for good
+    std::uint32_t armed = 0;      // oneshot: events armed now; level: interest registered now
     std::uint8_t handed = 0;      // level: a waiter was woken, its readiness not yet consumed
     std::uint64_t read_tick = 0;  // edge: when the readiness was learned
     std::uint64_t write_tick = 0;
-    std::uint32_t facts_generation = 0;
+  };
+  static_assert(sizeof(fd_entry) == 64);
+  // The compat layer's facts of an fd number, valid for `generation` of its entry.
+  struct facts_entry {
+    std::uint32_t generation = 0;
     fd_facts facts;
   };
 
@@ -185,6 +193,7 @@ class reactor final : public event_loop {
   std::uint64_t serial_;
   std::uint64_t tick_ = 1;  // advanced by every poll() that brought events
   std::vector<fd_entry> fds_;
+  std::vector<facts_entry> facts_;  // as long as fds_
   std::size_t waiters_ = 0;
   std::vector<epoll_event> events_;
 };
