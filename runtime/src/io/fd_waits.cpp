@@ -37,7 +37,7 @@ short poll_events(fd_interest interest) noexcept {
 
 // What the reactor saw for the wait (either direction's node).
 std::uint32_t revents_of(const fd_wait_state& st) noexcept {
-  return st.node.revents | (st.writer ? st.writer->revents : 0);
+  return st.node.revents | (st.either ? st.writer->revents : 0);
 }
 
 // Step 1: the earlier of `until` and the scope's deadline has passed. nullopt: it has not.
@@ -54,11 +54,11 @@ std::optional<fd_wait_outcome> look_if_past(const execution_context& ctx, int fd
 void unpublish(fd_wait_state& st, reactor* r) noexcept {
   if (r != nullptr) {
     r->remove(st.node);
-    if (st.writer) r->remove(*st.writer);
+    if (st.either) r->remove(*st.writer);
   }
-  if (st.owner_node) {
-    st.owner->remove_waiter(*st.owner_node);
-    st.owner_node.reset();
+  if (st.owner_listed) {
+    st.owner->remove_waiter(st.owner_node);
+    st.owner_listed = false;
   }
 }
 
@@ -70,22 +70,21 @@ bool publish(fd_wait_state& st, reactor& r) {
   if (st.owner != nullptr) {
     // The owner's list and the reactor in one step (one lock): a close() on another thread
     // either came first (the owner's fd changed: nothing published) or finds the wait listed.
-    st.owner_node.emplace(ctx, /*polls=*/false);
     bool queued = false;
     try {
-      queued = st.owner->publish(*st.owner_node, r, st.node, st.writer ? &*st.writer : nullptr);
+      queued = st.owner->publish(st.owner_node, r, st.node, st.either ? &*st.writer : nullptr);
     } catch (...) {
-      st.owner_node.reset();  // nothing published: nobody can have claimed the context
+      // nothing published: nobody can have claimed the context
       if (!ctx.withdraw_wait()) (void)ctx.wait(deadline::never());
       throw;
     }
-    if (!queued) st.owner_node.reset();  // not listed: no remove_waiter
+    st.owner_listed = queued;  // not listed: no remove_waiter
     return queued;
   }
   bool queued = false;
   try {
     queued = r.add(st.node) == reactor::queued::waiting &&
-             (!st.writer || r.add(*st.writer) == reactor::queued::waiting);
+             (!st.either || r.add(*st.writer) == reactor::queued::waiting);
   } catch (...) {
     unpublish(st, &r);
     if (!ctx.withdraw_wait()) (void)ctx.wait(deadline::never());  // absorb a close's wake-up

@@ -181,3 +181,20 @@ TEST(FdWaitPath, APastDeadlineLooksInBothDirectionsFromCoroutines) {
     EXPECT_NE(out.revents & POLLOUT, 0u);
   });
 }
+
+// A one-direction wait (every net read and write) touches its node, its owner's node and the
+// flags again after the switch back; those come first in the state, ahead of the write node
+// only a read_or_write wait uses, so they span two or three cache lines rather than four.
+TEST(FdWaitPath, AOneDirectionWaitKeepsItsHotStateTogether) {
+  socket_pair p;
+  d::fd_wait_state st(d::current_context(), p.a, d::fd_interest::read, nullptr);
+  const auto* base = reinterpret_cast<const char*>(&st);
+  const auto* flags_end = reinterpret_cast<const char*>(&st.either) + sizeof st.either;
+  EXPECT_LE(flags_end - base, 136);
+  EXPECT_LT(reinterpret_cast<const char*>(&st.owner_node),
+            reinterpret_cast<const char*>(&st.writer));
+  EXPECT_EQ(st.interest(), d::fd_interest::read);
+  const d::fd_wait_state both(d::current_context(), p.a, d::fd_interest::read_or_write, nullptr);
+  EXPECT_EQ(both.interest(), d::fd_interest::read_or_write);
+  EXPECT_TRUE(both.either && both.writer.has_value());
+}

@@ -1,7 +1,9 @@
 // Stacks: sizes, kinds, reuse, overflow detection.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
+#include <set>
 #include <vector>
 
 #include "balrog/run.hpp"
@@ -44,6 +46,22 @@ TEST(Stacks, ALargeStackFitsDeepRecursion) {
   balrog::run([] {
     auto f = balrog::spawn([] { return recurse(nullptr, 2000); }, {.stack_size = 4 << 20});
     f.join();
+  });
+}
+
+// Stack colouring (scheduler::attach_stack): fibers on default (guarded) stacks do not all run
+// their frames at the same page offset, where they would compete for the same cache sets.
+[[gnu::noinline]] std::uintptr_t frame_page_offset() {
+  return reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)) % 4096;
+}
+
+TEST(Stacks, GuardedStacksStartAtDifferentPageOffsets) {
+  balrog::run([] {
+    std::vector<balrog::fiber<std::uintptr_t>> fs;
+    for (int i = 0; i < 32; ++i) fs.push_back(balrog::spawn([] { return frame_page_offset(); }));
+    std::set<std::uintptr_t> offsets;
+    for (auto& f : fs) offsets.insert(f.join());
+    EXPECT_GE(offsets.size(), 16u);
   });
 }
 
