@@ -3,6 +3,9 @@
 import gc
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -206,6 +209,139 @@ def test_waiting_inside_the_hub_is_refused():
             balrog.sleep(5)
     finally:
         signal.signal(signal.SIGUSR1, previous)
+
+
+# --- Python's signal wakeup fd (the hub's signal window) ---------------------------------------
+# A signal that CPython's C handler takes after the hub's last PyErr_CheckSignals and before
+# its epoll_wait begins interrupts no system call. The hub installs its loop's wake-up pipe as
+# Python's signal wakeup fd so that such a signal still ends the wait. The child processes
+# below preload preload/signal_before_wait.c, which raises the signal right before the hub's
+# next wait that may block: every time, not once in a blue moon.
+
+_WAKEUP_PRELUDE = """
+import ctypes, os, signal, socket, sys, threading, time
+import balrog
+from balrog import _hub
+
+class Woken(Exception):
+    pass
+
+def handler(signo, frame):
+    raise Woken  # from the hub: thrown into the main greenlet, where balrog.sleep waits
+
+signal.signal(signal.SIGUSR1, handler)
+arm = ctypes.CDLL(None).balrog_test_signal_before_next_wait
+
+def peek_wakeup_fd():
+    fd = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(fd)
+    return fd
+
+def sleep_with_a_signal_before_the_wait(cap=5.0):
+    balrog.sleep(0)  # the hub exists and has taken a turn
+    arm(signal.SIGUSR1)
+    started = time.monotonic()
+    try:
+        balrog.sleep(cap)
+    except Woken:
+        return time.monotonic() - started
+    return None  # the handler did not run while the hub slept
+"""
+
+
+def _run_child(body):
+    library = os.environ.get("BALROG_TEST_SIGNAL_BEFORE_WAIT")
+    assert library, "run through ctest: BALROG_TEST_SIGNAL_BEFORE_WAIT names the preload library"
+    env = dict(os.environ, LD_PRELOAD=library)
+    script = _WAKEUP_PRELUDE + textwrap.dedent(body)
+    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}"
+    return r.stdout
+
+
+def test_a_signal_handled_just_before_the_hub_sleeps_still_wakes_it():
+    out = _run_child("""
+        took = sleep_with_a_signal_before_the_wait(5.0)
+        assert took is not None, "the handler never ran while the hub slept"
+        assert took < 1.0, f"woken after {took:.3f} s: by the sleep's timer, not the signal"
+        took = sleep_with_a_signal_before_the_wait(5.0)  # again: the pipe was drained
+        assert took is not None and took < 1.0, took
+        print("ok")
+    """)
+    assert out.strip() == "ok"
+
+
+def test_the_hub_chains_a_wakeup_fd_installed_before_it_and_restores_it_on_close():
+    out = _run_child("""
+        theirs, their_end = socket.socketpair()
+        theirs.setblocking(False)
+        their_end.setblocking(False)
+        signal.set_wakeup_fd(their_end.fileno())
+        took = sleep_with_a_signal_before_the_wait(5.0)
+        assert took is not None and took < 1.0, took
+        ours = peek_wakeup_fd()
+        assert ours not in (-1, their_end.fileno()), ours
+        # The signal's number was passed on to theirs (an asyncio loop reads it there).
+        assert theirs.recv(16) == bytes([signal.SIGUSR1])
+        _hub.get_hub().close()
+        assert peek_wakeup_fd() == their_end.fileno()
+        print("ok")
+    """)
+    assert out.strip() == "ok"
+
+
+def test_closing_the_hub_leaves_a_wakeup_fd_installed_after_it():
+    out = _run_child("""
+        balrog.sleep(0)
+        ours = peek_wakeup_fd()
+        assert ours >= 0, ours
+        r, w = os.pipe()
+        os.set_blocking(w, False)
+        assert signal.set_wakeup_fd(w) == ours
+        _hub.get_hub().close()
+        assert peek_wakeup_fd() == w  # theirs stays
+        signal.set_wakeup_fd(-1)
+        hub = _hub.Hub()  # a new hub installs its own again, and restores -1 when closed
+        assert peek_wakeup_fd() >= 0
+        hub.close()
+        assert peek_wakeup_fd() == -1
+        print("ok")
+    """)
+    assert out.strip() == "ok"
+
+
+def test_only_the_main_threads_hub_sets_the_wakeup_fd():
+    out = _run_child("""
+        t = threading.Thread(target=balrog.sleep, args=(0,))
+        t.start()
+        t.join()
+        assert peek_wakeup_fd() == -1  # the thread's hub did not touch it
+        balrog.sleep(0)
+        assert peek_wakeup_fd() >= 0
+        print("ok")
+    """)
+    assert out.strip() == "ok"
+
+
+def test_a_forked_child_gets_the_wakeup_fd_from_before_the_hub_back():
+    out = _run_child("""
+        r, w = os.pipe()
+        os.set_blocking(w, False)
+        signal.set_wakeup_fd(w)
+        balrog.sleep(0)
+        assert peek_wakeup_fd() not in (-1, w)
+        pid = os.fork()
+        if pid == 0:
+            ok = peek_wakeup_fd() == w  # the parent's hub was abandoned here
+            balrog.sleep(0)  # the child's own hub
+            ok = ok and peek_wakeup_fd() not in (-1, w)
+            os._exit(0 if ok else 1)
+        _, status = os.waitpid(pid, 0)
+        assert status == 0, status
+        print("ok")
+    """)
+    assert out.strip() == "ok"
 
 
 def test_each_thread_has_its_own_hub_and_they_run_side_by_side():

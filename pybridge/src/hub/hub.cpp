@@ -117,7 +117,49 @@ hub::hub() : id_(next_hub_id.fetch_add(1, std::memory_order_relaxed)) {
   hub_greenlet_ = greenlets::create(run_function_.ptr(), main_greenlet_);
   if (hub_greenlet_ == nullptr) throw py::error_already_set();
   thread_ = std::this_thread::get_id();
+  install_wakeup_fd();
   this_thread_hub = this;
+}
+
+// The race this closes: the hub runs Python's signal handlers after every turn
+// (deliver_signals), and a turn that waits ends early when a signal interrupts its epoll_wait
+// (EINTR). A signal that CPython's C handler takes after the hub's PyErr_CheckSignals and
+// before the wait begins interrupts nothing: without a wakeup fd, its Python handler runs only
+// when something else wakes the loop, maybe never (balrog-wsgi's graceful stop on SIGTERM).
+// CPython writes the signal's number to the wakeup fd from its C handler; this one is the
+// loop's wake-up pipe (event_loop::wakeup_fd), which ends the wait (asyncio's loops do the
+// same with their self-pipe). Only the main thread of the main interpreter runs Python's
+// signal handlers, and only it may set the fd. A wakeup fd someone installed before (an
+// asyncio loop's, for add_signal_handler) is chained, not stolen: what the loop reads from its
+// pipe it writes on to that fd, and close() puts it back.
+void hub::install_wakeup_fd() {
+  if (PyInterpreterState_Get() != PyInterpreterState_Main()) return;
+  py::module_ threading = py::module_::import("threading");
+  if (threading.attr("main_thread")().attr("ident").cast<unsigned long>() !=
+      PyThread_get_thread_ident()) {
+    return;
+  }
+  py::object set = py::module_::import("signal").attr("set_wakeup_fd");
+  const int ours = loop_->wakeup_fd();
+  const int previous = set(ours).cast<int>();
+  wakeup_fd_ = ours;
+  previous_wakeup_fd_ = previous;
+  set_wakeup_fd_ = std::move(set);
+  if (previous >= 0) loop_->forward_wakeups(previous);
+}
+
+void hub::restore_wakeup_fd() noexcept {
+  if (wakeup_fd_ < 0) return;
+  const int ours = std::exchange(wakeup_fd_, -1);
+  try {
+    const int current = set_wakeup_fd_(previous_wakeup_fd_).cast<int>();
+    // Someone replaced ours since (their loop's own fd, or -1): theirs stays.
+    if (current != ours) (void)set_wakeup_fd_(current);
+  } catch (py::error_already_set& e) {
+    e.discard_as_unraisable("balrog hub: restoring the signal wakeup fd");
+  } catch (const std::exception&) {  // a cast that failed: nothing to restore
+  }
+  set_wakeup_fd_ = py::object();
 }
 
 hub::~hub() {
@@ -148,6 +190,7 @@ void hub::close() {
   closed_ = true;
   dying_ = true;
   if (this_thread_hub == this) this_thread_hub = nullptr;
+  restore_wakeup_fd();  // before the loop and its pipe go
   // Waits that can never be resumed now forget this hub (their greenlets may still be
   // collected later; their waiters must not point here).
   for (auto& [g, w] : waiting_) {
@@ -198,6 +241,7 @@ void hub::abandon_after_fork() noexcept {
   abandoned_ = true;
   dying_ = true;  // claims and switches stop here
   if (this_thread_hub == this) this_thread_hub = nullptr;
+  restore_wakeup_fd();  // the child's copy of the pipe closes with the loop
   loop_->abandon_after_fork();
   (void)loop_.release();
   // hub_greenlet_, the waiters, timers and pending throws keep their references: leaked.

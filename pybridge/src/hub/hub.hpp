@@ -147,6 +147,11 @@ class hub {
   void unlink_ready(waiter& w) noexcept;
   void post_remote(waiter& w, PyObject* keep_alive, PyObject* error);
   bool take_pending_throw(PyObject* greenlet);  // sets the Python error when there was one
+  // Python's signal wakeup fd (signal.set_wakeup_fd) on the main thread: the loop's wake-up
+  // pipe, so a signal handled just before the turn sleeps still ends its wait. Chains and
+  // restores the fd it replaced.
+  void install_wakeup_fd();
+  void restore_wakeup_fd() noexcept;
 
   const std::uint64_t id_;
   std::unique_ptr<event_loop> loop_;
@@ -158,6 +163,9 @@ class hub {
   bool abandoned_ = false;
   bool closed_ = false;
   std::thread::id thread_;
+  int wakeup_fd_ = -1;           // the loop's, installed as Python's signal wakeup fd
+  int previous_wakeup_fd_ = -1;  // what that replaced: chained, then restored by close()
+  py::object set_wakeup_fd_;     // signal.set_wakeup_fd, kept for close() at shutdown
 
   waiter* ready_head_ = nullptr;
   waiter* ready_tail_ = nullptr;

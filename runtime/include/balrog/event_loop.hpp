@@ -76,6 +76,18 @@ class event_loop {
   // The reactor's epoll fd (see "Embedding" above). Owned by the loop.
   [[nodiscard]] int native_handle() const noexcept;
 
+  // A wake-up fd for the host's signal handlers: the write end of a pipe the loop watches
+  // (made on first call, non-blocking, close-on-exec, owned by the loop). A byte written to it
+  // ends a waiting run_once, or makes the next one not wait, as wake() does; the loop reads
+  // it. Made for CPython's signal.set_wakeup_fd: a signal handled after the host's last look
+  // at its flags and before the turn sleeps would otherwise be seen only at the next wake-up.
+  // This thread only. Throws io_error when the pipe cannot be made.
+  [[nodiscard]] int wakeup_fd();
+  // What the loop reads from the wake-up pipe it writes on to `fd` (-1: nowhere), in
+  // non-blocking writes, dropping what does not fit: for a host that chains the wakeup fd
+  // someone installed before it. This thread only.
+  void forward_wakeups(int fd) noexcept;
+
   // In the child of a fork(): drops this loop without running anything — its fibers and tasks,
   // and the connections they use, belong to the parent's copy of the process. Closes the
   // child's copies of the reactor's fds, leaks the rest (the parent's memory image), and frees

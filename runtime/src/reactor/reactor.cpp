@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -84,14 +85,39 @@ reactor::reactor() : serial_(new_serial()), events_(256) {
 }
 
 reactor::~reactor() {
+  if (wakeup_read_fd_ >= 0) ::close(wakeup_read_fd_);
+  if (wakeup_write_fd_ >= 0) ::close(wakeup_write_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
 }
 
 void reactor::close_after_fork() noexcept {
+  if (wakeup_read_fd_ >= 0) ::close(wakeup_read_fd_);
+  if (wakeup_write_fd_ >= 0) ::close(wakeup_write_fd_);
   ::close(wake_fd_);
   ::close(epoll_fd_);
+  wakeup_read_fd_ = wakeup_write_fd_ = wakeup_forward_fd_ = -1;
   wake_fd_ = epoll_fd_ = -1;
+}
+
+int reactor::wakeup_fd() {
+  if (wakeup_write_fd_ >= 0) return wakeup_write_fd_;
+  // A pipe, not the eventfd: a signal handler writes single bytes (CPython's writes the
+  // signal's number), which an eventfd refuses (EINVAL: it takes 8-byte counts).
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) throw_errno("balrog: pipe2(wakeup fd)");
+  epoll_event ev{};
+  ev.events = EPOLLIN;                                // level-triggered: drained on every wake-up
+  ev.data.u64 = static_cast<std::uint32_t>(ends[0]);  // generation 0: no fd entry has it
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, ends[0], &ev) != 0) {
+    const int err = errno;
+    ::close(ends[0]);
+    ::close(ends[1]);
+    throw_errno(err, "balrog: epoll_ctl(wakeup fd)");
+  }
+  wakeup_read_fd_ = ends[0];
+  wakeup_write_fd_ = ends[1];
+  return wakeup_write_fd_;
 }
 
 // --- entries ---------------------------------------------------------------------------------
@@ -415,9 +441,15 @@ std::size_t reactor::poll(clock::duration timeout) {
 std::size_t reactor::dispatch(const epoll_event& ev) {
   const int fd = static_cast<int>(static_cast<std::uint32_t>(ev.data.u64));
   const auto generation = static_cast<std::uint32_t>(ev.data.u64 >> 32);
-  if (fd == wake_fd_ && generation == 0) {
-    drain_interrupts();
-    return 0;
+  if (generation == 0) {
+    if (fd == wake_fd_) {
+      drain_interrupts();
+      return 0;
+    }
+    if (fd == wakeup_read_fd_) {
+      drain_wakeups();
+      return 0;
+    }
   }
   fd_entry* e = find(fd);
   // An event of a file that is gone (an old registration still in the set through a dup).
@@ -522,6 +554,24 @@ void reactor::interrupt() noexcept {
 void reactor::drain_interrupts() noexcept {
   std::uint64_t count = 0;
   [[maybe_unused]] const ssize_t r = ::read(wake_fd_, &count, sizeof count);
+}
+
+void reactor::drain_wakeups() noexcept {
+  char bytes[512];
+  for (;;) {
+    const ssize_t n = ::read(wakeup_read_fd_, bytes, sizeof bytes);
+    if (n <= 0) return;  // empty (EAGAIN), or EINTR: the level-triggered fd wakes us again
+    if (wakeup_forward_fd_ < 0) continue;
+    // Passed on as the signal handler wrote them (a chained wakeup fd's owner reads signal
+    // numbers). Never blocks: a socket gets MSG_DONTWAIT, anything else is non-blocking as
+    // CPython's set_wakeup_fd demands; what does not fit is dropped, as CPython drops it.
+    if (::send(wakeup_forward_fd_, bytes, static_cast<std::size_t>(n),
+               MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
+        errno == ENOTSOCK) {
+      [[maybe_unused]] const ssize_t w =
+          ::write(wakeup_forward_fd_, bytes, static_cast<std::size_t>(n));
+    }
+  }
 }
 
 }  // namespace balrog::detail

@@ -81,6 +81,15 @@ class reactor final : public event_loop {
   // Unique in the process (reactors come and go with schedulers); never 0.
   [[nodiscard]] std::uint64_t serial() const noexcept { return serial_; }
 
+  // --- the host's wake-up pipe (balrog::event_loop::wakeup_fd) -------------------------------
+  // The write end of a pipe in the epoll set, made on first call: a byte written to it ends a
+  // poll (as interrupt() does) and is read by that poll, then written on to `forward_wakeups`'
+  // fd if one is set. Throws io_error when the pipe cannot be made.
+  int wakeup_fd();
+  // Where the bytes read from the pipe go (-1: nowhere). Non-blocking writes; dropped when
+  // the fd is full or bad.
+  void forward_wakeups(int fd) noexcept { wakeup_forward_fd_ = fd; }
+
   // --- waits (the fd-wait path, fd_waits.hpp; this reactor's thread only) --------------------
   enum class queued : std::uint8_t {
     waiting,  // queued: the wait goes on until the reactor wakes it
@@ -185,9 +194,13 @@ class reactor final : public event_loop {
   std::size_t dispatch_oneshot(int fd, fd_entry& e, std::uint32_t events);
   std::size_t dispatch_level(int fd, fd_entry& e, std::uint32_t events);
   void drain_interrupts() noexcept;
+  void drain_wakeups() noexcept;
 
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
+  int wakeup_read_fd_ = -1;  // the host's wake-up pipe, once made (wakeup_fd)
+  int wakeup_write_fd_ = -1;
+  int wakeup_forward_fd_ = -1;
   std::uint64_t serial_;
   std::uint64_t tick_ = 1;  // advanced by every poll() that brought events
   std::vector<fd_entry> fds_;

@@ -34,6 +34,10 @@ void event_loop::wake() noexcept { s_->io().interrupt(); }
 
 int event_loop::native_handle() const noexcept { return s_->io().native_handle(); }
 
+int event_loop::wakeup_fd() { return s_->io().wakeup_fd(); }
+
+void event_loop::forward_wakeups(int fd) noexcept { s_->io().forward_wakeups(fd); }
+
 void event_loop::abandon_after_fork() noexcept {
   if (s_ == nullptr) return;
   s_->forget_after_fork();

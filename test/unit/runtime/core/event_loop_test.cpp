@@ -1,6 +1,7 @@
 // balrog::event_loop: a host drives the shard one turn at a time (balrog/event_loop.hpp).
 #include "balrog/event_loop.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/epoll.h>
 #include <sys/wait.h>
@@ -150,6 +151,50 @@ TEST(EventLoop, TheEpollFdPollsReadableWhenAWaitedFdIsReady) {
   ::close(host);
   ::close(fds[0]);
   ::close(fds[1]);
+}
+
+// The host's wake-up fd (CPython's signal.set_wakeup_fd): a byte written before the turn
+// waits (a signal handled after the host last looked at its flags) ends that wait at once; the
+// loop reads the pipe dry and passes the bytes on to a chained fd.
+TEST(EventLoop, AByteOnTheWakeupFdEndsTheWaitAndIsPassedOn) {
+  balrog::event_loop loop;
+  const int fd = loop.wakeup_fd();
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(loop.wakeup_fd(), fd);                  // one pipe per loop
+  EXPECT_NE(::fcntl(fd, F_GETFL) & O_NONBLOCK, 0);  // CPython's set_wakeup_fd demands it
+  EXPECT_NE(::fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
+
+  int chained[2];
+  ASSERT_EQ(::pipe2(chained, O_NONBLOCK), 0);
+  loop.forward_wakeups(chained[1]);
+  const char signals[] = {10, 15};
+  ASSERT_EQ(::write(fd, signals, sizeof signals), 2);  // before the turn: nothing to interrupt
+  auto before = std::chrono::steady_clock::now();
+  loop.run_once(30s);
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 10s);
+  char got[4] = {};
+  EXPECT_EQ(::read(chained[0], got, sizeof got), 2);
+  EXPECT_EQ(got[0], 10);
+  EXPECT_EQ(got[1], 15);
+
+  // Drained: the next turn waits its cap.
+  before = std::chrono::steady_clock::now();
+  loop.run_once(50ms);
+  EXPECT_GE(std::chrono::steady_clock::now() - before, 40ms);
+
+  // From another thread while the loop sleeps, with nothing to pass on to.
+  loop.forward_wakeups(-1);
+  std::thread writer([&] {
+    std::this_thread::sleep_for(20ms);
+    EXPECT_EQ(::write(fd, signals, 1), 1);
+  });
+  before = std::chrono::steady_clock::now();
+  loop.run_once(30s);
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 10s);
+  writer.join();
+  EXPECT_EQ(::read(chained[0], got, sizeof got), -1);  // nothing passed on
+  ::close(chained[0]);
+  ::close(chained[1]);
 }
 
 TEST(EventLoop, DestructionCancelsWhatIsStillAlive) {
