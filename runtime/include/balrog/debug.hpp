@@ -70,7 +70,8 @@ struct watchdog_options {
   std::chrono::milliseconds threshold{100};
   // Write each report to stderr.
   bool print = true;
-  // Called on the watchdog's thread for each report (keep it quick; do not wait on fibers).
+  // Called on the watchdog's thread for each report (keep it quick; do not wait on fibers, nor
+  // on a thread that may be calling fork(): a fork waits for a running hook to return).
   std::function<void(const watchdog_report&)> hook{};
   // Signal the stalled thread to learn where it is (see above). false: name the fiber only.
   bool capture_stack = true;

@@ -74,11 +74,15 @@ module_table load(const std::string& path) {
 
 }  // namespace
 
+std::mutex& elf_symbols_mutex() noexcept {
+  static std::mutex mutex;
+  return mutex;
+}
+
 std::optional<symbol_hit> lookup_elf_symbol(const std::string& path, std::uintptr_t base,
                                             std::uintptr_t address) {
-  static std::mutex mutex;
   static std::map<std::string, std::unique_ptr<module_table>> tables;
-  std::lock_guard lk(mutex);
+  std::lock_guard lk(elf_symbols_mutex());
   auto& slot = tables[path];
   if (!slot) slot = std::make_unique<module_table>(load(path));
   const module_table& t = *slot;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -17,5 +18,8 @@ struct symbol_hit {
 // `address` lies in the module at `path`, loaded at `base` (dladdr's dli_fbase).
 std::optional<symbol_hit> lookup_elf_symbol(const std::string& path, std::uintptr_t base,
                                             std::uintptr_t address);
+// Guards the tables. A leaf: nothing else is locked while it is held. The watchdog's fork
+// handlers take it across fork() (watchdog.cpp).
+std::mutex& elf_symbols_mutex() noexcept;
 
 }  // namespace balrog::detail

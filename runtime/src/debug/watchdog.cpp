@@ -12,12 +12,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
 
 #include "balrog/deadline.hpp"
+#include "debug/elf_symbols.hpp"
 #include "debug/registry.hpp"
 
 namespace balrog::detail {
@@ -37,6 +39,8 @@ std::uint64_t checking_generation = 0;
 // will be again (it may capture objects its caller is about to destroy).
 std::mutex delivery_mutex;
 thread_local bool on_monitor_thread = false;  // a hook that calls set_watchdog must not wait
+// Whether before_fork took delivery_mutex (not when a hook, which holds it, forks).
+thread_local bool fork_took_delivery = false;
 
 std::int64_t now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch())
@@ -155,8 +159,56 @@ void install_watchdog_signal() {
 }
 
 watchdog& watchdog::instance() {
-  static watchdog* w = new watchdog();  // never destroyed: its thread lives as long as the process
+  // Never destroyed: its thread lives as long as the process.
+  static watchdog* const w = [] {
+    auto* made = new watchdog();
+    ::pthread_atfork(&before_fork, &after_fork_in_parent, &after_fork_in_child);
+    return made;
+  }();
   return *w;
+}
+
+// fork() copies a lock that another thread holds, and in the child no thread will ever release
+// it: the parent's monitor thread holding mutex_ or the registry's lock at that moment hung the
+// child's first scheduler (register_scheduler). As glibc does for malloc, the forking thread
+// takes the locks a child's balrog calls may need, in the order the other paths nest them
+// (delivery_mutex, then mutex_; the registry's and the symbol tables' nest in nothing of ours
+// but may be held under them), so the fork happens while no other thread is inside them.
+void watchdog::before_fork() noexcept {
+  watchdog& w = instance();
+  fork_took_delivery = !on_monitor_thread;  // a hook that forks holds delivery_mutex already
+  if (fork_took_delivery) delivery_mutex.lock();
+  w.mutex_.lock();
+  registry_mutex().lock();
+  elf_symbols_mutex().lock();
+}
+
+void watchdog::after_fork_in_parent() noexcept {
+  watchdog& w = instance();
+  elf_symbols_mutex().unlock();
+  registry_mutex().unlock();
+  w.mutex_.unlock();
+  if (fork_took_delivery) delivery_mutex.unlock();
+}
+
+// The child has only the forking thread. The parent's monitor thread is not here: the child's
+// first scheduler starts a fresh one if the options say so (unless this thread is the monitor,
+// forking from a hook, which goes on monitoring here). The condition variable the parent's
+// monitor waited on still counts it as a waiter (glibc's broadcast and destroy would wait for
+// it): it is made anew, the old one left as it is.
+void watchdog::after_fork_in_child() noexcept {
+  watchdog& w = instance();
+  registry_after_fork_in_child();
+  elf_symbols_mutex().unlock();
+  registry_mutex().unlock();
+  w.running_ = on_monitor_thread;
+  std::construct_at(&w.changed_);
+  w.mutex_.unlock();
+  if (fork_took_delivery) delivery_mutex.unlock();
+}
+
+std::vector<std::mutex*> watchdog::fork_guarded_locks_for_testing() {
+  return {&delivery_mutex, &instance().mutex_, &registry_mutex(), &elf_symbols_mutex()};
 }
 
 void watchdog::configure(watchdog_options options) {

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <vector>
 
 #include "balrog/debug.hpp"
 #include "debug/backtrace.hpp"
@@ -92,8 +93,16 @@ class watchdog {
   // A scheduler registered: make sure the monitor runs (if enabled).
   void scheduler_started();
 
+  // Every lock a forked child's first balrog call may take that the fork handlers hold across
+  // fork(), in their order: for tests that hold one across a fork.
+  static std::vector<std::mutex*> fork_guarded_locks_for_testing();
+
  private:
   watchdog() = default;
+  // pthread_atfork handlers (registered with the instance): see watchdog.cpp.
+  static void before_fork() noexcept;
+  static void after_fork_in_parent() noexcept;
+  static void after_fork_in_child() noexcept;
   void monitor();
   void check_all(std::chrono::milliseconds threshold, bool capture);
 
