@@ -45,10 +45,12 @@ std::chrono::milliseconds to_ms(double seconds) {
 
 // --- errors -----------------------------------------------------------------------------------
 
-// Whether a request's timeout happened before the connection was up (requests' ConnectTimeout):
-// libcurl says so only in its message.
+// Whether a request's timeout happened before the connection was up (requests' ConnectTimeout)
+// though a connection had been up before (a redirect's next hop): then only libcurl's message
+// tells. Without any connection, http::connect_timeout says so (whatever the message).
 bool connect_phase(std::string_view what) {
   return what.find("Connection timed out") != std::string_view::npos ||
+         what.find("Connection timeout after") != std::string_view::npos ||
          what.find("Resolving timed out") != std::string_view::npos ||
          what.find("Failed to connect") != std::string_view::npos;
 }
@@ -73,6 +75,8 @@ void translate_http_errors() {
       set_http_error("tls", e.what(), e.curl_code(), e.url());
     } catch (const http::connection_error& e) {
       set_http_error("connection", e.what(), e.curl_code(), e.url());
+    } catch (const http::connect_timeout& e) {
+      set_http_error("connect_timeout", e.what(), e.curl_code(), e.url());
     } catch (const http::timeout& e) {
       set_http_error(connect_phase(e.what()) ? "connect_timeout" : "timeout", e.what(),
                      e.curl_code(), e.url());

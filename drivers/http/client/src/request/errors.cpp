@@ -99,6 +99,10 @@ void throw_if_failed(const transfer& t) {
     case kind::tls:
       throw tls_error(what, c, res.url);
     case kind::timeout:
+      // Before any connection was up: libcurl's connect phase (its message for that varies:
+      // "Failed to connect ... after N ms", "Connection timeout after N ms", "Resolving timed
+      // out ..."). An idle timeout is the caller's read timeout, even while connecting.
+      if (!t.idle_expired() && !t.ever_connected()) throw connect_timeout(what, c, res.url);
       throw timeout(what, c, res.url);
     case kind::redirects:
       throw too_many_redirects(what, c, res.url);

@@ -44,6 +44,8 @@ transfer::transfer(shard_multi& multi, body_mode mode, std::size_t max_body)
   curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &transfer::on_write);
   curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
   curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_buffer_);
+  curl_easy_setopt(easy_, CURLOPT_PREREQFUNCTION, &transfer::on_prereq);
+  curl_easy_setopt(easy_, CURLOPT_PREREQDATA, this);
 }
 
 void transfer::watch_uploads() noexcept {
@@ -107,6 +109,12 @@ int transfer::on_progress(void* self_ptr, curl_off_t /*download_total*/, curl_of
     self->last_activity_ = self->multi_.call_time();
   }
   return 0;
+}
+
+int transfer::on_prereq(void* self_ptr, char* /*primary_ip*/, char* /*local_ip*/,
+                        int /*primary_port*/, int /*local_port*/) {
+  static_cast<transfer*>(self_ptr)->ever_connected_ = true;
+  return CURL_PREREQFUNC_OK;
 }
 
 void transfer::finish(CURLcode result) noexcept {

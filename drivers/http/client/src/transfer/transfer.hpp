@@ -97,6 +97,9 @@ class transfer {
   [[nodiscard]] bool too_large() const noexcept { return too_large_; }
   // The transfer was ended by its idle timeout (result() is CURLE_OPERATION_TIMEDOUT).
   [[nodiscard]] bool idle_expired() const noexcept { return idle_expired_; }
+  // A connection was up for the request at some point (made or reused; libcurl's prereq
+  // callback ran): a timeout before that is a connect timeout, whatever libcurl's message.
+  [[nodiscard]] bool ever_connected() const noexcept { return ever_connected_; }
 
   // The final response's headers are in (its body, if any, comes next).
   [[nodiscard]] bool headers_final() const noexcept { return headers_final_; }
@@ -123,6 +126,8 @@ class transfer {
   static std::size_t on_write(char* data, std::size_t size, std::size_t count, void* self);
   static int on_progress(void* self, curl_off_t download_total, curl_off_t downloaded,
                          curl_off_t upload_total, curl_off_t uploaded);
+  static int on_prereq(void* self, char* primary_ip, char* local_ip, int primary_port,
+                       int local_port);
   // After a wait that ended at its deadline: ends an idle transfer.
   void check_idle() noexcept;
   [[nodiscard]] deadline idle_deadline() const noexcept;
@@ -143,6 +148,7 @@ class transfer {
   CURLcode result_ = CURLE_OK;
   bool too_large_ = false;
   bool idle_expired_ = false;
+  bool ever_connected_ = false;
   char error_buffer_[CURL_ERROR_SIZE] = {};
   std::chrono::steady_clock::duration idle_{};
   std::chrono::steady_clock::time_point last_activity_;

@@ -16,6 +16,7 @@
 //   │   │   │                  malformed response, a proxy failure
 //   │   │   └── tls_error      handshake or certificate verification failed
 //   │   ├── timeout            the request's own timeout, connect_timeout or idle_timeout
+//   │   │   └── connect_timeout  libcurl's timeout struck before a connection was up
 //   │   ├── too_many_redirects
 //   │   └── body_too_large     the response body exceeded max_response_bytes
 //   ├── status_error           raise_for_status() on a 4xx or 5xx response
@@ -72,6 +73,14 @@ class tls_error : public connection_error {
 class timeout : public request_error {
  public:
   using request_error::request_error;
+};
+
+// A timeout of libcurl's (connect_timeout, or the request's timeout) that struck while the
+// name was resolved or the connection made: no connection was ever up for the request
+// (python-requests' ConnectTimeout). An idle_timeout is never one.
+class connect_timeout : public timeout {
+ public:
+  using timeout::timeout;
 };
 
 class too_many_redirects : public request_error {
