@@ -22,6 +22,7 @@
 #include "core/fiber/fiber_context.hpp"
 #include "core/shard/scheduler.hpp"
 #include "stack/stack_source.hpp"
+#include "support/stack_recursion.hpp"
 
 namespace {
 
@@ -40,14 +41,7 @@ const balrog::detail::stack_facts& running_stack() {
   return balrog::detail::scheduler::current()->running()->stack;
 }
 
-// Recursion the optimizer cannot turn into a loop or elide: about 1 KiB of stack per level.
-[[gnu::noinline]] int recurse(volatile char* prev, int depth) {
-  volatile char frame[1024];
-  std::memset(const_cast<char*>(frame), depth & 0xff, sizeof frame);
-  frame[0] = prev != nullptr ? prev[0] : 0;
-  if (depth == 0) return frame[0];
-  return recurse(frame, depth - 1) + frame[1];
-}
+using balrog::test::recurse;
 
 }  // namespace
 

@@ -9,17 +9,11 @@
 #include "balrog/run.hpp"
 #include "balrog/this_fiber.hpp"
 #include "stack/dense_stack_pool.hpp"
+#include "support/stack_recursion.hpp"
 
 namespace {
 
-// Recursion the optimizer cannot turn into a loop or elide.
-[[gnu::noinline]] int recurse(volatile char* prev, int depth) {
-  volatile char frame[1024];
-  std::memset(const_cast<char*>(frame), depth & 0xff, sizeof frame);
-  frame[0] = prev != nullptr ? prev[0] : 0;
-  if (depth == 0) return frame[0];
-  return recurse(frame, depth - 1) + frame[1];
-}
+using balrog::test::recurse;
 
 // Uses at least `bytes` of stack below `top`, then calls `then`.
 template <class F>
