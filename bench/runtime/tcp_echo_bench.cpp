@@ -139,9 +139,9 @@ void write_all_fd(int fd, const std::byte* p, std::size_t n) {
   }
 }
 
-void thread_server(const settings& cfg) {
-  use_thread_stack_size(cfg.thread_stack_kib);
-  const int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+// A TCP listener on 127.0.0.1 at an ephemeral port, announced to the driver as {"port": P}.
+int listen_on_loopback(int socket_type) {
+  const int lfd = ::socket(AF_INET, socket_type, 0);
   if (lfd < 0) fail_errno("socket");
   const int one = 1;
   ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -152,6 +152,12 @@ void thread_server(const settings& cfg) {
   socklen_t len = sizeof bound;
   ::getsockname(lfd, reinterpret_cast<sockaddr*>(&bound), &len);
   print_record({{"port", ntohs(bound.sin_port)}});
+  return lfd;
+}
+
+void thread_server(const settings& cfg) {
+  use_thread_stack_size(cfg.thread_stack_kib);
+  const int lfd = listen_on_loopback(SOCK_STREAM | SOCK_CLOEXEC);
   record r;
   r["baseline_rss"] = static_cast<double>(rss_bytes());
 
@@ -270,17 +276,7 @@ void epoll_add_or_fail(int ep, int fd, std::uint32_t events) {
 }
 
 void epoll_server() {
-  const int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (lfd < 0) fail_errno("socket");
-  const int one = 1;
-  ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  const net::endpoint at = net::endpoint::loopback(0);
-  if (::bind(lfd, at.data(), at.size()) != 0) fail_errno("bind");
-  if (::listen(lfd, 4096) != 0) fail_errno("listen");
-  sockaddr_in bound{};
-  socklen_t len = sizeof bound;
-  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&bound), &len);
-  print_record({{"port", ntohs(bound.sin_port)}});
+  const int lfd = listen_on_loopback(SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK);
   record r;
   r["baseline_rss"] = static_cast<double>(rss_bytes());
 
