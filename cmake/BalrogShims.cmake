@@ -64,8 +64,8 @@ cmake_language(DEFER CALL _balrog_shims_finish)  # at the end of the including d
 
 # --- The committed shims of this project: one line each ----------------------------------------
 # The runtime's coroutine-first functions (net streams, listener, connect, resolve, timers).
-# balrog/io.hpp's readable()/writable() are left out: balrog::await() of their non-copyable
-# fd_awaiter does not compile with GCC 12 (the blocking forms are wait_readable/wait_writable).
+# balrog/io.hpp's readable()/writable() are left out: their blocking forms already exist by hand
+# (wait_readable/wait_writable, which also serve sync mode), so a shim would be a second way.
 balrog_shims(runtime/include/balrog/generated/blocking.hpp TARGET balrog_runtime
              HEADERS balrog/net/listener.hpp balrog/net/resolve.hpp balrog/net/stream.hpp
                      balrog/sleep.hpp)

@@ -19,9 +19,9 @@ of that name). The programs' own output goes to <build>/pg-sessions-demo.log.
 
 What is measured, from outside the program: peak RSS (wait4's ru_maxrss), the peak number of
 OS threads of the process and of server connections (sampled every few milliseconds from
-/proc/PID/status and pg_stat_activity). From inside (its summary line): wall time of the
-how long until every session was connected, how long the work took after that,
-queries, failures, and how many distinct threads ran session code.
+/proc/PID/status and pg_stat_activity). From inside (its summary line): how long until every
+session was connected, how long the work took after that, queries, failures, and how many
+distinct threads ran session code.
 """
 import argparse
 import difflib
