@@ -328,7 +328,10 @@ inline void scheduler::prefetch_following() const noexcept {
 
 inline void scheduler::check_canary(const fiber_context& leaving) const noexcept {
   const std::uint64_t* canary = leaving.stack.canary;
-  if (canary == nullptr) return;  // guarded: the guard faults instead
+  // Guarded: the guard faults instead. Likely, so a yield's path stays straight (yield()).
+  if (canary == nullptr) [[likely]] {
+    return;
+  }
   // Runs on the leaving fiber's stack: the stack pointer itself must still be above the floor
   // (a write that skipped the 64-byte canary leaves it intact; G in the runtime review).
   char here = 0;
@@ -377,7 +380,12 @@ inline void scheduler::yield() {
   fiber_context* self = running_;
   ready_.push(*self);
   fiber_context* next = next_ready();
-  if (next == self) return;  // nobody else is ready and the loop need not run yet
+  // The hints lay the common case out as straight-line code, from this_fiber::yield()'s entry
+  // to the jump into the switch: with four taken branches on it (GCC's layout without them),
+  // the round trip moved between 11 and 14 ns with where the linker put the function.
+  if (next == self) [[unlikely]] {
+    return;  // nobody else is ready and the loop need not run yet
+  }
 #if BALROG_TAIL_SWITCH
   // The tail switch (context_switch.hpp): the switch is the last call, so this_fiber::yield()
   // jumps into it and the fiber we switch to continues in *its* caller, with no return through
