@@ -53,10 +53,12 @@ class execution_context {
   // (a wake is a queue push, maybe an eventfd write, or a futex wake: not for under a
   // spinlock). claim() is the atomic claim; when it succeeds, wake(token) makes the context
   // runnable later. A claimed fiber or task cannot run before that; a plain thread may return
-  // as soon as the claim lands, so the token holds only the address of its futex word.
+  // as soon as the claim lands, so the token holds only the address of its futex word, and
+  // only when the thread sleeps on it: a thread still spinning before its sleep sees the
+  // claim itself, and wake(token) then does nothing (no system call).
   struct wake_token {
     execution_context* ctx = nullptr;            // a fiber or task
-    std::atomic<std::uint32_t>* word = nullptr;  // a plain thread
+    std::atomic<std::uint32_t>* word = nullptr;  // a plain thread asleep on its futex
   };
   [[nodiscard]] bool claim(wake_reason why, wake_token& token) noexcept;
   static void wake(const wake_token& token) noexcept;
@@ -136,16 +138,21 @@ class execution_context {
   virtual void unpark() noexcept = 0;
 
   // state_ values. A claim stores woken_base + reason in one atomic step, so the woken
-  // context reads why it woke from the same word that told it to wake.
+  // context reads why it woke from the same word that told it to wake. `sleeping` is a plain
+  // thread's `waiting` once it stopped spinning and futex-waits on the word: only a claim
+  // that replaces `sleeping` owes a futex wake.
   static constexpr std::uint32_t running = 0;
   static constexpr std::uint32_t waiting = 1;
-  static constexpr std::uint32_t woken_base = 2;
+  static constexpr std::uint32_t sleeping = 2;
+  static constexpr std::uint32_t woken_base = 3;
   [[nodiscard]] bool claimed() const noexcept {
     return state_.load(std::memory_order_acquire) >= woken_base;
   }
 
   // A claim made by the waiting context itself (deadline already past, cancel pending).
   bool claim_self(wake_reason why) noexcept;
+  // The claim itself, from `waiting` or `sleeping`; `was` gets the state it replaced.
+  bool claim_waiting(wake_reason why, std::uint32_t& was) noexcept;
   // Before parking: claims itself when cancellation is pending or the earlier of `own` and
   // the scope deadline already passed (true: do not park). Also says which deadline applies.
   bool claim_before_parking(deadline own, deadline& until, wake_reason& on_timeout) noexcept;

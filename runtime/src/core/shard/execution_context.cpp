@@ -46,9 +46,16 @@ void execution_context::suspend_coroutine(std::coroutine_handle<> h, deadline ow
 }
 
 bool execution_context::claim_self(wake_reason why) noexcept {
-  std::uint32_t expected = waiting;
-  return state_.compare_exchange_strong(expected, woken_base + static_cast<std::uint32_t>(why),
-                                        std::memory_order_acq_rel);
+  std::uint32_t was = 0;
+  return claim_waiting(why, was);
+}
+
+bool execution_context::claim_waiting(wake_reason why, std::uint32_t& was) noexcept {
+  const std::uint32_t woken = woken_base + static_cast<std::uint32_t>(why);
+  was = waiting;
+  if (state_.compare_exchange_strong(was, woken, std::memory_order_acq_rel)) return true;
+  // Only a plain thread's word is ever `sleeping` (thread_context::park).
+  return was == sleeping && state_.compare_exchange_strong(was, woken, std::memory_order_acq_rel);
 }
 
 bool execution_context::try_wake(wake_reason why) noexcept {
@@ -64,8 +71,12 @@ bool execution_context::claim(wake_reason why, wake_token& token) noexcept {
   // futex is woken by address. A fiber or task cannot run before unpark() queues it.
   if (is_thread_) {
     std::atomic<std::uint32_t>* const word = &state_;
-    if (!claim_self(why)) return false;
-    token = {nullptr, word};
+    std::uint32_t was = 0;
+    if (!claim_waiting(why, was)) return false;
+    // A thread that had not gone to sleep yet (it spins first: thread_context::park) sees the
+    // claim by itself: no futex wake, which is a system call even with nobody on the futex
+    // (a fiber and a thread in ping-pong paid one per round trip).
+    token = {nullptr, was == sleeping ? word : nullptr};
     return true;
   }
   if (!claim_self(why)) return false;
@@ -76,9 +87,9 @@ bool execution_context::claim(wake_reason why, wake_token& token) noexcept {
 void execution_context::wake(const wake_token& token) noexcept {
   if (token.word != nullptr) {
     thread_context::wake(token.word);
-  } else {
+  } else if (token.ctx != nullptr) {
     token.ctx->unpark();
-  }
+  }  // else a plain thread that was not asleep: it saw the claim itself
 }
 
 void execution_context::request_cancel() noexcept {

@@ -276,16 +276,19 @@ class scheduler final : public watched_shard {
   // senders between enter_remote() and their last touch, two per sender; its low bit closes the
   // queue (stop_accepting_posts), which then waits for the count to drop to zero, so no sender
   // touches a scheduler that has gone away ("last touch": J in the runtime review).
+  // remote_users_ and the loop's two flags below live on cache lines of their own: the idle
+  // spin keeps reading remote_pending_ while a sender counts itself in and out, and sharing
+  // one line moved it between the two cores at each count.
   static constexpr std::uint64_t remote_closed = 1;
   remote_queue remote_;
   alignas(64) std::atomic<std::uint64_t> remote_users_{0};
   // Look again without anything queued: an attachment released elsewhere, a stop request.
-  std::atomic<bool> remote_pending_{false};
+  alignas(64) std::atomic<bool> remote_pending_{false};
   // The loop is about to block, or blocks, in poll: wakers write the reactor's eventfd.
   std::atomic<bool> sleeping_{false};
 
   // Registry and accounting.
-  joinable_context* all_head_ = nullptr;
+  alignas(64) joinable_context* all_head_ = nullptr;
   std::size_t live_ = 0;  // fibers not yet finished
   // Of those, the ones run() waits for: counted on this thread without atomics, and by other
   // threads (spawn_on, a detach elsewhere) in attached_elsewhere_, which may go negative.

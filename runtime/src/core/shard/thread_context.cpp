@@ -71,7 +71,14 @@ void thread_context::park(deadline until, wake_reason timeout_reason) {
     }
     if (spin && spin_on_state()) continue;
     spin = false;
-    futex_wait(state_, s, until);
+    // Announce the sleep: a waker that claims `sleeping` owes a futex wake, one that claimed
+    // `waiting` (this CAS then fails) does not.
+    std::uint32_t expected = waiting;
+    if (s == waiting &&
+        !state_.compare_exchange_strong(expected, sleeping, std::memory_order_acq_rel)) {
+      continue;  // claimed meanwhile
+    }
+    futex_wait(state_, sleeping, until);
   }
 }
 
