@@ -40,15 +40,22 @@ std::uint32_t revents_of(const fd_wait_state& st) noexcept {
   return st.node.revents | (st.either ? st.writer->revents : 0);
 }
 
+// Step 1 when the deadline has passed: look. Out of line, like everything wait_for_fd does off
+// its fiber path: the frame a parked fiber keeps on its stack stays small.
+[[gnu::noinline]] fd_wait_outcome look_now(int fd, fd_interest interest,
+                                           wake_reason on_timeout) noexcept {
+  if (const short r = poll_now(fd, poll_events(interest))) {
+    return fd_wait_outcome{wake_reason::notified, static_cast<std::uint16_t>(r)};
+  }
+  return fd_wait_outcome{on_timeout, 0};  // as the wait would have decided
+}
+
 // Step 1: the earlier of `until` and the scope's deadline has passed. nullopt: it has not.
 std::optional<fd_wait_outcome> look_if_past(const execution_context& ctx, int fd,
                                             fd_interest interest, deadline until) noexcept {
   const execution_context::wait_bound b = ctx.bound_of(until);
   if (!b.until.expired()) return std::nullopt;
-  if (const short r = poll_now(fd, poll_events(interest))) {
-    return fd_wait_outcome{wake_reason::notified, static_cast<std::uint16_t>(r)};
-  }
-  return fd_wait_outcome{b.on_timeout, 0};  // as the wait would have decided
+  return look_now(fd, interest, b.on_timeout);
 }
 
 void unpublish(fd_wait_state& st, reactor* r) noexcept {
@@ -94,9 +101,9 @@ bool publish(fd_wait_state& st, reactor& r) {
   return queued;
 }
 
-// Sync mode: block the thread in poll(2) until ready or `until`.
-fd_wait_outcome poll_for_fd(execution_context& ctx, int fd, fd_interest interest, deadline until,
-                            fd_owner* owner) {
+// Sync mode: block the thread in poll(2) until ready or `until`. Out of line (look_now).
+[[gnu::noinline]] fd_wait_outcome poll_for_fd(execution_context& ctx, int fd, fd_interest interest,
+                                              deadline until, fd_owner* owner) {
   std::optional<owner_waiter> node;
   if (owner != nullptr) {
     node.emplace(ctx, /*polls=*/true);

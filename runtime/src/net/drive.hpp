@@ -42,12 +42,25 @@ namespace balrog::net::detail {
 // Throws io_error(EBADF): "balrog::net::stream::read_some: stream is closed".
 [[noreturn]] void throw_closed(const char* call, const char* owner);
 
+// wait_ready's and ready_awaiter's result: true for readiness or a close() (the caller re-reads
+// the fd), false for the call's own deadline; the rest throws.
+inline bool ready_or_closed(const balrog::detail::fd_wait_outcome& o) {
+  if (o.why == balrog::detail::wake_reason::notified) return true;
+  if (o.why != balrog::detail::wake_reason::timeout) balrog::detail::throw_if_failed(o.why);
+  return false;
+}
+
 // Waits until `fd` (the fd of `s`) is ready as `wanted` asks (want_read or want_write), on a
 // fiber (the reactor) or a plain thread (poll(2)); close() of `s` wakes it. Returns true on
 // readiness or on such a wake-up (the caller re-reads s.fd()), false when `until` passed
 // before the enclosing deadline_scope's deadline. Throws timeout_error for the scope's
 // deadline, cancelled, usage_error in coroutine code, io_error for a bad fd.
-bool wait_ready(owned_socket& s, int fd, progress wanted, deadline until);
+// Inline: a parked fiber's stack holds one frame fewer (issue 10, "Cache footprint of a wait"
+// in docs/architecture.md).
+inline bool wait_ready(owned_socket& s, int fd, progress wanted, deadline until) {
+  return ready_or_closed(balrog::detail::wait_for_fd(balrog::detail::current_context(), fd,
+                                                     wanted == progress::want_write, until, &s));
+}
 
 // The coroutine twin of wait_ready: `co_await ready_awaiter(s, fd, wanted, until)` yields and
 // throws what wait_ready returns and throws. Suspends the awaiting coroutine (never a thread)

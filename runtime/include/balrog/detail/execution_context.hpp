@@ -43,6 +43,7 @@ class execution_context {
   void prepare_wait() noexcept { state_.store(waiting, std::memory_order_relaxed); }
 
   // Step 3. Never throws; the caller turns the reason into an exception (see throw_if_failed).
+  // Inline (below): a parked context's stack holds no frame of its own for it.
   wake_reason wait(deadline own);
 
   // Claims a waiting context and makes it runnable. Thread-safe. False if it was not waiting
@@ -157,7 +158,11 @@ class execution_context {
   // the scope deadline already passed (true: do not park). Also says which deadline applies.
   bool claim_before_parking(deadline own, deadline& until, wake_reason& on_timeout) noexcept;
   // After a claim: back to running; returns why it was claimed.
-  wake_reason consume_wake() noexcept;
+  wake_reason consume_wake() noexcept {
+    const std::uint32_t s = state_.load(std::memory_order_acquire);
+    state_.store(running, std::memory_order_relaxed);
+    return static_cast<wake_reason>(s - woken_base);
+  }
 
   std::atomic<std::uint32_t> state_{running};  // 32-bit: thread contexts futex-wait on it
   std::atomic<bool> cancel_requested_{false};
@@ -166,6 +171,16 @@ class execution_context {
   // thread may return from wait() and exit (freeing this object) as soon as the claim lands.
   bool is_thread_ = false;
 };
+
+inline wake_reason execution_context::wait(deadline own) {
+  deadline until;
+  wake_reason on_timeout{};
+  // A blocking wait inside coroutine code would stall the shard: refuse it.
+  const bool refused = in_coroutine_code() && claim_self(wake_reason::misuse);
+  // A failed self-claim means a waker got there first and will make us runnable: park anyway.
+  if (!refused && !claim_before_parking(own, until, on_timeout)) park(until, on_timeout);
+  return consume_wake();
+}
 
 // The context running this code: the current fiber, the coroutine task the loop is running,
 // or the calling thread's own context.

@@ -17,9 +17,11 @@ struct waiter {
   execution_context* ctx;
   waiter* prev = nullptr;
   waiter* next = nullptr;
-  bool linked = false;
   void* payload = nullptr;  // primitive-specific (a channel's value slot, a reader flag...)
-  bool completed = false;   // set by the waker when it finished the waiter's operation
+  // The flags last, together: 40 bytes, and a derived node's own small fields (fd_wait's fd
+  // and flags, owner_waiter's polls) go in the tail padding (fd_wait_state: two lines).
+  bool linked = false;
+  bool completed = false;  // set by the waker when it finished the waiter's operation
 };
 
 class wait_queue {

@@ -26,8 +26,11 @@ class fiber_context final : public joinable_context {
     return (sizeof(fiber_context) + task_align - 1) & ~(task_align - 1);  // a power of two
   }
 
-  switch_frame frame;
+  // What every switch away and back reads or writes (the canary check, the saved context,
+  // the exception state): 64 bytes together, `stack` first (switch_frame's sanitizer fields
+  // are last).
   stack_facts stack;
+  switch_frame frame;
   // The stack itself and the pool it goes back to (null: none attached, or already given back).
   boost::context::stack_context stack_memory;
   stack_source* stack_owner = nullptr;

@@ -57,6 +57,10 @@ class joinable_context : public execution_context, public runnable {
   }
 
   scheduler& sched;
+  // When the current wait began (the loop's clock of that turn), for dump_fibers. Written by
+  // every park: next to `sched` and the runnable node, which a wait touches too (issue 10,
+  // "Cache footprint of a wait" in docs/architecture.md).
+  clock::time_point waiting_since{};
   fiber_task* task;  // the function and its outcome (for run()'s main fiber: owned by run())
   const std::uint64_t id;
 
@@ -82,8 +86,6 @@ class joinable_context : public execution_context, public runnable {
   context_node home_node;
   std::coroutine_handle<> home_resume;
 
-  // When the current wait began (the loop's clock of that turn), for dump_fibers.
-  clock::time_point waiting_since{};
   [[nodiscard]] bool is_waiting() const noexcept {
     return state_.load(std::memory_order_acquire) == waiting;
   }

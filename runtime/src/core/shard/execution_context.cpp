@@ -18,22 +18,6 @@ bool execution_context::claim_before_parking(deadline own, deadline& until,
   return until.expired() && claim_self(on_timeout);
 }
 
-wake_reason execution_context::wait(deadline own) {
-  deadline until;
-  wake_reason on_timeout{};
-  // A blocking wait inside coroutine code would stall the shard: refuse it.
-  const bool refused = in_coroutine_code() && claim_self(wake_reason::misuse);
-  // A failed self-claim means a waker got there first and will make us runnable: park anyway.
-  if (!refused && !claim_before_parking(own, until, on_timeout)) park(until, on_timeout);
-  return consume_wake();
-}
-
-wake_reason execution_context::consume_wake() noexcept {
-  const std::uint32_t s = state_.load(std::memory_order_acquire);
-  state_.store(running, std::memory_order_relaxed);
-  return static_cast<wake_reason>(s - woken_base);
-}
-
 bool execution_context::withdraw_wait() noexcept {
   if (!claim_self(wake_reason::notified)) return false;
   state_.store(running, std::memory_order_relaxed);
