@@ -167,6 +167,10 @@ TEST(PthreadTwins, ConditionVariablesWakeFibers) {
         EXPECT_EQ(balrog_pthread_mutex_unlock(&m), 0);
       }));
     }
+    // Every waiter reaches its cond_wait before the ticker starts: a fiber's first switch is
+    // slow under TSan (it creates the fiber's TSan state, ~5 ms each on a slow VM), and five of
+    // them would eat the ticker's 20 ms. A cond_wait that blocked the thread would hang here.
+    balrog::this_fiber::yield();
     {
       ticker t;
       balrog::this_fiber::sleep_for(20ms);

@@ -39,15 +39,21 @@ TEST(Timers, FireInDeadlineOrder) {
 TEST(Timers, EqualDeadlinesFireInArmingOrder) {
   std::vector<int> order;
   balrog::run([&] {
-    // Far enough ahead that every fiber is asleep before it passes, even under ASan.
-    const auto when = balrog::clock::now() + 300ms;
+    // Every fiber starts (and yields) before the deadline is set: a fiber's first switch is
+    // slow under sanitizers (TSan creates its fiber state then, ~5 ms each on a slow VM), and
+    // 50 of them must not eat the 300 ms. The ready queue is FIFO, so main sets `when` before
+    // any fiber reads it, and the fibers arm their sleeps in spawn order.
+    balrog::clock::time_point when{};
     std::vector<balrog::fiber<void>> fs;
     for (int i = 0; i < 50; ++i) {
-      fs.push_back(balrog::spawn([i, when, &order] {
+      fs.push_back(balrog::spawn([i, &when, &order] {
+        balrog::this_fiber::yield();
         balrog::this_fiber::sleep_until(when);
         order.push_back(i);
       }));
     }
+    balrog::this_fiber::yield();
+    when = balrog::clock::now() + 300ms;  // far enough ahead that every fiber is asleep first
     for (auto& f : fs) f.join();
   });
   ASSERT_EQ(order.size(), 50U);
