@@ -85,13 +85,17 @@ void on_watchdog_signal(int /*sig*/, siginfo_t* /*info*/, void* uctx) {
   const auto pc = static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
   const auto fp = static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RBP]);
   const watched_shard::running_context who = s->running_now();
-  w.capture_frames = walk_frames(pc, fp, who.stack, w.capture_pcs, watch_state::max_frames);
 #if defined(BALROG_TSAN)
-  if (w.capture_frames < 2) {  // the pc was in libtsan (above)
-    unwind_capture c{w.capture_pcs, watch_state::max_frames};
-    _Unwind_Backtrace(unwind_one, &c);
-    if (c.n > w.capture_frames) w.capture_frames = c.n;
-  }
+  // Always the CFI walk (above): with the pc in libtsan, a frame-pointer walk either ends at once
+  // or, when libtsan's function was called from code that keeps frame pointers, skips that
+  // caller (its return address is not on the rbp chain) and reports the stall one frame too
+  // high. The frame-pointer walk is kept for a CFI walk that finds nothing.
+  unwind_capture c{w.capture_pcs, watch_state::max_frames};
+  _Unwind_Backtrace(unwind_one, &c);
+  w.capture_frames =
+      c.n >= 2 ? c.n : walk_frames(pc, fp, who.stack, w.capture_pcs, watch_state::max_frames);
+#else
+  w.capture_frames = walk_frames(pc, fp, who.stack, w.capture_pcs, watch_state::max_frames);
 #endif
   w.capture_switches = w.switches.load(std::memory_order_relaxed);
   w.capture_id = who.id;
