@@ -139,13 +139,6 @@ double slowest_over_fastest(const std::vector<double>& v) {
   return *lo > 0.0 ? *hi / *lo : 0.0;
 }
 
-// Four significant digits: the timings are not more precise than that.
-std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -196,7 +189,8 @@ int main(int argc, char** argv) {
     per_cpu += "\"cpu\": " + std::to_string(c.cpu);
     for (std::size_t l = 0; l < loops.size(); ++l) {
       medians[l].push_back(balrog_bench::median(c.samples[l]));
-      per_cpu += std::string(", \"") + loops[l].name + "_ns\": " + num(medians[l].back());
+      per_cpu += std::string(", \"") + loops[l].name +
+                 "_ns\": " + balrog_bench::json_number(medians[l].back());
     }
     per_cpu += "}";
   }
@@ -206,13 +200,14 @@ int main(int argc, char** argv) {
     what += sep + balrog_bench::json_string(loops[l].name) + ": " +
             balrog_bench::json_string(loops[l].what);
     ratios += sep + balrog_bench::json_string(loops[l].name) + ": " +
-              num(slowest_over_fastest(medians[l]));
+              balrog_bench::json_number(slowest_over_fastest(medians[l]));
   }
   const double throughput =
       std::max(slowest_over_fastest(medians[0]), slowest_over_fastest(medians[1]));
   std::printf(
       "{\"probe\": \"cpu\", \"loops\": {%s}, \"iterations\": %zu, \"repeats\": %d, \"cpus\": [%s], "
       "\"slowest_over_fastest\": {%s}, \"throughput_slowest_over_fastest\": %s}\n",
-      what.c_str(), iterations, repeats, per_cpu.c_str(), ratios.c_str(), num(throughput).c_str());
+      what.c_str(), iterations, repeats, per_cpu.c_str(), ratios.c_str(),
+      balrog_bench::json_number(throughput).c_str());
   return 0;
 }
