@@ -334,6 +334,13 @@ void watchdog::check_all(std::chrono::milliseconds threshold, bool capture) {
                                            : std::string(w.capture_is_task ? "task-" : "fiber-") +
                                            std::to_string(w.capture_id);
         r.backtrace = symbolize(w.capture_pcs, w.capture_frames);
+      } else if (w.switches.load(std::memory_order_acquire) != st.switches) {
+        // No answer, but the stalled context gave the thread up meanwhile: the signal landed
+        // after it had moved on and is still pending (TSan holds an asynchronous signal for the
+        // context it arrived on until that context's next safe point), so nobody is to blame.
+        st.r.name =
+            "the fiber is not known (it gave up the thread before answering the watchdog's "
+            "signal)";
       } else {
         st.r.name = "the fiber is not known (the thread did not answer the watchdog's signal)";
       }

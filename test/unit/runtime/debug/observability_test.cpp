@@ -234,7 +234,8 @@ TEST(Watchdog, NamesTheFiberThatStallsItsShardAndWhereItIs) {
 // run 1 ms (no stall: each is well under the threshold) fill a turn far longer than it; then
 // one fiber stalls. The staller is reported, once. A short fiber may be reported only for time
 // it held the thread itself (on a loaded machine its thread can lose the CPU for longer than
-// the threshold): never for the turn's sum, which is what a per-turn stamp reported.
+// the threshold): never for the turn's sum, which is what a per-turn stamp reported. Such a
+// report may also name nobody, saying why.
 TEST(Watchdog, ATurnOfManyShortFibersIsNoStallAndTheStallerIsNamed) {
   report_log log;
   balrog::set_watchdog({.threshold = 60ms, .print = false, .hook = log.hook()});
@@ -287,6 +288,16 @@ TEST(Watchdog, ATurnOfManyShortFibersIsNoStallAndTheStallerIsNamed) {
     if (r.name == "main") {
       EXPECT_LE(r.stalled_for, std::chrono::ceil<std::chrono::milliseconds>(main_window))
           << "a report summed fibers' time into the main fiber's";
+      continue;
+    }
+    if (!r.id) {
+      // No fiber: the loop itself held the thread (its thread lost the CPU), or the report
+      // names no culprit and says why: the stalled context moved on before its stack was read,
+      // or sat in a system call balrog does not own (under TSan, a short fiber's allocation
+      // can wait on the sanitizer's lock). Neither blames a fiber for another's time.
+      EXPECT_TRUE(r.name.empty() || r.name.starts_with("the fiber is not known (") ||
+                  r.name.starts_with("blocked in system call "))
+          << r.name;
       continue;
     }
     ASSERT_EQ(r.name, "short");
