@@ -72,10 +72,13 @@ void owned_socket::close() noexcept {
   io_registration reg;
   const int fd = take_and_wake(threads, reg);
   if (fd < 0) return;
-  wait_for_uses();
   // poll(2) does not return when another thread closes the fd; a shutdown makes it readable
-  // and writable (hung up), and the woken thread then finds the socket closed.
+  // and writable (hung up), and the woken thread then finds the socket closed. Before the
+  // number is freed: a thread between add_waiter and its poll(2) would otherwise poll a closed
+  // number, or one a new socket already reuses, until its deadline.
   if (threads) ::shutdown(fd, SHUT_RDWR);
+  wait_for_uses();
+  wait_for_pollers();
   end_registration(reg, /*still_open=*/false);
   ::close(fd);
 }
@@ -94,16 +97,25 @@ void owned_socket::wait_for_uses() const noexcept {
   while (users_.load(std::memory_order_seq_cst) != 0) ::sched_yield();
 }
 
+void owned_socket::wait_for_pollers() const noexcept {
+  // Each was woken by the shutdown (or finds the socket hung up as its poll starts).
+  while (pollers_.load(std::memory_order_acquire) != 0) ::sched_yield();
+}
+
 bool owned_socket::add_waiter(balrog::detail::owner_waiter& w, int fd) noexcept {
   std::lock_guard lk(lock_);
   if (fd_.load(std::memory_order_relaxed) != fd) return false;
   waiters_.push_back(w);
+  // Under lock_: a close() takes the fd after this (and then waits for it) or before (and
+  // this returned false).
+  if (w.polls) pollers_.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
 void owned_socket::remove_waiter(balrog::detail::owner_waiter& w) noexcept {
   std::lock_guard lk(lock_);
   if (w.linked) waiters_.erase(w);
+  if (w.polls) pollers_.fetch_sub(1, std::memory_order_release);  // done with the number
 }
 
 bool owned_socket::publish(balrog::detail::owner_waiter& w, balrog::detail::reactor& r,

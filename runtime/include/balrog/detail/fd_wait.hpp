@@ -63,7 +63,8 @@ class reactor;  // runtime/src/reactor/reactor.hpp
 class fd_owner {
  public:
   // Publishes `w` if the owner's fd is still `fd`; false (nothing published) when it changed
-  // or was closed meanwhile: the caller must not wait on `fd`.
+  // or was closed meanwhile: the caller must not wait on `fd`. A `w` that polls holds the
+  // number until its remove_waiter: the owner's close() wakes it, then waits for it.
   virtual bool add_waiter(owner_waiter& w, int fd) noexcept = 0;
   virtual void remove_waiter(owner_waiter& w) noexcept = 0;
   // A context's whole publish step, under the owner's lock once: if the owner's fd is still

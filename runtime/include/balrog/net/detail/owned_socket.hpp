@@ -9,9 +9,11 @@
 // Who waits, and how close() reaches them: a fiber, or a coroutine (a spawn_task task, or a
 // chain a fiber or plain thread drives through balrog::await), parks in the wait protocol of
 // execution_context.hpp and is woken with try_wake; a plain thread blocked in poll(2) is not
-// parked and only a shutdown(2) of the socket wakes it. The waiter says which it is
-// (owner_waiter::polls): the context's kind cannot tell, since a coroutine task is no fiber
-// yet parks like one. Waits publish themselves here after prepare_wait (the fd-wait path's
+// parked and only a shutdown(2) of the socket wakes it. Such a thread holds the number from
+// add_waiter to remove_waiter (pollers_): close() shuts the socket down, then waits for it
+// to leave poll(2) before it frees the number, so no poll ever starts on a freed number. The waiter
+// says which it is (owner_waiter::polls): the context's kind cannot tell, since a coroutine task is
+// no fiber yet parks like one. Waits publish themselves here after prepare_wait (the fd-wait path's
 // order), so a close() on another thread always finds them claimable.
 //
 // The socket is registered once (edge-triggered) with the reactor of the thread whose fiber or
@@ -80,7 +82,8 @@ class owned_socket final : public balrog::detail::fd_owner {
 
   // Marks the socket closed, wakes the waiters, closes the fd. Idempotent. close(2) errors
   // are ignored: Linux frees the number whatever close returns. If a plain thread is blocked
-  // in poll(2) on the fd, the socket is shut down first: closing alone would not wake it.
+  // in poll(2) on the fd, the socket is shut down first (closing alone would not wake it), and
+  // the number is closed once that thread has left poll(2).
   void close() noexcept;
   // Marks the socket closed and wakes the waiters, but gives the fd to the caller; -1 if
   // closed. Plain threads in poll(2) on it are not woken.
@@ -114,6 +117,8 @@ class owned_socket final : public balrog::detail::fd_owner {
   int take_and_wake(bool& threads, balrog::detail::io_registration& reg) noexcept;
   // After take_and_wake: returns once no use of the old number is in flight.
   void wait_for_uses() const noexcept;
+  // After take_and_wake and the shutdown: returns once no plain thread polls the old number.
+  void wait_for_pollers() const noexcept;
   // Under lock_ (or on an object nobody else sees yet): reg_ becomes `reg`, and its seqlock
   // copy too when it changed.
   void set_registration(const balrog::detail::io_registration& reg) noexcept;
@@ -121,6 +126,8 @@ class owned_socket final : public balrog::detail::fd_owner {
 
   std::atomic<int> fd_{-1};
   mutable std::atomic<unsigned> users_{0};  // uses in flight
+  // Plain threads listed by add_waiter (polls), until their remove_waiter. Changed under lock_.
+  std::atomic<unsigned> pollers_{0};
   mutable balrog::detail::spinlock lock_;
   balrog::detail::wait_queue waiters_;     // owner_waiters only; under lock_
   balrog::detail::io_registration reg_{};  // under lock_
