@@ -1,10 +1,14 @@
 // fork() while another thread holds one of the runtime's locks (the watchdog's monitor thread
 // takes some every few milliseconds): the child has only the forking thread, so its first
 // balrog calls must not wait for a lock that nothing in the child will release. Each child
-// runs under alarm(): a child that hangs dies of SIGALRM and fails its test, never hangs it.
+// runs under a timer: a child that hangs prints its stack and dies of SIGALRM, failing its test,
+// never hanging it.
+#include <execinfo.h>
 #include <gtest/gtest.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -34,11 +38,37 @@ balrog::task<int> plus_one(int v) {
   co_return v + 1;
 }
 
+// A child that hangs prints where its forking thread is before SIGALRM ends it (one such hang
+// was seen once, under ASan on a loaded machine, and did not come back in 40 runs).
+void on_child_timeout(int /*sig*/) {
+  void* pcs[64];
+  const int n = ::backtrace(pcs, 64);
+  static constexpr char what[] = "the child hung; its forking thread is here:\n";
+  [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, what, sizeof what - 1);
+  ::backtrace_symbols_fd(pcs, n, STDERR_FILENO);
+  ::signal(SIGALRM, SIG_DFL);
+  ::raise(SIGALRM);
+}
+
 // Runs `child` in a forked child that gets `limit` seconds; returns the child's wait status.
 int status_of_child(const std::function<int()>& child, unsigned limit = 3) {
+  void* warm[1];
+  (void)::backtrace(warm, 1);  // loads the unwinder now, not in a child's signal handler
   const pid_t pid = ::fork();
   if (pid == 0) {
-    ::alarm(limit);
+    // The timer's signal goes to this thread, not to one the child started since.
+    ::signal(SIGALRM, on_child_timeout);
+    sigevent ev{};
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = SIGALRM;
+    ev._sigev_un._tid = ::gettid();  // sigev_notify_thread_id, which glibc 2.36 does not name
+    timer_t timer{};
+    itimerspec when{};
+    when.it_value.tv_sec = static_cast<time_t>(limit);
+    if (::timer_create(CLOCK_MONOTONIC, &ev, &timer) != 0 ||
+        ::timer_settime(timer, 0, &when, nullptr) != 0) {
+      ::alarm(limit);
+    }
     ::_exit(child());
   }
   int status = 0;
