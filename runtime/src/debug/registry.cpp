@@ -50,6 +50,7 @@ void registry_after_fork_in_child() noexcept {
     w.seen_switches = 0;
     w.seen_since_ns = 0;  // the child's monitor has not looked yet
     w.reported_switch = ~std::uint64_t{0};
+    w.blocked_switch = ~std::uint64_t{0};
     if (::pthread_equal(s->thread, self) != 0) {
       w.tid.store(tid, std::memory_order_relaxed);
       p = &s->registry_next;

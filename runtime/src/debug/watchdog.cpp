@@ -132,7 +132,10 @@ void print_report(const watchdog_report& r) {
 // True when the thread is blocked in a system call (/proc/self/task/<tid>/syscall names one):
 // a signal would interrupt it, and code balrog does not own (a select() with no EINTR loop)
 // would fail. The watchdog never signals such a thread (section 3 of the runtime issue).
-bool blocked_in_syscall(int tid, long& number) {
+// `line` gets the whole line (number, arguments, stack and instruction pointers), "" when
+// procfs cannot be read.
+bool blocked_in_syscall(int tid, long& number, char (&line)[160]) {
+  line[0] = '\0';
   if (tid == 0) return false;
   char path[64];
   std::snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
@@ -141,12 +144,12 @@ bool blocked_in_syscall(int tid, long& number) {
     number = -1;
     return true;
   }
-  char first[32] = {};
-  const bool got = std::fscanf(f, "%31s", first) == 1;
+  const bool got = std::fgets(line, sizeof line, f) != nullptr;
   std::fclose(f);
-  if (!got || std::strcmp(first, "running") == 0) return false;
-  number = std::strtol(first, nullptr, 10);
-  return number >= 0;  // -1: not in a system call (a fault, or stopped)
+  if (!got || std::strncmp(line, "running", 7) == 0) return false;
+  char* end = nullptr;
+  number = std::strtol(line, &end, 10);
+  return end != line && number >= 0;  // -1: not in a system call (a fault, or stopped)
 }
 
 }  // namespace
@@ -288,16 +291,27 @@ void watchdog::check_all(std::chrono::milliseconds threshold, bool capture) {
       const std::int64_t since = std::max(started, w.seen_since_ns);
       const auto stalled_for = std::chrono::nanoseconds(now - since);
       if (stalled_for < threshold) continue;
-      w.reported_switch = switches;
       watchdog_report r;
       r.shard = s->shard_index;
       r.stalled_for = std::chrono::duration_cast<std::chrono::milliseconds>(stalled_for);
       if (!capture) {
+        w.reported_switch = switches;
         r.name = "the fiber is not known (capture_stack is off)";
         stalled.push_back({nullptr, switches, std::move(r)});
         continue;
       }
-      if (long nr = 0; blocked_in_syscall(w.tid.load(std::memory_order_relaxed), nr)) {
+      long nr = 0;
+      char line[sizeof w.blocked_line];
+      if (blocked_in_syscall(w.tid.load(std::memory_order_relaxed), nr, line)) {
+        // Blocked only if the last look saw the same call: a thread seen once in a system call
+        // may just have waited a moment for a lock (a malloc arena's, a sanitizer's) and be
+        // running again, and a signal then names its fiber.
+        if (w.blocked_switch != switches || std::strcmp(line, w.blocked_line) != 0) {
+          w.blocked_switch = switches;
+          std::memcpy(w.blocked_line, line, sizeof line);
+          continue;
+        }
+        w.reported_switch = switches;
         r.name = nr >= 0 ? "blocked in system call " + std::to_string(nr) +
                                ", which balrog does not own; left uninterrupted"
                          : std::string(
@@ -306,6 +320,8 @@ void watchdog::check_all(std::chrono::milliseconds threshold, bool capture) {
         stalled.push_back({nullptr, switches, std::move(r)});
         continue;
       }
+      w.blocked_switch = ~std::uint64_t{0};
+      w.reported_switch = switches;
       w.pins.fetch_add(1, std::memory_order_acq_rel);
       w.capture_state.store(1, std::memory_order_release);
       ::pthread_kill(s->thread, watchdog_signal());

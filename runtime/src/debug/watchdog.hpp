@@ -38,6 +38,11 @@ struct watch_state {
   std::uint64_t seen_switches = 0;  // the count at the monitor's last look
   std::int64_t seen_since_ns = 0;   // the first look that saw it (0: never looked)
   std::uint64_t reported_switch = ~std::uint64_t{0};
+  // The stalled context's thread was in this system call (its /proc line: number, arguments,
+  // stack and instruction pointers) at the last look: it is reported as blocked only if the
+  // next look finds the same line, so a thread that waits a moment for a lock is not.
+  std::uint64_t blocked_switch = ~std::uint64_t{0};
+  char blocked_line[160] = {};
 
   static constexpr std::size_t max_frames = 48;
   std::atomic<int> capture_state{0};  // 0 idle, 1 requested, 2 recorded
