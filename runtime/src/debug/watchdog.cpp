@@ -134,7 +134,7 @@ void print_report(const watchdog_report& r) {
 // would fail. The watchdog never signals such a thread (section 3 of the runtime issue).
 // `line` gets the whole line (number, arguments, stack and instruction pointers), "" when
 // procfs cannot be read.
-bool blocked_in_syscall(int tid, long& number, char (&line)[160]) {
+bool blocked_in_syscall(int tid, long& number, char (&line)[watch_state::syscall_line_bytes]) {
   line[0] = '\0';
   if (tid == 0) return false;
   char path[64];
@@ -301,7 +301,7 @@ void watchdog::check_all(std::chrono::milliseconds threshold, bool capture) {
         continue;
       }
       long nr = 0;
-      char line[sizeof w.blocked_line];
+      char line[watch_state::syscall_line_bytes];
       if (blocked_in_syscall(w.tid.load(std::memory_order_relaxed), nr, line)) {
         // Blocked only if the last look saw the same call: a thread seen once in a system call
         // may just have waited a moment for a lock (a malloc arena's, a sanitizer's) and be

@@ -41,8 +41,9 @@ struct watch_state {
   // The stalled context's thread was in this system call (its /proc line: number, arguments,
   // stack and instruction pointers) at the last look: it is reported as blocked only if the
   // next look finds the same line, so a thread that waits a moment for a lock is not.
+  static constexpr std::size_t syscall_line_bytes = 160;
   std::uint64_t blocked_switch = ~std::uint64_t{0};
-  char blocked_line[160] = {};
+  char blocked_line[syscall_line_bytes] = {};
 
   static constexpr std::size_t max_frames = 48;
   std::atomic<int> capture_state{0};  // 0 idle, 1 requested, 2 recorded

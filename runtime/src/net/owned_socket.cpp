@@ -25,9 +25,8 @@ void end_registration(io_registration& reg, bool still_open) noexcept {
 }  // namespace
 
 owned_socket::owned_socket(owned_socket&& other) noexcept {
-  bool threads = false;
   io_registration reg;
-  fd_.store(other.take_and_wake(threads, reg), std::memory_order_release);
+  fd_.store(other.take_and_wake(reg), std::memory_order_release);
   other.wait_for_uses();
   set_registration(reg);
 }
@@ -35,9 +34,8 @@ owned_socket::owned_socket(owned_socket&& other) noexcept {
 owned_socket& owned_socket::operator=(owned_socket&& other) noexcept {
   if (this != &other) {
     close();
-    bool threads = false;
     io_registration reg;
-    const int fd = other.take_and_wake(threads, reg);
+    const int fd = other.take_and_wake(reg);
     other.wait_for_uses();
     std::lock_guard lk(lock_);
     fd_.store(fd, std::memory_order_release);
@@ -46,8 +44,7 @@ owned_socket& owned_socket::operator=(owned_socket&& other) noexcept {
   return *this;
 }
 
-int owned_socket::take_and_wake(bool& threads, io_registration& reg) noexcept {
-  threads = false;
+int owned_socket::take_and_wake(io_registration& reg) noexcept {
   std::lock_guard lk(lock_);
   // Closed first, then woken: a waiter that runs at once (on another thread) must see -1.
   const int fd = fd_.exchange(-1, std::memory_order_seq_cst);  // pairs with use (header)
@@ -56,9 +53,8 @@ int owned_socket::take_and_wake(bool& threads, io_registration& reg) noexcept {
   while (balrog::detail::waiter* front = waiters_.front()) {
     auto& w = static_cast<balrog::detail::owner_waiter&>(*front);  // add_waiter queues nothing else
     waiters_.erase(w);
-    if (w.polls) {
-      threads = true;  // blocked in poll(2), not parked: try_wake cannot reach it
-    } else {
+    // A plain thread blocked in poll(2) is not parked: try_wake cannot reach it (pollers_).
+    if (!w.polls) {
       // A fiber or a coroutine (a task reports is_fiber() == false, yet is parked). It
       // published itself after prepare_wait, so this claim cannot come too early.
       w.ctx->try_wake(balrog::detail::wake_reason::notified);
@@ -68,15 +64,14 @@ int owned_socket::take_and_wake(bool& threads, io_registration& reg) noexcept {
 }
 
 void owned_socket::close() noexcept {
-  bool threads = false;
   io_registration reg;
-  const int fd = take_and_wake(threads, reg);
+  const int fd = take_and_wake(reg);
   if (fd < 0) return;
   // poll(2) does not return when another thread closes the fd; a shutdown makes it readable
   // and writable (hung up), and the woken thread then finds the socket closed. Before the
   // number is freed: a thread between add_waiter and its poll(2) would otherwise poll a closed
   // number, or one a new socket already reuses, until its deadline.
-  if (threads) ::shutdown(fd, SHUT_RDWR);
+  if (pollers_.load(std::memory_order_acquire) != 0) ::shutdown(fd, SHUT_RDWR);
   wait_for_uses();
   wait_for_pollers();
   end_registration(reg, /*still_open=*/false);
@@ -84,9 +79,8 @@ void owned_socket::close() noexcept {
 }
 
 int owned_socket::release() noexcept {
-  bool threads = false;
   io_registration reg;
-  const int fd = take_and_wake(threads, reg);
+  const int fd = take_and_wake(reg);
   if (fd >= 0) wait_for_uses();
   end_registration(reg, /*still_open=*/true);
   return fd;

@@ -111,10 +111,10 @@ class owned_socket final : public balrog::detail::fd_owner {
   }
 
  private:
-  // Takes the fd (-1 if none) and its registration, and wakes every waiter; `threads` tells
-  // whether some waiter polls (a plain thread in poll(2)), which only a shutdown(2) of the
+  // Takes the fd (-1 if none) and its registration, and wakes every parked waiter. A waiter
+  // that polls (a plain thread in poll(2), counted in pollers_) only a shutdown(2) of the
   // socket can wake.
-  int take_and_wake(bool& threads, balrog::detail::io_registration& reg) noexcept;
+  int take_and_wake(balrog::detail::io_registration& reg) noexcept;
   // After take_and_wake: returns once no use of the old number is in flight.
   void wait_for_uses() const noexcept;
   // After take_and_wake and the shutdown: returns once no plain thread polls the old number.
